@@ -1,0 +1,146 @@
+"""The Python API: every call returns a {"success": ...} envelope and never raises."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from atlas_tui.demo import seed_demo
+from atlas_tui.errors import AtlasError
+from atlas_tui.factory import make_service
+from atlas_tui.service import InventoryService
+
+Envelope = dict[str, Any]
+
+
+def failure(error: BaseException) -> Envelope:
+    """The envelope of a refused call; error_type tells validation from storage problems."""
+    if isinstance(error, AtlasError):
+        return {"success": False, "error": str(error), "error_type": error.kind}
+    if isinstance(error, OSError):
+        where = f" ({error.filename})" if error.filename else ""
+        return {
+            "success": False,
+            "error": f"storage: {error.strerror or error}{where}",
+            "error_type": "storage",
+        }
+    return {
+        "success": False,
+        "error": f"internal error: {type(error).__name__}: {error}",
+        "error_type": "internal",
+    }
+
+
+class AtlasAPI:
+    """Inventory operations for scripts; `AtlasAPI()` uses ATLAS_STORAGE_PATH or the default."""
+
+    def __init__(self, storage_path: str | os.PathLike[str] | None = None) -> None:
+        self._storage_path = storage_path
+        self._service: InventoryService | None = None
+
+    @property
+    def service(self) -> InventoryService:
+        """The service behind the API (opened on first use)."""
+        if self._service is None:
+            self._service = make_service(self._storage_path)
+        return self._service
+
+    def _call(self, key: str, operation: Callable[[InventoryService], Any]) -> Envelope:
+        try:
+            return {"success": True, key: operation(self.service)}
+        except Exception as exc:  # the API's promise: no exception escapes
+            return failure(exc)
+
+    def add_item(
+        self,
+        sku: str,
+        name: str,
+        category: str = "",
+        quantity: int = 0,
+        location: str = "",
+        min_stock: int = 0,
+        max_stock: int = 0,
+        attributes: Mapping[str, Any] | None = None,
+        reason: str | None = None,
+    ) -> Envelope:
+        """Create an item."""
+        return self._call(
+            "item",
+            lambda s: s.add(
+                sku,
+                name,
+                category,
+                quantity,
+                location,
+                min_stock,
+                max_stock,
+                attributes,
+                reason=reason,
+            ).to_dict(),
+        )
+
+    def add_items(self, items: Sequence[Mapping[str, Any]], reason: str | None = None) -> Envelope:
+        """Create many items at once: all or none; the error names every refused row."""
+        return self._call(
+            "items", lambda s: [item.to_dict() for item in s.add_many(items, reason=reason)]
+        )
+
+    def get_item(self, sku: str) -> Envelope:
+        """One item by SKU (case-insensitive)."""
+        return self._call("item", lambda s: s.get(sku).to_dict())
+
+    def list_items(
+        self,
+        category: str | None = None,
+        location: str | None = None,
+        search: str | None = None,
+        low: bool = False,
+        over: bool = False,
+    ) -> Envelope:
+        """Items ordered by SKU, narrowed by the filters given."""
+        return self._call(
+            "items",
+            lambda s: [
+                item.to_dict()
+                for item in s.list(
+                    category=category, location=location, search=search, low=low, over=over
+                )
+            ],
+        )
+
+    def adjust_quantity(self, sku: str, delta: int, reason: str | None = None) -> Envelope:
+        """Add (positive) or remove (negative) stock; never below zero."""
+        return self._call("item", lambda s: s.adjust(sku, delta, reason).to_dict())
+
+    def count_item(self, sku: str, quantity: int, reason: str | None = None) -> Envelope:
+        """Set the quantity on hand to a counted figure."""
+        return self._call("item", lambda s: s.count(sku, quantity, reason).to_dict())
+
+    def move_item(self, sku: str, location: str, reason: str | None = None) -> Envelope:
+        """Move the item to another location."""
+        return self._call("item", lambda s: s.move(sku, location, reason).to_dict())
+
+    def update_item(self, sku: str, reason: str | None = None, **fields: Any) -> Envelope:
+        """Change name, category, min_stock, max_stock; attributes merge (None removes a key)."""
+        return self._call("item", lambda s: s.update(sku, reason, **fields).to_dict())
+
+    def delete_item(self, sku: str, reason: str | None = None) -> Envelope:
+        """Delete the item; its history is kept."""
+        return self._call("item", lambda s: s.delete(sku, reason).to_dict())
+
+    def report(self, report_type: str = "summary") -> Envelope:
+        """summary, low or over."""
+        return self._call("report", lambda s: s.report(report_type))
+
+    def history(self, sku: str) -> Envelope:
+        """The SKU's movements, newest first ([] for a SKU never seen)."""
+        return self._call("history", lambda s: [m.to_dict() for m in s.history(sku)])
+
+    def demo(self, items: int = 300, *, seed: int = 7, if_new: bool = False) -> Envelope:
+        """Add a realistic demo inventory with history (with if_new, only to an empty store)."""
+        return self._call("demo", lambda s: seed_demo(s, items, seed=seed, if_new=if_new).to_dict())
+
+
+# The seed's name for the same API.
+ATLASDirectAPI = AtlasAPI

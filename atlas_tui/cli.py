@@ -1,0 +1,331 @@
+"""The `atlas` command line: one subcommand per operation, human or --json output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from atlas_tui import __version__
+from atlas_tui.api import AtlasAPI, Envelope, failure
+from atlas_tui.render import (
+    history_table,
+    item_details,
+    items_table,
+    plain,
+    status_of,
+    summary_view,
+)
+from atlas_tui.text import safe_text
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+def _attribute(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    return key.strip(), value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; --json and --db are accepted before or after the subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print the API's JSON envelope instead of tables",
+    )
+    common.add_argument(
+        "--db",
+        metavar="PATH",
+        default=argparse.SUPPRESS,
+        help="data file to use (default: $ATLAS_STORAGE_PATH, else the per-user data file)",
+    )
+    parser = argparse.ArgumentParser(
+        prog="atlas",
+        parents=[common],
+        description="ATLAS: a keyboard-first terminal inventory manager. "
+        "With no command, starts the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"atlas {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+
+    def sku(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--sku", required=True, help="the item's SKU (any case)")
+
+    def reason(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--reason", help="why, recorded in the history")
+
+    p = command("add", "add a new item")
+    sku(p)
+    p.add_argument("--name", required=True)
+    p.add_argument("--category", default="")
+    p.add_argument("--qty", type=int, default=0, help="quantity on hand (default 0)")
+    p.add_argument("--location", default="")
+    p.add_argument("--min", type=int, default=0, help="minimum stock (0 = none)")
+    p.add_argument("--max", type=int, default=0, help="maximum stock (0 = no ceiling)")
+    p.add_argument("--attr", type=_attribute, action="append", default=[], metavar="KEY=VALUE")
+    reason(p)
+
+    p = command("list", "list items, optionally filtered")
+    p.add_argument("--category")
+    p.add_argument("--location")
+    p.add_argument("--search", metavar="TEXT", help="SKU or name contains TEXT (any case)")
+    p.add_argument("--low", action="store_true", help="only items at or below their minimum")
+    p.add_argument("--over", action="store_true", help="only items above their maximum")
+
+    p = command("show", "show one item")
+    sku(p)
+
+    p = command("adjust", "add or remove stock (never below zero)")
+    sku(p)
+    p.add_argument("--delta", type=int, required=True, help="e.g. 5 or -5")
+    reason(p)
+
+    p = command("count", "set the quantity on hand to a counted figure")
+    sku(p)
+    p.add_argument("--qty", type=int, required=True)
+    reason(p)
+
+    p = command("move", "move an item to another location")
+    sku(p)
+    p.add_argument("--location", required=True)
+    reason(p)
+
+    p = command("update", "change name, category, min/max or attributes")
+    sku(p)
+    p.add_argument("--name")
+    p.add_argument("--category")
+    p.add_argument("--min", type=int)
+    p.add_argument("--max", type=int)
+    p.add_argument("--attr", type=_attribute, action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--unset-attr", action="append", default=[], metavar="KEY")
+    reason(p)
+
+    p = command("delete", "delete an item (its history is kept)")
+    sku(p)
+    reason(p)
+
+    p = command("report", "summary, low-stock or over-stock report")
+    p.add_argument("--type", choices=("summary", "low", "over"), default="summary")
+
+    p = command("history", "every change of one item, newest first")
+    sku(p)
+
+    p = command("demo", "add a realistic demo inventory with history")
+    p.add_argument("--items", type=_count, default=300, help="how many items (default 300)")
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument(
+        "--if-new", action="store_true", help="only when the store has no items and no history"
+    )
+
+    command("tui", "start the app (the default)")
+    return parser
+
+
+class Output:
+    """Where results go: Rich tables for people, JSON envelopes for programs."""
+
+    def __init__(self, as_json: bool) -> None:
+        self.as_json = as_json
+        self.console = Console(highlight=False, emoji=False)
+
+    def finish(self, envelope: Envelope, show: Callable[[Any], None]) -> int:
+        if self.as_json:
+            print(json.dumps(envelope, ensure_ascii=False, indent=2))
+        elif envelope["success"]:
+            payload = next(value for key, value in envelope.items() if key != "success")
+            show(payload)
+        else:
+            print(f"error: {safe_text(envelope['error'])}", file=sys.stderr)
+        return EXIT_OK if envelope["success"] else EXIT_REFUSED
+
+    def line(self, *parts: str | Text) -> None:
+        self.console.print(Text.assemble(*parts))
+
+
+def _low_warning(out: Output, item: dict[str, Any]) -> None:
+    status = status_of(item)
+    if status == "low":
+        out.line(("  ▼ ", "bold yellow"), f"at or below its minimum of {item['min_stock']}")
+    elif status == "over":
+        out.line(("  ▲ ", "bold magenta"), f"above its maximum of {item['max_stock']}")
+
+
+def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
+    command = args.command
+
+    if command == "add":
+        attributes = dict(args.attr) or None
+
+        def shown_added(item: dict[str, Any]) -> None:
+            out.line(
+                "added ",
+                plain(item["sku"]),
+                " ",
+                plain(item["name"]),
+                f": {item['quantity']}",
+                " at ",
+                plain(item["location"] or "-"),
+            )
+            _low_warning(out, item)
+
+        return out.finish(
+            api.add_item(
+                args.sku,
+                args.name,
+                args.category,
+                args.qty,
+                args.location,
+                args.min,
+                args.max,
+                attributes,
+                reason=args.reason,
+            ),
+            shown_added,
+        )
+    if command == "list":
+
+        def shown_list(items: list[dict[str, Any]]) -> None:
+            if items:
+                out.console.print(items_table(items, out.console.width))
+            noun = "item" if len(items) == 1 else "items"
+            out.line(f"{len(items)} {noun}")
+
+        return out.finish(
+            api.list_items(args.category, args.location, args.search, args.low, args.over),
+            shown_list,
+        )
+    if command == "show":
+        return out.finish(
+            api.get_item(args.sku), lambda item: out.console.print(item_details(item))
+        )
+    if command == "adjust":
+
+        def shown_adjust(item: dict[str, Any]) -> None:
+            before = item["quantity"] - args.delta
+            out.line(plain(item["sku"]), f": {before} → {item['quantity']} ({args.delta:+d})")
+            _low_warning(out, item)
+
+        return out.finish(api.adjust_quantity(args.sku, args.delta, args.reason), shown_adjust)
+    if command == "count":
+
+        def shown_count(item: dict[str, Any]) -> None:
+            out.line(plain(item["sku"]), f": counted {item['quantity']}")
+            _low_warning(out, item)
+
+        return out.finish(api.count_item(args.sku, args.qty, args.reason), shown_count)
+    if command == "move":
+        return out.finish(
+            api.move_item(args.sku, args.location, args.reason),
+            lambda item: out.line(plain(item["sku"]), " moved to ", plain(item["location"])),
+        )
+    if command == "update":
+        attributes: dict[str, Any] = dict(args.attr)
+        attributes.update({key: None for key in args.unset_attr})
+        fields = {
+            "name": args.name,
+            "category": args.category,
+            "min_stock": args.min,
+            "max_stock": args.max,
+            "attributes": attributes or None,
+        }
+        return out.finish(
+            api.update_item(args.sku, args.reason, **fields),
+            lambda item: out.line(plain(item["sku"]), " updated"),
+        )
+    if command == "delete":
+        return out.finish(
+            api.delete_item(args.sku, args.reason),
+            lambda item: out.line(
+                "deleted ",
+                plain(item["sku"]),
+                f" (quantity was {item['quantity']}); its history is kept",
+            ),
+        )
+    if command == "report":
+
+        def shown_report(report: dict[str, Any]) -> None:
+            if args.type == "summary":
+                out.console.print(summary_view(report))
+                return
+            items = report["low_stock" if args.type == "low" else "over_stock"]
+            if items:
+                out.console.print(items_table(items, out.console.width))
+            out.line(f"{len(items)} {'low-stock' if args.type == 'low' else 'over-stock'} items")
+
+        return out.finish(api.report(args.type), shown_report)
+    if command == "history":
+
+        def shown_history(movements: list[dict[str, Any]]) -> None:
+            if movements:
+                out.console.print(history_table(movements))
+            else:
+                out.line("no history for ", plain(args.sku))
+
+        return out.finish(api.history(args.sku), shown_history)
+    if command == "demo":
+
+        def shown_demo(result: dict[str, Any]) -> None:
+            if result["skipped"]:
+                out.line("the store already holds data; no demo items were added")
+            else:
+                out.line(
+                    f"added {result['items']} demo items and {result['movements']} movements to ",
+                    plain(result["path"]),
+                )
+
+        return out.finish(api.demo(args.items, seed=args.seed, if_new=args.if_new), shown_demo)
+    raise AssertionError(command)
+
+
+def _run_app(api: AtlasAPI) -> int:
+    try:
+        service = api.service
+        service.list()  # fail fast, before the screen takes over, on a bad file or setting
+    except Exception as exc:
+        print(f"error: {safe_text(failure(exc)['error'])}", file=sys.stderr)
+        return EXIT_REFUSED
+    from atlas_tui.app import AtlasApp
+
+    AtlasApp(service).run()
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns the exit code (0 done, 1 refused, 2 bad usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    api = AtlasAPI(getattr(args, "db", None))
+    out = Output(getattr(args, "json", False))
+    try:
+        if args.command in (None, "tui"):
+            return _run_app(api)
+        return _run(args, api, out)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        # A closed pipe (`atlas list | head`) is not an error; silence the flush at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK

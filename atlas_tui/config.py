@@ -1,0 +1,92 @@
+"""Settings read from the environment (ATLAS_*), checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+from atlas_tui.errors import ConfigError
+
+DEFAULT_BACKUPS_KEPT = 10
+DEFAULT_LOCK_TIMEOUT = 10.0
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"", "0", "false", "no", "off"}
+
+
+def default_storage_path() -> Path:
+    """The per-user data file, e.g. ~/.local/share/atlas/atlas.json on Linux."""
+    return Path(user_data_dir("atlas", appauthor=False)) / "atlas.json"
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name}: must be one of 1/0, true/false, yes/no, on/off, got {raw!r}")
+
+
+def _whole(env: Mapping[str, str], name: str, default: int | None, minimum: int) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name}: must be {minimum} or more, got {value}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: must be a number of seconds, got {raw!r}") from None
+    if not 0 <= value <= 3600:
+        raise ConfigError(f"{name}: must be between 0 and 3600 seconds, got {raw!r}")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Where the data lives and the limits that apply to it."""
+
+    storage_path: Path
+    max_items: int | None = None
+    auto_backup: bool = False
+    backups_kept: int = DEFAULT_BACKUPS_KEPT
+    lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    user: str | None = None
+
+    @classmethod
+    def from_env(
+        cls,
+        env: Mapping[str, str] | None = None,
+        storage_path: str | os.PathLike[str] | None = None,
+    ) -> Settings:
+        """Read ATLAS_* variables; an explicit storage_path wins over ATLAS_STORAGE_PATH."""
+        env = os.environ if env is None else env
+        if storage_path is None:
+            storage_path = env.get("ATLAS_STORAGE_PATH", "").strip() or default_storage_path()
+        path = Path(storage_path).expanduser()
+        if str(storage_path).strip() == "" or path.is_dir():
+            raise ConfigError(f"storage path: {str(path)!r} must name a file, not a directory")
+        return cls(
+            storage_path=path,
+            max_items=_whole(env, "ATLAS_MAX_ITEMS", None, 0),
+            auto_backup=_flag(env, "ATLAS_AUTO_BACKUP"),
+            backups_kept=_whole(env, "ATLAS_BACKUP_KEEP", DEFAULT_BACKUPS_KEPT, 1)
+            or DEFAULT_BACKUPS_KEPT,
+            lock_timeout=_seconds(env, "ATLAS_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT),
+            user=env.get("ATLAS_USER", "").strip() or None,
+        )

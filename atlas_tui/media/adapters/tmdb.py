@@ -1,0 +1,83 @@
+"""TMDb movie details and TV details (also the entries of TMDb search results)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from atlas_tui.media.adapters._common import build_item, count, episode, ids, names, runtime
+from atlas_tui.media.models import MOVIE, SERIES, Episode, MediaItem, MediaKind
+from atlas_tui.media.years import parse_year
+
+_TV_KEYS = ("first_air_date", "original_name", "number_of_seasons", "number_of_episodes")
+
+
+def detect(data: dict[str, Any]) -> bool:
+    if "title" in data and ("release_date" in data or "original_title" in data):
+        return True
+    return "name" in data and any(key in data for key in _TV_KEYS)
+
+
+def parse(data: dict[str, Any], hint: MediaKind | None) -> MediaItem | None:
+    is_tv = data.get("media_type") == "tv" or any(key in data for key in _TV_KEYS)
+    id_pairs = [("tmdb", data.get("id")), ("imdb", data.get("imdb_id"))]
+    external = data.get("external_ids")
+    if isinstance(external, dict):
+        id_pairs += [(key.removesuffix("_id"), value) for key, value in external.items()]
+    alternatives = data.get("alternative_titles")
+    aliases: list[str] = []
+    if isinstance(alternatives, dict):
+        aliases = names(alternatives.get("titles") or alternatives.get("results"), "title")
+    genres = names(data.get("genres"))
+    if not is_tv:
+        credits = data.get("credits")
+        crew = credits.get("crew") if isinstance(credits, dict) else None
+        directors = names(
+            [c for c in crew or [] if isinstance(c, dict) and c.get("job") == "Director"]
+        )
+        return build_item(
+            MOVIE,
+            title=data.get("title"),
+            original_title=data.get("original_title"),
+            aliases=aliases,
+            year=parse_year(data.get("release_date")),
+            directors=directors,
+            genres=genres,
+            runtime_minutes=runtime(data.get("runtime")),
+            id_pairs=ids(id_pairs),
+        )
+    seasons = [s for s in data.get("seasons") or [] if isinstance(s, dict)]
+    regular = [s for s in seasons if count(s.get("season_number")) != 0]
+    season_count = count(data.get("number_of_seasons"))
+    episode_count = count(data.get("number_of_episodes"))
+    if season_count is None and regular:
+        season_count = len(regular)
+    if episode_count is None and regular:
+        episode_count = sum(count(s.get("episode_count")) or 0 for s in regular) or None
+    run_times = data.get("episode_run_time")
+    return build_item(
+        SERIES,
+        title=data.get("name"),
+        original_title=data.get("original_name"),
+        aliases=aliases,
+        year=parse_year(data.get("first_air_date")),
+        directors=names(data.get("created_by")),
+        seasons=season_count,
+        episodes=episode_count,
+        episode_list=_episodes(seasons),
+        network=(names(data.get("networks")) or [None])[0],
+        genres=genres,
+        runtime_minutes=runtime(
+            run_times[0] if isinstance(run_times, list) and run_times else None
+        ),
+        id_pairs=ids(id_pairs),
+    )
+
+
+def _episodes(seasons: list[dict[str, Any]]) -> list[Episode]:
+    """Episodes embedded in season details (``append_to_response`` output), if any."""
+    return [
+        episode(e.get("season_number"), e.get("episode_number"), e.get("name"), e.get("air_date"))
+        for season in seasons
+        for e in season.get("episodes") or []
+        if isinstance(e, dict)
+    ]

@@ -1,0 +1,96 @@
+"""Decide which items read from different files are the same title, and merge them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from atlas_tui.media.adapters._common import dedupe
+from atlas_tui.media.models import MediaItem
+
+MERGE_IDS = ("imdb", "tmdb", "tvdb")
+
+# (path, item dict without sources, search keys); search keys start with the title's.
+Record = tuple[str, dict[str, Any], list[list[Any]]]
+
+
+def group_records(records: Sequence[Record]) -> list[list[int]]:
+    """Indexes of ``records`` grouped into titles, in order of each group's first record.
+
+    Same kind plus the same imdb, tmdb or tvdb id is one title; so is same kind, same
+    normalised title and the same known year, unless the two sides carry different ids
+    for the same site (two films that share a name and a year are still two films).
+    """
+    parent = list(range(len(records)))
+    group_ids: dict[int, dict[str, str]] = {}
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: int, b: int, check: bool) -> None:
+        ra, rb = find(a), find(b)
+        if ra == rb:
+            return
+        ids_a, ids_b = group_ids.get(ra, {}), group_ids.get(rb, {})
+        if check and any(ids_a[k] != v for k, v in ids_b.items() if k in ids_a):
+            return
+        low, high = min(ra, rb), max(ra, rb)
+        parent[high] = low
+        group_ids[low] = {**ids_b, **ids_a} if low == ra else {**ids_a, **ids_b}
+        group_ids.pop(high, None)
+
+    first: dict[tuple[Any, ...], int] = {}
+    for i, (_path, item, _keys) in enumerate(records):
+        known = {k: str(v).casefold() for k, v in item["ids"].items() if k in MERGE_IDS}
+        if known:
+            group_ids[i] = known
+        for source, value in known.items():
+            other = first.setdefault((item["kind"], source, value), i)
+            if other != i:
+                union(other, i, check=False)
+    for i, (_path, item, keys) in enumerate(records):
+        if item["year"] is not None and keys and keys[0][2]:
+            other = first.setdefault((item["kind"], keys[0][2], item["year"]), i)
+            if other != i:
+                union(other, i, check=True)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(records)):
+        groups.setdefault(find(i), []).append(i)
+    return list(groups.values())
+
+
+def merge_items(items: Sequence[MediaItem]) -> MediaItem:
+    """One item from several readings of the same title, earlier sources winning.
+
+    Lists are united; counts take the highest (a show only grows); other titles seen
+    become aliases; ``sources`` lists every file.
+    """
+    if len(items) == 1:
+        return items[0]
+    head = items[0]
+    original = next((i.original_title for i in items if i.original_title), None)
+    known = {head.title.casefold(), (original or "").casefold()}
+    names = [n for i in items for n in (i.title, i.original_title or "", *i.aliases) if n]
+    ids: dict[str, str] = {}
+    for item in items:
+        for key, value in item.ids:
+            ids.setdefault(key, value)
+    return MediaItem(
+        kind=head.kind,
+        title=head.title,
+        original_title=original,
+        aliases=tuple(n for n in dedupe(names) if n.casefold() not in known),
+        year=next((i.year for i in items if i.year is not None), None),
+        directors=dedupe(n for i in items for n in i.directors),
+        seasons=max((i.seasons for i in items if i.seasons is not None), default=None),
+        episodes=max((i.episodes for i in items if i.episodes is not None), default=None),
+        episode_list=max((i.episode_list for i in items), key=len),
+        network=next((i.network for i in items if i.network), None),
+        genres=dedupe(n for i in items for n in i.genres),
+        runtime=next((i.runtime for i in items if i.runtime), None),
+        ids=tuple(sorted(ids.items())),
+        sources=tuple(dict.fromkeys(s for i in items for s in i.sources)),
+    )

@@ -1,0 +1,65 @@
+"""The repository interface every storage backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from atlas_tui.models import InventoryItem, Movement
+
+
+@runtime_checkable
+class InventoryRepository(Protocol):
+    """Items keyed by case-insensitive SKU, and an append-only movement trail.
+
+    Writes happen only inside `transaction()`, which is exclusive across threads
+    and processes and commits all its changes at once or none of them.
+    Reads outside a transaction always see the latest committed data.
+    """
+
+    @property
+    def path(self) -> Path:
+        """The data file."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Exclusive, all-or-nothing unit of work; re-entrant within one thread."""
+        ...
+
+    def get(self, sku: str) -> InventoryItem | None:
+        """The item whose SKU matches case-insensitively, or None."""
+        ...
+
+    def items(self) -> list[InventoryItem]:
+        """Every item, ordered by SKU (case-insensitively)."""
+        ...
+
+    def count(self) -> int:
+        """How many items are stored."""
+        ...
+
+    def put(self, item: InventoryItem) -> None:
+        """Insert the item or replace the one with the same SKU."""
+        ...
+
+    def remove(self, sku: str) -> None:
+        """Remove the item with this SKU (no error when absent)."""
+        ...
+
+    def append_movement(self, movement: Movement) -> Movement:
+        """Record a movement; returns it with its storage id."""
+        ...
+
+    def movements(self, sku: str | None = None) -> list[Movement]:
+        """Movements oldest first, all or only one SKU's (matched case-insensitively)."""
+        ...
+
+    def version(self) -> Hashable:
+        """A token that changes whenever the stored data changes (any process)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the repository holds open."""
+        ...

@@ -1,0 +1,174 @@
+"""A TinyDB storage that writes atomically and re-parses only when the file changed."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from pathlib import Path
+from typing import Any
+
+import orjson
+from tinydb.storages import Storage
+
+from atlas_tui.errors import StorageError
+from atlas_tui.repository.files import atomic_write
+
+Tables = dict[str, dict[str, Any]]
+
+META_TABLE = "_meta"
+# Every write stamps a random id at the head of the file: a cheap, certain change
+# marker even when a replaced file reuses an inode with the same size and mtime.
+_WRITE_ID = re.compile(rb'^\{"_meta":\{"1":\{"write_id":"([0-9a-f]{32})"')
+_HEAD_BYTES = 64
+
+Stamp = tuple[int, int, int, int, bytes]
+
+
+def _check_shape(path: Path, data: object) -> Tables:
+    if not isinstance(data, dict):
+        raise StorageError(
+            f"data file {path} is not ATLAS data: expected a JSON object of tables, "
+            f"found {type(data).__name__}; the file was left untouched"
+        )
+    for table_name, table in data.items():
+        if not isinstance(table, dict):
+            raise StorageError(
+                f"data file {path} is not ATLAS data: table {table_name!r} is "
+                f"{type(table).__name__}, not an object; the file was left untouched"
+            )
+        for doc_id, doc in table.items():
+            if not doc_id.isdigit() or not isinstance(doc, dict):
+                raise StorageError(
+                    f"data file {path} is not ATLAS data: table {table_name!r} entry "
+                    f"{doc_id!r} is not a document; the file was left untouched"
+                )
+    return data
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB storage whose writes are buffered by a transaction and committed atomically."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._data: Tables | None = None
+        self._stamp: Stamp | None = None
+        self._in_transaction = False
+        self._dirty = False
+        self.reloads = 0
+
+    def stamp(self) -> Stamp | None:
+        """Identity of the file on disk now (None when it does not exist)."""
+        try:
+            with open(self.path, "rb") as handle:
+                return self._stamp_of(handle)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StorageError(f"cannot read data file {self.path}: {exc.strerror}") from None
+
+    @staticmethod
+    def _stamp_of(handle: Any) -> Stamp:
+        st = os.fstat(handle.fileno())
+        match = _WRITE_ID.match(handle.read(_HEAD_BYTES))
+        return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns, match[1] if match else b"")
+
+    def refresh(self) -> bool:
+        """Re-read the file if it changed since last seen; True when it was re-read."""
+        try:
+            handle = open(self.path, "rb")  # noqa: SIM115 - stamp and data come from one open file
+        except FileNotFoundError:
+            changed = self._data is None or self._stamp is not None
+            self._data, self._stamp = {}, None
+            return changed
+        except OSError as exc:
+            raise StorageError(f"cannot read data file {self.path}: {exc.strerror}") from None
+        with handle:
+            stamp = self._stamp_of(handle)
+            if stamp == self._stamp and self._data is not None:
+                return False
+            handle.seek(0)
+            raw = handle.read()
+        self._data, self._stamp = self._parse(raw), stamp
+        self.reloads += 1
+        return True
+
+    def _parse(self, raw: bytes) -> Tables:
+        if not raw.strip():
+            raise StorageError(
+                f"data file {self.path} is empty ({len(raw)} bytes), not ATLAS data; "
+                "the file was left untouched"
+            )
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise StorageError(
+                f"data file {self.path} is not valid JSON ({exc}); the file was left untouched"
+            ) from None
+        return _check_shape(self.path, data)
+
+    def current(self) -> Tables:
+        """The data as last read or written, without looking at the file."""
+        if self._data is None:
+            self.refresh()
+        assert self._data is not None
+        return self._data
+
+    # TinyDB's Storage interface -------------------------------------------------------------
+
+    def read(self) -> Tables:
+        if not self._in_transaction:
+            self.refresh()
+        assert self._data is not None
+        return self._data
+
+    def write(self, data: Tables) -> None:
+        if not self._in_transaction:
+            raise RuntimeError("writes to the data file must happen inside a transaction")
+        self._data = data
+        self._dirty = True
+
+    def close(self) -> None:
+        self._data, self._stamp = None, None
+
+    # Transactions (the caller holds the cross-process lock) ---------------------------------
+
+    def begin(self) -> bool:
+        """Start buffering writes on fresh data; True when the file had changed."""
+        changed = self.refresh()
+        self._in_transaction = True
+        self._dirty = False
+        return changed
+
+    @property
+    def dirty(self) -> bool:
+        """Whether the open transaction changed anything."""
+        return self._dirty
+
+    def commit(self) -> None:
+        """Write the buffered data in one atomic replace (nothing when unchanged)."""
+        try:
+            if self._dirty and self._data is not None:
+                tables = {key: value for key, value in self._data.items() if key != META_TABLE}
+                payload = {META_TABLE: {"1": {"write_id": secrets.token_hex(16)}}, **tables}
+                try:
+                    atomic_write(self.path, orjson.dumps(payload))
+                except OSError as exc:
+                    raise StorageError(
+                        f"cannot write data file {self.path}: {exc.strerror or exc}; "
+                        "the previous file was kept"
+                    ) from None
+                self._data = payload
+                self._stamp = self.stamp()
+        except BaseException:
+            self.rollback()
+            raise
+        finally:
+            self._in_transaction = False
+            self._dirty = False
+
+    def rollback(self) -> None:
+        """Forget buffered writes; the next read re-parses the file."""
+        self._data, self._stamp = None, None
+        self._in_transaction = False
+        self._dirty = False

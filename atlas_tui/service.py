@@ -1,0 +1,397 @@
+"""Business rules of the inventory; knows nothing of TinyDB or Textual."""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any, Final, Literal
+
+from atlas_tui.errors import AtlasError, BulkError, ConflictError, NotFoundError, ValidationError
+from atlas_tui.models import (
+    LABEL_MAX_LEN,
+    REASON_MAX_LEN,
+    InventoryItem,
+    Movement,
+    MovementKind,
+    check_stock_limits,
+    clean_attributes,
+    clean_int,
+    clean_sku,
+    clean_text,
+    utc_now,
+)
+from atlas_tui.repository.base import InventoryRepository
+
+ReportType = Literal["summary", "low", "over"]
+REPORT_TYPES: Final = ("summary", "low", "over")
+UPDATABLE: Final = ("name", "category", "min_stock", "max_stock", "attributes")
+ADD_FIELDS: Final = (
+    "sku",
+    "name",
+    "category",
+    "quantity",
+    "location",
+    "min_stock",
+    "max_stock",
+    "attributes",
+)
+
+
+def login_name() -> str:
+    """The OS login name recorded on every movement."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def merge_attributes(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply a merge patch: keys with a value are set, keys with None are removed."""
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _distinct(values: Iterable[str]) -> list[str]:
+    first: dict[str, str] = {}
+    for value in values:
+        if value:
+            first.setdefault(value.casefold(), value)
+    return sorted(first.values(), key=str.casefold)
+
+
+class InventoryService:
+    """Every inventory operation, each one atomic and recorded in the audit trail."""
+
+    def __init__(
+        self,
+        repository: InventoryRepository,
+        *,
+        max_items: int | None = None,
+        user: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.repository = repository
+        self.max_items = max_items
+        self.user = user or login_name()
+        self._clock = clock
+
+    # Plumbing ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run several operations as one all-or-nothing transaction."""
+        with self.repository.transaction():
+            yield
+
+    def version(self) -> Hashable:
+        """Changes whenever the data changes, in this process or another."""
+        return self.repository.version()
+
+    def _record(
+        self,
+        item: InventoryItem,
+        kind: MovementKind,
+        before: int,
+        after: int,
+        reason: str | None,
+        now: datetime,
+        details: dict[str, Any] | None = None,
+    ) -> Movement:
+        movement = Movement(
+            sku=item.sku,
+            kind=kind,
+            delta=after - before,
+            quantity_before=before,
+            quantity_after=after,
+            reason=clean_text("reason", reason, REASON_MAX_LEN),
+            user=self.user,
+            timestamp=now,
+            details=details or {},
+        )
+        return self.repository.append_movement(movement)
+
+    def _require(self, sku: str) -> InventoryItem:
+        item = self.repository.get(clean_sku(sku))
+        if item is None:
+            raise NotFoundError(f"sku: no item {sku.strip()!r}")
+        return item
+
+    # Reads ------------------------------------------------------------------------------------
+
+    def get(self, sku: object) -> InventoryItem:
+        """The item with this SKU (matched case-insensitively); NotFoundError if none."""
+        return self._require(clean_sku(sku))
+
+    def list(
+        self,
+        *,
+        category: str | None = None,
+        location: str | None = None,
+        search: str | None = None,
+        low: bool = False,
+        over: bool = False,
+    ) -> list[InventoryItem]:
+        """Items ordered by SKU, narrowed by every filter given."""
+        items = self.repository.items()
+        if category is not None:
+            wanted = category.strip().casefold()
+            items = [item for item in items if item.category.casefold() == wanted]
+        if location is not None:
+            wanted = location.strip().casefold()
+            items = [item for item in items if item.location.casefold() == wanted]
+        if search:
+            needle = search.strip().casefold()
+            items = [
+                item
+                for item in items
+                if needle in item.sku.casefold() or needle in item.name.casefold()
+            ]
+        if low:
+            items = [item for item in items if item.is_low]
+        if over:
+            items = [item for item in items if item.is_over]
+        return items
+
+    def categories(self) -> list[str]:
+        """Distinct non-empty categories (one spelling per case-insensitive value), sorted."""
+        return _distinct(item.category for item in self.repository.items())
+
+    def locations(self) -> list[str]:
+        """Distinct non-empty locations (one spelling per case-insensitive value), sorted."""
+        return _distinct(item.location for item in self.repository.items())
+
+    def history(self, sku: object) -> list[Movement]:
+        """Every movement of this SKU, newest first (also after deletion; [] if never seen)."""
+        movements = self.repository.movements(clean_sku(sku))
+        movements.reverse()
+        return movements
+
+    # Changes ----------------------------------------------------------------------------------
+
+    def add(
+        self,
+        sku: object,
+        name: object,
+        category: object = "",
+        quantity: object = 0,
+        location: object = "",
+        min_stock: object = 0,
+        max_stock: object = 0,
+        attributes: object = None,
+        *,
+        reason: str | None = None,
+    ) -> InventoryItem:
+        """Create an item; a SKU already present (any case) is refused."""
+        return self.add_many(
+            [
+                {
+                    "sku": sku,
+                    "name": name,
+                    "category": category,
+                    "quantity": quantity,
+                    "location": location,
+                    "min_stock": min_stock,
+                    "max_stock": max_stock,
+                    "attributes": attributes,
+                }
+            ],
+            reason=reason,
+            single=True,
+        )[0]
+
+    def add_many(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        reason: str | None = None,
+        single: bool = False,
+    ) -> list[InventoryItem]:
+        """Create several items in one transaction: all of them, or none and every problem."""
+        if isinstance(rows, Mapping) or not isinstance(rows, Sequence):
+            raise ValidationError("items", "must be a list of item records")
+        now = self._clock()
+        with self.repository.transaction():
+            items: list[InventoryItem] = []
+            problems: list[tuple[int, AtlasError]] = []
+            seen: dict[str, int] = {}
+            for number, row in enumerate(rows, start=1):
+                try:
+                    item = self._new_item(row, now)
+                    if item.key in seen:
+                        raise ValidationError(
+                            "sku", f"{item.sku!r} repeats row {seen[item.key]} of this batch"
+                        )
+                    self._refuse_duplicate(item)
+                except AtlasError as exc:
+                    problems.append((number, exc))
+                    continue
+                seen[item.key] = number
+                items.append(item)
+            if problems and single:
+                raise problems[0][1]
+            if problems:
+                raise BulkError(len(rows), [f"row {number}: {exc}" for number, exc in problems])
+            self._check_capacity(len(items), items[0].sku if single else None)
+            for item in items:
+                self.repository.put(item)
+                self._record(item, "add", 0, item.quantity, reason, now)
+        return items
+
+    def _refuse_duplicate(self, item: InventoryItem) -> None:
+        existing = self.repository.get(item.sku)
+        if existing is not None:
+            also = f" (as {existing.sku!r})" if existing.sku != item.sku else ""
+            raise ConflictError(f"sku: {item.sku!r} already exists{also}")
+
+    def _new_item(self, row: object, now: datetime) -> InventoryItem:
+        if not isinstance(row, Mapping):
+            raise ValidationError("item", "must be a record of fields")
+        unknown = sorted(set(row) - set(ADD_FIELDS))
+        if unknown:
+            raise ValidationError(unknown[0], "is not a field of an item")
+        if row.get("sku") is None:
+            raise ValidationError("sku", "is required")
+        if row.get("name") is None:
+            raise ValidationError("name", "is required")
+        fields = {key: value for key, value in row.items() if value is not None}
+        return InventoryItem(**fields, created_at=now, updated_at=now)
+
+    def _check_capacity(self, adding: int, sku: str | None) -> None:
+        if self.max_items is None:
+            return
+        present = self.repository.count()
+        if present + adding > self.max_items:
+            what = f"{sku!r} was" if sku else f"the {adding} items were"
+            raise ConflictError(
+                f"ATLAS_MAX_ITEMS: the store holds {present} of at most {self.max_items} items; "
+                f"{what} not added"
+            )
+
+    def adjust(self, sku: object, delta: object, reason: str | None = None) -> InventoryItem:
+        """Add or remove stock; a result below zero is refused, never clamped."""
+        change = clean_int("delta", delta, minimum=None)
+        if change == 0:
+            raise ValidationError("delta", "must not be 0")
+        with self.repository.transaction():
+            item = self._require(clean_sku(sku))
+            after = item.quantity + change
+            if after < 0:
+                raise ValidationError(
+                    "delta",
+                    f"cannot remove {-change} from {item.sku}: only {item.quantity} on hand",
+                )
+            return self._set_quantity(item, after, "adjust", reason)
+
+    def count(self, sku: object, quantity: object, reason: str | None = None) -> InventoryItem:
+        """Set the quantity on hand to a counted figure."""
+        counted = clean_int("quantity", quantity)
+        with self.repository.transaction():
+            item = self._require(clean_sku(sku))
+            return self._set_quantity(item, counted, "count", reason)
+
+    def _set_quantity(
+        self, item: InventoryItem, after: int, kind: MovementKind, reason: str | None
+    ) -> InventoryItem:
+        now = self._clock()
+        changed = item.evolve(quantity=after, updated_at=now)
+        self.repository.put(changed)
+        self._record(changed, kind, item.quantity, after, reason, now)
+        return changed
+
+    def move(self, sku: object, location: object, reason: str | None = None) -> InventoryItem:
+        """Put the item at another location."""
+        target = clean_text("location", location, LABEL_MAX_LEN, required=True)
+        with self.repository.transaction():
+            item = self._require(clean_sku(sku))
+            if item.location == target:
+                raise ValidationError("location", f"{item.sku} is already at {target!r}")
+            now = self._clock()
+            moved = item.evolve(location=target, updated_at=now)
+            self.repository.put(moved)
+            details = {"from": item.location, "to": target}
+            self._record(moved, "move", item.quantity, item.quantity, reason, now, details)
+            return moved
+
+    def update(self, sku: object, reason: str | None = None, **fields: Any) -> InventoryItem:
+        """Change name, category, min/max stock or attributes (a merge patch)."""
+        unknown = sorted(set(fields) - set(UPDATABLE))
+        if unknown:
+            raise ValidationError(
+                unknown[0], f"cannot be updated here (updatable: {', '.join(UPDATABLE)})"
+            )
+        given = {key: value for key, value in fields.items() if value is not None}
+        if not given:
+            raise ValidationError(
+                "fields", f"nothing to update: give one of {', '.join(UPDATABLE)}"
+            )
+        with self.repository.transaction():
+            item = self._require(clean_sku(sku))
+            changes: dict[str, Any] = {}
+            for key, value in given.items():
+                if key == "attributes":
+                    value = merge_attributes(item.attributes, clean_attributes(value))
+                changes[key] = value
+            candidate = item.evolve(**changes)
+            check_stock_limits(candidate.min_stock, candidate.max_stock)
+            diff = {
+                key: [getattr(item, key), getattr(candidate, key)]
+                for key in changes
+                if getattr(item, key) != getattr(candidate, key)
+            }
+            if not diff:
+                raise ValidationError(
+                    "fields", f"nothing to update: {item.sku} already has those values"
+                )
+            now = self._clock()
+            updated = candidate.evolve(updated_at=now)
+            self.repository.put(updated)
+            self._record(
+                updated, "update", item.quantity, item.quantity, reason, now, {"changes": diff}
+            )
+            return updated
+
+    def delete(self, sku: object, reason: str | None = None) -> InventoryItem:
+        """Remove the item; its history stays."""
+        with self.repository.transaction():
+            item = self._require(clean_sku(sku))
+            now = self._clock()
+            self.repository.remove(item.sku)
+            self._record(item, "delete", item.quantity, 0, reason, now, {"item": item.to_dict()})
+            return item
+
+    # Reports ----------------------------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """Totals, low/over counts and per-category items and quantity."""
+        items = self.repository.items()
+        by_category: dict[str, dict[str, int]] = {}
+        for item in items:
+            entry = by_category.setdefault(item.category, {"items": 0, "quantity": 0})
+            entry["items"] += 1
+            entry["quantity"] += item.quantity
+        return {
+            "total_items": len(items),
+            "total_quantity": sum(item.quantity for item in items),
+            "low_stock_count": sum(1 for item in items if item.is_low),
+            "over_stock_count": sum(1 for item in items if item.is_over),
+            "by_category": dict(sorted(by_category.items(), key=lambda kv: kv[0].casefold())),
+        }
+
+    def report(self, report_type: object = "summary") -> dict[str, Any]:
+        """summary, low ({"low_stock": [...]}) or over ({"over_stock": [...]})."""
+        if report_type == "summary":
+            return self.summary()
+        if report_type == "low":
+            return {"low_stock": [item.to_dict() for item in self.list(low=True)]}
+        if report_type == "over":
+            return {"over_stock": [item.to_dict() for item in self.list(over=True)]}
+        raise ValidationError(
+            "type", f"must be one of {', '.join(REPORT_TYPES)}, got {report_type!r}"
+        )

@@ -1,0 +1,105 @@
+"""Shared fixtures: every test runs with its own HOME, XDG dirs and no ATLAS_* settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from atlas_tui.api import AtlasAPI
+from atlas_tui.factory import make_service
+from atlas_tui.service import InventoryService
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No test reads or writes the real user's data, cache or settings."""
+    home = tmp_path_factory.mktemp("home")
+    for name in list(os.environ):
+        if name.startswith("ATLAS_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("HOME", str(home))
+    for var, sub in [
+        ("XDG_DATA_HOME", "data"),
+        ("XDG_CACHE_HOME", "cache"),
+        ("XDG_CONFIG_HOME", "config"),
+        ("XDG_STATE_HOME", "state"),
+    ]:
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("ATLAS_CACHE_DIR", str(home / "atlas-cache"))
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("NO_COLOR", "1")
+    return home
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    """Path of a data file that does not exist yet."""
+    return tmp_path / "data" / "atlas.json"
+
+
+@pytest.fixture
+def service(db: Path) -> InventoryService:
+    return make_service(db)
+
+
+@pytest.fixture
+def api(db: Path) -> AtlasAPI:
+    return AtlasAPI(db)
+
+
+@pytest.fixture
+def widget(service: InventoryService) -> InventoryService:
+    """A store holding ITEM-001: 100 Widgets at A1, min 10, max 500."""
+    service.add("ITEM-001", "Widget", "Electronics", 100, "A1", 10, 500)
+    return service
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def run_atlas(*args: str, db: Path | None = None, env: dict[str, str] | None = None) -> Result:
+    """Run the real CLI in a subprocess (`python -m atlas_tui`)."""
+    full_env = {**os.environ, **(env or {})}
+    command = [sys.executable, "-m", "atlas_tui", *args]
+    if db is not None:
+        command[3:3] = ["--db", str(db)]
+    done = subprocess.run(command, capture_output=True, text=True, env=full_env, timeout=60)
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def atlas(db: Path) -> Callable[..., Result]:
+    """The CLI bound to this test's data file."""
+
+    def run(*args: str, env: dict[str, str] | None = None) -> Result:
+        return run_atlas(*args, db=db, env=env)
+
+    return run
+
+
+@contextmanager
+def file_unchanged(path: Path) -> Iterator[None]:
+    """The block may refuse, but must leave `path` byte-for-byte as it was."""
+    before = path.read_bytes() if path.exists() else None
+    yield
+    after = path.read_bytes() if path.exists() else None
+    assert after == before, f"{path} changed"
+
+
+@pytest.fixture
+def unchanged(db: Path) -> Callable[[], AbstractContextManager[None]]:
+    """`with unchanged(): ...` asserts the data file is untouched by the block."""
+    return lambda: file_unchanged(db)
