@@ -63,13 +63,17 @@ def group_records(records: Sequence[Record]) -> list[list[int]]:
 
 
 def merge_items(items: Sequence[MediaItem]) -> MediaItem:
-    """One item from several readings of the same title, earlier sources winning.
+    """One item from several readings of the same title.
 
+    The reading with the most facts wins each single-valued field (earlier files break
+    ties), so a bare ``{"title": "Matrix, The"}`` does not rename TMDb's "The Matrix".
     Lists are united; counts take the highest (a show only grows); other titles seen
-    become aliases; ``sources`` lists every file.
+    become aliases; ``sources`` lists every file, in the order given.
     """
     if len(items) == 1:
         return items[0]
+    sources = tuple(dict.fromkeys(s for i in items for s in i.sources))
+    items = sorted(items, key=_richness, reverse=True)
     head = items[0]
     original = next((i.original_title for i in items if i.original_title), None)
     known = {head.title.casefold(), (original or "").casefold()}
@@ -92,5 +96,10 @@ def merge_items(items: Sequence[MediaItem]) -> MediaItem:
         genres=dedupe(n for i in items for n in i.genres),
         runtime=next((i.runtime for i in items if i.runtime), None),
         ids=tuple(sorted(ids.items())),
-        sources=tuple(dict.fromkeys(s for i in items for s in i.sources)),
+        sources=sources,
     )
+
+
+def _richness(item: MediaItem) -> int:
+    """How many facts a reading holds; ``sorted`` is stable, so ties keep file order."""
+    return sum(1 for key, value in item.to_dict().items() if value and key != "sources")

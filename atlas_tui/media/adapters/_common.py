@@ -31,7 +31,6 @@ _ID_NAMES = {
     "tvrageid": "tvrage",
     "wikidata": "wikidata",
     "wikidataid": "wikidata",
-    "slug": "slug",
 }
 
 

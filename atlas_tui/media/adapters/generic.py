@@ -62,7 +62,9 @@ def parse(data: dict[str, Any], hint: MediaKind | None) -> MediaItem | None:
             f.get("aliases") or f.get("akas") or f.get("alternativetitles"), "title", "name"
         ),
         year=year,
-        directors=names(f.get("directors") or f.get("director") or f.get("createdby")),
+        directors=names(
+            f.get("directors") or f.get("director") or f.get("createdby") or f.get("creators")
+        ),
         seasons=_season_count(f, seasons),
         episodes=_first_count(f, "numberofepisodes", "totalepisodes", "episodecount", "episodes"),
         episode_list=_episodes(episodes, seasons),
