@@ -1,16 +1,12 @@
-"""One place that wires storage -> repository -> service (-> app) for every entry point."""
+"""One place that wires storage -> repository -> service for every entry point."""
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING
 
 from atlas_tui.config import Settings
 from atlas_tui.repository import open_repository
 from atlas_tui.service import InventoryService
-
-if TYPE_CHECKING:
-    from atlas_tui.app import AtlasApp
 
 
 def make_service(
@@ -21,12 +17,3 @@ def make_service(
     return InventoryService(
         open_repository(settings), max_items=settings.max_items, user=settings.user
     )
-
-
-def make_app(
-    storage_path: str | os.PathLike[str] | None = None, settings: Settings | None = None
-) -> AtlasApp:
-    """The Textual app on the configured store."""
-    from atlas_tui.app import AtlasApp
-
-    return AtlasApp(make_service(storage_path, settings))

@@ -39,75 +39,152 @@ def _title(rng: random.Random, n: int) -> str:
     return f"{rng.choice(('The ', '', ''))}{' '.join(words).title()} {n}"
 
 
-def _document(fmt: str, n: int, title: str, year: int) -> bytes:
+def _text(rng: random.Random, words: int) -> str:
+    """Filler prose, like the overviews and summaries real files carry."""
+    return " ".join(rng.choices(WORDS, k=words)).capitalize() + "."
+
+
+def _people(rng: random.Random, n: int, count: int, job: str) -> list[dict[str, object]]:
+    return [
+        {
+            "adult": False,
+            "gender": rng.randint(0, 2),
+            "id": n * 100 + i,
+            "known_for_department": job,
+            "name": f"{rng.choice(WORDS).title()} {rng.choice(WORDS).title()}son",
+            "original_name": f"Person {n}-{i}",
+            "popularity": round(rng.random() * 30, 3),
+            "profile_path": f"/{n:05d}{i:02d}abcdefghijklmnop.jpg",
+            "credit_id": f"52fe4{n:05d}{i:03d}c3a36847f80{i:04d}",
+            "character" if job == "Acting" else "job": f"Role {i}" if job == "Acting" else job,
+            "order": i,
+        }
+        for i in range(count)
+    ]
+
+
+def _document(fmt: str, n: int, title: str, year: int, rng: random.Random) -> bytes:
+    """One file shaped (and roughly sized) like what each tool writes."""
     imdb = f"tt{n:07d}"
     if fmt == "tmdb_movie":
+        crew = _people(rng, n, 25, "Crew")
+        crew[0]["job"] = "Director"
         data: object = {
+            "adult": False,
+            "backdrop_path": f"/{n:07d}backdrop.jpg",
+            "budget": 1_000_000 * (n % 90),
+            "genres": [{"id": 18, "name": "Drama"}, {"id": 53, "name": "Thriller"}],
+            "homepage": f"https://example.com/{n}",
             "id": n,
             "imdb_id": imdb,
-            "title": title,
+            "original_language": "en",
             "original_title": title,
+            "overview": _text(rng, 80),
+            "popularity": rng.random() * 100,
+            "production_companies": [{"id": i, "name": f"Studio {i}"} for i in range(3)],
             "release_date": f"{year}-05-01",
             "runtime": 90 + n % 60,
-            "genres": [{"id": 18, "name": "Drama"}],
-            "credits": {"crew": [{"name": f"Director {n}", "job": "Director"}]},
+            "status": "Released",
+            "tagline": _text(rng, 8),
+            "title": title,
+            "vote_average": 7.1,
+            "vote_count": 1234,
+            "credits": {"cast": _people(rng, n, 30, "Acting"), "crew": crew},
         }
     elif fmt == "tmdb_tv":
         data = {
             "id": n,
             "name": title,
             "original_name": title,
+            "overview": _text(rng, 80),
             "first_air_date": f"{year}-01-10",
             "number_of_seasons": 3,
             "number_of_episodes": 30,
-            "networks": [{"name": "HBO"}],
-            "seasons": [{"season_number": s, "episode_count": 10} for s in range(4)],
-            "external_ids": {"imdb_id": imdb},
+            "networks": [{"id": 49, "name": "HBO", "logo_path": "/hbo.png"}],
+            "created_by": [{"id": n, "name": f"Creator {n}"}],
+            "seasons": [
+                {"season_number": s, "episode_count": 10, "overview": _text(rng, 40)}
+                for s in range(4)
+            ],
+            "external_ids": {"imdb_id": imdb, "tvdb_id": n},
         }
     elif fmt == "omdb":
         data = {
             "Title": title,
             "Year": str(year),
-            "Director": "N/A" if n % 2 else f"Director {n}",
-            "Type": "movie",
+            "Rated": "R",
+            "Released": f"01 May {year}",
             "Runtime": "101 min",
+            "Genre": "Drama, Thriller",
+            "Director": "N/A" if n % 2 else f"Director {n}",
+            "Actors": ", ".join(p["name"] for p in _people(rng, n, 4, "Acting")),
+            "Plot": _text(rng, 60),
+            "Type": "movie",
             "imdbID": imdb,
+            "Ratings": [{"Source": "Internet Movie Database", "Value": "7.1/10"}],
             "Response": "True",
         }
     elif fmt == "tvmaze":
         episodes = [
-            {"season": s, "number": e, "name": f"Episode {e}", "airdate": f"{year}-02-0{e}"}
-            for s in (1, 2)
-            for e in range(1, 6)
+            {
+                "id": n * 100 + s * 10 + e,
+                "url": f"https://www.tvmaze.com/episodes/{n}{s}{e}",
+                "name": f"Episode {e}",
+                "season": s,
+                "number": e,
+                "type": "regular",
+                "airdate": f"{year}-0{s}-1{e % 10}",
+                "airtime": "21:00",
+                "runtime": 60,
+                "rating": {"average": 7.5},
+                "image": {"medium": f"https://img/{n}/{s}/{e}/m.jpg", "original": "o.jpg"},
+                "summary": f"<p>{_text(rng, 40)}</p>",
+            }
+            for s in (1, 2, 3)
+            for e in range(1, 9)
         ]
         data = {
             "id": n,
             "name": title,
+            "type": "Scripted",
+            "genres": ["Drama"],
             "premiered": f"{year}-02-01",
             "network": None,
-            "webChannel": {"name": "Netflix"},
-            "externals": {"imdb": imdb},
+            "webChannel": {"id": 1, "name": "Netflix"},
+            "externals": {"imdb": imdb, "thetvdb": n},
+            "summary": f"<p>{_text(rng, 60)}</p>",
             "_embedded": {"episodes": episodes},
         }
     elif fmt == "trakt":
-        data = [{"type": "movie", "movie": {"title": title, "year": year, "ids": {"trakt": n}}}]
+        movie = {"title": title, "year": year, "ids": {"trakt": n, "slug": f"m-{n}"}}
+        movie |= {"overview": _text(rng, 50), "runtime": 100, "genres": ["drama"]}
+        data = [{"type": "movie", "movie": movie}]
     elif fmt == "jellyfin":
+        people = [{"Name": p["name"], "Type": "Actor"} for p in _people(rng, n, 20, "Acting")]
         data = {
             "Items": [
                 {
                     "Name": title,
+                    "Id": f"{n:032x}",
                     "Type": "Series",
+                    "Overview": _text(rng, 70),
                     "ProductionYear": year,
-                    "Studios": [{"Name": "BBC"}],
-                    "ProviderIds": {"Imdb": imdb},
+                    "Studios": [{"Name": "BBC", "Id": "1"}],
+                    "People": people,
+                    "ProviderIds": {"Imdb": imdb, "Tvdb": str(n)},
+                    "ImageTags": {"Primary": f"{n:032x}"},
                 }
             ]
         }
     elif fmt == "nfo":
+        actors = "".join(
+            f"<actor><name>{p['name']}</name><role>Role {i}</role><order>{i}</order></actor>"
+            for i, p in enumerate(_people(rng, n, 15, "Acting"))
+        )
         return (
             f"<?xml version='1.0' encoding='UTF-8'?>\n<movie><title>{title}</title>"
-            f"<year>{year}</year><director>Director {n},</director>"
-            f"<uniqueid type='imdb'>{imdb}</uniqueid></movie>\n"
+            f"<year>{year}</year><plot>{_text(rng, 80)}</plot><director>Director {n},"
+            f"</director><uniqueid type='imdb'>{imdb}</uniqueid>{actors}</movie>\n"
         ).encode()
     else:
         lines = [{"title": title, "year": year, "kind": "movie", "imdb": imdb}]
@@ -129,7 +206,7 @@ def build_tree(root: Path, count: int) -> list[str]:
         folder.mkdir(exist_ok=True)
         ext = ".nfo" if fmt == "nfo" else ".ndjson" if fmt == "ndjson" else ".json"
         (folder / f"{fmt}-{n:05d}{ext}").write_bytes(
-            _document(fmt, ident, title, 1950 + ident % 70)
+            _document(fmt, ident, title, 1950 + ident % 70, rng)
         )
         titles.append(title)
     return titles
@@ -169,7 +246,11 @@ def main() -> None:
         root.mkdir()
         started = time.perf_counter()
         titles = build_tree(root, args.files)
-        print(f"built {args.files} files in {time.perf_counter() - started:.2f} s")
+        size = sum(f.stat().st_size for f in root.rglob("*") if f.is_file())
+        print(
+            f"built {args.files} files ({size / 1e6:.0f} MB, {size / args.files / 1e3:.1f} kB"
+            f" average) in {time.perf_counter() - started:.2f} s"
+        )
         queries = {
             "exact": titles[1234],
             "normalized": titles[4321].upper().replace(" ", "  ") + "!",

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from atlas_tui.api import ATLASDirectAPI, AtlasAPI
+from atlas_tui.api import AtlasAPI, ATLASDirectAPI
 
 
 def ok(envelope: dict[str, Any], key: str) -> Any:
@@ -34,7 +34,10 @@ def test_every_call_and_its_envelope(api: AtlasAPI) -> None:
     assert ok(api.adjust_quantity("ITEM-001", -5, reason="picked"), "item")["quantity"] == 95
     assert ok(api.count_item("ITEM-001", 42), "item")["quantity"] == 42
     assert ok(api.move_item("ITEM-001", "B7"), "item")["location"] == "B7"
-    updated = ok(api.update_item("ITEM-001", name="Widget 2", max_stock=50, attributes={"color": None}), "item")
+    updated = ok(
+        api.update_item("ITEM-001", name="Widget 2", max_stock=50, attributes={"color": None}),
+        "item",
+    )
     assert (updated["name"], updated["max_stock"], updated["attributes"]) == ("Widget 2", 50, {})
     assert [i["sku"] for i in ok(api.list_items(category="electronics"), "items")] == ["ITEM-001"]
     assert ok(api.list_items(over=True), "items") == []
@@ -49,7 +52,9 @@ def test_every_call_and_its_envelope(api: AtlasAPI) -> None:
 
 
 def test_validation_and_storage_errors_are_told_apart(api: AtlasAPI, db: Path) -> None:
-    refused(api.add_item("A", "a", quantity="ten"), "validation", "quantity: must be a whole number")
+    refused(
+        api.add_item("A", "a", quantity="ten"), "validation", "quantity: must be a whole number"
+    )
     refused(api.adjust_quantity("NOPE", 1), "not_found", "NOPE")
     db.parent.mkdir(parents=True, exist_ok=True)
     db.write_text("{oops")
@@ -98,7 +103,9 @@ def test_add_items_is_all_or_nothing(api: AtlasAPI, db: Path) -> None:
     assert "row 3: name: is required" in message
     assert "row 4: quantity: must be 0 or more" in message
     assert db.read_bytes() == before
-    added = ok(api.add_items([{"sku": f"B-{n}", "name": "bulk", "quantity": n} for n in range(3)]), "items")
+    added = ok(
+        api.add_items([{"sku": f"B-{n}", "name": "bulk", "quantity": n} for n in range(3)]), "items"
+    )
     assert [a["sku"] for a in added] == ["B-0", "B-1", "B-2"]
     assert all(len(ok(api.history(f"B-{n}"), "history")) == 1 for n in range(3))
 

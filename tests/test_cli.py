@@ -164,7 +164,12 @@ def test_human_output_fits_80_columns(atlas: Atlas) -> None:
     atlas("demo", "--items", "40")
     atlas("add", "--sku", "LONG-" + "X" * 50, "--name", "N" * 150, "--category", "C" * 60,
           "--location", "L" * 60, "--qty", "123456789")  # fmt: skip
-    for args in (["list"], ["report"], ["report", "--type", "low"], ["history", "--sku", "LONG-" + "X" * 50]):
+    for args in (
+        ["list"],
+        ["report"],
+        ["report", "--type", "low"],
+        ["history", "--sku", "LONG-" + "X" * 50],
+    ):
         lines = atlas(*args).out.splitlines()
         assert lines and max(len(line) for line in lines) <= 80, args
     assert "123456789" in atlas("list", "--search", "long-").out

@@ -36,7 +36,9 @@ WRITER = textwrap.dedent(
 @pytest.mark.slow
 def test_sigkill_mid_write_never_tears_the_file(db: Path) -> None:
     service = make_service(db)
-    service.add_many([{"sku": f"BULK-{n}", "name": "ballast " * 8, "quantity": n} for n in range(3000)])
+    service.add_many(
+        [{"sku": f"BULK-{n}", "name": "ballast " * 8, "quantity": n} for n in range(3000)]
+    )
     service.add("COUNTER", "counter")
     rng = random.Random(2026)
     kills, confirmed_adds, confirmed_adjusts, next_op = 40, set(), 0, 1

@@ -68,14 +68,26 @@ def test_adjust_count_move_update_delete_and_history(widget: InventoryService) -
     assert widget.count("ITEM-001", 42, "stocktake").quantity == 42
     assert widget.move("ITEM-001", "B7").location == "B7"
     updated = widget.update("ITEM-001", name="Widget v2", min_stock=5, attributes={"color": "red"})
-    assert (updated.name, updated.min_stock, updated.attributes) == ("Widget v2", 5, {"color": "red"})
+    assert (updated.name, updated.min_stock, updated.attributes) == (
+        "Widget v2",
+        5,
+        {"color": "red"},
+    )
     deleted = widget.delete("ITEM-001", "discontinued")
     assert deleted.quantity == 42
     with pytest.raises(NotFoundError):
         widget.get("ITEM-001")
 
     history = widget.history("item-001")
-    assert [m.kind for m in history] == ["delete", "update", "move", "count", "adjust", "adjust", "add"]
+    assert [m.kind for m in history] == [
+        "delete",
+        "update",
+        "move",
+        "count",
+        "adjust",
+        "adjust",
+        "add",
+    ]
     assert [(m.delta, m.quantity_before, m.quantity_after) for m in history] == [
         (-42, 42, 0),
         (0, 42, 42),
@@ -140,8 +152,13 @@ def test_bulk_add_is_all_or_nothing_and_names_every_refused_row(
         widget.add_many(rows)
     message = str(caught.value)
     assert message.startswith("5 of 6 items refused, nothing was added")
-    for fragment in ["row 2: sku: 'item-001' already exists", "row 3", "row 4: sku", "row 5: quantity",
-                     "row 6: min_stock"]:
+    for fragment in [
+        "row 2: sku: 'item-001' already exists",
+        "row 3",
+        "row 4: sku",
+        "row 5: quantity",
+        "row 6: min_stock",
+    ]:
         assert fragment in message
     assert widget.get("ITEM-001").quantity == 100
     with pytest.raises(NotFoundError):
@@ -166,26 +183,51 @@ REFUSALS: list[tuple[str, Callable[[InventoryService], object], type[Exception],
     ("non-integer delta", lambda s: s.adjust("ITEM-001", 2.5), ValidationError, "delta"),
     ("non-numeric delta", lambda s: s.adjust("ITEM-001", "ten"), ValidationError, "delta"),
     ("non-integer quantity", lambda s: s.add("N", "n", quantity=2.5), ValidationError, "quantity"),
-    ("non-numeric quantity", lambda s: s.add("N", "n", quantity="ten"), ValidationError, "quantity"),
+    (
+        "non-numeric quantity",
+        lambda s: s.add("N", "n", quantity="ten"),
+        ValidationError,
+        "quantity",
+    ),
     ("bool quantity", lambda s: s.add("N", "n", quantity=True), ValidationError, "quantity"),
     ("negative quantity", lambda s: s.add("N", "n", quantity=-1), ValidationError, "quantity"),
     ("negative count", lambda s: s.count("ITEM-001", -3), ValidationError, "quantity"),
-    ("min > max on add", lambda s: s.add("N", "n", min_stock=20, max_stock=10), ValidationError,
-     "min_stock"),
-    ("min > max on update", lambda s: s.update("ITEM-001", min_stock=600), ValidationError,
-     "above max_stock 500"),
-    ("max < min on update", lambda s: s.update("ITEM-001", max_stock=5), ValidationError,
-     "min_stock"),
+    (
+        "min > max on add",
+        lambda s: s.add("N", "n", min_stock=20, max_stock=10),
+        ValidationError,
+        "min_stock",
+    ),
+    (
+        "min > max on update",
+        lambda s: s.update("ITEM-001", min_stock=600),
+        ValidationError,
+        "above max_stock 500",
+    ),
+    (
+        "max < min on update",
+        lambda s: s.update("ITEM-001", max_stock=5),
+        ValidationError,
+        "min_stock",
+    ),
     ("negative min", lambda s: s.update("ITEM-001", min_stock=-1), ValidationError, "min_stock"),
     ("empty name", lambda s: s.add("N", "   "), ValidationError, "name: is required"),
     ("empty name update", lambda s: s.update("ITEM-001", name=""), ValidationError, "name"),
     ("empty sku", lambda s: s.add("  ", "n"), ValidationError, "sku: is required"),
     ("long sku", lambda s: s.add("X" * 65, "n"), ValidationError, "at most 64"),
     ("unprintable sku", lambda s: s.add("A\tB", "n"), ValidationError, "printable"),
-    ("attributes not a dict", lambda s: s.add("N", "n", attributes=[1]), ValidationError,
-     "attributes"),
-    ("attributes not JSON", lambda s: s.add("N", "n", attributes={"x": {1, 2}}), ValidationError,
-     "attributes.x"),
+    (
+        "attributes not a dict",
+        lambda s: s.add("N", "n", attributes=[1]),
+        ValidationError,
+        "attributes",
+    ),
+    (
+        "attributes not JSON",
+        lambda s: s.add("N", "n", attributes={"x": {1, 2}}),
+        ValidationError,
+        "attributes.x",
+    ),
     ("nothing to update", lambda s: s.update("ITEM-001"), ValidationError, "nothing to update"),
     ("unknown field", lambda s: s.update("ITEM-001", quantity=5), ValidationError, "quantity"),
     ("same location", lambda s: s.move("ITEM-001", "a1 ".upper()), ValidationError, "already at"),
@@ -223,7 +265,7 @@ def test_max_items_refuses_beyond_the_limit(db: Path, unchanged: Unchanged) -> N
     service.max_items = 2
     service.add("A", "a")
     service.add("B", "b")
-    with unchanged(), pytest.raises(ConflictError, match="ATLAS_MAX_ITEMS.*2 of at most 2"):
+    with unchanged(), pytest.raises(ConflictError, match=r"ATLAS_MAX_ITEMS.*2 of at most 2"):
         service.add("C", "c")
     with unchanged(), pytest.raises(ConflictError, match="ATLAS_MAX_ITEMS"):
         service.add_many([{"sku": "D", "name": "d"}])
@@ -277,7 +319,9 @@ def test_injected_clock_stamps_items_and_movements(db: Path) -> None:
     assert service.history("T")[0].timestamp == moment
 
 
-def test_an_invalid_stored_item_is_reported_by_name_when_read(db: Path, unchanged: Unchanged) -> None:
+def test_an_invalid_stored_item_is_reported_by_name_when_read(
+    db: Path, unchanged: Unchanged
+) -> None:
     db.parent.mkdir(parents=True)
     db.write_bytes(b'{"items": {"1": {"sku": "A", "name": "a", "quantity": -4}}}')
     service = make_service(db)

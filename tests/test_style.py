@@ -1,0 +1,20 @@
+"""The code stays `ruff check` and `ruff format` clean."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+RUFF = Path(sys.executable).with_name("ruff")
+
+
+@pytest.mark.parametrize("command", [["check", "."], ["format", "--check", "."]])
+def test_ruff_is_clean(command: list[str]) -> None:
+    done = subprocess.run(
+        [str(RUFF), *command], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
