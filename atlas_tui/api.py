@@ -103,7 +103,7 @@ class AtlasAPI:
             "items",
             lambda s: [
                 item.to_dict()
-                for item in s.list(
+                for item in s.list_items(
                     category=category, location=location, search=search, low=low, over=over
                 )
             ],

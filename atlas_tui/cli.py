@@ -303,7 +303,7 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
 def _run_app(api: AtlasAPI) -> int:
     try:
         service = api.service
-        service.list()  # fail fast, before the screen takes over, on a bad file or setting
+        service.list_items()  # fail fast, before the screen takes over, on a bad file or setting
     except Exception as exc:
         print(f"error: {safe_text(failure(exc)['error'])}", file=sys.stderr)
         return EXIT_REFUSED

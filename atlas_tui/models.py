@@ -142,7 +142,8 @@ def clean_attributes(value: object) -> dict[str, Any]:
         if not isinstance(key, str) or not key.strip():
             raise ValidationError("attributes", f"names must be non-empty text, got {_show(key)}")
     _check_json("attributes", value)
-    return _copy_json(dict(value))
+    copied: dict[str, Any] = _copy_json(dict(value))
+    return copied
 
 
 def _copy_json(value: Any) -> Any:

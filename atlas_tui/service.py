@@ -129,7 +129,7 @@ class InventoryService:
         """The item with this SKU (matched case-insensitively); NotFoundError if none."""
         return self._require(clean_sku(sku))
 
-    def list(
+    def list_items(
         self,
         *,
         category: str | None = None,
@@ -389,9 +389,9 @@ class InventoryService:
         if report_type == "summary":
             return self.summary()
         if report_type == "low":
-            return {"low_stock": [item.to_dict() for item in self.list(low=True)]}
+            return {"low_stock": [item.to_dict() for item in self.list_items(low=True)]}
         if report_type == "over":
-            return {"over_stock": [item.to_dict() for item in self.list(over=True)]}
+            return {"over_stock": [item.to_dict() for item in self.list_items(over=True)]}
         raise ValidationError(
             "type", f"must be one of {', '.join(REPORT_TYPES)}, got {report_type!r}"
         )

@@ -71,7 +71,7 @@ class ItemsScreen(Screen[None]):
     def action_reload(self) -> None:
         """Redraw from the data file, keeping the cursor on the same item."""
         self._version = self.service.version()
-        items = self.service.list()
+        items = self.service.list_items()
         table = self.query_one("#items", DataTable)
         row = table.cursor_row
         table.clear()

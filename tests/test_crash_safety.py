@@ -65,7 +65,7 @@ def test_sigkill_mid_write_never_tears_the_file(db: Path) -> None:
 
         torn_writes += any(p.name.endswith(".tmp") for p in db.parent.iterdir())
         fresh = make_service(db)  # a new reader: the file must parse every single time
-        items = {item.sku: item for item in fresh.list()}
+        items = {item.sku: item for item in fresh.list_items()}
         assert all(f"K-{op}" in items for op in confirmed_adds)
         counter = items["COUNTER"].quantity
         # The op in flight at the kill may or may not have landed, never half of it.
@@ -108,7 +108,7 @@ def test_concurrent_processes_never_lose_an_update(db: Path) -> None:
     per_worker = sum(1 if n % 3 else 2 for n in range(rounds))
     assert service.get("SHARED").quantity == workers * per_worker
     assert all(service.get(f"OWN-{w}").quantity == rounds for w in range(workers))
-    inserted = service.list(search="NEW-")
+    inserted = service.list_items(search="NEW-")
     assert len(inserted) == workers * len(range(0, rounds, 10))
     movements = service.repository.movements()
     assert len(movements) == 1 + workers + workers * rounds * 2 + len(inserted)

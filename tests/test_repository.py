@@ -45,7 +45,7 @@ def test_a_file_written_by_plain_tinydb_is_read(db: Path) -> None:
 
 def test_nothing_is_created_by_reads_of_a_missing_file(db: Path) -> None:
     service = make_service(db)
-    assert service.list() == []
+    assert service.list_items() == []
     assert service.history("X") == []
     assert not db.exists()
 
@@ -58,7 +58,7 @@ def test_a_failed_transaction_writes_nothing(widget: InventoryService, db: Path)
         widget.adjust("ITEM-001", -1000)
     assert db.read_bytes() == before
     assert widget.get("ITEM-001").quantity == 100
-    assert widget.list(search="NEW") == []
+    assert widget.list_items(search="NEW") == []
     assert len(widget.history("ITEM-001")) == 1
 
 
@@ -82,7 +82,7 @@ def test_two_repositories_on_one_file_see_each_other(db: Path) -> None:
     assert first.get("A").quantity == second.get("A").quantity == 10
     first.add("B", "b")
     second.add("C", "c")  # a stale id counter would overwrite B here
-    assert [i.sku for i in first.list()] == ["A", "B", "C"]
+    assert [i.sku for i in first.list_items()] == ["A", "B", "C"]
     assert len(first.repository.movements()) == 5
 
 
@@ -90,11 +90,11 @@ def test_reads_reuse_the_parsed_file_until_it_changes(widget: InventoryService, 
     repo = widget.repository
     assert isinstance(repo, TinyDBRepository)
     storage = repo._storage
-    widget.list()
+    widget.list_items()
     reloads = storage.reloads
     for _ in range(20):
         widget.get("ITEM-001")
-        widget.list()
+        widget.list_items()
     assert storage.reloads == reloads
     make_service(db).adjust("ITEM-001", 1)
     assert widget.get("ITEM-001").quantity == 101

@@ -42,14 +42,14 @@ def test_list_filters(service: InventoryService) -> None:
     service.add("A-2", "Blue bolt", "fasteners", 50, "B2", 10, 40)
     service.add("B-1", "Drill", "Tools", 20, "a1", 5, 100)
     skus = lambda items: [item.sku for item in items]  # noqa: E731
-    assert skus(service.list()) == ["A-1", "A-2", "B-1"]
-    assert skus(service.list(category="FASTENERS")) == ["A-1", "A-2"]
-    assert skus(service.list(location="A1")) == ["A-1", "B-1"]
-    assert skus(service.list(search="BOLT")) == ["A-1", "A-2"]
-    assert skus(service.list(search="b-")) == ["B-1"]
-    assert skus(service.list(low=True)) == ["A-1"]
-    assert skus(service.list(over=True)) == ["A-2"]
-    assert skus(service.list(category="Fasteners", low=True)) == ["A-1"]
+    assert skus(service.list_items()) == ["A-1", "A-2", "B-1"]
+    assert skus(service.list_items(category="FASTENERS")) == ["A-1", "A-2"]
+    assert skus(service.list_items(location="A1")) == ["A-1", "B-1"]
+    assert skus(service.list_items(search="BOLT")) == ["A-1", "A-2"]
+    assert skus(service.list_items(search="b-")) == ["B-1"]
+    assert skus(service.list_items(low=True)) == ["A-1"]
+    assert skus(service.list_items(over=True)) == ["A-2"]
+    assert skus(service.list_items(category="Fasteners", low=True)) == ["A-1"]
     assert service.categories() == ["Fasteners", "Tools"]
     assert service.locations() == ["A1", "B2"]
 
@@ -58,8 +58,8 @@ def test_low_needs_a_minimum_and_over_needs_a_ceiling(service: InventoryService)
     service.add("Z", "Zero min", quantity=0, min_stock=0)
     service.add("N", "No ceiling", quantity=10_000, max_stock=0)
     service.add("L", "At min", quantity=10, min_stock=10)
-    assert [i.sku for i in service.list(low=True)] == ["L"]
-    assert service.list(over=True) == []
+    assert [i.sku for i in service.list_items(low=True)] == ["L"]
+    assert service.list_items(over=True) == []
 
 
 def test_adjust_count_move_update_delete_and_history(widget: InventoryService) -> None:
@@ -301,7 +301,7 @@ def test_a_corrupt_file_is_reported_and_never_overwritten(
     with unchanged():
         for operation in (
             lambda: service.add("NEW", "new"),
-            lambda: service.list(),
+            lambda: service.list_items(),
             lambda: service.adjust("A", 1),
         ):
             with pytest.raises(StorageError) as caught:
@@ -326,6 +326,6 @@ def test_an_invalid_stored_item_is_reported_by_name_when_read(
     db.write_bytes(b'{"items": {"1": {"sku": "A", "name": "a", "quantity": -4}}}')
     service = make_service(db)
     with unchanged():
-        for operation in (service.list, lambda: service.adjust("A", 1), lambda: service.get("a")):
+        for operation in (service.list_items, lambda: service.adjust("A", 1), lambda: service.get("a")):
             with pytest.raises(StorageError, match=r"stored item #1 is invalid \(quantity"):
                 operation()

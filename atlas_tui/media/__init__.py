@@ -17,7 +17,7 @@ from atlas_tui.media.config import (
 )
 from atlas_tui.media.errors import MediaConfigError, MediaDirError, MediaError
 from atlas_tui.media.files import read_media_file
-from atlas_tui.media.index import MediaIndex, ProgressHook, load_index
+from atlas_tui.media.index import MediaIndex, ProgressHook, clear_index_memory, load_index
 from atlas_tui.media.matching import FUZZY_CUTOFF
 from atlas_tui.media.merge import merge_items
 from atlas_tui.media.models import KINDS, MOVIE, SERIES, Episode, MediaItem, MediaWarning
@@ -49,6 +49,7 @@ __all__ = [
     "ProgressHook",
     "ScanStats",
     "SearchResult",
+    "clear_index_memory",
     "exact_key",
     "find_media",
     "load_index",

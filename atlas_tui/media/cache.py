@@ -1,7 +1,7 @@
-"""The per-folder index cache: what each file gave, keyed by its size and mtime_ns.
+"""Where the index cache lives, and reading and writing it safely.
 
 One orjson file per searched folder, under ``<cache dir>/media/``. It is only ever an
-optimisation: any problem reading it means "no cache", and writes go to a temp file that
+optimisation: anything wrong with it means "no cache". Writes go to a temp file that
 replaces the old one atomically, so a crash never leaves a half-written cache in use.
 """
 
@@ -15,12 +15,6 @@ from typing import Any
 
 import orjson
 
-# Bump whenever adapters or the entry layout change, so old caches are rebuilt.
-CACHE_VERSION = 1
-
-# rel path -> [size, mtime_ns, records, problems]; a record is [item dict, search keys].
-Entries = dict[str, list[Any]]
-
 
 def cache_file(cache_root: Path, folder: str) -> Path:
     """The cache file for ``folder`` (by its real path) under ``cache_root``."""
@@ -28,39 +22,18 @@ def cache_file(cache_root: Path, folder: str) -> Path:
     return cache_root / "media" / f"index-{digest.hexdigest()[:24]}.json"
 
 
-def load_entries(path: Path, folder: str) -> Entries:
-    """Cached entries for ``folder``; {} when the cache is missing, stale or corrupt."""
+def read_cache(path: Path) -> dict[str, Any] | None:
+    """The decoded cache object, or None when it is missing or not a JSON object."""
     try:
         data = orjson.loads(path.read_bytes())
     except (OSError, orjson.JSONDecodeError):
-        return {}
-    if (
-        not isinstance(data, dict)
-        or data.get("version") != CACHE_VERSION
-        or data.get("folder") != os.path.realpath(folder)
-        or not isinstance(data.get("files"), dict)
-    ):
-        return {}
-    return data["files"]
+        return None
+    return data if isinstance(data, dict) else None
 
 
-def valid_entry(entry: Any, size: int, mtime_ns: int) -> bool:
-    """True when ``entry`` is well formed and was made from a file of this size and mtime."""
-    return (
-        isinstance(entry, list)
-        and len(entry) == 4
-        and entry[0] == size
-        and entry[1] == mtime_ns
-        and isinstance(entry[2], list)
-        and isinstance(entry[3], list)
-    )
-
-
-def save_entries(path: Path, folder: str, entries: Entries) -> None:
-    """Write the cache atomically; raises OSError when the cache folder is not writable."""
-    payload = orjson.dumps(
-        {"version": CACHE_VERSION, "folder": os.path.realpath(folder), "files": entries}
-    )
+def write_cache(path: Path, data: dict[str, Any]) -> None:
+    """Write atomically; raises OSError when the cache folder is not writable."""
+    payload = orjson.dumps(data)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:

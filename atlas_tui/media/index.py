@@ -2,28 +2,36 @@
 
 from __future__ import annotations
 
+import bisect
+import gc
 import logging
 import os
+import threading
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import replace
-from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import orjson
 
 from atlas_tui.media import cache
 from atlas_tui.media.config import MAX_FILE_ENV, cache_root, max_file_bytes
+from atlas_tui.media.data import IndexBuilder, IndexData
 from atlas_tui.media.errors import MediaDirError
 from atlas_tui.media.files import read_media_file
-from atlas_tui.media.matching import FUZZY_CUTOFF, Matcher, search_keys
-from atlas_tui.media.merge import Record, group_records, merge_items
+from atlas_tui.media.matching import FUZZY_CUTOFF
+from atlas_tui.media.merge import merge_items
 from atlas_tui.media.models import KINDS, MediaItem, MediaWarning
 from atlas_tui.media.results import MediaMatch, ScanStats, SearchResult
-from atlas_tui.media.scan import FoundFile, find_files
+from atlas_tui.media.scan import FileKey, find_files
 
 logger = logging.getLogger("atlas_tui.media")
 
 ProgressHook = Callable[[int, int], object]
-_ITEM_FIELDS = frozenset(MediaItem("movie", "x").to_dict()) - {"sources"}
 _PROGRESS_STEPS = 100
+_MEMORY_SLOTS = 4  # folders whose index stays in memory between searches
 
 
 class MediaIndex:
@@ -35,39 +43,31 @@ class MediaIndex:
     def __init__(
         self,
         folder: str,
-        records: Sequence[Record],
-        warnings: Sequence[MediaWarning],
+        data: IndexData,
+        warnings: list[MediaWarning],
         stats: ScanStats,
     ) -> None:
         self.folder = folder
         self.warnings = tuple(warnings)
-        self._records = records
-        self._groups = group_records(records)
-        self.stats = replace(stats, items=len(self._groups))
+        self.stats = replace(stats, items=len(data.groups))
+        self._data = data
+        self._offsets: list[int] | None = None
+        self._decoded: dict[int, list[dict[str, object]]] = {}
         self._items: dict[int, MediaItem] = {}
-        firsts = [records[group[0]][1] for group in self._groups]
-        self._matcher = Matcher(
-            [self._group_keys(group) for group in self._groups],
-            [item["kind"] for item in firsts],
-            [self._group_year(group) for group in self._groups],
-        )
 
     def __len__(self) -> int:
-        return len(self._groups)
+        return len(self._data.groups)
 
     @property
     def items(self) -> tuple[MediaItem, ...]:
         """Every title in the folder, in path order of its first file."""
-        return tuple(self.item(group) for group in range(len(self._groups)))
+        return tuple(self.item(group) for group in range(len(self._data.groups)))
 
     def item(self, group: int) -> MediaItem:
         """The merged item of one group, built on first use (most are never shown)."""
         found = self._items.get(group)
         if found is None:
-            parts = [
-                MediaItem.from_dict({**self._records[i][1], "sources": [self._records[i][0]]})
-                for i in self._groups[group]
-            ]
+            parts = [self._record(record) for record in self._data.groups[group]]
             found = self._items[group] = merge_items(parts)
         return found
 
@@ -87,20 +87,49 @@ class MediaIndex:
             raise ValueError(f"limit must be 0 or more, not {limit}")
         if not 0 <= fuzzy_cutoff <= 100:
             raise ValueError(f"fuzzy_cutoff must be between 0 and 100, not {fuzzy_cutoff}")
-        ranked = self._matcher.match(query, kind=kind, year=year, cutoff=fuzzy_cutoff)
+        matcher = self._data.matcher
+        ranked = matcher.match(query, kind=kind, year=year, cutoff=fuzzy_cutoff)
         if limit is not None:
             ranked = ranked[:limit]
         matches = tuple(MediaMatch(self.item(g), how, score) for g, how, score in ranked)
         return SearchResult(query, matches, self.warnings, self.stats)
 
-    def _group_keys(self, group: list[int]) -> list[list[Any]]:
-        if len(group) == 1:
-            return self._records[group[0]][2]
-        return [key for i in group for key in self._records[i][2]]
+    def _record(self, record: int) -> MediaItem:
+        if self._offsets is None:
+            self._offsets = self._data.offsets()
+        file = bisect.bisect_right(self._offsets, record)
+        decoded = self._decoded.get(file)
+        if decoded is None:
+            decoded = self._decoded[file] = orjson.loads(self._data.payloads[file])
+        start = self._offsets[file] - self._data.counts[file]
+        path = os.path.join(self.folder, str(self._data.files[file][0]))
+        return MediaItem.from_dict({**decoded[record - start], "sources": [path]})
 
-    def _group_year(self, group: list[int]) -> int | None:
-        years = (self._records[i][1]["year"] for i in group)
-        return next((year for year in years if year is not None), None)
+    @property
+    def data(self) -> IndexData:
+        return self._data
+
+    def rescanned(self, warnings: list[MediaWarning], stats: ScanStats) -> MediaIndex:
+        """This index with the warnings and counters of a new scan that changed nothing."""
+        twin = MediaIndex(self.folder, self._data, warnings, stats)
+        twin._offsets, twin._decoded, twin._items = self._offsets, self._decoded, self._items
+        return twin
+
+
+@dataclass(slots=True)
+class _Remembered:
+    index: MediaIndex
+    files: list[FileKey] | None
+
+
+_memory: OrderedDict[tuple[str, str], _Remembered] = OrderedDict()
+_memory_lock = threading.Lock()
+
+
+def clear_index_memory() -> None:
+    """Forget the indexes kept in memory, so the next scan starts from the disk cache."""
+    with _memory_lock:
+        _memory.clear()
 
 
 def check_folder(search_dir: str | os.PathLike[str]) -> str:
@@ -123,8 +152,9 @@ def load_index(
 ) -> MediaIndex:
     """Scan ``search_dir`` recursively for .json, .ndjson and .nfo files.
 
-    Files whose path, size and mtime_ns match the cache are not read again. Files over
-    ``max_file_mb`` (default $ATLAS_MEDIA_MAX_FILE_MB, else 20 MB), unreadable, not
+    Only files whose (path, size, mtime_ns) is not in the cache are read; with
+    ``use_cache=False`` every file is read and nothing is remembered or written. Files
+    over ``max_file_mb`` (default $ATLAS_MEDIA_MAX_FILE_MB, else 20 MB), unreadable, not
     UTF-8 or not valid JSON/XML are skipped with a :class:`MediaWarning` (also logged).
     ``on_progress(done, total)`` is called with (0, total) first, then about every 1%
     of files and at the end; it runs in the scanning thread, and an exception it raises
@@ -133,78 +163,137 @@ def load_index(
     started = time.perf_counter()
     folder = check_folder(search_dir)
     limit = max_file_bytes(max_file_mb)
-    files, warnings = find_files(folder)
-    cache_path = cache.cache_file(cache_root(cache_dir), folder) if use_cache else None
-    cached = cache.load_entries(cache_path, folder) if cache_path else {}
-    entries: cache.Entries = {}
-    records: list[Record] = []
-    read = reused = skipped = 0
-    total = len(files)
-    step = max(1, total // _PROGRESS_STEPS)
-    if on_progress:
-        on_progress(0, total)
-    for done, found in enumerate(files, 1):
-        if found.size > limit:
-            skipped += 1
-            warnings.append(MediaWarning(found.path, _too_large(found.size, limit)))
+    found, warnings = find_files(folder)
+    wanted: list[FileKey] = []
+    for key in found:
+        if int(key[1]) > limit:
+            warnings.append(MediaWarning(_path(folder, key), _too_large(int(key[1]), limit)))
         else:
-            entry = cached.get(found.rel)
-            if cache.valid_entry(entry, found.size, found.mtime_ns) and _ingest(
-                found.path, entry, records
-            ):
-                reused += 1
-            else:
-                read += 1
-                entry = _read(found)
-                _ingest(found.path, entry, records)
-            if entry[1] is not None:
-                entries[found.rel] = entry
-            problems = entry[3]
-            warnings.extend(MediaWarning(found.path, p) for p in problems)
-            skipped += bool(problems) and not entry[2]
-        if on_progress and (done % step == 0 or done == total):
-            on_progress(done, total)
-    written = False
-    if cache_path is not None and (read or len(entries) != len(cached)):
-        try:
-            cache.save_entries(cache_path, folder, entries)
-            written = True
-        except OSError as exc:
-            warnings.append(MediaWarning(str(cache_path), f"cannot write cache: {exc}"))
+            wanted.append(key)
+    if on_progress:
+        on_progress(0, len(wanted))
+    cache_path = cache.cache_file(cache_root(cache_dir), folder) if use_cache else None
+    memory_key = (os.path.realpath(folder), str(cache_path))
+    remembered = _recall(memory_key) if cache_path else None
+    with _gc_paused():  # building many small lists and dicts, none of them cyclic
+        if remembered is not None and remembered.files == wanted:
+            data, scan = remembered.index.data, _Scan(reused=len(wanted))
+        else:
+            previous = remembered.index.data if remembered else _from_disk(cache_path, folder)
+            data, scan = _build(folder, wanted, previous, on_progress)
+            if cache_path is not None and data is not previous:
+                scan.written = _write(cache_path, data, folder, scan.warnings)
+    warnings += scan.warnings
+    skipped = len(found) - len(wanted) + scan.unreadable
+    for key, problems, count in zip(data.files, data.problems, data.counts, strict=True):
+        if problems:
+            warnings.extend(MediaWarning(_path(folder, key), problem) for problem in problems)
+            skipped += not count
+    stats = ScanStats(
+        files_found=len(found),
+        files_read=scan.read,
+        files_cached=scan.reused,
+        files_skipped=skipped,
+        cache_written=scan.written,
+        seconds=time.perf_counter() - started,
+    )
+    if remembered is not None and data is remembered.index.data:
+        index = remembered.index.rescanned(warnings, stats)
+    else:
+        index = MediaIndex(folder, data, warnings, stats)
+    if on_progress:
+        on_progress(len(wanted), len(wanted))
+    if cache_path is not None:
+        _remember(memory_key, index, wanted if not scan.unreadable else None)
     for warning in warnings:
         logger.warning("%s", warning)
-    stats = ScanStats(total, read, reused, skipped, 0, written, time.perf_counter() - started)
-    return MediaIndex(folder, records, warnings, stats)
+    return index
 
 
-def _read(found: FoundFile) -> list[Any]:
-    """A cache entry for ``found`` made by reading it; mtime is None if not cacheable."""
-    outcome = read_media_file(found.path)
-    records = []
-    for item in outcome.items:
-        data = item.to_dict()
-        del data["sources"]
-        records.append([data, search_keys(item)])
-    mtime = found.mtime_ns if outcome.cacheable else None
-    return [found.size, mtime, records, outcome.problems]
+@dataclass(slots=True)
+class _Scan:
+    read: int = 0
+    reused: int = 0
+    unreadable: int = 0
+    written: bool = False
+    warnings: list[MediaWarning] = field(default_factory=list)
 
 
-def _ingest(path: str, entry: list[Any], records: list[Record]) -> bool:
-    """Add an entry's records; False (adding nothing) if a cached entry is malformed."""
-    new: list[Record] = []
-    for record in entry[2]:
-        if not (
-            isinstance(record, list)
-            and len(record) == 2
-            and isinstance(record[0], dict)
-            and record[0].keys() >= _ITEM_FIELDS
-            and isinstance(record[0]["ids"], dict)
-            and isinstance(record[1], list)
-        ):
-            return False
-        new.append((path, record[0], record[1]))
-    records.extend(new)
+def _build(
+    folder: str,
+    wanted: list[FileKey],
+    previous: IndexData | None,
+    on_progress: ProgressHook | None,
+) -> tuple[IndexData, _Scan]:
+    """Index ``wanted``, reading only files ``previous`` does not hold unchanged."""
+    if previous is not None and previous.files == wanted:
+        return previous, _Scan(reused=len(wanted))
+    scan = _Scan()
+    builder = IndexBuilder(previous)
+    step = max(1, len(wanted) // _PROGRESS_STEPS)
+    for done, key in enumerate(wanted, 1):
+        if builder.reuse(key):
+            scan.reused += 1
+        else:
+            scan.read += 1
+            path = _path(folder, key)
+            outcome = read_media_file(path)
+            if outcome.cacheable:
+                builder.add(key, outcome)
+            else:  # e.g. permission denied: left out of the index, so tried again next time
+                scan.unreadable += 1
+                scan.warnings.extend(MediaWarning(path, problem) for problem in outcome.problems)
+        if on_progress and done % step == 0 and done < len(wanted):
+            on_progress(done, len(wanted))
+    return builder.finish(), scan
+
+
+def _from_disk(cache_path: Path | None, folder: str) -> IndexData | None:
+    raw = cache.read_cache(cache_path) if cache_path else None
+    return IndexData.from_json(raw, os.path.realpath(folder)) if raw else None
+
+
+def _write(path: Path, data: IndexData, folder: str, warnings: list[MediaWarning]) -> bool:
+    try:
+        cache.write_cache(path, data.to_json(os.path.realpath(folder)))
+    except OSError as exc:
+        warnings.append(MediaWarning(str(path), f"cannot write cache: {exc.strerror or exc}"))
+        return False
     return True
+
+
+def _recall(key: tuple[str, str]) -> _Remembered | None:
+    with _memory_lock:
+        found = _memory.get(key)
+        if found is not None:
+            _memory.move_to_end(key)
+        return found
+
+
+def _remember(key: tuple[str, str], index: MediaIndex, files: list[FileKey] | None) -> None:
+    """Keep ``index`` for the next scan of its folder; ``files`` None = always rescan."""
+    with _memory_lock:
+        _memory[key] = _Remembered(index, files)
+        _memory.move_to_end(key)
+        while len(_memory) > _MEMORY_SLOTS:
+            _memory.popitem(last=False)
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic collector: it would otherwise rescan every object built so far
+    many times over while a large index is assembled, for no garbage to find."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _path(folder: str, key: FileKey) -> str:
+    return os.path.join(folder, str(key[0]))
 
 
 def _too_large(size: int, limit: int) -> str:

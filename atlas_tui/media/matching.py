@@ -37,31 +37,68 @@ def search_keys(item: MediaItem) -> list[SearchKey]:
 
 
 class Matcher:
-    """Lookup tables over groups of search keys; built once, queried many times."""
+    """Lookup tables over groups (merged titles); built once, queried many times.
 
-    def __init__(
-        self,
+    The tables are plain lists and dicts so that the index cache can store them as they
+    are; ``(group, rank)`` pairs are kept flat (``[g0, r0, g1, r1, ...]``) to keep that
+    cache small and quick to load.
+    """
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.exact: dict[str, list[int]] = state["exact"]
+        self.normal: dict[str, list[int]] = state["normal"]
+        self.keys: list[str] = state["keys"]
+        self.owners: list[int] = state["owners"]
+        self.kinds: list[str] = state["kinds"]
+        self.years: list[int | None] = state["years"]
+        self.titles: list[str] = state["titles"]
+
+    @classmethod
+    def build(
+        cls,
         keys: Sequence[Sequence[SearchKey]],
-        kinds: Sequence[str],
-        years: Sequence[int | None],
-    ) -> None:
-        self._kinds = kinds
-        self._years = years
-        self._exact: dict[str, list[tuple[int, int]]] = {}
-        self._normal: dict[str, list[tuple[int, int]]] = {}
-        self._titles: list[str] = []
-        self.keys: list[str] = []  # distinct normal keys per group, for substring and fuzzy
-        self._owners: list[tuple[int, int]] = []
+        kinds: list[str],
+        years: list[int | None],
+    ) -> Matcher:
+        """Tables for groups whose search keys, kinds and years are given in order."""
+        exact: dict[str, list[int]] = {}
+        normal: dict[str, list[int]] = {}
+        normals: list[str] = []
+        owners: list[int] = []
+        titles: list[str] = []
         for group, group_keys in enumerate(keys):
-            self._titles.append(group_keys[0][1] if group_keys else "")
+            titles.append(group_keys[0][1] if group_keys else "")
             seen: set[str] = set()
-            for rank, exact, normal in group_keys:
-                self._exact.setdefault(exact, []).append((group, rank))
-                if normal and normal not in seen:
-                    seen.add(normal)
-                    self._normal.setdefault(normal, []).append((group, rank))
-                    self.keys.append(normal)
-                    self._owners.append((group, rank))
+            for rank, exact_text, normal_text in group_keys:
+                exact.setdefault(exact_text, []).extend((group, rank))
+                if normal_text and normal_text not in seen:
+                    seen.add(normal_text)
+                    normal.setdefault(normal_text, []).extend((group, rank))
+                    normals.append(normal_text)
+                    owners.extend((group, rank))
+        return cls(
+            {
+                "exact": exact,
+                "normal": normal,
+                "keys": normals,
+                "owners": owners,
+                "kinds": kinds,
+                "years": years,
+                "titles": titles,
+            }
+        )
+
+    def state(self) -> dict[str, Any]:
+        """The tables as plain data, for the cache."""
+        return {
+            "exact": self.exact,
+            "normal": self.normal,
+            "keys": self.keys,
+            "owners": self.owners,
+            "kinds": self.kinds,
+            "years": self.years,
+            "titles": self.titles,
+        }
 
     def match(
         self,
@@ -76,37 +113,37 @@ class Matcher:
         if not exact:
             return []
         best: dict[int, tuple[Any, ...]] = {}
+        kinds, years = self.kinds, self.years
 
         def offer(group: int, tier: int, score: float, rank: int, length: int) -> None:
-            if kind is not None and self._kinds[group] != kind:
+            if (kind is not None and kinds[group] != kind) or (
+                year is not None and years[group] != year
+            ):
                 return
-            if year is not None and self._years[group] != year:
-                return
-            newest_first = -(self._years[group] or 0)
-            key = (tier, -score, rank, length, self._titles[group], newest_first, group)
+            newest_first = -(years[group] or 0)
+            key = (tier, -score, rank, length, self.titles[group], newest_first, group)
             if group not in best or key < best[group]:
                 best[group] = key
 
-        for group, rank in self._exact.get(exact, ()):
-            offer(group, 0, 100.0, rank, 0)
+        pairs = self.exact.get(exact, [])
+        for i in range(0, len(pairs), 2):
+            offer(pairs[i], 0, 100.0, pairs[i + 1], 0)
         if normal:
-            for group, rank in self._normal.get(normal, ()):
-                offer(group, 1, 100.0, rank, 0)
+            pairs = self.normal.get(normal, [])
+            for i in range(0, len(pairs), 2):
+                offer(pairs[i], 1, 100.0, pairs[i + 1], 0)
+            owners = self.owners
             for index, key in enumerate(self.keys):
                 if normal in key:
-                    group, rank = self._owners[index]
                     tier = 2 if key.startswith(normal) else 3
-                    offer(group, tier, round(100 * len(normal) / len(key), 1), rank, len(key))
+                    score = round(100 * len(normal) / len(key), 1)
+                    offer(owners[2 * index], tier, score, owners[2 * index + 1], len(key))
             if not best:
                 found = process.extract(
-                    normal,
-                    self.keys,
-                    scorer=fuzz.token_sort_ratio,
-                    score_cutoff=cutoff,
-                    limit=None,
+                    normal, self.keys, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, limit=None
                 )
                 for _choice, score, index in found:
-                    group, rank = self._owners[index]
+                    group, rank = owners[2 * index], owners[2 * index + 1]
                     offer(group, 4, round(score, 1), rank, len(self.keys[index]))
         ranked = sorted(best.values())
         return [(key[-1], _TIERS[key[0]], -key[1]) for key in ranked]

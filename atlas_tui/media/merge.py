@@ -10,18 +10,26 @@ from atlas_tui.media.models import MediaItem
 
 MERGE_IDS = ("imdb", "tmdb", "tvdb")
 
-# (path, item dict without sources, search keys); search keys start with the title's.
-Record = tuple[str, dict[str, Any], list[list[Any]]]
+
+def merge_ids(item: MediaItem) -> dict[str, str]:
+    """The ids that identify a title across files, compared without case."""
+    return {key: value.casefold() for key, value in item.ids if key in MERGE_IDS}
 
 
-def group_records(records: Sequence[Record]) -> list[list[int]]:
-    """Indexes of ``records`` grouped into titles, in order of each group's first record.
+def group_records(
+    kinds: Sequence[str],
+    years: Sequence[int | None],
+    ids: Sequence[dict[str, str]],
+    titles: Sequence[str],
+) -> list[list[int]]:
+    """Indexes of records (given as parallel lists of kind, year, :func:`merge_ids` and
+    normalised title) grouped into titles, in order of each group's first record.
 
     Same kind plus the same imdb, tmdb or tvdb id is one title; so is same kind, same
     normalised title and the same known year, unless the two sides carry different ids
     for the same site (two films that share a name and a year are still two films).
     """
-    parent = list(range(len(records)))
+    parent = list(range(len(kinds)))
     group_ids: dict[int, dict[str, str]] = {}
 
     def find(i: int) -> int:
@@ -43,21 +51,21 @@ def group_records(records: Sequence[Record]) -> list[list[int]]:
         group_ids.pop(high, None)
 
     first: dict[tuple[Any, ...], int] = {}
-    for i, (_path, item, _keys) in enumerate(records):
-        known = {k: str(v).casefold() for k, v in item["ids"].items() if k in MERGE_IDS}
+    for i, known in enumerate(ids):
         if known:
             group_ids[i] = known
-        for source, value in known.items():
-            other = first.setdefault((item["kind"], source, value), i)
-            if other != i:
-                union(other, i, check=False)
-    for i, (_path, item, keys) in enumerate(records):
-        if item["year"] is not None and keys and keys[0][2]:
-            other = first.setdefault((item["kind"], keys[0][2], item["year"]), i)
+            for source, value in known.items():
+                other = first.setdefault((kinds[i], source, value), i)
+                if other != i:
+                    union(other, i, check=False)
+    for i, title in enumerate(titles):
+        year = years[i]
+        if year is not None and title:
+            other = first.setdefault((kinds[i], title, year), i)
             if other != i:
                 union(other, i, check=True)
     groups: dict[int, list[int]] = {}
-    for i in range(len(records)):
+    for i in range(len(kinds)):
         groups.setdefault(find(i), []).append(i)
     return list(groups.values())
 
