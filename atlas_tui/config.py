@@ -12,6 +12,8 @@ from platformdirs import user_data_dir
 from atlas_tui.errors import ConfigError
 
 DEFAULT_BACKUPS_KEPT = 10
+SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
+SQLITE_URL = "sqlite:///"
 DEFAULT_LOCK_TIMEOUT = 10.0
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"", "0", "false", "no", "off"}
@@ -20,6 +22,18 @@ _FALSE = {"", "0", "false", "no", "off"}
 def default_storage_path() -> Path:
     """The per-user data file, e.g. ~/.local/share/atlas/atlas.json on Linux."""
     return Path(user_data_dir("atlas", appauthor=False)) / "atlas.json"
+
+
+def storage_location(value: str | os.PathLike[str]) -> Path:
+    """A data file path from a path or a `sqlite:///` URL (sqlite:////abs, sqlite:///rel)."""
+    text = os.fspath(value).strip()
+    if text.startswith(SQLITE_URL):
+        text = text[len(SQLITE_URL) :]
+        if not text:
+            raise ConfigError("storage path: a sqlite:/// URL needs a file name")
+        path = Path(text).expanduser()
+        return path if path.suffix in SQLITE_SUFFIXES else path.with_name(path.name + ".sqlite")
+    return Path(text).expanduser()
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -78,8 +92,10 @@ class Settings:
         env = os.environ if env is None else env
         if storage_path is None:
             storage_path = env.get("ATLAS_STORAGE_PATH", "").strip() or default_storage_path()
-        path = Path(storage_path).expanduser()
-        if str(storage_path).strip() == "" or path.is_dir():
+        if not os.fspath(storage_path).strip():
+            raise ConfigError("storage path: must name a file")
+        path = storage_location(storage_path)
+        if path.is_dir():
             raise ConfigError(f"storage path: {str(path)!r} must name a file, not a directory")
         return cls(
             storage_path=path,
@@ -90,3 +106,13 @@ class Settings:
             lock_timeout=_seconds(env, "ATLAS_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT),
             user=env.get("ATLAS_USER", "").strip() or None,
         )
+
+    @property
+    def backend(self) -> str:
+        """sqlite for .sqlite/.sqlite3/.db files (and sqlite:/// URLs), else tinydb."""
+        return self.backend_for(self.storage_path)
+
+    @staticmethod
+    def backend_for(path: Path) -> str:
+        """The backend a data file of this name uses."""
+        return "sqlite" if path.suffix.lower() in SQLITE_SUFFIXES else "tinydb"

@@ -22,6 +22,7 @@ from atlas_tui.models import (
     clean_text,
     utc_now,
 )
+from atlas_tui.replay import build_report, items_at, parse_moment, verify_store
 from atlas_tui.repository.base import InventoryRepository
 
 ReportType = Literal["summary", "low", "over"]
@@ -173,6 +174,14 @@ class InventoryService:
         movements.reverse()
         return movements
 
+    def history_since(self, since: datetime, sku: object = None) -> list[Movement]:
+        """Movements at or after `since` (of one SKU, or all), newest first."""
+        moment = parse_moment("since", since)
+        movements = self.repository.movements(None if sku is None else clean_sku(sku))
+        found = [m for m in movements if m.timestamp >= moment]
+        found.reverse()
+        return found
+
     # Changes ----------------------------------------------------------------------------------
 
     def add(
@@ -241,7 +250,8 @@ class InventoryService:
             self._check_capacity(len(items), items[0].sku if single else None)
             for item in items:
                 self.repository.put(item)
-                self._record(item, "add", 0, item.quantity, reason, now)
+                snapshot = {"item": item.to_dict()}
+                self._record(item, "add", 0, item.quantity, reason, now, snapshot)
         return items
 
     def _refuse_duplicate(self, item: InventoryItem) -> None:
@@ -368,30 +378,26 @@ class InventoryService:
 
     # Reports ----------------------------------------------------------------------------------
 
+    def report(self, report_type: object = "summary", at: object = None) -> dict[str, Any]:
+        """summary, low ({"low_stock": [...]}) or over ({"over_stock": [...]}).
+
+        With `at`, the items are rebuilt as they were at that moment from the history.
+        """
+        if report_type not in REPORT_TYPES:
+            raise ValidationError(
+                "type", f"must be one of {', '.join(REPORT_TYPES)}, got {report_type!r}"
+            )
+        if at is None:
+            items = self.repository.items()
+        else:
+            moment = parse_moment("at", at)
+            items = items_at(self.repository.movements(), moment, self.repository.items())
+        return build_report(str(report_type), items)
+
     def summary(self) -> dict[str, Any]:
         """Totals, low/over counts and per-category items and quantity."""
-        items = self.repository.items()
-        by_category: dict[str, dict[str, int]] = {}
-        for item in items:
-            entry = by_category.setdefault(item.category, {"items": 0, "quantity": 0})
-            entry["items"] += 1
-            entry["quantity"] += item.quantity
-        return {
-            "total_items": len(items),
-            "total_quantity": sum(item.quantity for item in items),
-            "low_stock_count": sum(1 for item in items if item.is_low),
-            "over_stock_count": sum(1 for item in items if item.is_over),
-            "by_category": dict(sorted(by_category.items(), key=lambda kv: kv[0].casefold())),
-        }
+        return build_report("summary", self.repository.items())
 
-    def report(self, report_type: object = "summary") -> dict[str, Any]:
-        """summary, low ({"low_stock": [...]}) or over ({"over_stock": [...]})."""
-        if report_type == "summary":
-            return self.summary()
-        if report_type == "low":
-            return {"low_stock": [item.to_dict() for item in self.list_items(low=True)]}
-        if report_type == "over":
-            return {"over_stock": [item.to_dict() for item in self.list_items(over=True)]}
-        raise ValidationError(
-            "type", f"must be one of {', '.join(REPORT_TYPES)}, got {report_type!r}"
-        )
+    def verify(self) -> dict[str, Any]:
+        """Check every stored item against the rules and replay the history against them."""
+        return verify_store(self.repository)

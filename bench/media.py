@@ -17,25 +17,58 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from atlas_tui.media import (  # noqa: E402
+from atlas_tui.media import (
     clear_index_memory,
     load_index,
     read_media_file,
     search_media,
 )
-from atlas_tui.media.normalize import exact_key, normal_key  # noqa: E402
+from atlas_tui.media.normalize import exact_key, normal_key
 
-WORDS = (
-    "shadow river night garden empire silent golden broken winter last city ghost iron "
-    "blue hidden storm glass wild crimson secret paper stone midnight northern lost fire "
-    "echo velvet quiet burning ocean distant little electric hollow"
-).split()
+WORDS = [
+    "shadow",
+    "river",
+    "night",
+    "garden",
+    "empire",
+    "silent",
+    "golden",
+    "broken",
+    "winter",
+    "last",
+    "city",
+    "ghost",
+    "iron",
+    "blue",
+    "hidden",
+    "storm",
+    "glass",
+    "wild",
+    "crimson",
+    "secret",
+    "paper",
+    "stone",
+    "midnight",
+    "northern",
+    "lost",
+    "fire",
+    "echo",
+    "velvet",
+    "quiet",
+    "burning",
+    "ocean",
+    "distant",
+    "little",
+    "electric",
+    "hollow",
+]
 FORMATS = ("tmdb_movie", "tmdb_tv", "omdb", "tvmaze", "trakt", "jellyfin", "nfo", "ndjson")
 
 
@@ -122,7 +155,7 @@ def _document(fmt: str, n: int, title: str, year: int, rng: random.Random) -> by
             "Runtime": "101 min",
             "Genre": "Drama, Thriller",
             "Director": "N/A" if n % 2 else f"Director {n}",
-            "Actors": ", ".join(p["name"] for p in _people(rng, n, 4, "Acting")),
+            "Actors": ", ".join(str(p["name"]) for p in _people(rng, n, 4, "Acting")),
             "Plot": _text(rng, 60),
             "Type": "movie",
             "imdbID": imdb,
@@ -278,17 +311,12 @@ def main() -> None:
         )
         warm_disk = timed(from_disk, args.repeat)
         warm_memory = timed(lambda: load_index(root, cache_dir=cache), args.repeat)
-        print(
-            f"warm scan, disk cache  : {warm_disk * 1000:8.1f} ms  (cold/warm {cold / warm_disk:.0f}x)"
-        )
-        print(
-            f"warm scan, in memory   : {warm_memory * 1000:8.1f} ms  (cold/warm"
-            f" {cold / warm_memory:.0f}x; every file still stat()ed for changes)"
-        )
+        for label, seconds in (("disk cache", warm_disk), ("in memory ", warm_memory)):
+            print(f"warm scan, {label}  : {seconds * 1000:8.1f} ms  ({cold / seconds:.0f}x cold)")
 
         print("query on a warm index (median of 50):")
         for label, query in queries.items():
-            per_query = timed(lambda q=query: index.search(q), 50)
+            per_query = timed(partial(index.search, query), 50)
             found = index.search(query)
             how = found.matches[0].match if found.matches else "-"
             print(
@@ -298,27 +326,22 @@ def main() -> None:
 
         query = queries["exact"]
         naive = timed(lambda: naive_search(query, root), args.repeat)
-        no_cache = timed(lambda: search_media(query, root, use_cache=False), args.repeat)
-        clear_index_memory()
-        disk = timed(
-            lambda: (clear_index_memory(), search_media(query, root, cache_dir=cache)), args.repeat
-        )
-        memory = timed(lambda: search_media(query, root, cache_dir=cache), args.repeat)
-        in_index = timed(lambda: index.search(query), 50)
-        print("one search, end to end:")
-        print(f"  naive (read + parse every file)   : {naive * 1000:8.1f} ms")
-        print(
-            f"  search_media(use_cache=False)     : {no_cache * 1000:8.1f} ms  ({naive / no_cache:5.1f}x naive)"
-        )
-        print(
-            f"  search_media, warm disk cache     : {disk * 1000:8.1f} ms  ({naive / disk:5.1f}x faster)"
-        )
-        print(
-            f"  search_media, warm in memory      : {memory * 1000:8.1f} ms  ({naive / memory:5.1f}x faster)"
-        )
-        print(
-            f"  MediaIndex.search on a kept index : {in_index * 1000:8.3f} ms  ({naive / in_index:5.0f}x faster)"
-        )
+        rows = [
+            ("search_media(use_cache=False)", lambda: search_media(query, root, use_cache=False)),
+            ("search_media, warm disk cache", lambda: from_disk_search(query, root, cache)),
+            ("search_media, warm in memory", lambda: search_media(query, root, cache_dir=cache)),
+            ("MediaIndex.search on a kept index", lambda: index.search(query)),
+        ]
+        print(f"one search, end to end (median of {args.repeat}):")
+        print(f"  {'naive: read + parse every file':<34} {naive * 1000:8.2f} ms")
+        for label, run in rows:
+            seconds = timed(run, args.repeat)
+            print(f"  {label:<34} {seconds * 1000:8.2f} ms  {naive / seconds:7.1f}x naive")
+
+
+def from_disk_search(query: str, root: Path, cache: Path) -> object:
+    clear_index_memory()
+    return search_media(query, root, cache_dir=cache)
 
 
 if __name__ == "__main__":

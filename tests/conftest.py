@@ -40,10 +40,23 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     return home
 
 
+BACKENDS = {"tinydb": "atlas.json", "sqlite": "atlas.sqlite"}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
+    """Path of a data file that does not exist yet, once per backend."""
+    return tmp_path / "data" / BACKENDS[request.param]
+
+
 @pytest.fixture
-def db(tmp_path: Path) -> Path:
-    """Path of a data file that does not exist yet."""
+def json_db(tmp_path: Path) -> Path:
+    """A TinyDB data file path, for what only the JSON backend has."""
     return tmp_path / "data" / "atlas.json"
+
+
+def backend_of(path: Path) -> str:
+    return "sqlite" if path.suffix == ".sqlite" else "tinydb"
 
 
 @pytest.fixture

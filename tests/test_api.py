@@ -58,8 +58,7 @@ def test_validation_and_storage_errors_are_told_apart(api: AtlasAPI, db: Path) -
     refused(api.adjust_quantity("NOPE", 1), "not_found", "NOPE")
     db.parent.mkdir(parents=True, exist_ok=True)
     db.write_text("{oops")
-    message = refused(api.list_items(), "storage", "not valid JSON")
-    assert str(db) in message
+    refused(api.list_items(), "storage", str(db))
 
 
 def test_no_exception_escapes_even_for_nonsense(api: AtlasAPI) -> None:

@@ -19,13 +19,17 @@ from atlas_tui.factory import make_service
 WRITER = textwrap.dedent(
     """
     import sys
+    from atlas_tui.errors import ConflictError
     from atlas_tui.factory import make_service
     service = make_service(sys.argv[1])
     start = int(sys.argv[2])
     print("ready", flush=True)
     for n in range(start, start + 100_000):
         if n % 2:
-            service.add(f"K-{n}", "kill test item", quantity=n)
+            try:
+                service.add(f"K-{n}", "kill test item", quantity=n)
+            except ConflictError:
+                pass  # it landed just before the previous writer was killed
         else:
             service.adjust("COUNTER", 1)
         print(n, flush=True)
@@ -66,15 +70,22 @@ def test_sigkill_mid_write_never_tears_the_file(db: Path) -> None:
         torn_writes += any(p.name.endswith(".tmp") for p in db.parent.iterdir())
         fresh = make_service(db)  # a new reader: the file must parse every single time
         items = {item.sku: item for item in fresh.list_items()}
-        assert all(f"K-{op}" in items for op in confirmed_adds)
+        missing = sorted(op for op in confirmed_adds if f"K-{op}" not in items)
+        assert not missing, (
+            missing[:5],
+            len(confirmed_adds),
+            sorted(confirmed_adds)[-5:],
+            done[-5:],
+        )
         counter = items["COUNTER"].quantity
         # The op in flight at the kill may or may not have landed, never half of it.
         assert confirmed_adjusts <= counter <= confirmed_adjusts + 1
         confirmed_adjusts = counter
         assert len(fresh.history("COUNTER")) == counter + 1
     assert confirmed_adds, "the writers never got to write; the test proved nothing"
-    # Some kills must have hit a write in progress (a temp file left behind) to prove the point.
-    assert torn_writes >= 2, torn_writes
+    if db.suffix == ".json":
+        # Some kills must have hit a write in progress (a temp file left behind).
+        assert torn_writes >= 2, torn_writes
     make_service(db).adjust("COUNTER", 1)
     assert not [p for p in db.parent.iterdir() if p.name.endswith(".tmp")]
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import file_unchanged
 
 from atlas_tui.errors import (
     BulkError,
@@ -293,12 +294,13 @@ def test_max_items_from_the_environment(db: Path, monkeypatch: pytest.MonkeyPatc
     ],
 )
 def test_a_corrupt_file_is_reported_and_never_overwritten(
-    db: Path, unchanged: Unchanged, content: bytes, problem: str
+    json_db: Path, content: bytes, problem: str
 ) -> None:
+    db = json_db
     db.parent.mkdir(parents=True)
     db.write_bytes(content)
     service = make_service(db)
-    with unchanged():
+    with file_unchanged(db):
         for operation in (
             lambda: service.add("NEW", "new"),
             lambda: service.list_items(),
@@ -319,13 +321,16 @@ def test_injected_clock_stamps_items_and_movements(db: Path) -> None:
     assert service.history("T")[0].timestamp == moment
 
 
-def test_an_invalid_stored_item_is_reported_by_name_when_read(
-    db: Path, unchanged: Unchanged
-) -> None:
+def test_an_invalid_stored_item_is_reported_by_name_when_read(json_db: Path) -> None:
+    db = json_db
     db.parent.mkdir(parents=True)
     db.write_bytes(b'{"items": {"1": {"sku": "A", "name": "a", "quantity": -4}}}')
     service = make_service(db)
-    with unchanged():
-        for operation in (service.list_items, lambda: service.adjust("A", 1), lambda: service.get("a")):
+    with file_unchanged(db):
+        for operation in (
+            service.list_items,
+            lambda: service.adjust("A", 1),
+            lambda: service.get("a"),
+        ):
             with pytest.raises(StorageError, match=r"stored item #1 is invalid \(quantity"):
                 operation()

@@ -35,9 +35,9 @@ def read_media_file(path: str) -> FileOutcome:
         return FileOutcome(problems=[f"not UTF-8 text (bad byte at offset {exc.start})"])
     try:
         return parse_content(content, path)
-    except (RecursionError, MemoryError, ValueError, TypeError) as exc:
+    except Exception as exc:
         # Files come from many tools; a shape no adapter foresaw must cost one file, not
-        # the whole search.
+        # the whole search. The warning names the error so it can be reported.
         return FileOutcome(problems=[f"could not interpret: {type(exc).__name__}: {exc}"])
 
 
@@ -51,8 +51,10 @@ def parse_content(content: str, source: str = "") -> FileOutcome:
             return FileOutcome(problems=[str(exc)])
     elif start in ("{", "["):
         outcome = _parse_json(content)
-    elif not start or is_url_only(content):
-        return FileOutcome()  # empty, or a Kodi .nfo that only points at a scraper URL
+    elif not start:
+        return FileOutcome(problems=["empty file"])
+    elif is_url_only(content):
+        return FileOutcome()  # Kodi lets an .nfo hold only a scraper URL: nothing to read
     else:
         return FileOutcome(problems=["neither JSON nor XML"])
     if source:

@@ -10,7 +10,7 @@ from rapidfuzz import fuzz, process
 from atlas_tui.media.models import MediaItem
 from atlas_tui.media.normalize import exact_key, normal_key
 
-# rapidfuzz token_sort_ratio of the normalised keys (0-100, word order ignored). 80 lets
+# rapidfuzz fuzz.ratio (Indel similarity, 0-100) of the normalised keys. 80 lets
 # one wrong letter in five through ("Fargo"/"Cargo") and a swapped pair in ten
 # ("Inceptoin"); it is only consulted when nothing matched any other way.
 FUZZY_CUTOFF = 80.0
@@ -140,7 +140,7 @@ class Matcher:
                     offer(owners[2 * index], tier, score, owners[2 * index + 1], len(key))
             if not best:
                 found = process.extract(
-                    normal, self.keys, scorer=fuzz.token_sort_ratio, score_cutoff=cutoff, limit=None
+                    normal, self.keys, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
                 )
                 for _choice, score, index in found:
                     group, rank = owners[2 * index], owners[2 * index + 1]

@@ -85,22 +85,23 @@ class MediaItem:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MediaItem:
-        """Rebuild an item from :meth:`to_dict` output."""
+        """Rebuild an item from :meth:`to_dict` output; missing keys take their defaults."""
+        get = data.get
         return cls(
             kind=data["kind"],
             title=data["title"],
-            original_title=data["original_title"],
-            aliases=tuple(data["aliases"]),
-            year=data["year"],
-            directors=tuple(data["directors"]),
-            seasons=data["seasons"],
-            episodes=data["episodes"],
-            episode_list=tuple(Episode.from_dict(e) for e in data["episode_list"]),
-            network=data["network"],
-            genres=tuple(data["genres"]),
-            runtime=data["runtime"],
-            ids=tuple(sorted(data["ids"].items())),
-            sources=tuple(data.get("sources", ())),
+            original_title=get("original_title"),
+            aliases=tuple(get("aliases", ())),
+            year=get("year"),
+            directors=tuple(get("directors", ())),
+            seasons=get("seasons"),
+            episodes=get("episodes"),
+            episode_list=tuple(Episode.from_dict(e) for e in get("episode_list", ())),
+            network=get("network"),
+            genres=tuple(get("genres", ())),
+            runtime=get("runtime"),
+            ids=tuple(sorted(get("ids", {}).items())),
+            sources=tuple(get("sources", ())),
         )
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 
-from atlas_tui.media.index import ProgressHook, load_index
 from atlas_tui.media.matching import FUZZY_CUTOFF
 from atlas_tui.media.models import MediaItem
 from atlas_tui.media.results import SearchResult
+from atlas_tui.media.scan import ProgressHook, load_index
 
 PathLike = str | os.PathLike[str]
 
@@ -45,9 +45,29 @@ def search_media(
     return index.search(query, kind=kind, year=year, limit=limit, fuzzy_cutoff=fuzzy_cutoff)
 
 
-def find_media(media_title: str, search_dir: PathLike, **options: object) -> MediaItem | None:
-    """The best match for ``media_title`` under ``search_dir``, or None.
-
-    Takes the same keyword options as :func:`search_media`.
-    """
-    return search_media(media_title, search_dir, limit=1, **options).best  # type: ignore[arg-type]
+def find_media(
+    media_title: str,
+    search_dir: PathLike,
+    *,
+    kind: str | None = None,
+    year: int | None = None,
+    fuzzy_cutoff: float = FUZZY_CUTOFF,
+    max_file_mb: float | None = None,
+    cache_dir: PathLike | None = None,
+    use_cache: bool = True,
+    on_progress: ProgressHook | None = None,
+) -> MediaItem | None:
+    """The best match for ``media_title`` under ``search_dir`` (as ranked by
+    :func:`search_media`, which takes the same options), or None."""
+    return search_media(
+        media_title,
+        search_dir,
+        kind=kind,
+        year=year,
+        limit=1,
+        fuzzy_cutoff=fuzzy_cutoff,
+        max_file_mb=max_file_mb,
+        cache_dir=cache_dir,
+        use_cache=use_cache,
+        on_progress=on_progress,
+    ).best

@@ -1,4 +1,4 @@
-"""Rotated copies of the data file, kept before writes when ATLAS_AUTO_BACKUP is on."""
+"""Naming and rotation of backup files (the backends write the snapshots themselves)."""
 
 from __future__ import annotations
 
@@ -6,46 +6,44 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from atlas_tui.errors import StorageError
-from atlas_tui.repository.files import atomic_write
+BACKUP_SUFFIXES = (".json", ".sqlite")
 
 
 @dataclass(frozen=True, slots=True)
 class BackupPolicy:
-    """Where backups go and how many are kept."""
+    """Where automatic backups go and how many are kept."""
 
     directory: Path
     keep: int = 10
 
 
-def backup_name(path: Path) -> str:
-    """e.g. atlas-20261129T085424123456Z.json: sorts by time."""
+def default_backup_dir(path: Path) -> Path:
+    """backups/ beside the data file."""
+    return path.parent / "backups"
+
+
+def backup_name(path: Path, suffix: str) -> str:
+    """e.g. atlas-20261129T085424123456Z.json: names sort by time."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-    return f"{path.stem}-{stamp}{path.suffix}"
+    return f"{path.stem}-{stamp}{suffix}"
 
 
 def list_backups(path: Path, directory: Path) -> list[Path]:
     """Backups of `path` in `directory`, oldest first."""
     if not directory.is_dir():
         return []
-    prefix, suffix = f"{path.stem}-", path.suffix
+    prefix = f"{path.stem}-"
     return sorted(
         entry
         for entry in directory.iterdir()
-        if entry.name.startswith(prefix) and entry.name.endswith(suffix) and entry.is_file()
+        if entry.name.startswith(prefix)
+        and entry.suffix in BACKUP_SUFFIXES
+        and entry.name[len(prefix) : len(prefix) + 8].isdigit()
+        and entry.is_file()
     )
 
 
-def rotate_backup(path: Path, policy: BackupPolicy) -> Path:
-    """Copy `path` into the backup directory, then drop the oldest beyond `keep`."""
-    target = policy.directory / backup_name(path)
-    try:
-        atomic_write(target, path.read_bytes())
-    except OSError as exc:
-        raise StorageError(
-            f"cannot back up {path} to {policy.directory}: {exc.strerror or exc}; "
-            "nothing was changed"
-        ) from None
+def rotate(path: Path, policy: BackupPolicy) -> None:
+    """Drop the oldest backups beyond `keep`."""
     for old in list_backups(path, policy.directory)[: -policy.keep]:
         old.unlink(missing_ok=True)
-    return target

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from atlas_tui.models import InventoryItem, Movement
 
@@ -18,6 +18,9 @@ class InventoryRepository(Protocol):
     and processes and commits all its changes at once or none of them.
     Reads outside a transaction always see the latest committed data.
     """
+
+    backend: str
+    """Short name of the backend: "tinydb" or "sqlite"."""
 
     @property
     def path(self) -> Path:
@@ -54,6 +57,22 @@ class InventoryRepository(Protocol):
 
     def movements(self, sku: str | None = None) -> list[Movement]:
         """Movements oldest first, all or only one SKU's (matched case-insensitively)."""
+        ...
+
+    def movement_count(self) -> int:
+        """How many movements the history holds."""
+        ...
+
+    def raw_items(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every stored item as raw data, unvalidated, with a label saying where it is."""
+        ...
+
+    def replace_all(self, items: list[InventoryItem], movements: list[Movement]) -> None:
+        """Make the store hold exactly these items and this history, in one transaction."""
+        ...
+
+    def snapshot(self, target: Path) -> Path:
+        """Write a consistent, self-contained backup of items and history to `target`."""
         ...
 
     def version(self) -> Hashable:

@@ -1,4 +1,4 @@
-"""The TinyDB backend: items and movements as two tables of one JSON file."""
+"""The TinyDB backend: items in a TinyDB file, movements in an append-only journal beside it."""
 
 from __future__ import annotations
 
@@ -9,24 +9,25 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import orjson
 from tinydb import TinyDB
 from tinydb.table import Document, Table
 
 from atlas_tui.errors import StorageError, ValidationError
 from atlas_tui.models import InventoryItem, Movement, sku_key
-from atlas_tui.repository.backups import BackupPolicy, rotate_backup
-from atlas_tui.repository.files import FileLock, remove_stale_temps
-from atlas_tui.repository.tinydb_storage import AtomicJSONStorage
+from atlas_tui.repository.backups import BackupPolicy, backup_name, rotate
+from atlas_tui.repository.files import FileLock, atomic_write, remove_stale_temps
+from atlas_tui.repository.journal import Journal, new_journal_id
+from atlas_tui.repository.tinydb_storage import META_TABLE, AtomicJSONStorage
 
 ITEMS = "items"
-MOVEMENTS = "movements"
+# Older files (and backups, which are self-contained) keep movements in this table; the
+# first write moves them into the journal.
+LEGACY_MOVEMENTS = "movements"
 
 
-def _stored(movement: Movement) -> dict[str, Any]:
-    """A movement as stored: its id is the document id, not a field."""
-    data = movement.to_dict()
-    data.pop("id", None)
-    return data
+def _record(movement: Movement) -> dict[str, Any]:
+    return movement.to_dict()
 
 
 def _next_id(table: dict[str, Any]) -> int:
@@ -36,10 +37,12 @@ def _next_id(table: dict[str, Any]) -> int:
 class TinyDBRepository:
     """Inventory data in one TinyDB file, safe to share between threads and processes.
 
-    A transaction takes the cross-process lock, works on the freshest data, keeps its
-    changes aside, and writes them with three TinyDB table operations and one atomic
-    file replace at commit, however many items it touched.
+    A transaction takes the cross-process lock, works on the freshest data and keeps its
+    changes aside; at commit it appends the new movements to the journal (fsynced), then
+    writes the items with three TinyDB table operations and one atomic file replace.
     """
+
+    backend = "tinydb"
 
     def __init__(
         self,
@@ -50,6 +53,7 @@ class TinyDBRepository:
     ) -> None:
         self._path = Path(path)
         self._storage = AtomicJSONStorage(self._path)
+        self._journal = Journal(self._path)
         self._lock = FileLock(self._path.with_name(self._path.name + ".lock"), lock_timeout)
         self._backups = backups
         self._backed_up = False
@@ -63,7 +67,6 @@ class TinyDBRepository:
         self._pending: dict[str, InventoryItem | None] = {}
         self._new_movements: list[Movement] = []
         self._next_item_id = 1
-        self._next_movement_id = 1
 
     @property
     def path(self) -> Path:
@@ -78,11 +81,9 @@ class TinyDBRepository:
         # which would otherwise go stale when another process writes.
         self._db = TinyDB(storage=lambda: storage)
         self._cache = {}
-        tables = storage.current()
-        items = tables.get(ITEMS, {})
+        items = storage.current().get(ITEMS, {})
         self._index = {sku_key(str(doc.get("sku", ""))): int(key) for key, doc in items.items()}
         self._next_item_id = _next_id(items)
-        self._next_movement_id = _next_id(tables.get(MOVEMENTS, {}))
 
     def _fresh(self) -> TinyDB:
         """The database, re-read first if another writer changed the file."""
@@ -94,6 +95,14 @@ class TinyDBRepository:
 
     def _table(self, name: str) -> Table:
         return self._fresh().table(name)
+
+    def _meta(self) -> dict[str, Any]:
+        self._fresh()
+        return self._storage.meta()
+
+    def _legacy(self) -> dict[str, Any]:
+        table = self._storage.current().get(LEGACY_MOVEMENTS, {})
+        return table if isinstance(table, dict) else {}
 
     # Transactions -----------------------------------------------------------------------------
 
@@ -109,18 +118,20 @@ class TinyDBRepository:
                 return
             self._lock.acquire()
             try:
-                if not self._cleaned:
-                    remove_stale_temps(self._path)
-                    self._cleaned = True
                 if self._storage.begin() or self._db is None:
                     self._rebind()
+                meta = self._storage.meta()
+                if not self._cleaned:
+                    remove_stale_temps(self._path)
+                    for orphan in self._journal.others(meta.get("journal")):
+                        orphan.unlink(missing_ok=True)
+                    self._cleaned = True
+                if meta.get("journal"):
+                    self._journal.prepare(meta["journal"], int(meta.get("journal_bytes", 0)))
                 self._depth = 1
                 try:
                     yield
-                    self._flush()
-                    if self._storage.dirty:
-                        self._backup_once()
-                    self._storage.commit()
+                    self._commit(meta)
                 except BaseException:
                     self._storage.rollback()
                     self._db = None
@@ -132,30 +143,56 @@ class TinyDBRepository:
             finally:
                 self._lock.release()
 
-    def _flush(self) -> None:
-        """Hand the transaction's changes to TinyDB: one operation per kind of change."""
+    def _commit(self, meta: dict[str, Any]) -> None:
+        legacy = self._legacy()
+        if not self._pending and not self._new_movements and not legacy:
+            self._storage.commit()
+            return
+        self._backup_once()
+        self._flush_items()
+        journal_id = meta.get("journal") or new_journal_id()
+        records = [{**doc, "id": int(doc_id)} for doc_id, doc in sorted(legacy.items(), key=_by_id)]
+        records += [_record(movement) for movement in self._new_movements]
+        committed = self._journal.append(journal_id, int(meta.get("journal_bytes", 0)), records)
+        total = self._movement_total(meta)
+        if legacy:
+            assert self._db is not None
+            self._db.drop_table(LEGACY_MOVEMENTS)
+        self._storage.mark_dirty()
+        self._storage.commit(
+            {
+                "journal": journal_id,
+                "journal_bytes": committed,
+                "movements": total,
+                "txn": int(meta.get("txn", 0)) + 1,
+            }
+        )
+
+    def _movement_total(self, meta: dict[str, Any]) -> int:
+        return int(meta.get("movements", 0)) + len(self._legacy()) + len(self._new_movements)
+
+    def _flush_items(self) -> None:
+        """Hand the transaction's item changes to TinyDB: at most two table operations."""
+        if not self._pending:
+            return
         assert self._db is not None
-        if self._pending:
-            items = self._db.table(ITEMS)
-            stale = [self._index[key] for key in self._pending if key in self._index]
-            if stale:
-                items.remove(doc_ids=stale)
-            fresh: list[Document] = []
-            for key, item in self._pending.items():
-                old_id = self._index.pop(key, None)
-                if old_id is not None:
-                    self._cache.pop(old_id, None)
-                if item is None:
-                    continue
-                doc_id = old_id if old_id is not None else self._take_item_id()
-                fresh.append(Document(item.to_dict(), doc_id=doc_id))
-                self._index[key] = doc_id
-                self._cache[doc_id] = item
-            if fresh:
-                items.insert_multiple(fresh)
-        if self._new_movements:
-            docs = [Document(_stored(m), doc_id=m.id or 0) for m in self._new_movements]
-            self._db.table(MOVEMENTS).insert_multiple(docs)
+        items = self._db.table(ITEMS)
+        stale = [self._index[key] for key in self._pending if key in self._index]
+        if stale:
+            items.remove(doc_ids=stale)
+        fresh: list[Document] = []
+        for key, item in self._pending.items():
+            old_id = self._index.pop(key, None)
+            if old_id is not None:
+                self._cache.pop(old_id, None)
+            if item is None:
+                continue
+            doc_id = old_id if old_id is not None else self._take_item_id()
+            fresh.append(Document(item.to_dict(), doc_id=doc_id))
+            self._index[key] = doc_id
+            self._cache[doc_id] = item
+        if fresh:
+            items.insert_multiple(fresh)
 
     def _take_item_id(self) -> int:
         doc_id = self._next_item_id
@@ -163,11 +200,13 @@ class TinyDBRepository:
         return doc_id
 
     def _backup_once(self) -> None:
-        """Before this process's first write, keep a copy of the file as it was."""
+        """Before this process's first write, keep a snapshot of the data as it was."""
         if self._backups is None or self._backed_up:
             return
         if self._path.exists():
-            rotate_backup(self._path, self._backups)
+            target = self._backups.directory / backup_name(self._path, ".json")
+            self._write_snapshot(target)
+            rotate(self._path, self._backups)
         self._backed_up = True
 
     def _require_transaction(self) -> None:
@@ -213,6 +252,10 @@ class TinyDBRepository:
             found.update((key, item) for key, item in self._pending.items() if item is not None)
         return sorted(found.values(), key=lambda item: item.key)
 
+    def raw_items(self) -> list[tuple[str, dict[str, Any]]]:
+        with self._mutex:
+            return [(f"item #{doc.doc_id}", dict(doc)) for doc in self._table(ITEMS)]
+
     def count(self) -> int:
         with self._mutex:
             self._fresh()
@@ -236,29 +279,103 @@ class TinyDBRepository:
     def append_movement(self, movement: Movement) -> Movement:
         with self._mutex:
             self._require_transaction()
-            recorded = replace(movement, id=self._next_movement_id)
-            self._next_movement_id += 1
+            recorded = replace(movement, id=self.movement_count() + 1)
             self._new_movements.append(recorded)
             return recorded
 
+    def movement_count(self) -> int:
+        with self._mutex:
+            meta = self._meta()
+            return self._movement_total(meta)
+
+    def _committed_records(
+        self, meta: dict[str, Any], wanted: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Stored movement records (legacy table, then journal), oldest first."""
+        journal_id, committed = meta.get("journal"), int(meta.get("journal_bytes", 0))
+        records = [
+            {**doc, "id": int(doc_id)} for doc_id, doc in sorted(self._legacy().items(), key=_by_id)
+        ]
+        if wanted is None:
+            records += self._journal.records(journal_id, committed)
+        else:
+            records = [r for r in records if sku_key(str(r.get("sku", ""))) == wanted]
+            records += self._journal.records_for(journal_id, committed, wanted)
+        return records
+
     def movements(self, sku: str | None = None) -> list[Movement]:
         with self._mutex:
-            table = self._table(MOVEMENTS)
             wanted = None if sku is None else sku_key(sku)
-            found = []
-            for doc in table:
-                if wanted is not None and sku_key(str(doc.get("sku", ""))) != wanted:
-                    continue
-                try:
-                    found.append(Movement.from_dict(doc, id=doc.doc_id))
-                except ValidationError as exc:
-                    raise StorageError(
-                        f"data file {self._path}: stored movement #{doc.doc_id} is invalid "
-                        f"({exc}); run `atlas verify` or restore a backup"
-                    ) from None
-            found.extend(m for m in self._new_movements if wanted in (None, sku_key(m.sku)))
-        found.sort(key=lambda movement: movement.id or 0)
+            found = [self._to_movement(r) for r in self._committed_records(self._meta(), wanted)]
+            found += [m for m in self._new_movements if wanted in (None, sku_key(m.sku))]
         return found
+
+    def _to_movement(self, record: dict[str, Any]) -> Movement:
+        try:
+            return Movement.from_dict(record)
+        except ValidationError as exc:
+            raise StorageError(
+                f"history of {self._path}: movement #{record.get('id')} is invalid ({exc}); "
+                "run `atlas verify`"
+            ) from None
+
+    # Whole-store operations -------------------------------------------------------------------
+
+    def replace_all(self, items: list[InventoryItem], movements: list[Movement]) -> None:
+        """Make the store hold exactly these items and this history (restore, migration).
+
+        The current file is not read, so this also replaces a file that no longer parses.
+        """
+        with self._mutex:
+            if self._depth:
+                raise RuntimeError("replace_all cannot run inside a transaction")
+            self._lock.acquire()
+            try:
+                journal_id = new_journal_id()
+                records = [_record(replace(m, id=n)) for n, m in enumerate(movements, start=1)]
+                committed = self._journal.write_new(journal_id, records)
+                tables = {ITEMS: {str(n): item.to_dict() for n, item in enumerate(items, start=1)}}
+                self._storage.overwrite(
+                    tables,
+                    {
+                        "journal": journal_id,
+                        "journal_bytes": committed,
+                        "movements": len(records),
+                        "txn": 1,
+                    },
+                )
+                for orphan in self._journal.others(journal_id):
+                    orphan.unlink(missing_ok=True)
+            finally:
+                self._lock.release()
+                self._storage.close()
+                self._db = None
+
+    def snapshot(self, target: Path) -> Path:
+        """A self-contained copy (items and full history) taken under the lock."""
+        with self.transaction():
+            self._write_snapshot(target)
+        return target
+
+    def _write_snapshot(self, target: Path) -> None:
+        """Items as committed and the committed history, in one plain TinyDB file."""
+        data = self._storage.current()
+        meta = data.get(META_TABLE, {}).get("1", {})
+        history = {
+            str(record["id"]): {key: value for key, value in record.items() if key != "id"}
+            for record in self._committed_records(meta)
+        }
+        payload = {
+            META_TABLE: {"1": {"snapshot_of": str(self._path)}},
+            ITEMS: data.get(ITEMS, {}),
+            LEGACY_MOVEMENTS: history,
+        }
+        try:
+            atomic_write(target, orjson.dumps(payload))
+        except OSError as exc:
+            raise StorageError(
+                f"cannot write backup {target}: {exc.strerror or exc}; nothing was changed"
+            ) from None
 
     # Housekeeping -----------------------------------------------------------------------------
 
@@ -270,3 +387,7 @@ class TinyDBRepository:
         with self._mutex:
             self._storage.close()
             self._db = None
+
+
+def _by_id(entry: tuple[str, Any]) -> int:
+    return int(entry[0])

@@ -145,20 +145,20 @@ class AtomicJSONStorage(Storage):
         """Whether the open transaction changed anything."""
         return self._dirty
 
-    def commit(self) -> None:
+    def meta(self) -> dict[str, Any]:
+        """The bookkeeping record of the data as last read or written."""
+        record = self.current().get(META_TABLE, {}).get("1", {})
+        return record if isinstance(record, dict) else {}
+
+    def mark_dirty(self) -> None:
+        """Make the commit write the file even if no table changed (e.g. new bookkeeping)."""
+        self._dirty = True
+
+    def commit(self, meta: dict[str, Any] | None = None) -> None:
         """Write the buffered data in one atomic replace (nothing when unchanged)."""
         try:
             if self._dirty and self._data is not None:
-                tables = {key: value for key, value in self._data.items() if key != META_TABLE}
-                payload = {META_TABLE: {"1": {"write_id": secrets.token_hex(16)}}, **tables}
-                try:
-                    atomic_write(self.path, orjson.dumps(payload))
-                except OSError as exc:
-                    raise StorageError(
-                        f"cannot write data file {self.path}: {exc.strerror or exc}; "
-                        "the previous file was kept"
-                    ) from None
-                self._data = payload
+                self._data = self.overwrite(self._data, meta)
                 self._stamp = self.stamp()
         except BaseException:
             self.rollback()
@@ -166,6 +166,20 @@ class AtomicJSONStorage(Storage):
         finally:
             self._in_transaction = False
             self._dirty = False
+
+    def overwrite(self, tables: Tables, meta: dict[str, Any] | None = None) -> Tables:
+        """Atomically replace the file with these tables (the caller holds the lock)."""
+        body = {key: value for key, value in tables.items() if key != META_TABLE}
+        record = {"write_id": secrets.token_hex(16), **(meta or {})}
+        payload = {META_TABLE: {"1": record}, **body}
+        try:
+            atomic_write(self.path, orjson.dumps(payload))
+        except OSError as exc:
+            raise StorageError(
+                f"cannot write data file {self.path}: {exc.strerror or exc}; "
+                "the previous file was kept"
+            ) from None
+        return payload
 
     def rollback(self) -> None:
         """Forget buffered writes; the next read re-parses the file."""

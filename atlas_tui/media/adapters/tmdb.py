@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from atlas_tui.media.adapters._common import build_item, count, episode, ids, names, runtime
+from atlas_tui.media.adapters._common import (
+    build_item,
+    count,
+    episode,
+    first_name,
+    ids,
+    names,
+    runtime,
+)
 from atlas_tui.media.models import MOVIE, SERIES, Episode, MediaItem, MediaKind
 from atlas_tui.media.years import parse_year
 
@@ -12,6 +20,9 @@ _TV_KEYS = ("first_air_date", "original_name", "number_of_seasons", "number_of_e
 
 
 def detect(data: dict[str, Any]) -> bool:
+    # TMDb always sends its numeric id; without it, these common key names are generic.
+    if not isinstance(data.get("id"), int):
+        return False
     if "title" in data and ("release_date" in data or "original_title" in data):
         return True
     return "name" in data and any(key in data for key in _TV_KEYS)
@@ -64,7 +75,7 @@ def parse(data: dict[str, Any], hint: MediaKind | None) -> MediaItem | None:
         seasons=season_count,
         episodes=episode_count,
         episode_list=_episodes(seasons),
-        network=(names(data.get("networks")) or [None])[0],
+        network=first_name(data.get("networks")),
         genres=genres,
         runtime_minutes=runtime(
             run_times[0] if isinstance(run_times, list) and run_times else None

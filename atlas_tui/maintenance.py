@@ -1,0 +1,139 @@
+"""Whole-store operations: backup, restore and migration between backends."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from atlas_tui.config import Settings, storage_location
+from atlas_tui.errors import ConflictError, StorageError, ValidationError
+from atlas_tui.models import InventoryItem, Movement
+from atlas_tui.repository import (
+    InventoryRepository,
+    SQLiteRepository,
+    TinyDBRepository,
+    open_repository,
+)
+from atlas_tui.repository.backups import backup_name, default_backup_dir
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def checksum(items: list[InventoryItem], movements: list[Movement]) -> str:
+    """A digest of every item field and every movement, in order (ids left out)."""
+    digest = hashlib.sha256()
+    for item in sorted(items, key=lambda item: item.key):
+        digest.update(orjson.dumps(item.to_dict(), option=orjson.OPT_SORT_KEYS))
+    for movement in movements:
+        data = movement.to_dict()
+        data.pop("id", None)
+        digest.update(orjson.dumps(data, option=orjson.OPT_SORT_KEYS))
+    return digest.hexdigest()
+
+
+def backup(repository: InventoryRepository, to: Path | None = None) -> Path:
+    """A consistent, self-contained snapshot in `to` (default: backups/ beside the data)."""
+    directory = Path(to) if to is not None else default_backup_dir(repository.path)
+    if directory.exists() and not directory.is_dir():
+        raise ValidationError("to", f"{directory} is not a directory")
+    suffix = ".sqlite" if repository.backend == "sqlite" else ".json"
+    return repository.snapshot(directory / backup_name(repository.path, suffix))
+
+
+def open_file(settings: Settings, file: Path) -> InventoryRepository:
+    """A repository over an existing data or backup file, its backend told by its content."""
+    if not file.is_file():
+        raise ValidationError("file", f"{file} does not exist or is not a file")
+    with open(file, "rb") as handle:
+        sqlite = handle.read(16) == SQLITE_HEADER
+    kind = SQLiteRepository if sqlite else TinyDBRepository
+    return kind(file, lock_timeout=settings.lock_timeout)
+
+
+def _read_all(repository: InventoryRepository) -> tuple[list[InventoryItem], list[Movement]]:
+    return repository.items(), repository.movements()
+
+
+def _copy_and_check(
+    items: list[InventoryItem],
+    movements: list[Movement],
+    target: InventoryRepository,
+    settings: Settings,
+) -> dict[str, Any]:
+    expected = checksum(items, movements)
+    target.replace_all(items, movements)
+    fresh = open_repository(settings, target.path)
+    got_items, got_movements = _read_all(fresh)
+    fresh.close()
+    got = checksum(got_items, got_movements)
+    if (len(got_items), len(got_movements), got) != (len(items), len(movements), expected):
+        raise StorageError(
+            f"copy to {target.path} does not match: {len(got_items)}/{len(items)} items, "
+            f"{len(got_movements)}/{len(movements)} movements, checksum {got[:12]} != "
+            f"{expected[:12]}"
+        )
+    return {"items": len(items), "movements": len(movements), "checksum": expected}
+
+
+def migrate(
+    settings: Settings, source: InventoryRepository, to: str | os.PathLike[str]
+) -> dict[str, Any]:
+    """Copy every item and the full history to a new store, then check counts and checksums."""
+    target_path = storage_location(to)
+    if target_path.exists() and target_path.resolve() == source.path.resolve():
+        raise ValidationError("to", "is the store being migrated")
+    target = open_repository(settings, target_path)
+    if target.count() or target.movement_count():
+        raise ConflictError(f"to: {target_path} already holds data; choose a new file")
+    items, movements = _read_all(source)
+    result = _copy_and_check(items, movements, target, settings)
+    return {"from": str(source.path), "to": str(target_path), "backend": target.backend, **result}
+
+
+def restore(settings: Settings, current: InventoryRepository, file: Path) -> dict[str, Any]:
+    """Replace the store's data with a backup's, keeping a copy of what was there first."""
+    file = Path(file)
+    if file.exists() and file.resolve() == current.path.resolve():
+        raise ValidationError("file", "is the data file itself")
+    source = open_file(settings, file)
+    try:
+        items, movements = _read_all(source)
+    finally:
+        source.close()
+    kept, damaged = _keep_current(current)
+    if damaged and current.backend == "sqlite":
+        # A damaged SQLite file cannot be opened to be replaced: start a new one.
+        current.close()
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{current.path}{suffix}").unlink(missing_ok=True)
+    result = _copy_and_check(items, movements, current, settings)
+    return {
+        "restored": str(current.path),
+        "from": str(file),
+        "previous_data_kept_in": None if kept is None else str(kept),
+        **result,
+    }
+
+
+def _keep_current(current: InventoryRepository) -> tuple[Path | None, bool]:
+    """Back up the current data; if it is too damaged to read, keep its bytes as they are.
+
+    Returns where it was kept and whether it was damaged.
+    """
+    if not current.path.exists():
+        return None, False
+    try:
+        return backup(current), False
+    except StorageError:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+        target = default_backup_dir(current.path) / f"damaged-{current.path.stem}-{stamp}"
+        target = target.with_suffix(current.path.suffix)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(current.path, target)
+        return target, True

@@ -1,0 +1,443 @@
+"""The SQLite backend (stdlib sqlite3, WAL): for inventories past ~20k items."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from atlas_tui.errors import BusyError, StorageError, ValidationError
+from atlas_tui.models import InventoryItem, Movement, format_timestamp, sku_key
+from atlas_tui.repository.backups import BackupPolicy, backup_name, rotate
+from atlas_tui.repository.files import fsync_dir, remove_stale_temps, temp_prefix
+
+SCHEMA_VERSION = 1
+# Marks a file as an ATLAS database ("ATLS"), so another program's database is refused.
+APPLICATION_ID = 0x41544C53
+
+SCHEMA = """
+CREATE TABLE items (
+    key TEXT PRIMARY KEY,
+    sku TEXT NOT NULL,
+    name TEXT NOT NULL,
+    category TEXT NOT NULL,
+    quantity INTEGER NOT NULL,
+    location TEXT NOT NULL,
+    min_stock INTEGER NOT NULL,
+    max_stock INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    attributes TEXT NOT NULL
+);
+CREATE TABLE movements (
+    id INTEGER PRIMARY KEY,
+    sku TEXT NOT NULL,
+    sku_key TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    delta INTEGER NOT NULL,
+    quantity_before INTEGER NOT NULL,
+    quantity_after INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    user TEXT NOT NULL,
+    timestamp TEXT NOT NULL,
+    details TEXT NOT NULL
+);
+CREATE INDEX movements_by_sku ON movements (sku_key, id);
+CREATE INDEX movements_by_time ON movements (timestamp);
+"""
+
+ITEM_COLUMNS = (
+    "sku, name, category, quantity, location, min_stock, max_stock, "
+    "created_at, updated_at, attributes"
+)
+MOVEMENT_COLUMNS = (
+    "id, sku, kind, delta, quantity_before, quantity_after, reason, user, timestamp, details"
+)
+
+
+def _item_row(item: InventoryItem) -> tuple[Any, ...]:
+    data = item.to_dict()
+    return (
+        item.key,
+        data["sku"],
+        data["name"],
+        data["category"],
+        data["quantity"],
+        data["location"],
+        data["min_stock"],
+        data["max_stock"],
+        data["created_at"],
+        data["updated_at"],
+        orjson.dumps(data["attributes"]).decode(),
+    )
+
+
+def _movement_row(movement: Movement) -> tuple[Any, ...]:
+    return (
+        movement.id,
+        movement.sku,
+        sku_key(movement.sku),
+        movement.kind,
+        movement.delta,
+        movement.quantity_before,
+        movement.quantity_after,
+        movement.reason,
+        movement.user,
+        format_timestamp(movement.timestamp),
+        orjson.dumps(movement.details).decode(),
+    )
+
+
+def _loads(text: object) -> object:
+    try:
+        return orjson.loads(text) if isinstance(text, str | bytes) else text
+    except orjson.JSONDecodeError:
+        return text
+
+
+class SQLiteRepository:
+    """Inventory data in one SQLite file; writers serialise on BEGIN IMMEDIATE."""
+
+    backend = "sqlite"
+
+    def __init__(
+        self, path: Path, *, lock_timeout: float = 10.0, backups: BackupPolicy | None = None
+    ) -> None:
+        self._path = Path(path)
+        self._timeout = lock_timeout
+        self._backups = backups
+        self._backed_up = False
+        self._mutex = threading.RLock()
+        self._conn: sqlite3.Connection | None = None
+        self._depth = 0
+        self._commits = 0
+        self._dirty = False
+        self._created = False
+        self._items_cache: tuple[Hashable, list[InventoryItem]] | None = None
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    # Connection -------------------------------------------------------------------------------
+
+    def _refuse(self, problem: str) -> StorageError:
+        return StorageError(f"data file {self._path} {problem}; the file was left untouched")
+
+    def _connect(self, create: bool) -> sqlite3.Connection | None:
+        """The open connection; None while the file does not exist and reading only."""
+        if self._conn is not None:
+            return self._conn
+        try:
+            size = self._path.stat().st_size
+        except FileNotFoundError:
+            if not create:
+                return None
+            self._created = self._create_database()
+            size = None
+        if size == 0:
+            raise self._refuse("is empty (0 bytes), not an ATLAS database")
+        # The file is never opened outside SQLite: closing any descriptor of it would drop
+        # the POSIX locks this process's other connections hold, and that corrupts databases.
+        try:
+            conn = sqlite3.connect(
+                self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot open data file {self._path}: {exc}") from None
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
+            self._check_schema(conn)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            if "not a database" in str(exc):
+                raise self._refuse("is not an SQLite database") from None
+            raise self._refuse(f"cannot be used ({exc})") from None
+        except StorageError:
+            conn.close()
+            raise
+        self._conn = conn
+        return conn
+
+    def _create_database(self) -> bool:
+        """Create the file complete with its schema, atomically; False if another won."""
+        self._path.parent.mkdir(parents=True, exist_ok=True)
+        temp = self._path.with_name(f"{temp_prefix(self._path)}{os.getpid()}-new.tmp")
+        try:
+            temp.unlink(missing_ok=True)
+            with contextlib.closing(sqlite3.connect(temp)) as conn:
+                conn.executescript(
+                    SCHEMA + f"PRAGMA application_id = {APPLICATION_ID};"
+                    f"PRAGMA user_version = {SCHEMA_VERSION};"
+                )
+                conn.execute("PRAGMA journal_mode = WAL")
+            with open(temp, "rb") as handle:
+                os.fsync(handle.fileno())
+            try:
+                # link() never replaces: with several processes starting at once, one wins.
+                os.link(temp, self._path)
+            except FileExistsError:
+                return False
+            fsync_dir(self._path.parent)
+            return True
+        except (OSError, sqlite3.Error) as exc:
+            raise StorageError(f"cannot create data file {self._path}: {exc}") from None
+        finally:
+            temp.unlink(missing_ok=True)
+
+    def _check_schema(self, conn: sqlite3.Connection) -> None:
+        app_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if app_id == APPLICATION_ID and version == SCHEMA_VERSION:
+            return
+        tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+        if tables or app_id not in (0, APPLICATION_ID):
+            raise self._refuse(
+                f"is an SQLite database of another program or version "
+                f"(application_id {app_id:#x}, user_version {version})"
+            )
+        with conn:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executescript(
+                SCHEMA + f"PRAGMA application_id = {APPLICATION_ID};"
+                f"PRAGMA user_version = {SCHEMA_VERSION};"
+            )
+
+    def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row | tuple[Any, ...]]:
+        conn = self._connect(create=False)
+        if conn is None:
+            return []
+        try:
+            return conn.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot read data file {self._path}: {exc}") from None
+
+    # Transactions -----------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._mutex:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            conn = self._connect(create=True)
+            assert conn is not None
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise BusyError(
+                        f"data is busy (held by another ATLAS process) for more than "
+                        f"{self._timeout:g}s, try again"
+                    ) from None
+                raise StorageError(f"cannot write data file {self._path}: {exc}") from None
+            self._depth = 1
+            self._dirty = False
+            try:
+                yield
+                if self._dirty:
+                    self._backup_once()
+                conn.execute("COMMIT")
+                if self._dirty:
+                    self._commits += 1
+                    self._items_cache = None
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                self._items_cache = None
+                raise
+            finally:
+                self._depth = 0
+
+    def _write(self, sql: str, args: Any, many: bool = False) -> None:
+        if self._depth == 0:
+            raise RuntimeError("changes to the inventory must happen inside a transaction")
+        assert self._conn is not None
+        try:
+            if many:
+                self._conn.executemany(sql, args)
+            else:
+                self._conn.execute(sql, args)
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot write data file {self._path}: {exc}") from None
+        self._dirty = True
+
+    def _backup_once(self) -> None:
+        if self._backups is None or self._backed_up:
+            return
+        self._backed_up = True
+        if self._created:
+            return  # a file this process just created holds nothing worth keeping
+        target = self._backups.directory / backup_name(self._path, ".sqlite")
+        # A second connection reads past our open write (WAL): it sees the data as before it.
+        with contextlib.closing(sqlite3.connect(self._path, timeout=self._timeout)) as reader:
+            self._copy_to(reader, target)
+        rotate(self._path, self._backups)
+
+    # Items ------------------------------------------------------------------------------------
+
+    def _to_item(self, row: tuple[Any, ...]) -> InventoryItem:
+        names = ITEM_COLUMNS.split(", ")
+        data = dict(zip(names, row, strict=True))
+        data["attributes"] = _loads(data["attributes"])
+        try:
+            return InventoryItem.from_dict(data)
+        except ValidationError as exc:
+            raise StorageError(
+                f"data file {self._path}: stored item {data['sku']!r} is invalid ({exc}); "
+                "run `atlas verify` or restore a backup"
+            ) from None
+
+    def get(self, sku: str) -> InventoryItem | None:
+        with self._mutex:
+            rows = self._read(f"SELECT {ITEM_COLUMNS} FROM items WHERE key = ?", (sku_key(sku),))
+            return self._to_item(tuple(rows[0])) if rows else None
+
+    def items(self) -> list[InventoryItem]:
+        with self._mutex:
+            version = self.version()
+            if self._depth == 0 and self._items_cache and self._items_cache[0] == version:
+                return list(self._items_cache[1])
+            rows = self._read(f"SELECT {ITEM_COLUMNS} FROM items ORDER BY key")
+            found = [self._to_item(tuple(row)) for row in rows]
+            if self._depth == 0:
+                self._items_cache = (version, found)
+            return list(found)
+
+    def raw_items(self) -> list[tuple[str, dict[str, Any]]]:
+        with self._mutex:
+            names = ITEM_COLUMNS.split(", ")
+            result = []
+            for row in self._read(f"SELECT {ITEM_COLUMNS} FROM items ORDER BY key"):
+                data = dict(zip(names, row, strict=True))
+                data["attributes"] = _loads(data["attributes"])
+                result.append((f"item {data['sku']!r}", data))
+            return result
+
+    def count(self) -> int:
+        with self._mutex:
+            rows = self._read("SELECT count(*) FROM items")
+            return int(rows[0][0]) if rows else 0
+
+    def put(self, item: InventoryItem) -> None:
+        with self._mutex:
+            self._write(
+                f"INSERT OR REPLACE INTO items (key, {ITEM_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _item_row(item),
+            )
+
+    def remove(self, sku: str) -> None:
+        with self._mutex:
+            self._write("DELETE FROM items WHERE key = ?", (sku_key(sku),))
+
+    # Movements --------------------------------------------------------------------------------
+
+    def movement_count(self) -> int:
+        with self._mutex:
+            rows = self._read("SELECT coalesce(max(id), 0) FROM movements")
+            return int(rows[0][0]) if rows else 0
+
+    def append_movement(self, movement: Movement) -> Movement:
+        with self._mutex:
+            recorded = replace(movement, id=self.movement_count() + 1)
+            self._write(
+                f"INSERT INTO movements ({MOVEMENT_COLUMNS.replace('sku,', 'sku, sku_key,', 1)}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                _movement_row(recorded),
+            )
+            return recorded
+
+    def movements(self, sku: str | None = None) -> list[Movement]:
+        with self._mutex:
+            if sku is None:
+                rows = self._read(f"SELECT {MOVEMENT_COLUMNS} FROM movements ORDER BY id")
+            else:
+                rows = self._read(
+                    f"SELECT {MOVEMENT_COLUMNS} FROM movements WHERE sku_key = ? ORDER BY id",
+                    (sku_key(sku),),
+                )
+            return [self._to_movement(tuple(row)) for row in rows]
+
+    def _to_movement(self, row: tuple[Any, ...]) -> Movement:
+        data = dict(zip(MOVEMENT_COLUMNS.split(", "), row, strict=True))
+        data["details"] = _loads(data["details"])
+        try:
+            return Movement.from_dict(data)
+        except ValidationError as exc:
+            raise StorageError(
+                f"history of {self._path}: movement #{data['id']} is invalid ({exc}); "
+                "run `atlas verify`"
+            ) from None
+
+    # Whole-store operations -------------------------------------------------------------------
+
+    def replace_all(self, items: list[InventoryItem], movements: list[Movement]) -> None:
+        """Make the store hold exactly these items and this history (restore, migration)."""
+        with self.transaction():
+            self._write("DELETE FROM items", ())
+            self._write("DELETE FROM movements", ())
+            self._write(
+                f"INSERT INTO items (key, {ITEM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_item_row(item) for item in items],
+                many=True,
+            )
+            self._write(
+                f"INSERT INTO movements ({MOVEMENT_COLUMNS.replace('sku,', 'sku, sku_key,', 1)}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_movement_row(replace(m, id=n)) for n, m in enumerate(movements, start=1)],
+                many=True,
+            )
+
+    def snapshot(self, target: Path) -> Path:
+        """A consistent copy through SQLite's online backup."""
+        with self._mutex:
+            conn = self._connect(create=True)
+            assert conn is not None
+            self._copy_to(conn, target)
+        return target
+
+    def _copy_to(self, conn: sqlite3.Connection, target: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(target)
+        temp = target.with_name(f"{temp_prefix(target)}{os.getpid()}.tmp")
+        try:
+            with contextlib.closing(sqlite3.connect(temp)) as copy:
+                conn.backup(copy)
+                copy.execute("PRAGMA journal_mode = DELETE")
+            with open(temp, "rb+") as handle:
+                os.fsync(handle.fileno())
+            os.replace(temp, target)
+            fsync_dir(target.parent)
+        except (OSError, sqlite3.Error) as exc:
+            temp.unlink(missing_ok=True)
+            raise StorageError(
+                f"cannot write backup {target}: {exc}; nothing was changed"
+            ) from None
+
+    # Housekeeping -----------------------------------------------------------------------------
+
+    def version(self) -> Hashable:
+        with self._mutex:
+            rows = self._read("PRAGMA data_version")
+            return (rows[0][0] if rows else None, self._commits)
+
+    def close(self) -> None:
+        with self._mutex:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None

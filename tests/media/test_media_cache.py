@@ -1,0 +1,157 @@
+"""The index cache: repeat searches read only what changed; a bad cache is rebuilt."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from atlas_tui.media import clear_index_memory, load_index, search_media
+from atlas_tui.media.data import CACHE_VERSION
+
+Write = Callable[[str, Any], Path]
+
+
+@pytest.fixture
+def three_files(write: Write) -> list[Path]:
+    return [
+        write("a.json", {"title": "Alien", "year": 1979}),
+        write("b.json", {"title": "Aliens", "year": 1986}),
+        write("c/movie.nfo", "<movie><title>Heat</title><year>1995</year></movie>"),
+    ]
+
+
+def touch_content(path: Path, text: str) -> None:
+    """Rewrite ``path`` and make sure its mtime moves even on a coarse clock."""
+    before = path.stat().st_mtime_ns
+    path.write_text(text, encoding="utf-8")
+    os.utime(path, ns=(before + 1_000_000_000, before + 1_000_000_000))
+
+
+@pytest.mark.parametrize("fresh_process", [False, True], ids=["in-memory", "from-disk"])
+def test_second_search_reads_only_the_changed_file(
+    root: Path, three_files: list[Path], fresh_process: bool
+) -> None:
+    first = search_media("alien", root)
+    assert (first.stats.files_read, first.stats.files_cached) == (3, 0)
+    touch_content(three_files[1], '{"title": "Aliens (Special Edition)", "year": 1986}')
+    if fresh_process:
+        clear_index_memory()
+    second = search_media("alien", root)
+    assert (second.stats.files_read, second.stats.files_cached) == (1, 2)
+    assert [item.title for item in second.items] == ["Alien", "Aliens (Special Edition)"]
+    third = search_media("alien", root)
+    assert (third.stats.files_read, third.stats.files_cached) == (0, 3)
+    assert third.stats.cache_written is False
+
+
+def test_unchanged_folder_is_not_read_again_from_disk_cache(
+    root: Path, three_files: list[Path], isolated_cache: Path
+) -> None:
+    load_index(root)
+    assert list((isolated_cache / "media").glob("index-*.json"))
+    clear_index_memory()
+    again = load_index(root)
+    assert (again.stats.files_read, again.stats.files_cached) == (0, 3)
+    assert [item.title for item in again.items] == ["Alien", "Aliens", "Heat"]
+
+
+def test_added_and_removed_files_are_noticed(
+    root: Path, write: Write, three_files: list[Path]
+) -> None:
+    load_index(root)
+    three_files[0].unlink()
+    write("d.json", {"title": "Alien: Resurrection", "year": 1997})
+    index = load_index(root)
+    assert (index.stats.files_read, index.stats.files_cached) == (1, 2)
+    assert [item.title for item in index.items] == ["Aliens", "Alien: Resurrection", "Heat"]
+
+
+def test_corrupt_cache_is_ignored_and_rebuilt(
+    root: Path, three_files: list[Path], isolated_cache: Path
+) -> None:
+    load_index(root)
+    (cache_file,) = (isolated_cache / "media").glob("index-*.json")
+    wrong_shape = b'{"version": %d, "folder": 1}' % CACHE_VERSION
+    for garbage in (b"\x00\xffnot json", wrong_shape, b"[]", b""):
+        cache_file.write_bytes(garbage)
+        clear_index_memory()
+        index = load_index(root)
+        assert (index.stats.files_read, index.stats.cache_written) == (3, True)
+        assert len(index) == 3
+        assert not index.warnings
+
+
+def test_cache_with_mangled_records_is_rebuilt(
+    root: Path, write: Write, three_files: list[Path], isolated_cache: Path
+) -> None:
+    import orjson
+
+    load_index(root)
+    (cache_file,) = (isolated_cache / "media").glob("index-*.json")
+    data = orjson.loads(cache_file.read_bytes())
+    data["records"] = "[1, 2"
+    cache_file.write_bytes(orjson.dumps(data))
+    clear_index_memory()
+    write("d.json", {"title": "Alien: Resurrection"})  # forces a rebuild from the records
+    index = load_index(root)
+    assert (index.stats.files_read, len(index)) == (4, 4)
+
+
+def test_cache_is_written_atomically(
+    root: Path, three_files: list[Path], isolated_cache: Path
+) -> None:
+    load_index(root)
+    assert [p.suffix for p in (isolated_cache / "media").iterdir()] == [".json"]
+
+
+def test_cache_dir_argument_wins_over_environment(
+    root: Path, three_files: list[Path], tmp_path: Path, isolated_cache: Path
+) -> None:
+    chosen = tmp_path / "chosen"
+    index = load_index(root, cache_dir=chosen)
+    assert index.stats.cache_written
+    assert list((chosen / "media").glob("index-*.json"))
+    assert not isolated_cache.exists()
+
+
+def test_use_cache_false_reads_everything_and_writes_nothing(
+    root: Path, three_files: list[Path], isolated_cache: Path
+) -> None:
+    load_index(root, use_cache=False)
+    again = load_index(root, use_cache=False)
+    assert again.stats.files_read == 3
+    assert not isolated_cache.exists()
+
+
+def test_unwritable_cache_is_a_warning_not_an_error(
+    root: Path, three_files: list[Path], tmp_path: Path
+) -> None:
+    blocker = tmp_path / "blocker"
+    blocker.write_text("a file where the cache folder should be")
+    result = search_media("heat", root, cache_dir=blocker)
+    assert [item.title for item in result.items] == ["Heat"]
+    assert [w.path.startswith(str(blocker)) for w in result.warnings] == [True]
+    assert "cannot write cache" in result.warnings[0].message
+
+
+def test_cached_problems_are_still_reported(root: Path, write: Write) -> None:
+    broken = write("broken.json", "{")
+    load_index(root)
+    clear_index_memory()
+    index = load_index(root)
+    assert index.stats.files_read == 0
+    assert [w.path for w in index.warnings] == [str(broken)]
+
+
+def test_two_folders_have_separate_caches(tmp_path: Path) -> None:
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "m.json").write_text(f'{{"title": "Film {name}"}}')
+    assert search_media("film", tmp_path / "one").items[0].title == "Film one"
+    assert search_media("film", tmp_path / "two").items[0].title == "Film two"
+    clear_index_memory()
+    assert search_media("film", tmp_path / "one").items[0].title == "Film one"

@@ -1,0 +1,145 @@
+"""What only the TinyDB backend has: the JSON file, its journal, and file hygiene."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import orjson
+import pytest
+from tinydb import TinyDB
+
+from atlas_tui.errors import StorageError
+from atlas_tui.factory import make_service
+from atlas_tui.models import InventoryItem
+from atlas_tui.repository import TinyDBRepository
+
+
+def journals(db: Path) -> list[Path]:
+    return sorted(db.parent.glob(f"{db.name}.history-*.ndjson"))
+
+
+def test_items_in_plain_tinydb_json_and_history_in_a_journal(json_db: Path) -> None:
+    service = make_service(json_db)
+    service.add("ITEM-001", "Widget", quantity=100)
+    service.adjust("ITEM-001", -5, "picked")
+    with TinyDB(json_db) as plain:
+        assert set(plain.tables()) == {"_meta", "items"}
+        [doc] = plain.table("items").all()
+        assert (doc["sku"], doc["quantity"]) == ("ITEM-001", 95)
+    [journal] = journals(json_db)
+    lines = [orjson.loads(line) for line in journal.read_bytes().splitlines()]
+    assert [(r["id"], r["kind"], r["delta"]) for r in lines] == [(1, "add", 100), (2, "adjust", -5)]
+    meta = orjson.loads(json_db.read_bytes())["_meta"]["1"]
+    assert meta["journal_bytes"] == journal.stat().st_size and meta["movements"] == 2
+
+
+def test_a_file_written_by_plain_tinydb_is_read_and_its_history_moved(json_db: Path) -> None:
+    json_db.parent.mkdir(parents=True)
+    with TinyDB(json_db) as plain:
+        plain.table("items").insert(InventoryItem("P-1", "From plain TinyDB", quantity=3).to_dict())
+        plain.table("movements").insert(
+            {"sku": "P-1", "kind": "add", "delta": 3, "quantity_before": 0, "quantity_after": 3,
+             "reason": "", "user": "old", "timestamp": "2025-01-01T00:00:00+00:00", "details": {}}
+        )  # fmt: skip
+    service = make_service(json_db)
+    assert [m.user for m in service.history("p-1")] == ["old"]
+    assert service.adjust("p-1", 2).quantity == 5
+    assert [(m.id, m.kind) for m in service.history("P-1")] == [(2, "adjust"), (1, "add")]
+    with TinyDB(json_db) as plain:
+        assert "movements" not in plain.tables()
+    assert service.verify()["ok"]
+
+
+def test_reads_reuse_the_parsed_file_until_it_changes(json_db: Path) -> None:
+    service = make_service(json_db)
+    service.add("ITEM-001", "Widget", quantity=100)
+    repo = service.repository
+    assert isinstance(repo, TinyDBRepository)
+    service.list_items()
+    reloads = repo._storage.reloads
+    for _ in range(20):
+        service.get("ITEM-001")
+        service.list_items()
+    assert repo._storage.reloads == reloads
+    make_service(json_db).adjust("ITEM-001", 1)
+    assert service.get("ITEM-001").quantity == 101
+    assert repo._storage.reloads == reloads + 1
+
+
+def test_a_batch_is_one_atomic_replace_of_the_file(json_db: Path) -> None:
+    service = make_service(json_db)
+    service.add("A", "a", quantity=10)
+    inode = json_db.stat().st_ino
+    with service.batch():
+        for _ in range(5):
+            service.adjust("A", 1)
+        service.add("B", "b")
+        assert json_db.stat().st_ino == inode  # nothing reached the disk yet
+    assert json_db.stat().st_ino != inode
+
+
+def test_leftovers_of_killed_writers_are_cleaned_at_the_first_write(json_db: Path) -> None:
+    service = make_service(json_db)
+    service.add("A", "a")
+    [journal] = journals(json_db)
+    committed = journal.stat().st_size
+    with open(journal, "ab") as handle:
+        handle.write(b'{"id": 2, "sku": "A", "kind": "adj')  # a commit that never finished
+    temp = json_db.parent / f".{json_db.name}.abc123.tmp"
+    temp.write_bytes(b'{"half": ')
+    orphan = json_db.with_name(f"{json_db.name}.history-000000000000.ndjson")
+    orphan.write_text("{}\n")
+    unrelated = json_db.parent / "notes.tmp"
+    unrelated.write_text("keep me")
+    fresh = make_service(json_db)
+    assert len(fresh.history("A")) == 1  # readers ignore the uncommitted tail
+    fresh.adjust("A", 1)
+    assert not temp.exists() and not orphan.exists() and unrelated.exists()
+    records = [orjson.loads(line) for line in journal.read_bytes().splitlines()]
+    assert [r["kind"] for r in records] == ["add", "adjust"]
+    assert journal.stat().st_size > committed
+
+
+def test_a_missing_or_shortened_journal_is_reported(json_db: Path) -> None:
+    service = make_service(json_db)
+    service.add("A", "a")
+    service.adjust("A", 1)
+    [journal] = journals(json_db)
+    before = json_db.read_bytes()
+    journal.write_bytes(journal.read_bytes()[:10])
+    with pytest.raises(StorageError, match=r"history journal .* is shorter"):
+        make_service(json_db).adjust("A", 1)
+    journal.unlink()
+    with pytest.raises(StorageError, match=r"history journal .* is missing"):
+        make_service(json_db).history("A")
+    assert json_db.read_bytes() == before
+
+
+def test_adjust_cost_does_not_depend_on_history_size(json_db: Path) -> None:
+    """The data file holds no history, so a long history never makes a write bigger."""
+    service = make_service(json_db)
+    service.add("A", "a")
+    size = json_db.stat().st_size
+    for _ in range(200):
+        service.adjust("A", 1)
+    assert abs(json_db.stat().st_size - size) < 64
+    assert len(service.history("A")) == 201
+
+
+def test_history_of_one_sku_is_indexed(json_db: Path) -> None:
+    service = make_service(json_db)
+    service.add_many([{"sku": f"S-{n}", "name": "n"} for n in range(50)])
+    for n in range(50):
+        service.adjust(f"S-{n % 5}", 1)
+    assert [m.kind for m in service.history("s-3")] == ["adjust"] * 10 + ["add"]
+    make_service(json_db).adjust("S-3", 1)  # another process appends; the index extends
+    assert len(service.history("S-3")) == 12
+
+
+def test_lock_file_names_the_holder_while_held(json_db: Path) -> None:
+    service = make_service(json_db)
+    with service.batch():
+        service.add("A", "a")
+        holder = json_db.with_name(json_db.name + ".lock").read_text()
+        assert f"pid {os.getpid()}" in holder
