@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+from atlas_tui import maintenance
+from atlas_tui.config import Settings
 from atlas_tui.demo import seed_demo
-from atlas_tui.errors import AtlasError
+from atlas_tui.errors import AtlasError, ValidationError
 from atlas_tui.factory import make_service
 from atlas_tui.service import InventoryService
 
@@ -37,13 +41,21 @@ class AtlasAPI:
 
     def __init__(self, storage_path: str | os.PathLike[str] | None = None) -> None:
         self._storage_path = storage_path
+        self._settings: Settings | None = None
         self._service: InventoryService | None = None
+
+    @property
+    def settings(self) -> Settings:
+        """Where the data lives and the limits (read from the environment on first use)."""
+        if self._settings is None:
+            self._settings = Settings.from_env(storage_path=self._storage_path)
+        return self._settings
 
     @property
     def service(self) -> InventoryService:
         """The service behind the API (opened on first use)."""
         if self._service is None:
-            self._service = make_service(self._storage_path)
+            self._service = make_service(settings=self.settings)
         return self._service
 
     def _call(self, key: str, operation: Callable[[InventoryService], Any]) -> Envelope:
@@ -129,13 +141,46 @@ class AtlasAPI:
         """Delete the item; its history is kept."""
         return self._call("item", lambda s: s.delete(sku, reason).to_dict())
 
-    def report(self, report_type: str = "summary") -> Envelope:
-        """summary, low or over."""
-        return self._call("report", lambda s: s.report(report_type))
+    def report(self, report_type: str = "summary", at: str | datetime | None = None) -> Envelope:
+        """summary, low or over; with `at`, as the history says things were at that moment."""
+        return self._call("report", lambda s: s.report(report_type, at=at))
 
-    def history(self, sku: str) -> Envelope:
-        """The SKU's movements, newest first ([] for a SKU never seen)."""
-        return self._call("history", lambda s: [m.to_dict() for m in s.history(sku)])
+    def history(self, sku: str | None = None, since: str | datetime | None = None) -> Envelope:
+        """Movements newest first: one SKU's ([] if never seen), or all since a moment."""
+
+        def run(s: InventoryService) -> list[dict[str, Any]]:
+            if since is not None:
+                return [m.to_dict() for m in s.history_since(since, sku)]
+            if sku is None:
+                raise ValidationError("sku", "give a SKU, or a moment to list everything since")
+            return [m.to_dict() for m in s.history(sku)]
+
+        return self._call("history", run)
+
+    def verify(self) -> Envelope:
+        """Check the rules and that the history adds up; the report lists problems by SKU."""
+        return self._call("report", lambda s: s.verify())
+
+    def backup(self, to: str | os.PathLike[str] | None = None) -> Envelope:
+        """Write a consistent snapshot (default: backups/ beside the data file)."""
+
+        def run(s: InventoryService) -> dict[str, Any]:
+            path = maintenance.backup(s.repository, None if to is None else Path(to))
+            return {"path": str(path), "backend": s.repository.backend}
+
+        return self._call("backup", run)
+
+    def restore(self, file: str | os.PathLike[str]) -> Envelope:
+        """Replace all data with a backup's; the current data is backed up first."""
+        return self._call(
+            "restore", lambda s: maintenance.restore(self.settings, s.repository, Path(file))
+        )
+
+    def migrate(self, to: str | os.PathLike[str]) -> Envelope:
+        """Copy items and full history to a new store (any backend) and check the copy."""
+        return self._call(
+            "migration", lambda s: maintenance.migrate(self.settings, s.repository, to)
+        )
 
     def demo(self, items: int = 300, *, seed: int = 7, if_new: bool = False) -> Envelope:
         """Add a realistic demo inventory with history (with if_new, only to an empty store)."""

@@ -129,9 +129,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("report", "summary, low-stock or over-stock report")
     p.add_argument("--type", choices=("summary", "low", "over"), default="summary")
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help="as it was then, rebuilt from the history (e.g. 2026-11-01T12:00Z)",
+    )
 
-    p = command("history", "every change of one item, newest first")
-    sku(p)
+    p = command("history", "changes newest first: of one item, or of all since a time")
+    p.add_argument("--sku", help="the item's SKU (any case)")
+    p.add_argument("--since", metavar="TIME", help="only changes at or after TIME (UTC if no zone)")
+
+    command("verify", "check the data file, the rules and that the history adds up")
+
+    p = command("backup", "write a consistent snapshot of items and history")
+    p.add_argument(
+        "--to", metavar="DIR", help="folder for the snapshot (default: backups/ beside the data)"
+    )
+
+    p = command("restore", "replace all data with a backup (the current data is backed up first)")
+    p.add_argument(
+        "file", metavar="FILE", help="a snapshot made by `atlas backup` (or a data file)"
+    )
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+    p = command("migrate", "copy items and full history to a new store, e.g. SQLite")
+    p.add_argument(
+        "--to",
+        required=True,
+        metavar="PATH",
+        help="new data file (.json, .sqlite, .db or sqlite:///...)",
+    )
 
     p = command("demo", "add a realistic demo inventory with history")
     p.add_argument("--items", type=_count, default=300, help="how many items (default 300)")
@@ -147,8 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
 class Output:
     """Where results go: Rich tables for people, JSON envelopes for programs."""
 
-    def __init__(self, as_json: bool) -> None:
+    def __init__(self, as_json: bool, parser: argparse.ArgumentParser | None = None) -> None:
         self.as_json = as_json
+        self.parser = parser
         self.console = Console(highlight=False, emoji=False)
 
     def finish(self, envelope: Envelope, show: Callable[[Any], None]) -> int:
@@ -161,8 +189,20 @@ class Output:
             print(f"error: {safe_text(envelope['error'])}", file=sys.stderr)
         return EXIT_OK if envelope["success"] else EXIT_REFUSED
 
-    def line(self, *parts: str | Text) -> None:
+    def line(self, *parts: str | Text | tuple[str, str]) -> None:
         self.console.print(Text.assemble(*parts))
+
+    def confirm(self, question: str) -> bool:
+        """Ask on the terminal; without one (or with --json) the answer is no."""
+        if self.as_json or not sys.stdin.isatty():
+            return False
+        answer = input(f"{safe_text(question)} [y/N] ")
+        return answer.strip().lower() in {"y", "yes"}
+
+    def parser_error(self, message: str) -> None:
+        """Reject the command line like argparse does (usage, exit 2)."""
+        assert self.parser is not None
+        self.parser.error(message)
 
 
 def _low_warning(out: Output, item: dict[str, Any]) -> None:
@@ -267,6 +307,8 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     if command == "report":
 
         def shown_report(report: dict[str, Any]) -> None:
+            if args.at:
+                out.line("as of ", plain(args.at), " (rebuilt from the history)")
             if args.type == "summary":
                 out.console.print(summary_view(report))
                 return
@@ -275,16 +317,66 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
                 out.console.print(items_table(items, out.console.width))
             out.line(f"{len(items)} {'low-stock' if args.type == 'low' else 'over-stock'} items")
 
-        return out.finish(api.report(args.type), shown_report)
+        return out.finish(api.report(args.type, args.at), shown_report)
     if command == "history":
+        if args.sku is None and args.since is None:
+            out.parser_error("history: give --sku, --since, or both")
 
         def shown_history(movements: list[dict[str, Any]]) -> None:
             if movements:
-                out.console.print(history_table(movements))
-            else:
+                out.console.print(history_table(movements, with_sku=args.sku is None))
+            elif args.sku is not None:
                 out.line("no history for ", plain(args.sku))
+            else:
+                out.line("no changes since ", plain(args.since))
 
-        return out.finish(api.history(args.sku), shown_history)
+        return out.finish(api.history(args.sku, args.since), shown_history)
+    if command == "verify":
+
+        def shown_verify(report: dict[str, Any]) -> None:
+            counts = f"{report['items']} items, {report['movements']} movements"
+            if report["ok"]:
+                out.line(("OK", "bold green"), f": {counts}; every item obeys the rules and "
+                         "the history adds up")  # fmt: skip
+                return
+            found = len(report["problems"])
+            out.line((f"{found} problem{'s' * (found != 1)}", "bold red"), f" ({counts}):")
+            for problem in report["problems"]:
+                out.line("  ", plain(problem["sku"] or "data"), ": ", plain(problem["problem"]))
+
+        envelope = api.verify()
+        code = out.finish(envelope, shown_verify)
+        return code if not envelope["success"] or envelope["report"]["ok"] else EXIT_REFUSED
+    if command == "backup":
+        return out.finish(
+            api.backup(args.to),
+            lambda result: out.line("backup written to ", plain(result["path"])),
+        )
+    if command == "restore":
+        question = f"Replace all current data with {args.file}? It is backed up first."
+        if not args.yes and not out.confirm(question):
+            refused: Envelope = {
+                "success": False,
+                "error": "restore: not confirmed (add --yes to confirm)",
+                "error_type": "validation",
+            }
+            return out.finish(refused, lambda _: None)
+
+        def shown_restore(result: dict[str, Any]) -> None:
+            out.line(f"restored {result['items']} items and {result['movements']} movements from ",
+                     plain(result["from"]))  # fmt: skip
+            if result["previous_data_kept_in"]:
+                out.line("the previous data is kept in ", plain(result["previous_data_kept_in"]))
+
+        return out.finish(api.restore(args.file), shown_restore)
+    if command == "migrate":
+        return out.finish(
+            api.migrate(args.to),
+            lambda r: out.line(
+                f"copied {r['items']} items and {r['movements']} movements to ", plain(r["to"]),
+                f" ({r['backend']}); counts and checksums match",
+            ),
+        )  # fmt: skip
     if command == "demo":
 
         def shown_demo(result: dict[str, Any]) -> None:
@@ -318,7 +410,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     api = AtlasAPI(getattr(args, "db", None))
-    out = Output(getattr(args, "json", False))
+    out = Output(getattr(args, "json", False), parser)
     try:
         if args.command in (None, "tui"):
             return _run_app(api)

@@ -116,9 +116,6 @@ class _Clock:
     def __call__(self) -> datetime:
         return self.now
 
-    def advance(self, rng: random.Random, hours: float) -> None:
-        self.now += timedelta(hours=rng.uniform(0.1, hours))
-
 
 def seed_demo(
     service: InventoryService, items: int = 300, *, seed: int = 7, if_new: bool = False
@@ -131,19 +128,20 @@ def seed_demo(
             return DemoResult(0, 0, True, path)
         rng = random.Random(seed)
         days = 90
-        clock = _Clock(utc_now() - timedelta(days=days))
+        end = utc_now()
+        clock = _Clock(end - timedelta(days=days))
         demo = InventoryService(repo, max_items=service.max_items, user=service.user, clock=clock)
         rows = _rows(rng, items, exists=lambda sku: repo.get(sku) is not None)
         before = len(repo.movements())
         demo.add_many(rows, reason="opening stock")
         # Spread receipts, picks, counts and moves over the period, oldest first.
-        events = max(items * 4, 1)
-        step_hours = days * 24 / events
+        span = (end - clock.now).total_seconds()
+        start = clock.now
         skus = [row["sku"] for row in rows]
-        for _ in range(events):
-            clock.advance(rng, 2 * step_hours)
-            sku = rng.choice(skus)
-            _event(demo, rng, sku)
+        for offset in sorted(rng.uniform(60, span - 3600) for _ in range(items * 4)):
+            clock.now = start + timedelta(seconds=offset)
+            _event(demo, rng, rng.choice(skus))
+        clock.now = end - timedelta(minutes=30)
         _make_exceptions(demo, rng, skus)
         return DemoResult(len(rows), len(repo.movements()) - before, False, path)
 

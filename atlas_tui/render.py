@@ -129,10 +129,12 @@ def item_details(item: Mapping[str, Any]) -> Table:
     return grid
 
 
-def history_table(movements: Iterable[Mapping[str, Any]]) -> Table:
+def history_table(movements: Iterable[Mapping[str, Any]], with_sku: bool = False) -> Table:
     """Movements as given (newest first), one line each."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
     table.add_column("When (UTC)", no_wrap=True)
+    if with_sku:
+        table.add_column("SKU", overflow="fold", max_width=16)
     table.add_column("Kind", no_wrap=True)
     table.add_column("Δ", justify="right", no_wrap=True)
     table.add_column("Qty", justify="right", no_wrap=True)
@@ -140,8 +142,11 @@ def history_table(movements: Iterable[Mapping[str, Any]]) -> Table:
     table.add_column("Reason / details", overflow="fold", ratio=1)
     for movement in movements:
         delta = movement["delta"]
+        cells = [Text(movement["timestamp"][:19].replace("T", " "))]
+        if with_sku:
+            cells.append(plain(movement["sku"]))
         table.add_row(
-            Text(movement["timestamp"][:19].replace("T", " ")),
+            *cells,
             Text(movement["kind"]),
             Text(f"{delta:+d}" if delta else "0"),
             Text(f"{movement['quantity_before']}→{movement['quantity_after']}"),

@@ -34,7 +34,7 @@ def test_wal_full_sync_and_busy_timeout(sqlite_db: Path) -> None:
     [
         (lambda p: p.write_bytes(b""), "is empty"),
         (lambda p: p.write_bytes(b"not a database at all"), "is not an SQLite database"),
-        (lambda p: p.write_bytes(b"SQLite format 3\x00" + b"\x00" * 50), "is not an SQLite database"),
+        (lambda p: p.write_bytes(b"SQLite format 3\x00" + b"\x00" * 50), "not an SQLite"),
     ],
     ids=["empty", "garbage", "truncated"],
 )
