@@ -190,7 +190,8 @@ class Output:
         return EXIT_OK if envelope["success"] else EXIT_REFUSED
 
     def line(self, *parts: str | Text | tuple[str, str]) -> None:
-        self.console.print(Text.assemble(*parts))
+        """One message line; never wrapped, so paths and SKUs stay whole for copying."""
+        self.console.print(Text.assemble(*parts), soft_wrap=True)
 
     def confirm(self, question: str) -> bool:
         """Ask on the terminal; without one (or with --json) the answer is no."""

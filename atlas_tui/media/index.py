@@ -9,9 +9,10 @@ from dataclasses import replace
 import orjson
 
 from atlas_tui.media.data import IndexData
+from atlas_tui.media.files import read_media_file
 from atlas_tui.media.matching import FUZZY_CUTOFF
 from atlas_tui.media.merge import merge_items
-from atlas_tui.media.models import KINDS, MediaItem, MediaWarning
+from atlas_tui.media.models import KINDS, MOVIE, SERIES, MediaItem, MediaWarning
 from atlas_tui.media.results import MediaMatch, ScanStats, SearchResult
 
 
@@ -33,7 +34,7 @@ class MediaIndex:
         self.stats = replace(stats, items=len(data.groups))
         self._data = data
         self._offsets: list[int] | None = None
-        self._decoded: dict[int, list[dict[str, object]]] = {}
+        self._decoded: dict[int, list[MediaItem]] = {}
         self._items: dict[int, MediaItem] = {}
 
     def __len__(self) -> int:
@@ -48,8 +49,8 @@ class MediaIndex:
         """The merged item of one group, built on first use (most are never shown)."""
         found = self._items.get(group)
         if found is None:
-            parts = [self._record(record) for record in self._data.groups[group]]
-            found = self._items[group] = merge_items(parts)
+            parts = [part for r in self._data.groups[group] if (part := self._record(r))]
+            found = self._items[group] = merge_items(parts) if parts else self._stub(group)
         return found
 
     def search(
@@ -75,16 +76,31 @@ class MediaIndex:
         matches = tuple(MediaMatch(self.item(g), how, score) for g, how, score in ranked)
         return SearchResult(query, matches, self.warnings, self.stats)
 
-    def _record(self, record: int) -> MediaItem:
+    def _record(self, record: int) -> MediaItem | None:
         if self._offsets is None:
             self._offsets = self._data.offsets()
         file = bisect.bisect_right(self._offsets, record)
-        decoded = self._decoded.get(file)
-        if decoded is None:
-            decoded = self._decoded[file] = orjson.loads(self._data.payloads[file])
-        start = self._offsets[file] - self._data.counts[file]
+        items = self._decoded.get(file)
+        if items is None:
+            items = self._decoded[file] = self._decode(file)
+        position = record - (self._offsets[file] - self._data.counts[file])
+        return items[position] if position < len(items) else None
+
+    def _decode(self, file: int) -> list[MediaItem]:
         path = os.path.join(self.folder, str(self._data.files[file][0]))
-        return MediaItem.from_dict({**decoded[record - start], "sources": [path]})
+        try:
+            found = orjson.loads(self._data.payloads[file])
+            return [MediaItem.from_dict({**data, "sources": [path]}) for data in found]
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            # The cache was damaged inside a value its load-time checks do not open:
+            # read the file itself instead.
+            return read_media_file(path).items
+
+    def _stub(self, group: int) -> MediaItem:
+        """What the index knows of a title whose file no longer yields it."""
+        matcher = self._data.matcher
+        kind = SERIES if matcher.kinds[group] == SERIES else MOVIE
+        return MediaItem(kind, matcher.titles[group], year=matcher.years[group])
 
     @property
     def data(self) -> IndexData:

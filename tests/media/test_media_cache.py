@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from atlas_tui.media import clear_index_memory, load_index, search_media
@@ -88,8 +89,6 @@ def test_corrupt_cache_is_ignored_and_rebuilt(
 def test_cache_with_mangled_records_is_rebuilt(
     root: Path, write: Write, three_files: list[Path], isolated_cache: Path
 ) -> None:
-    import orjson
-
     load_index(root)
     (cache_file,) = (isolated_cache / "media").glob("index-*.json")
     data = orjson.loads(cache_file.read_bytes())
@@ -101,7 +100,21 @@ def test_cache_with_mangled_records_is_rebuilt(
     assert (index.stats.files_read, len(index)) == (4, 4)
 
 
-def test_cache_is_written_atomically(
+def test_cache_with_a_mangled_item_falls_back_to_the_file(
+    root: Path, three_files: list[Path], isolated_cache: Path
+) -> None:
+    load_index(root)
+    (cache_file,) = (isolated_cache / "media").glob("index-*.json")
+    data = orjson.loads(cache_file.read_bytes())
+    data["payloads"] = ["not json"] * len(data["payloads"])
+    cache_file.write_bytes(orjson.dumps(data))
+    clear_index_memory()
+    result = search_media("heat", root)
+    assert result.stats.files_read == 0  # the cache looked fine when loaded
+    assert [(item.title, item.year) for item in result.items] == [("Heat", 1995)]
+
+
+def test_cache_write_leaves_no_temp_files(
     root: Path, three_files: list[Path], isolated_cache: Path
 ) -> None:
     load_index(root)
