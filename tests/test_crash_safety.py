@@ -79,6 +79,11 @@ def test_sigkill_loop_never_tears_the_file_nor_loses_a_confirmed_write(db: Path)
         confirmed_adjusts = counter
         assert len(fresh.history("COUNTER")) == counter + 1
         fresh.repository.close()
+    # Shown with -s, and on failure: what the loop did.
+    print(
+        f"{db.suffix}: {kills} kills, {mid_write} mid-write, {len(confirmed_adds)} confirmed adds,"
+    )
+    print(f"{confirmed_adjusts} adjusts landed, every one present after every kill")
     assert len(confirmed_adds) > kills, "the writers hardly wrote; the test proved little"
     if db.suffix == ".json":
         assert mid_write >= 5, f"only {mid_write} kills hit a write in progress"
