@@ -31,6 +31,7 @@ from atlas_tui.media import (
     search_media,
 )
 from atlas_tui.media.normalize import exact_key, normal_key
+from atlas_tui.media.walk import find_files
 
 WORDS = [
     "shadow",
@@ -313,6 +314,8 @@ def main() -> None:
         warm_memory = timed(lambda: load_index(root, cache_dir=cache), args.repeat)
         for label, seconds in (("disk cache", warm_disk), ("in memory ", warm_memory)):
             print(f"warm scan, {label}  : {seconds * 1000:8.1f} ms  ({cold / seconds:.0f}x cold)")
+        walk = timed(lambda: find_files(str(root)), args.repeat)
+        print(f"  of which walk + stat() of every file, to spot changes: {walk * 1000:.1f} ms")
 
         print("query on a warm index (median of 50):")
         for label, query in queries.items():

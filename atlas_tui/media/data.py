@@ -34,9 +34,6 @@ class Records:
     ids: list[dict[str, str]]
     keys: list[list[SearchKey]]
 
-    def __len__(self) -> int:
-        return len(self.kinds)
-
     def to_text(self) -> str:
         return orjson.dumps([self.kinds, self.years, self.ids, self.keys]).decode()
 

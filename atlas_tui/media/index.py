@@ -42,7 +42,7 @@ class MediaIndex:
 
     @property
     def items(self) -> tuple[MediaItem, ...]:
-        """Every title in the folder, in path order of its first file."""
+        """Every title in the folder, in scan order of its first file."""
         return tuple(self.item(group) for group in range(len(self._data.groups)))
 
     def item(self, group: int) -> MediaItem:

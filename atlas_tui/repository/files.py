@@ -104,13 +104,7 @@ class FileLock:
 
     def acquire(self) -> None:
         """Wait up to `timeout` seconds, then raise BusyError naming the holder."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError as exc:
-            raise StorageError(
-                f"cannot open lock file {self.path}: {exc.strerror or exc}"
-            ) from None
+        fd = self._open()
         deadline = time.monotonic() + self.timeout
         pause = 0.0005
         while True:
@@ -133,6 +127,28 @@ class FileLock:
         with contextlib.suppress(OSError):
             os.ftruncate(fd, 0)
             os.pwrite(fd, _whoami().encode(), 0)
+
+    def _open(self) -> int:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, self._mode())
+        except PermissionError:
+            # flock needs no write access: a colleague's lock file still serves as a lock.
+            with contextlib.suppress(OSError):
+                return os.open(self.path, os.O_RDONLY)
+            raise StorageError(f"cannot open lock file {self.path}: permission denied") from None
+        except OSError as exc:
+            raise StorageError(
+                f"cannot open lock file {self.path}: {exc.strerror or exc}"
+            ) from None
+
+    def _mode(self) -> int:
+        """A new lock file is as shared as the data it guards."""
+        data = self.path.with_suffix("") if self.path.suffix == ".lock" else self.path
+        try:
+            return os.stat(data).st_mode & 0o666
+        except OSError:
+            return 0o666
 
     @staticmethod
     def _read_holder(fd: int) -> str:
