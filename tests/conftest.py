@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
+from support import BACKENDS, Result, file_unchanged, run_atlas
 
 from atlas_tui.api import AtlasAPI
 from atlas_tui.factory import make_service
 from atlas_tui.service import InventoryService
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(autouse=True)
@@ -40,9 +36,6 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     return home
 
 
-BACKENDS = {"tinydb": "atlas.json", "sqlite": "atlas.sqlite"}
-
-
 @pytest.fixture(params=sorted(BACKENDS))
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """Path of a data file that does not exist yet, once per backend."""
@@ -53,10 +46,6 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
 def json_db(tmp_path: Path) -> Path:
     """A TinyDB data file path, for what only the JSON backend has."""
     return tmp_path / "data" / "atlas.json"
-
-
-def backend_of(path: Path) -> str:
-    return "sqlite" if path.suffix == ".sqlite" else "tinydb"
 
 
 @pytest.fixture
@@ -76,23 +65,6 @@ def widget(service: InventoryService) -> InventoryService:
     return service
 
 
-@dataclass
-class Result:
-    code: int
-    out: str
-    err: str
-
-
-def run_atlas(*args: str, db: Path | None = None, env: dict[str, str] | None = None) -> Result:
-    """Run the real CLI in a subprocess (`python -m atlas_tui`)."""
-    full_env = {**os.environ, **(env or {})}
-    command = [sys.executable, "-m", "atlas_tui", *args]
-    if db is not None:
-        command[3:3] = ["--db", str(db)]
-    done = subprocess.run(command, capture_output=True, text=True, env=full_env, timeout=60)
-    return Result(done.returncode, done.stdout, done.stderr)
-
-
 @pytest.fixture
 def atlas(db: Path) -> Callable[..., Result]:
     """The CLI bound to this test's data file."""
@@ -101,15 +73,6 @@ def atlas(db: Path) -> Callable[..., Result]:
         return run_atlas(*args, db=db, env=env)
 
     return run
-
-
-@contextmanager
-def file_unchanged(path: Path) -> Iterator[None]:
-    """The block may refuse, but must leave `path` byte-for-byte as it was."""
-    before = path.read_bytes() if path.exists() else None
-    yield
-    after = path.read_bytes() if path.exists() else None
-    assert after == before, f"{path} changed"
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import Result, run_atlas
+from support import Result, run_atlas
 
 Atlas = Callable[..., Result]
 

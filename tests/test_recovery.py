@@ -10,7 +10,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import Result
+from support import Result
 
 from atlas_tui.factory import make_service
 from atlas_tui.maintenance import checksum

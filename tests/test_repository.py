@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import backend_of
+from support import backend_of
 
 from atlas_tui.config import Settings
 from atlas_tui.errors import BusyError, ValidationError

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import file_unchanged
+from support import file_unchanged
 
 from atlas_tui.errors import (
     BulkError,

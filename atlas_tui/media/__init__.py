@@ -29,7 +29,7 @@ from atlas_tui.media.config import (
     max_file_bytes,
 )
 from atlas_tui.media.errors import MediaConfigError, MediaDirError, MediaError
-from atlas_tui.media.files import read_media_file
+from atlas_tui.media.files import FileOutcome, read_media_file
 from atlas_tui.media.index import MediaIndex
 from atlas_tui.media.matching import FUZZY_CUTOFF
 from atlas_tui.media.memory import clear_index_memory
@@ -54,6 +54,7 @@ __all__ = [
     "MOVIE",
     "SERIES",
     "Episode",
+    "FileOutcome",
     "MediaConfigError",
     "MediaDirError",
     "MediaError",

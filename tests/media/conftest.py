@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -11,19 +10,6 @@ from typing import Any
 import pytest
 
 from atlas_tui.media import clear_index_memory
-
-
-def pytest_plugin_registered(plugin: object, manager: pytest.PytestPluginManager) -> None:
-    """Give the module name ``conftest`` back to tests/conftest.py once this file loads.
-
-    Test modules in tests/ do ``from conftest import ...``. Conftest files outside a
-    package all share the module name ``conftest``, and pytest binds it to the one loaded
-    last, which would be this file, breaking those imports.
-    """
-    if getattr(plugin, "__file__", None) == __file__:
-        parent = manager.get_plugin(str(Path(__file__).parent.parent / "conftest.py"))
-        if parent is not None:
-            sys.modules["conftest"] = parent
 
 
 @pytest.fixture(autouse=True)

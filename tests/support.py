@@ -1,0 +1,44 @@
+"""Helpers shared by the tests (a plain module, so test files can import it)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BACKENDS = {"tinydb": "atlas.json", "sqlite": "atlas.sqlite"}
+
+
+def backend_of(path: Path) -> str:
+    return "sqlite" if path.suffix == ".sqlite" else "tinydb"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+def run_atlas(*args: str, db: Path | None = None, env: dict[str, str] | None = None) -> Result:
+    """Run the real CLI in a subprocess (`python -m atlas_tui`)."""
+    full_env = {**os.environ, **(env or {})}
+    command = [sys.executable, "-m", "atlas_tui", *args]
+    if db is not None:
+        command[3:3] = ["--db", str(db)]
+    done = subprocess.run(command, capture_output=True, text=True, env=full_env, timeout=60)
+    return Result(done.returncode, done.stdout, done.stderr)
+
+
+@contextmanager
+def file_unchanged(path: Path) -> Iterator[None]:
+    """The block may refuse, but must leave `path` byte-for-byte as it was."""
+    before = path.read_bytes() if path.exists() else None
+    yield
+    after = path.read_bytes() if path.exists() else None
+    assert after == before, f"{path} changed"
