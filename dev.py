@@ -40,15 +40,20 @@ def ensure_environment() -> None:
 
 
 def run_app(args: list[str]) -> int:
-    """Seed the store with demo data the first time, then start the app."""
+    """Seed the store with demo data the first time, then start the app.
+
+    Media search looks in the demo media folder unless ATLAS_MEDIA_DIR says otherwise.
+    """
     atlas = [str(PYTHON), "-m", "atlas_tui"]
-    seeded = subprocess.run([*atlas, "demo", "--if-new"], capture_output=True, text=True)
+    env = dict(os.environ)
+    env.setdefault("ATLAS_MEDIA_DIR", str(ROOT / "atlas_tui" / "media" / "demo"))
+    seeded = subprocess.run([*atlas, "demo", "--if-new"], capture_output=True, text=True, env=env)
     if seeded.returncode != 0:
         sys.stderr.write(seeded.stderr)
         return seeded.returncode
     if "added" in seeded.stdout:
         print(seeded.stdout.strip(), flush=True)
-    return subprocess.run([*atlas, *args]).returncode
+    return subprocess.run([*atlas, *args], env=env).returncode
 
 
 def main(argv: list[str]) -> int:

@@ -13,6 +13,7 @@ from atlas_tui.config import Settings
 from atlas_tui.demo import seed_demo
 from atlas_tui.errors import AtlasError, ValidationError
 from atlas_tui.factory import make_service
+from atlas_tui.media import KINDS, MediaDirError, MediaError, search_media
 from atlas_tui.service import InventoryService
 
 Envelope = dict[str, Any]
@@ -185,6 +186,48 @@ class AtlasAPI:
     def demo(self, items: int = 300, *, seed: int = 7, if_new: bool = False) -> Envelope:
         """Add a realistic demo inventory with history (with if_new, only to an empty store)."""
         return self._call("demo", lambda s: seed_demo(s, items, seed=seed, if_new=if_new).to_dict())
+
+    def find_media(
+        self,
+        query: str,
+        search_dir: str | os.PathLike[str] | None = None,
+        *,
+        kind: str | None = None,
+        year: int | None = None,
+        limit: int | None = None,
+    ) -> Envelope:
+        """Movies and series whose title matches, best first, from metadata files in a folder.
+
+        `search_dir` defaults to $ATLAS_MEDIA_DIR. Returns {"success": True, "results": [...],
+        "warnings": [...]}, each result an item's fields plus "match" and "score".
+        """
+        try:
+            folder = Path(search_dir) if search_dir is not None else self.settings.media_dir
+            if folder is None:
+                raise ValidationError("dir", "no media folder: give one or set ATLAS_MEDIA_DIR")
+            if kind is not None and kind not in KINDS:
+                raise ValidationError("kind", f"must be movie or series, got {kind!r}")
+            if limit is not None and (
+                isinstance(limit, bool) or not isinstance(limit, int) or limit < 1
+            ):
+                raise ValidationError(
+                    "limit", f"must be a whole number of 1 or more, got {limit!r}"
+                )
+            found = search_media(query, folder, kind=kind, year=year, limit=limit)
+        except MediaDirError as exc:
+            return {"success": False, "error": f"dir: {exc}", "error_type": "not_found"}
+        except MediaError as exc:
+            return {"success": False, "error": str(exc), "error_type": "validation"}
+        except Exception as exc:  # the API's promise: no exception escapes
+            return failure(exc)
+        return {
+            "success": True,
+            "results": [
+                {**match.item.to_dict(), "match": match.match, "score": match.score}
+                for match in found.matches
+            ],
+            "warnings": [warning.to_dict() for warning in found.warnings],
+        }
 
 
 # The seed's name for the same API.

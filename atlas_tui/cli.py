@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -18,6 +19,7 @@ from atlas_tui.render import (
     history_table,
     item_details,
     items_table,
+    media_table,
     plain,
     status_of,
     summary_view,
@@ -166,6 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--if-new", action="store_true", help="only when the store has no items and no history"
     )
+
+    p = command("find", "find movies and series by title in a folder of metadata files")
+    p.add_argument(
+        "title", metavar="TITLE", help="the title to look for (any case, accents optional)"
+    )
+    p.add_argument("--dir", metavar="DIR", help="the media folder (default: $ATLAS_MEDIA_DIR)")
+    p.add_argument("--kind", choices=("movie", "series"))
+    p.add_argument("--year", type=int)
+    p.add_argument("--limit", type=_count, metavar="N", help="at most N results")
 
     command("tui", "start the app (the default)")
     return parser
@@ -378,6 +389,8 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
                 f" ({r['backend']}); counts and checksums match",
             ),
         )  # fmt: skip
+    if command == "find":
+        return _find(args, api, out)
     if command == "demo":
 
         def shown_demo(result: dict[str, Any]) -> None:
@@ -391,6 +404,29 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
 
         return out.finish(api.demo(args.items, seed=args.seed, if_new=args.if_new), shown_demo)
     raise AssertionError(command)
+
+
+def _find(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
+    """`atlas find`: its JSON is the list of results (`[]` for no match), not an envelope."""
+    found = api.find_media(args.title, args.dir, kind=args.kind, year=args.year, limit=args.limit)
+    if not found["success"]:
+        print(f"error: {safe_text(found['error'])}", file=sys.stderr)
+        return EXIT_REFUSED
+    warnings = found["warnings"]
+    for warning in warnings[:10]:
+        print(f"warning: skipped {safe_text(warning['path'])}: {safe_text(warning['message'])}",
+              file=sys.stderr)  # fmt: skip
+    if len(warnings) > 10:
+        print(f"warning: and {len(warnings) - 10} more files skipped", file=sys.stderr)
+    results = found["results"]
+    if out.as_json:
+        print(json.dumps(results, ensure_ascii=False, indent=2))
+    elif results:
+        out.console.print(media_table(results, out.console.width))
+    if not results:
+        print(f"no match for {safe_text(args.title)!r}", file=sys.stderr)
+        return EXIT_REFUSED
+    return EXIT_OK
 
 
 def _run_app(api: AtlasAPI) -> int:
@@ -408,6 +444,9 @@ def _run_app(api: AtlasAPI) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (0 done, 1 refused, 2 bad usage)."""
+    # Warnings reach the user through our own output; keep logging's last-resort
+    # handler from printing them a second time.
+    logging.getLogger("atlas_tui").addHandler(logging.NullHandler())
     parser = build_parser()
     args = parser.parse_args(argv)
     api = AtlasAPI(getattr(args, "db", None))

@@ -81,6 +81,7 @@ class Settings:
     backups_kept: int = DEFAULT_BACKUPS_KEPT
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     user: str | None = None
+    media_dir: Path | None = None
 
     @classmethod
     def from_env(
@@ -105,6 +106,9 @@ class Settings:
             or DEFAULT_BACKUPS_KEPT,
             lock_timeout=_seconds(env, "ATLAS_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT),
             user=env.get("ATLAS_USER", "").strip() or None,
+            media_dir=Path(media).expanduser()
+            if (media := env.get("ATLAS_MEDIA_DIR", "").strip())
+            else None,
         )
 
     @property

@@ -40,21 +40,54 @@ def status_mark(status: str) -> Text:
     return Text("")
 
 
-def _fit(natural: dict[str, int], width: int, flexible: tuple[str, ...]) -> dict[str, int]:
-    """Column widths that fit `width`: flexible columns shrink, the first one most."""
+def _fit(natural: dict[str, int], width: int, flexible: dict[str, int]) -> dict[str, int]:
+    """Column widths that fit `width`: flexible columns (name -> floor) give way, widest first."""
     gaps = 3 * (len(natural) - 1)  # padding either side plus the box's divider
     widths = dict(natural)
     excess = sum(widths.values()) + gaps - width
-    floors = {name: 10 if index == 0 else 5 for index, name in enumerate(flexible)}
     while excess > 0:
-        # Take from the widest flexible column still above its floor.
-        shrinkable = [name for name in flexible if widths[name] > floors[name]]
+        shrinkable = [name for name, floor in flexible.items() if widths[name] > floor]
         if not shrinkable:
             break
-        widest = max(shrinkable, key=lambda name: widths[name] - floors[name])
+        widest = max(shrinkable, key=lambda name: widths[name] - flexible[name])
         widths[widest] -= 1
         excess -= 1
     return widths
+
+
+Column = tuple[str, str, Callable[[Mapping[str, Any]], Text]]
+
+
+def fitted_table(
+    columns: list[Column],
+    rows: list[Mapping[str, Any]],
+    width: int,
+    flexible: dict[str, int],
+    fold: tuple[str, ...] = (),
+    caps: dict[str, int] | None = None,
+) -> Table:
+    """A table whose columns are sized to fit `width`; text is cut with an ellipsis, except
+    in `fold` columns, which wrap."""
+    cells = [[render(row) for _, _, render in columns] for row in rows]
+    natural = {
+        header: max([len(header), 1, *(line[index].cell_len for line in cells)])
+        for index, (header, _, _) in enumerate(columns)
+    }
+    for header, cap in (caps or {}).items():
+        natural[header] = min(natural[header], cap)
+    widths = _fit(natural, width, flexible)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    for header, justify, _ in columns:
+        table.add_column(
+            header,
+            justify="right" if justify == "right" else "left",
+            width=widths[header],
+            no_wrap=header not in fold,
+            overflow="fold" if header in fold else "ellipsis",
+        )
+    for line in cells:
+        table.add_row(*line)
+    return table
 
 
 def items_table(items: Iterable[Mapping[str, Any]], width: int = 80) -> Table:
@@ -81,25 +114,14 @@ def items_table(items: Iterable[Mapping[str, Any]], width: int = 80) -> Table:
         columns.append(("", "left", lambda item: status_mark(status_of(item))))
     else:
         columns.append(("", "left", lambda item: status_mark(status_of(item))[:1]))
-    cells = [[render(item) for _, _, render in columns] for item in rows]
-    natural = {
-        header: max([len(header), 1, *(row[index].cell_len for row in cells)])
-        for index, (header, _, _) in enumerate(columns)
-    }
-    natural["SKU"] = min(natural["SKU"], 16)  # longer SKUs fold onto a second line
-    widths = _fit(natural, width, ("Name", "Category", "Location"))
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    for header, justify, _ in columns:
-        table.add_column(
-            header,
-            justify="right" if justify == "right" else "left",
-            width=widths[header],
-            no_wrap=header != "SKU",
-            overflow="fold" if header == "SKU" else "ellipsis",
-        )
-    for row in cells:
-        table.add_row(*row)
-    return table
+    return fitted_table(
+        columns,
+        rows,
+        width,
+        flexible={"Name": 10, "Category": 5, "Location": 5},
+        fold=("SKU",),
+        caps={"SKU": 16},  # longer SKUs fold onto a second line
+    )
 
 
 def item_details(item: Mapping[str, Any]) -> Table:
@@ -184,3 +206,53 @@ def summary_view(report: Mapping[str, Any]) -> RenderableType:
     for name, entry in report["by_category"].items():
         by_category.add_row(plain(name or "(none)"), str(entry["items"]), str(entry["quantity"]))
     return Group(totals, Text(""), by_category)
+
+
+def media_table(results: Iterable[Mapping[str, Any]], width: int = 80) -> Table:
+    """Title, type, year, director or network, seasons/episodes and the source file(s)."""
+
+    def title(result: Mapping[str, Any]) -> Text:
+        text = plain(result["title"])
+        original = result.get("original_title")
+        if original and original != result["title"]:
+            text.append(f" ({safe_text(original)})", style="dim")
+        return text
+
+    def who(result: Mapping[str, Any]) -> Text:
+        directors = ", ".join(result.get("directors") or [])
+        if result["kind"] == "series":
+            return plain(result.get("network") or directors)
+        return plain(directors)
+
+    def counts(result: Mapping[str, Any]) -> Text:
+        if result["kind"] != "series":
+            return Text("")
+        return Text(f"{result.get('seasons') or '?'}/{result.get('episodes') or '?'}")
+
+    def source(result: Mapping[str, Any]) -> Text:
+        sources = result.get("sources") or []
+        more = f" +{len(sources) - 1}" if len(sources) > 1 else ""
+        return Text(_tail(sources[0]) + more if sources else "")
+
+    columns: list[Column] = [
+        ("Title", "left", title),
+        ("Type", "left", lambda result: Text(result["kind"])),
+        ("Year", "right", lambda result: Text(str(result.get("year") or ""))),
+        ("Director / network", "left", who),
+        ("S/E", "right", counts),
+    ]
+    if width >= 72:
+        columns.append(("File", "left", source))
+    return fitted_table(
+        columns,
+        list(results),
+        width,
+        flexible={"Title": 12, "Director / network": 8, "File": 8},
+        fold=("Title",),
+    )
+
+
+def _tail(path: str) -> str:
+    """The last two parts of a path: enough to find the file, short enough to fit."""
+    parts = path.replace("\\", "/").split("/")
+    return safe_text("/".join(parts[-2:]))

@@ -1,0 +1,125 @@
+"""`atlas find` and `AtlasAPI.find_media` over real metadata files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support import run_atlas
+
+from atlas_tui.api import AtlasAPI
+from atlas_tui.media import DEMO_DIR
+
+
+@pytest.fixture
+def library(tmp_path: Path) -> Path:
+    folder = tmp_path / "library"
+    (folder / "tmdb").mkdir(parents=True)
+    (folder / "tmdb" / "bb.json").write_text(
+        json.dumps(
+            {
+                "id": 1396,
+                "name": "Breaking Bad",
+                "original_name": "Breaking Bad",
+                "first_air_date": "2008-01-20",
+                "number_of_seasons": 5,
+                "number_of_episodes": 62,
+                "networks": [{"name": "AMC"}],
+                "seasons": [{"season_number": n} for n in range(6)],
+            }
+        )
+    )
+    (folder / "movies.json").write_text(
+        json.dumps(
+            {
+                "movies": [
+                    {
+                        "title": "[red]Heat[/red] \u001b[31m",
+                        "year": 1995,
+                        "director": "Michael Mann",
+                    },
+                    {"title": "Heat", "year": 1986},
+                ]
+            }
+        )
+    )
+    (folder / "broken.json").write_text("{ not json")
+    return folder
+
+
+def test_find_prints_a_table_and_exits_0(library: Path) -> None:
+    result = run_atlas("find", "breaking bad", "--dir", str(library))
+    assert result.code == 0, result.err
+    assert "Breaking Bad" in result.out and "AMC" in result.out and "5/62" in result.out
+    assert "broken.json" in result.err and result.err.startswith("warning: skipped")
+    assert max(len(line) for line in result.out.splitlines()) <= 80
+
+
+def test_find_json_is_the_list_of_results_best_first(library: Path) -> None:
+    result = run_atlas("find", "heat", "--dir", str(library), "--json")
+    assert result.code == 0
+    found = json.loads(result.out)
+    assert [(r["title"], r["year"]) for r in found] == [
+        ("Heat", 1986),
+        ("[red]Heat[/red] \x1b[31m", 1995),
+    ]
+    assert found[0]["match"] == "exact" and found[0]["sources"][0].endswith("movies.json")
+    filtered = json.loads(
+        run_atlas("find", "heat", "--dir", str(library), "--year", "1995", "--json").out
+    )
+    assert [r["year"] for r in filtered] == [1995]
+    limited = json.loads(
+        run_atlas("find", "heat", "--dir", str(library), "--limit", "1", "--json").out
+    )
+    assert len(limited) == 1
+    series = run_atlas("find", "heat", "--dir", str(library), "--kind", "series", "--json")
+    assert series.code == 1 and json.loads(series.out) == []
+
+
+def test_titles_are_shown_literally(library: Path) -> None:
+    result = run_atlas("find", "heat", "--dir", str(library), "--year", "1995")
+    assert "[red]Heat[/red]" in result.out and "\x1b[31m" not in result.out
+    assert "\\x1b[31m" in result.out
+
+
+def test_no_match_and_missing_folder_exit_1(library: Path, tmp_path: Path) -> None:
+    none = run_atlas("find", "Zzyzx", "--dir", str(library))
+    assert none.code == 1 and "no match for 'Zzyzx'" in none.err and none.out == ""
+    as_json = run_atlas("find", "Zzyzx", "--dir", str(library), "--json")
+    assert as_json.code == 1 and json.loads(as_json.out) == []
+    missing = run_atlas("find", "x", "--dir", str(tmp_path / "nope"))
+    assert missing.code == 1 and "media folder not found" in missing.err
+    assert str(tmp_path / "nope") in missing.err and "Traceback" not in missing.err
+    unset = run_atlas("find", "x")
+    assert unset.code == 1 and "ATLAS_MEDIA_DIR" in unset.err
+    bad_kind = run_atlas("find", "x", "--kind", "opera", "--dir", str(library))
+    assert bad_kind.code == 2
+
+
+def test_media_dir_from_the_environment_and_the_demo_folder() -> None:
+    result = run_atlas("find", "breaking bad", "--json", env={"ATLAS_MEDIA_DIR": str(DEMO_DIR)})
+    [best, *_] = json.loads(result.out)
+    assert (best["title"], best["kind"], best["year"], best["network"]) == (
+        "Breaking Bad",
+        "series",
+        2008,
+        "AMC",
+    )
+
+
+def test_api_find_media_envelope(library: Path, tmp_path: Path) -> None:
+    api = AtlasAPI(tmp_path / "atlas.json")
+    found = api.find_media("Breaking Bad", library)
+    assert found["success"] is True
+    assert found["results"][0]["seasons"] == 5
+    assert [w["path"] for w in found["warnings"]] == [str(library / "broken.json")]
+    assert api.find_media("nothing like it", library) == {
+        "success": True,
+        "results": [],
+        "warnings": found["warnings"],
+    }
+    missing = api.find_media("x", tmp_path / "nope")
+    assert missing["success"] is False and missing["error_type"] == "not_found"
+    assert api.find_media("x", library, kind="opera")["error_type"] == "validation"
+    assert api.find_media("x", library, limit=0)["error_type"] == "validation"
