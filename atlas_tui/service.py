@@ -10,6 +10,7 @@ from typing import Any, Final, Literal
 
 from atlas_tui.errors import AtlasError, BulkError, ConflictError, NotFoundError, ValidationError
 from atlas_tui.models import (
+    ITEM_FIELDS,
     LABEL_MAX_LEN,
     REASON_MAX_LEN,
     InventoryItem,
@@ -28,16 +29,8 @@ from atlas_tui.repository.base import InventoryRepository
 ReportType = Literal["summary", "low", "over"]
 REPORT_TYPES: Final = ("summary", "low", "over")
 UPDATABLE: Final = ("name", "category", "min_stock", "max_stock", "attributes")
-ADD_FIELDS: Final = (
-    "sku",
-    "name",
-    "category",
-    "quantity",
-    "location",
-    "min_stock",
-    "max_stock",
-    "attributes",
-)
+# What a caller may give when adding; the timestamps are the service's to set.
+ADD_FIELDS: Final = tuple(name for name in ITEM_FIELDS if not name.endswith("_at"))
 
 
 def login_name() -> str:
