@@ -75,14 +75,35 @@ class InventoryService:
         self.max_items = max_items
         self.user = user or login_name()
         self._clock = clock
+        # Movements this service committed, newest last: what `undo_last` can take back.
+        self._done: list[Movement] = []
+        self._uncommitted: list[Movement] = []
+        self._depth = 0
 
     # Plumbing ---------------------------------------------------------------------------------
 
     @contextmanager
     def batch(self) -> Iterator[None]:
         """Run several operations as one all-or-nothing transaction."""
-        with self.repository.transaction():
+        with self._transaction():
             yield
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """The repository's transaction, noting which movements actually got committed."""
+        self._depth += 1
+        try:
+            with self.repository.transaction():
+                yield
+        except BaseException:
+            if self._depth == 1:
+                self._uncommitted.clear()
+            raise
+        finally:
+            self._depth -= 1
+        if self._depth == 0:
+            self._done.extend(self._uncommitted)
+            self._uncommitted.clear()
 
     def version(self) -> Hashable:
         """Changes whenever the data changes, in this process or another."""
@@ -109,7 +130,9 @@ class InventoryService:
             timestamp=now,
             details=details or {},
         )
-        return self.repository.append_movement(movement)
+        recorded = self.repository.append_movement(movement)
+        self._uncommitted.append(recorded)
+        return recorded
 
     def _require(self, sku: str) -> InventoryItem:
         item = self.repository.get(clean_sku(sku))
@@ -219,7 +242,7 @@ class InventoryService:
         if isinstance(rows, Mapping) or not isinstance(rows, Sequence):
             raise ValidationError("items", "must be a list of item records")
         now = self._clock()
-        with self.repository.transaction():
+        with self._transaction():
             items: list[InventoryItem] = []
             problems: list[tuple[int, AtlasError]] = []
             seen: dict[str, int] = {}
@@ -282,7 +305,7 @@ class InventoryService:
         change = clean_int("delta", delta, minimum=None)
         if change == 0:
             raise ValidationError("delta", "must not be 0")
-        with self.repository.transaction():
+        with self._transaction():
             item = self._require(clean_sku(sku))
             after = item.quantity + change
             if after < 0:
@@ -295,7 +318,7 @@ class InventoryService:
     def count(self, sku: object, quantity: object, reason: str | None = None) -> InventoryItem:
         """Set the quantity on hand to a counted figure."""
         counted = clean_int("quantity", quantity)
-        with self.repository.transaction():
+        with self._transaction():
             item = self._require(clean_sku(sku))
             return self._set_quantity(item, counted, "count", reason)
 
@@ -311,7 +334,10 @@ class InventoryService:
     def move(self, sku: object, location: object, reason: str | None = None) -> InventoryItem:
         """Put the item at another location."""
         target = clean_text("location", location, LABEL_MAX_LEN, required=True)
-        with self.repository.transaction():
+        return self._relocate(sku, target, reason)
+
+    def _relocate(self, sku: object, target: str, reason: str | None) -> InventoryItem:
+        with self._transaction():
             item = self._require(clean_sku(sku))
             if item.location == target:
                 raise ValidationError("location", f"{item.sku} is already at {target!r}")
@@ -334,7 +360,7 @@ class InventoryService:
             raise ValidationError(
                 "fields", f"nothing to update: give one of {', '.join(UPDATABLE)}"
             )
-        with self.repository.transaction():
+        with self._transaction():
             item = self._require(clean_sku(sku))
             changes: dict[str, Any] = {}
             for key, value in given.items():
@@ -362,12 +388,49 @@ class InventoryService:
 
     def delete(self, sku: object, reason: str | None = None) -> InventoryItem:
         """Remove the item; its history stays."""
-        with self.repository.transaction():
+        with self._transaction():
             item = self._require(clean_sku(sku))
             now = self._clock()
             self.repository.remove(item.sku)
             self._record(item, "delete", item.quantity, 0, reason, now, {"item": item.to_dict()})
             return item
+
+    def can_undo(self) -> bool:
+        """Whether this session has a change left to take back."""
+        return bool(self._done)
+
+    def undo_last(self) -> InventoryItem:
+        """Take back this session's last change with a compensating movement.
+
+        History is never erased: the undo is recorded like any change, with a reason that
+        names the movement it reverses. Returns the item as it is afterwards (for an undone
+        add, the item as it was when removed).
+        """
+        if not self._done:
+            raise ValidationError("undo", "nothing to undo in this session")
+        last = self._done[-1]
+        mark = len(self._done)
+        reason = f"undo of #{last.id} ({last.kind})"
+        details = last.details
+        with self._transaction():
+            if last.kind == "add":
+                result = self.delete(last.sku, reason)
+            elif last.kind == "adjust":
+                result = self.adjust(last.sku, -last.delta, reason)
+            elif last.kind == "count":
+                result = self.count(last.sku, last.quantity_before, reason)
+            elif last.kind == "move":
+                result = self._relocate(last.sku, str(details.get("from", "")), reason)
+            elif last.kind == "update":
+                result = self.update(last.sku, reason, **_reverse_changes(details["changes"]))
+            else:
+                snapshot = dict(details["item"])
+                snapshot["quantity"] = last.quantity_before
+                for stamp in ("created_at", "updated_at"):
+                    snapshot.pop(stamp, None)
+                result = self.add(**snapshot, reason=reason)
+        del self._done[mark - 1 :]
+        return result
 
     # Reports ----------------------------------------------------------------------------------
 
@@ -394,3 +457,16 @@ class InventoryService:
     def verify(self) -> dict[str, Any]:
         """Check every stored item against the rules and replay the history against them."""
         return verify_store(self.repository)
+
+
+def _reverse_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Update fields that put back what an update changed (attributes as a merge patch)."""
+    fields: dict[str, Any] = {}
+    for name, (old, new) in changes.items():
+        if name == "attributes":
+            patch = {key: None for key in new if key not in old}
+            patch.update(old)
+            fields[name] = patch
+        else:
+            fields[name] = old
+    return fields
