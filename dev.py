@@ -51,7 +51,7 @@ def run_app(args: list[str]) -> int:
     if seeded.returncode != 0:
         sys.stderr.write(seeded.stderr)
         return seeded.returncode
-    if "added" in seeded.stdout:
+    if seeded.stdout.startswith("added "):
         print(seeded.stdout.strip(), flush=True)
     return subprocess.run([*atlas, *args], env=env).returncode
 
