@@ -1,8 +1,9 @@
-"""The Textual app shell: receives its service, opens the start screen."""
+"""The Textual app shell: receives its service, opens the start screen, routes to the others."""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import ClassVar
 
 from textual.app import App
@@ -11,7 +12,11 @@ from textual.binding import Binding, BindingType
 from atlas_tui.config import Settings
 from atlas_tui.factory import make_service
 from atlas_tui.service import InventoryService
+from screens.commands import ActionCommands
+from screens.help import HelpScreen
 from screens.items import ItemsScreen
+from screens.media import MediaScreen
+from screens.reports import ReportsScreen
 
 
 class AtlasApp(App[None]):
@@ -19,18 +24,55 @@ class AtlasApp(App[None]):
 
     TITLE = "ATLAS"
     SUB_TITLE = "inventory"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("q", "quit", "Quit", id="quit")]
+    COMMANDS = App.COMMANDS | {ActionCommands}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit", id="quit"),
+        Binding("r", "reports", "Reports", id="reports"),
+        Binding("f", "media", "Media", id="media"),
+        Binding("question_mark,f1", "help", "Help", id="help"),
+    ]
 
-    def __init__(self, service: InventoryService) -> None:
+    def __init__(self, service: InventoryService, media_dir: Path | None = None) -> None:
         super().__init__()
         self.service = service
+        self.media_dir = media_dir
 
     def on_mount(self) -> None:
         self.push_screen(ItemsScreen(self.service))
+
+    @property
+    def items_screen(self) -> ItemsScreen:
+        """The start screen (always at the bottom of the stack)."""
+        screen = self.screen_stack[1] if len(self.screen_stack) > 1 else self.screen
+        assert isinstance(screen, ItemsScreen)
+        return screen
+
+    def action_reports(self) -> None:
+        """Summary, low-stock and over-stock reports; picking an item jumps to it."""
+        if isinstance(self.screen, ReportsScreen):
+            return
+
+        def jump(sku: str | None) -> None:
+            if sku:
+                self.items_screen.select_sku(sku)
+
+        self.push_screen(ReportsScreen(self.service), jump)
+
+    def action_media(self) -> None:
+        """Search movies and series in the media folder."""
+        if not isinstance(self.screen, MediaScreen):
+            self.push_screen(MediaScreen(self.media_dir))
+
+    def action_help(self) -> None:
+        """Every binding of the current screen."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen(self.screen))
 
 
 def make_app(
     storage_path: str | os.PathLike[str] | None = None, settings: Settings | None = None
 ) -> AtlasApp:
-    """The app on the given file, else ATLAS_STORAGE_PATH, else the per-user default."""
-    return AtlasApp(make_service(storage_path, settings))
+    """The app on the given file (else ATLAS_STORAGE_PATH, else the per-user default),
+    searching media in ATLAS_MEDIA_DIR."""
+    settings = settings or Settings.from_env(storage_path=storage_path)
+    return AtlasApp(make_service(settings=settings), settings.media_dir)

@@ -438,7 +438,7 @@ def _run_app(api: AtlasAPI) -> int:
         return EXIT_REFUSED
     from atlas_tui.app import AtlasApp
 
-    AtlasApp(service).run()
+    AtlasApp(service, api.settings.media_dir).run()
     return EXIT_OK
 
 

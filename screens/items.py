@@ -1,86 +1,380 @@
-"""The items screen: every item with its stock status, kept in step with the data file."""
+"""The items screen: the inventory as a live table, a filter, and keyboard stock changes."""
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import ClassVar
 
 from rich.text import Text
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import Footer, Header, Input, Static
 
+from atlas_tui.errors import AtlasError
 from atlas_tui.models import InventoryItem
 from atlas_tui.service import InventoryService
 from atlas_tui.text import safe_text
+from screens.dialogs import (
+    AdjustDialog,
+    ConfirmDialog,
+    EditItemDialog,
+    HistoryDialog,
+    MoveDialog,
+    NewItemDialog,
+    PickDialog,
+    literal,
+)
+from screens.widgets.item_detail import ItemDetail
+from screens.widgets.item_table import SORTABLE, ItemTable, sort_key
 
-COLUMNS = ("SKU", "Name", "Category", "Qty", "Location", "Min", "Max", "")
 
+class FilterInput(Input):
+    """The filter box: down or enter go back to the table keeping the filter; escape clears."""
 
-def _mark(item: InventoryItem) -> Text:
-    if item.is_low:
-        return Text("▼ low", style="bold yellow")
-    if item.is_over:
-        return Text("▲ over", style="bold magenta")
-    return Text("")
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("down", "leave", "Back to the table", show=False),
+        Binding("escape", "clear_and_leave", "Clear filter", show=False),
+    ]
 
+    class Leave(Message):
+        """Focus should go back to the table."""
 
-def item_cells(item: InventoryItem) -> tuple[Text, ...]:
-    """One table row; user text is literal (DataTable would read plain str as markup)."""
-    return (
-        Text(safe_text(item.sku)),
-        Text(safe_text(item.name)),
-        Text(safe_text(item.category)),
-        Text(str(item.quantity), justify="right"),
-        Text(safe_text(item.location)),
-        Text(str(item.min_stock), justify="right"),
-        Text(str(item.max_stock) if item.max_stock else "-", justify="right"),
-        _mark(item),
-    )
+    def action_leave(self) -> None:
+        self.post_message(self.Leave())
+
+    def action_clear_and_leave(self) -> None:
+        self.value = ""
+        self.post_message(self.Leave())
 
 
 class ItemsScreen(Screen[None]):
-    """Start screen: the inventory as a table (a first version; the full screen comes later)."""
+    """Start screen: every item, narrowed as you type, changed with a keystroke."""
 
     CSS_PATH = "items.tcss"
-    BINDINGS: ClassVar[list[BindingType]] = [Binding("ctrl+r", "reload", "Reload", id="reload")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("slash", "focus_filter", "Filter", id="filter"),
+        Binding("plus", "adjust(1)", "+1", id="adjust-up"),
+        Binding("minus", "adjust(-1)", "-1", id="adjust-down"),
+        Binding("enter,equals_sign", "adjust_dialog", "Adjust…", id="adjust"),
+        Binding("n", "new", "New", id="new"),
+        Binding("e", "edit", "Edit", id="edit"),
+        Binding("m", "move", "Move", id="move"),
+        Binding("delete", "delete", "Delete", id="delete"),
+        Binding("h", "history", "History", id="history"),
+        Binding("u", "undo", "Undo", id="undo"),
+        Binding("c", "pick_category", "Category", id="category"),
+        Binding("l", "pick_location", "Location", id="location"),
+        Binding("o", "sort", "Sort", id="sort"),
+        Binding("O", "sort_reverse", "Reverse sort", show=False, id="sort-reverse"),
+        Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
+    ]
 
     def __init__(self, service: InventoryService) -> None:
         super().__init__()
         self.service = service
+        self.all_items: list[InventoryItem] = []
+        self._haystack: list[str] = []
+        self._position: dict[str, int] = {}
         self._version: Hashable = None
+        self.loaded = False
+        self.category: str = ""
+        self.location: str = ""
+        self._pending_select: str | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(id="summary")
-        yield DataTable(id="items", cursor_type="row", zebra_stripes=True)
+        with Vertical(id="body"):
+            yield FilterInput(placeholder="/ filter by SKU or name", id="filter")
+            yield Static("loading…", id="status")
+            yield ItemTable(id="items")
+            yield ItemDetail(id="detail")
         yield Footer()
 
-    def on_mount(self) -> None:
-        table = self.query_one("#items", DataTable)
-        table.add_columns(*COLUMNS)
-        self.action_reload()
-        # Another operator's change shows within a second; a stat is all a check costs.
-        self.set_interval(1.0, self._check_for_changes)
+    @property
+    def table(self) -> ItemTable:
+        return self.query_one("#items", ItemTable)
 
-    def _check_for_changes(self) -> None:
-        if self.service.version() != self._version:
-            self.action_reload()
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.action_reload()
+        # Another operator's change shows within a second: a stat is all a check costs.
+        self.set_interval(0.5, self._check_for_changes)
+
+    # Loading ------------------------------------------------------------------------------
+
+    class Loaded(Message):
+        """A fresh copy of every item, read in a worker."""
+
+        def __init__(self, items: list[InventoryItem], version: Hashable) -> None:
+            super().__init__()
+            self.items = items
+            self.version = version
 
     def action_reload(self) -> None:
-        """Redraw from the data file, keeping the cursor on the same item."""
-        self._version = self.service.version()
-        items = self.service.list_items()
-        table = self.query_one("#items", DataTable)
-        row = table.cursor_row
-        table.clear()
-        for item in items:
-            table.add_row(*item_cells(item), key=item.key)
-        if items:
-            table.move_cursor(row=min(row, len(items) - 1))
-        low = sum(item.is_low for item in items)
-        over = sum(item.is_over for item in items)
-        self.query_one("#summary", Static).update(
-            f"{len(items)} items · {sum(i.quantity for i in items)} units · {low} low · {over} over"
+        """Read every item again (in a worker: big stores never freeze the screen)."""
+        self._load()
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _load(self) -> None:
+        try:
+            version = self.service.version()
+            items = self.service.list_items()
+        except AtlasError as error:
+            self.app.call_from_thread(self.notify, str(error), severity="error", timeout=8)
+            return
+        self.post_message(self.Loaded(items, version))
+
+    @on(Loaded)
+    def _apply_loaded(self, message: Loaded) -> None:
+        self._version = message.version
+        items = message.items
+        table = self.table
+        if table.sort_column != "sku" or table.sort_reverse:
+            items.sort(key=sort_key(table.sort_column), reverse=table.sort_reverse)
+        self._take(items)
+        self.loaded = True
+        if self._pending_select is not None:
+            sku, self._pending_select = self._pending_select, None
+            if sku:
+                self.select_sku(sku)
+
+    def _take(self, items: list[InventoryItem]) -> None:
+        self.all_items = items
+        self._haystack = [f"{item.sku}\t{item.name}".casefold() for item in items]
+        self._position = {item.key: n for n, item in enumerate(items)}
+        self._show()
+
+    def _check_for_changes(self) -> None:
+        try:
+            version = self.service.version()
+        except AtlasError:
+            return
+        if version != self._version:
+            self._version = version
+            self._load()
+
+    # Filtering and order ------------------------------------------------------------------
+
+    def _show(self) -> None:
+        needle = self.query_one("#filter", FilterInput).value.strip().casefold()
+        current = self.table.current
+        if needle:
+            visible = [item for item, hay in zip(self.all_items, self._haystack, strict=True)
+                       if needle in hay]  # fmt: skip
+        else:
+            visible = list(self.all_items)
+        if self.category:
+            wanted = self.category.casefold()
+            visible = [item for item in visible if item.category.casefold() == wanted]
+        if self.location:
+            wanted = self.location.casefold()
+            visible = [item for item in visible if item.location.casefold() == wanted]
+        self.table.show_items(visible, keep=current.key if current else None)
+        self._update_status()
+
+    def _update_status(self) -> None:
+        shown, total = len(self.table.items), len(self.all_items)
+        low = sum(1 for item in self.all_items if item.is_low)
+        over = sum(1 for item in self.all_items if item.is_over)
+        count = f"{shown} of {total} items" if shown != total else f"{total} items"
+        status = Text(f"{count} · ▼ {low} low · ▲ {over} over")
+        if self.category:
+            status.append(" · category ").append(safe_text(self.category), style="bold")
+        if self.location:
+            status.append(" · location ").append(safe_text(self.location), style="bold")
+        self.query_one("#status", Static).update(status)
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self) -> None:
+        if self.loaded:
+            self._show()
+
+    @on(Input.Submitted, "#filter")
+    @on(FilterInput.Leave)
+    def _back_to_table(self) -> None:
+        self.table.focus()
+
+    def action_focus_filter(self) -> None:
+        self.query_one("#filter", FilterInput).focus()
+
+    def _sort(self, column: str, reverse: bool) -> None:
+        table = self.table
+        table.sort_column, table.sort_reverse = column, reverse
+        items = sorted(self.all_items, key=sort_key(column), reverse=reverse)
+        self._take(items)
+        table.refresh()
+
+    def action_sort(self) -> None:
+        """Order by the next column."""
+        columns = SORTABLE
+        self._sort(columns[(columns.index(self.table.sort_column) + 1) % len(columns)], False)
+
+    def action_sort_reverse(self) -> None:
+        """Reverse the order."""
+        self._sort(self.table.sort_column, not self.table.sort_reverse)
+
+    @on(ItemTable.HeaderClicked)
+    def _header_clicked(self, message: ItemTable.HeaderClicked) -> None:
+        table = self.table
+        reverse = not table.sort_reverse if message.column == table.sort_column else False
+        self._sort(message.column, reverse)
+
+    @on(ItemTable.Highlighted)
+    def _highlighted(self, message: ItemTable.Highlighted) -> None:
+        self.query_one("#detail", ItemDetail).show(message.item)
+
+    def select_sku(self, sku: str) -> None:
+        """Put the cursor on an item, clearing the filter if it hides it."""
+        table = self.table
+        key = sku.casefold()
+        if not any(item.key == key for item in table.items):
+            self.query_one("#filter", FilterInput).value = ""
+            self._show()
+        row = next((n for n, item in enumerate(table.items) if item.key == key), None)
+        if row is not None:
+            table.move_cursor(row)
+        table.focus()
+
+    # Changes ------------------------------------------------------------------------------
+
+    def replace_item(self, item: InventoryItem) -> None:
+        """Show a changed item in place, without reloading the table."""
+        position = self._position.get(item.key)
+        if position is not None:
+            self.all_items[position] = item
+            self._haystack[position] = f"{item.sku}\t{item.name}".casefold()
+        table = self.table
+        row = next(
+            (n for n in (table.cursor_row,) if table.current and table.current.key == item.key),
+            None,
         )
+        if row is None:
+            row = next((n for n, shown in enumerate(table.items) if shown.key == item.key), None)
+        if row is not None:
+            table.replace_row(row, item)
+        self._update_status()
+
+    def _saved(self, before: object) -> None:
+        """Our own write: note the new version unless someone else wrote in between."""
+        if before == self._version:
+            self._version = self.service.version()
+
+    def action_adjust(self, delta: int) -> None:
+        """Add or take one unit, saved at once."""
+        item = self.table.current
+        if item is None:
+            return
+        before = self.service.version()
+        try:
+            changed = self.service.adjust(item.sku, delta)
+        except AtlasError as error:
+            self.notify(str(error), title="Not saved", severity="error")
+            return
+        self._saved(before)
+        self.replace_item(changed)
+        self.notify(f"{changed.sku}: {item.quantity} → {changed.quantity}", timeout=2)
+
+    def _after_dialog(self, verb: str) -> Callable[[InventoryItem | None], None]:
+        before = self.service.version()
+
+        def done(item: InventoryItem | None) -> None:
+            if item is None:
+                return
+            self._saved(before)
+            self.notify(Text.assemble(literal(item.sku), f" {verb}"), timeout=3)
+            if item.key in self._position:
+                self.replace_item(item)
+            else:
+                self._reload_then_select(item.sku)
+
+        return done
+
+    def _reload_then_select(self, sku: str) -> None:
+        self._pending_select = sku
+        self._load()
+
+    def action_adjust_dialog(self) -> None:
+        """Adjust by a signed amount, with a reason."""
+        item = self.table.current
+        if item is not None:
+            self.app.push_screen(AdjustDialog(self.service, item), self._after_dialog("adjusted"))
+
+    def action_new(self) -> None:
+        """Add a new item."""
+        self.app.push_screen(NewItemDialog(self.service), self._after_dialog("added"))
+
+    def action_edit(self) -> None:
+        """Change name, category, min or max."""
+        item = self.table.current
+        if item is not None:
+            self.app.push_screen(EditItemDialog(self.service, item), self._after_dialog("saved"))
+
+    def action_move(self) -> None:
+        """Move to another location."""
+        item = self.table.current
+        if item is not None:
+            self.app.push_screen(MoveDialog(self.service, item), self._after_dialog("moved"))
+
+    def action_delete(self) -> None:
+        """Delete, after a confirmation."""
+        item = self.table.current
+        if item is None:
+            return
+        question = Text.assemble(
+            "Delete ", literal(item.sku), " (", literal(item.name), f", {item.quantity} on hand)?",
+            "\nIts history is kept.",
+        )  # fmt: skip
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                self.notify("Nothing deleted", timeout=2)
+                return
+            before = self.service.version()
+            try:
+                self.service.delete(item.sku)
+            except AtlasError as error:
+                self.notify(str(error), title="Not deleted", severity="error")
+                return
+            self._saved(before)
+            self.notify(Text.assemble(literal(item.sku), " deleted"), timeout=3)
+            self._reload_then_select("")
+
+        self.app.push_screen(ConfirmDialog(question), answered)
+
+    def action_history(self) -> None:
+        """Every change of the selected item."""
+        item = self.table.current
+        if item is not None:
+            self.app.push_screen(HistoryDialog(item.sku, lambda: self.service.history(item.sku)))
+
+    def action_undo(self) -> None:
+        """Take back your last change (recorded as a new movement)."""
+        before = self.service.version()
+        try:
+            item = self.service.undo_last()
+        except AtlasError as error:
+            self.notify(str(error), title="Not undone", severity="error")
+            return
+        self._saved(before)
+        self.notify(Text.assemble("Undone: ", literal(item.sku)), timeout=3)
+        self._reload_then_select(item.sku)
+
+    def action_pick_category(self) -> None:
+        """Show one category (or all)."""
+        self._pick("Category", self.service.categories(), "category")
+
+    def action_pick_location(self) -> None:
+        """Show one location (or all)."""
+        self._pick("Location", self.service.locations(), "location")
+
+    def _pick(self, title: str, values: list[str], attribute: str) -> None:
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                setattr(self, attribute, value)
+                self._show()
+
+        self.app.push_screen(PickDialog(title, values, getattr(self, attribute)), chosen)

@@ -1,28 +1,36 @@
-"""The contents of an index as plain lists, and how they are built and cached.
+"""The contents of an index, how they are built, and how they are cached.
 
-The same structure is kept in memory and written to the cache, so a warm start is one
-``orjson.loads``. What a search never needs stays JSON text until it is used: each
-file's items (decoded when a result is shown) and the per-record facts (decoded only
-when some file changed and the index is rebuilt).
+An index is kept column-wise: lists of strings, arrays of ints and a few byte strings,
+aligned with the files of the :class:`~atlas_tui.media.walk.Tree` it was built from
+(file ``i`` of the tree is file ``i`` everywhere). That is what makes a warm start
+cheap: the cache file is one small JSON header (the strings) followed by the arrays as
+raw bytes, so loading it builds a few big objects instead of hundreds of thousands of
+small ones, and the garbage collector has almost nothing to trace afterwards.
+
+What a search never needs stays encoded until it is used: each file's items (JSON,
+decoded when a result is shown) and the per-record facts (decoded only when some file
+changed and the index is rebuilt).
 """
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
-from typing import Any
+import sys
+import zlib
+from array import array
+from dataclasses import dataclass, field
+from itertools import accumulate
 
 import orjson
 
 from atlas_tui.media.files import FileOutcome
 from atlas_tui.media.matching import Matcher, SearchKey, search_keys
 from atlas_tui.media.merge import group_records, merge_ids
-from atlas_tui.media.walk import FileKey
+from atlas_tui.media.walk import FileKey, Tree
 
 # Bump whenever adapters or this layout change, so caches written before are rebuilt.
-CACHE_VERSION = 4
+CACHE_VERSION = 5
 
-_PER_FILE = ("files", "problems", "payloads", "counts")
+Bytes = bytes | memoryview
 
 
 @dataclass(slots=True)
@@ -34,14 +42,14 @@ class Records:
     ids: list[dict[str, str]]
     keys: list[list[SearchKey]]
 
-    def to_text(self) -> str:
-        return orjson.dumps([self.kinds, self.years, self.ids, self.keys]).decode()
+    def to_bytes(self) -> bytes:
+        return orjson.dumps([self.kinds, self.years, self.ids, self.keys])
 
     @classmethod
-    def from_text(cls, text: str, expected: int) -> Records:
-        """Decode :meth:`to_text`; raises ValueError unless it holds ``expected`` records."""
+    def from_bytes(cls, data: Bytes, expected: int) -> Records:
+        """Decode :meth:`to_bytes`; raises ValueError unless it holds ``expected`` records."""
         try:
-            kinds, years, ids, keys = orjson.loads(text)
+            kinds, years, ids, keys = orjson.loads(data)
         except (orjson.JSONDecodeError, TypeError, ValueError):
             raise ValueError("malformed records") from None
         if not all(isinstance(x, list) and len(x) == expected for x in (kinds, years, ids, keys)):
@@ -49,68 +57,218 @@ class Records:
         return cls(kinds, years, ids, keys)
 
 
-@dataclass(slots=True)
-class IndexData:
-    """Per file, in scan order: its cache key, problems, items as JSON text and record
-    count. The records, the groups of records that are one title, and the matcher."""
+def _ints() -> array[int]:
+    return array("q")
 
-    files: list[FileKey]
-    problems: list[list[str]]
-    payloads: list[str]
-    counts: list[int]
-    records: Records | str
-    groups: list[list[int]]
+
+@dataclass(slots=True, eq=False)
+class IndexData:
+    """Everything an index knows. Per file, aligned with ``tree``: how many records it
+    gave, its items as JSON (``payload[ends[i-1]:ends[i]]``), its problems and whether
+    it was left unread. Per record: :class:`Records`. Per group (one title): its records
+    (``members[starts[g]:starts[g+1]]``). And the :class:`Matcher`."""
+
+    tree: Tree
+    limit: int  # the size limit in force when it was built
+    counts: array[int]
+    payload: Bytes
+    ends: array[int]
+    problems: dict[int, list[str]]
+    unread: list[int]  # files not read: over the limit, or unreadable
+    retry: bool  # some file was unreadable: read it again next time, even if unchanged
+    records: Records | Bytes
+    members: array[int]
+    starts: array[int]
     matcher: Matcher
+    saved: Tree | None = field(default=None)  # the tree as the cache file holds it
 
     def record_data(self) -> Records:
         """The per-record facts, decoded on first use; ValueError if the cache mangled them."""
-        if isinstance(self.records, str):
-            self.records = Records.from_text(self.records, sum(self.counts))
+        if not isinstance(self.records, Records):
+            self.records = Records.from_bytes(self.records, sum(self.counts))
         return self.records
 
-    def offsets(self) -> list[int]:
-        """Cumulative record counts: file ``f`` holds records offsets[f-1] .. offsets[f]-1."""
-        return list(itertools.accumulate(self.counts))
+    def current(self, tree: Tree, limit: int) -> bool:
+        """Whether this index is still right for a folder that now walks as ``tree``."""
+        return not self.retry and self.limit == limit and self.tree.same_files(tree)
 
-    def to_json(self, folder: str) -> dict[str, Any]:
-        records = self.records
-        return {
+    def file_items(self, file: int) -> Bytes:
+        """The JSON array of the items read from one file."""
+        return self.payload[self.ends[file - 1] if file else 0 : self.ends[file]]
+
+    def to_chunks(self, folder: str) -> list[Bytes]:
+        """The cache file's bytes, in pieces (the payload is written without a copy).
+
+        A JSON header line, then raw sections: arrays of int64, texts in UTF-8. All but
+        the last two sections are covered by a CRC-32 in the header, so loading checks
+        them in one C pass instead of bounds-checking every value; the records and the
+        payload are checked when they are decoded, which most searches never do.
+        """
+        tree, matcher, records = self.tree, self.matcher, self.records
+        checked: list[tuple[str, Bytes]] = [
+            ("folder", _text(folder)),
+            ("prefixes", _joined(tree.prefixes)),
+            ("subfolders", _joined(tree.subfolders)),
+            ("names", _joined(tree.names)),
+            ("stamps", tree.stamps.tobytes()),
+            ("settled", bytes(tree.settled)),
+            ("counts", tree.counts.tobytes()),
+            ("subcounts", tree.subcounts.tobytes()),
+            ("sizes", tree.sizes.tobytes()),
+            ("mtimes", tree.mtimes.tobytes()),
+            ("record_counts", self.counts.tobytes()),
+            ("ends", self.ends.tobytes()),
+            ("members", self.members.tobytes()),
+            ("starts", self.starts.tobytes()),
+            ("exact_text", _text(matcher.exact_text)),
+            ("exact_at", matcher.exact_at.tobytes()),
+            ("exact_owners", matcher.exact_owners.tobytes()),
+            ("firsts", matcher.firsts.tobytes()),
+            ("normal_text", _text(matcher.normal_text)),
+            ("normal_at", matcher.normal_at.tobytes()),
+            ("normal_owners", matcher.normal_owners.tobytes()),
+            ("kinds", matcher.kinds),
+            ("years", matcher.years.tobytes()),
+        ]
+        sections = [
+            *checked,
+            ("records", records.to_bytes() if isinstance(records, Records) else records),
+            ("payload", self.payload),
+        ]
+        offset, spans, crc = 0, {}, 0
+        for name, chunk in sections:
+            spans[name] = [offset, len(chunk)]
+            offset += len(chunk)
+        for _name, chunk in checked:
+            crc = zlib.crc32(chunk, crc)
+        header = {
             "version": CACHE_VERSION,
-            "folder": folder,
-            **{name: getattr(self, name) for name in _PER_FILE},
-            "records": records if isinstance(records, str) else records.to_text(),
-            "groups": self.groups,
-            "matcher": self.matcher.state(),
+            "byteorder": sys.byteorder,
+            "limit": self.limit,
+            "retry": self.retry,
+            "counts": [len(tree.prefixes), len(tree.subfolders), len(tree.names)],
+            "problems": [[file, problems] for file, problems in self.problems.items()],
+            "unread": self.unread,
+            "sections": spans,
+            "checked": spans["records"][0],
+            "crc": crc,
         }
+        return [orjson.dumps(header), b"\n", *(chunk for _name, chunk in sections)]
 
     @classmethod
-    def from_json(cls, data: dict[str, Any], folder: str) -> IndexData | None:
+    def from_bytes(cls, raw: bytes, folder: str) -> IndexData | None:
         """The cached index for ``folder``, or None if it is stale or malformed."""
-        if data.get("version") != CACHE_VERSION or data.get("folder") != folder:
-            return None
         try:
-            per_file = {name: data[name] for name in _PER_FILE}
-            records, groups, matcher = data["records"], data["groups"], Matcher(data["matcher"])
-        except (KeyError, TypeError):
+            return _decode(raw, folder)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError):
             return None
-        if not (
-            all(isinstance(v, list) and len(v) == len(per_file["files"]) for v in per_file.values())
-            and isinstance(records, str)
-            and isinstance(groups, list)
-            and _valid_matcher(matcher, len(groups))
-        ):
-            return None
-        return cls(**per_file, records=records, groups=groups, matcher=matcher)
 
 
-def _valid_matcher(matcher: Matcher, groups: int) -> bool:
-    tables = (matcher.keys, matcher.owners, matcher.kinds, matcher.years, matcher.titles)
-    return (
-        isinstance(matcher.exact, dict)
-        and isinstance(matcher.normal, dict)
-        and all(isinstance(table, list) for table in tables)
-        and len(matcher.owners) == 2 * len(matcher.keys)
-        and len(matcher.kinds) == len(matcher.years) == len(matcher.titles) == groups
+def _text(text: str) -> bytes:
+    # surrogatepass: file names that are not valid UTF-8 reach Python with lone
+    # surrogates (surrogateescape), and must come back exactly as they were.
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _joined(strings: list[str]) -> bytes:
+    # NUL never occurs in a path, so it can separate file and folder names.
+    return _text("\0".join(strings))
+
+
+def _split(data: Bytes, count: int) -> list[str]:
+    found = str(data, "utf-8", "surrogatepass").split("\0") if count else []
+    if len(found) != count:
+        raise ValueError("wrong number of names")
+    return found
+
+
+def _decode(raw: bytes, folder: str) -> IndexData | None:
+    end = raw.find(b"\n")
+    if end < 0:
+        return None
+    view = memoryview(raw)
+    header = orjson.loads(view[:end])
+    if not isinstance(header, dict) or header.get("version") != CACHE_VERSION:
+        return None
+    if header.get("byteorder") != sys.byteorder:
+        return None
+    body = view[end + 1 :]
+    checked = header["checked"]
+    if not (isinstance(checked, int) and 0 <= checked <= len(body)):
+        return None
+    if zlib.crc32(body[:checked]) != header["crc"]:
+        return None
+    sections: dict[str, Bytes] = {}
+    for name, (start, length) in header["sections"].items():
+        if start < 0 or length < 0 or start + length > len(body):
+            return None
+        sections[name] = body[start : start + length]
+    if str(sections["folder"], "utf-8", "surrogatepass") != folder:
+        return None
+
+    def ints(name: str) -> array[int]:
+        values = array("q")
+        values.frombytes(sections[name])  # ValueError if not a whole number of items
+        return values
+
+    folders, subfolders, files = header["counts"]
+    tree = Tree(
+        _split(sections["prefixes"], folders),
+        ints("stamps"),
+        bytearray(sections["settled"]),
+        ints("counts"),
+        ints("subcounts"),
+        _split(sections["subfolders"], subfolders),
+        _split(sections["names"], files),
+        ints("sizes"),
+        ints("mtimes"),
+    )
+    matcher = Matcher(
+        str(sections["exact_text"], "utf-8", "surrogatepass"),
+        ints("exact_at"),
+        ints("exact_owners"),
+        ints("firsts"),
+        str(sections["normal_text"], "utf-8", "surrogatepass"),
+        ints("normal_at"),
+        ints("normal_owners"),
+        bytes(sections["kinds"]),
+        ints("years"),
+    )
+    counts, ends = ints("record_counts"), ints("ends")
+    members, starts = ints("members"), ints("starts")
+    # The values were checksummed; a wrong size means a cache this code did not write.
+    if not (
+        len(tree.stamps) == 4 * folders
+        and len(tree.settled) == len(tree.counts) == len(tree.subcounts) == folders
+        and len(tree.sizes) == len(tree.mtimes) == len(counts) == len(ends) == files
+        and matcher.valid()
+        and len(starts) == len(matcher) + 1
+        and starts[-1] == len(members)
+    ):
+        return None
+    problems: dict[int, list[str]] = {}
+    for file, messages in header["problems"]:
+        "".join(messages)  # TypeError unless a list of str
+        if not (isinstance(file, int) and 0 <= file < files and isinstance(messages, list)):
+            return None
+        problems[file] = messages
+    unread = header["unread"]
+    if not (isinstance(unread, list) and all(isinstance(f, int) for f in unread)):
+        return None
+    return IndexData(
+        tree,
+        int(header["limit"]),
+        counts,
+        sections["payload"],
+        ends,
+        problems,
+        unread,
+        bool(header["retry"]),
+        sections["records"],
+        members,
+        starts,
+        matcher,
+        saved=tree,
     )
 
 
@@ -118,41 +276,46 @@ class IndexBuilder:
     """Collects files, reusing a previous index's work for files that did not change."""
 
     def __init__(self, previous: IndexData | None) -> None:
-        self._previous: Records | None = None
-        self._where: dict[Any, int] = {}
-        self._offsets: list[int] = []
-        self._old = previous
+        self._old: IndexData | None = None
+        self._old_records = Records([], [], [], [])
+        self._where: dict[FileKey, int] = {}
+        self._record_ends: list[int] = []
         if previous is not None:
             try:
-                self._previous = previous.record_data()
+                self._old_records = previous.record_data()
             except ValueError:
-                self._old = None  # a mangled cache is only a cache: read everything again
+                pass  # a mangled cache is only a cache: read everything again
             else:
-                self._where = {key[0]: i for i, key in enumerate(previous.files)}
-                self._offsets = previous.offsets()
-        self.files: list[FileKey] = []
-        self.problems: list[list[str]] = []
-        self.payloads: list[str] = []
+                self._old = previous
+                unread = set(previous.unread)
+                keys = previous.tree.keys()
+                self._where = {key: i for i, key in enumerate(keys) if i not in unread}
+                self._record_ends = list(accumulate(previous.counts))
         self.counts: list[int] = []
+        self.payloads: list[Bytes] = []
+        self.problems: dict[int, list[str]] = {}
+        self.unread: list[int] = []
+        self.retry = False
         self.records = Records([], [], [], [])
 
     def reuse(self, key: FileKey) -> bool:
         """Copy what the previous index holds for this file if its size and mtime match."""
-        old, prev = self._old, self._previous
-        where = self._where.get(key[0])
-        if old is None or prev is None or where is None or old.files[where] != key:
+        old, where = self._old, self._where.get(key)
+        if old is None or where is None:
             return False
-        end = self._offsets[where]
+        end = self._record_ends[where]
         start = end - old.counts[where]
-        self._add_file(key, old.problems[where], old.payloads[where], end - start)
-        self.records.kinds += prev.kinds[start:end]
-        self.records.years += prev.years[start:end]
-        self.records.ids += prev.ids[start:end]
-        self.records.keys += prev.keys[start:end]
+        problems = old.problems.get(where)
+        self._add_file(bytes(old.file_items(where)), end - start, problems)
+        prev, rec = self._old_records, self.records
+        rec.kinds += prev.kinds[start:end]
+        rec.years += prev.years[start:end]
+        rec.ids += prev.ids[start:end]
+        rec.keys += prev.keys[start:end]
         return True
 
-    def add(self, key: FileKey, outcome: FileOutcome) -> None:
-        """Add a file just read."""
+    def add(self, outcome: FileOutcome) -> None:
+        """Add the next file, just read."""
         dicts = []
         for item in outcome.items:
             # Empty fields are left out (from_dict restores them): a smaller cache loads
@@ -164,15 +327,21 @@ class IndexBuilder:
             self.records.years.append(item.year)
             self.records.ids.append(merge_ids(item))
             self.records.keys.append(search_keys(item))
-        self._add_file(key, outcome.problems, orjson.dumps(dicts).decode(), len(dicts))
+        self._add_file(orjson.dumps(dicts), len(dicts), outcome.problems)
 
-    def _add_file(self, key: FileKey, problems: list[str], payload: str, count: int) -> None:
-        self.files.append(key)
-        self.problems.append(problems)
-        self.payloads.append(payload)
+    def skip(self, *, unreadable: bool) -> None:
+        """Add the next file as not read: too large, or unreadable (so read it next time)."""
+        self.unread.append(len(self.counts))
+        self.retry = self.retry or unreadable
+        self._add_file(b"", 0, None)
+
+    def _add_file(self, payload: Bytes, count: int, problems: list[str] | None) -> None:
+        if problems:
+            self.problems[len(self.counts)] = problems
         self.counts.append(count)
+        self.payloads.append(payload)
 
-    def finish(self) -> IndexData:
+    def finish(self, tree: Tree, limit: int) -> IndexData:
         """Group the records into titles and build the matcher."""
         rec = self.records
         titles = [keys[0][2] if keys else "" for keys in rec.keys]
@@ -183,5 +352,16 @@ class IndexBuilder:
         years = [next((y for i in g if (y := rec.years[i]) is not None), None) for g in groups]
         matcher = Matcher.build(group_keys, [rec.kinds[g[0]] for g in groups], years)
         return IndexData(
-            self.files, self.problems, self.payloads, self.counts, rec, groups, matcher
+            tree,
+            limit,
+            array("q", self.counts),
+            b"".join(self.payloads),
+            array("q", accumulate(map(len, self.payloads))),
+            self.problems,
+            self.unread,
+            self.retry,
+            rec,
+            array("q", [record for group in groups for record in group]),
+            array("q", [0, *accumulate(map(len, groups))]),
+            matcher,
         )

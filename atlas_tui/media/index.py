@@ -5,6 +5,7 @@ from __future__ import annotations
 import bisect
 import os
 from dataclasses import replace
+from itertools import accumulate
 
 import orjson
 
@@ -12,7 +13,7 @@ from atlas_tui.media.data import IndexData
 from atlas_tui.media.files import read_media_file
 from atlas_tui.media.matching import FUZZY_CUTOFF
 from atlas_tui.media.merge import merge_items
-from atlas_tui.media.models import KINDS, MOVIE, SERIES, MediaItem, MediaWarning
+from atlas_tui.media.models import KINDS, MediaItem, MediaWarning
 from atlas_tui.media.results import MediaMatch, ScanStats, SearchResult
 
 
@@ -31,25 +32,27 @@ class MediaIndex:
     ) -> None:
         self.folder = folder
         self.warnings = tuple(warnings)
-        self.stats = replace(stats, items=len(data.groups))
+        self.stats = replace(stats, items=len(data.matcher))
         self._data = data
         self._offsets: list[int] | None = None
         self._decoded: dict[int, list[MediaItem]] = {}
         self._items: dict[int, MediaItem] = {}
 
     def __len__(self) -> int:
-        return len(self._data.groups)
+        return len(self._data.matcher)
 
     @property
     def items(self) -> tuple[MediaItem, ...]:
         """Every title in the folder, in scan order of its first file."""
-        return tuple(self.item(group) for group in range(len(self._data.groups)))
+        return tuple(self.item(group) for group in range(len(self)))
 
     def item(self, group: int) -> MediaItem:
         """The merged item of one group, built on first use (most are never shown)."""
         found = self._items.get(group)
         if found is None:
-            parts = [part for r in self._data.groups[group] if (part := self._record(r))]
+            data = self._data
+            members = data.members[data.starts[group] : data.starts[group + 1]]
+            parts = [part for r in members if (part := self._record(r))]
             found = self._items[group] = merge_items(parts) if parts else self._stub(group)
         return found
 
@@ -78,7 +81,7 @@ class MediaIndex:
 
     def _record(self, record: int) -> MediaItem | None:
         if self._offsets is None:
-            self._offsets = self._data.offsets()
+            self._offsets = list(accumulate(self._data.counts))
         file = bisect.bisect_right(self._offsets, record)
         items = self._decoded.get(file)
         if items is None:
@@ -87,9 +90,9 @@ class MediaIndex:
         return items[position] if position < len(items) else None
 
     def _decode(self, file: int) -> list[MediaItem]:
-        path = os.path.join(self.folder, str(self._data.files[file][0]))
+        path = os.path.join(self.folder, self._data.tree.relpath(file))
         try:
-            found = orjson.loads(self._data.payloads[file])
+            found = orjson.loads(self._data.file_items(file))
             return [MediaItem.from_dict({**data, "sources": [path]}) for data in found]
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
             # The cache was damaged inside a value its load-time checks do not open:
@@ -99,8 +102,7 @@ class MediaIndex:
     def _stub(self, group: int) -> MediaItem:
         """What the index knows of a title whose file no longer yields it."""
         matcher = self._data.matcher
-        kind = SERIES if matcher.kinds[group] == SERIES else MOVIE
-        return MediaItem(kind, matcher.titles[group], year=matcher.years[group])
+        return MediaItem(matcher.kind(group), matcher.title(group), year=matcher.year(group))
 
     @property
     def data(self) -> IndexData:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_right
 from collections.abc import Sequence
+from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
 
-from atlas_tui.media.models import MediaItem
+from atlas_tui.media.models import MOVIE, SERIES, MediaItem, MediaKind
 from atlas_tui.media.normalize import exact_key, normal_key
 
 # rapidfuzz fuzz.ratio (Indel similarity, 0-100) of the normalised keys. 80 lets
@@ -36,22 +40,35 @@ def search_keys(item: MediaItem) -> list[SearchKey]:
     return out
 
 
+def key_table(keys: Sequence[str]) -> tuple[str, array[int]]:
+    """Keys as one string, each followed by a newline (``"\\nk0\\nk1\\n"``), and where
+    each starts: key ``i`` is ``text[at[i] : at[i + 1] - 1]``. One string and one array
+    load from the cache as two objects instead of one per key, and ``str.find`` scans
+    them at C speed."""
+    text = "\n" + "".join(f"{key}\n" for key in keys)
+    return text, array("q", accumulate((len(key) + 1 for key in keys), initial=1))
+
+
+@dataclass(slots=True)
 class Matcher:
     """Lookup tables over groups (merged titles); built once, queried many times.
 
-    The tables are plain lists and dicts so that the index cache can store them as they
-    are; ``(group, rank)`` pairs are kept flat (``[g0, r0, g1, r1, ...]``) to keep that
-    cache small and quick to load.
+    Each search key is stored twice: exact (NFKC + casefold) and normalised, each
+    kind in a :func:`key_table`, with flat arrays of the ``(group, rank)`` owning each
+    key. Normalised keys never contain a newline (it is punctuation to them), so a
+    substring never spans two keys; an exact key may, so exact hits are checked.
     """
 
-    def __init__(self, state: dict[str, Any]) -> None:
-        self.exact: dict[str, list[int]] = state["exact"]
-        self.normal: dict[str, list[int]] = state["normal"]
-        self.keys: list[str] = state["keys"]
-        self.owners: list[int] = state["owners"]
-        self.kinds: list[str] = state["kinds"]
-        self.years: list[int | None] = state["years"]
-        self.titles: list[str] = state["titles"]
+    exact_text: str
+    exact_at: array[int]
+    exact_owners: array[int]  # (group, rank) of each exact key, flat
+    firsts: array[int]  # group g owns exact keys firsts[g] .. firsts[g + 1] - 1
+    normal_text: str
+    normal_at: array[int]
+    normal_owners: array[int]  # (group, rank) of each group's distinct normal keys
+    kinds: bytes  # per group: 1 series, 0 movie
+    years: array[int]  # per group: the year, 0 when unknown
+    _normal_list: list[str] | None = None  # for the fuzzy tier, split on first use
 
     @classmethod
     def build(
@@ -61,44 +78,71 @@ class Matcher:
         years: list[int | None],
     ) -> Matcher:
         """Tables for groups whose search keys, kinds and years are given in order."""
-        exact: dict[str, list[int]] = {}
-        normal: dict[str, list[int]] = {}
+        exact: list[str] = []
+        exact_owners: list[int] = []
+        firsts: list[int] = []
         normals: list[str] = []
-        owners: list[int] = []
-        titles: list[str] = []
+        normal_owners: list[int] = []
         for group, group_keys in enumerate(keys):
-            titles.append(group_keys[0][1] if group_keys else "")
+            firsts.append(len(exact))
             seen: set[str] = set()
             for rank, exact_text, normal_text in group_keys:
-                exact.setdefault(exact_text, []).extend((group, rank))
+                exact.append(exact_text)
+                exact_owners += (group, rank)
                 if normal_text and normal_text not in seen:
                     seen.add(normal_text)
-                    normal.setdefault(normal_text, []).extend((group, rank))
-                    normals.append(normal_text)
-                    owners.extend((group, rank))
+                    normals.append(normal_text.replace("\n", " "))  # never, but it must not
+                    normal_owners += (group, rank)
+        firsts.append(len(exact))
+        exact_text, exact_at = key_table(exact)
+        normal_text, normal_at = key_table(normals)
         return cls(
-            {
-                "exact": exact,
-                "normal": normal,
-                "keys": normals,
-                "owners": owners,
-                "kinds": kinds,
-                "years": years,
-                "titles": titles,
-            }
+            exact_text,
+            exact_at,
+            array("q", exact_owners),
+            array("q", firsts),
+            normal_text,
+            normal_at,
+            array("q", normal_owners),
+            bytes(kind == SERIES for kind in kinds),
+            array("q", [year or 0 for year in years]),
         )
 
-    def state(self) -> dict[str, Any]:
-        """The tables as plain data, for the cache."""
-        return {
-            "exact": self.exact,
-            "normal": self.normal,
-            "keys": self.keys,
-            "owners": self.owners,
-            "kinds": self.kinds,
-            "years": self.years,
-            "titles": self.titles,
-        }
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+    def valid(self) -> bool:
+        """Whether the tables' sizes fit together (the values are checksummed)."""
+        exact, normal = len(self.exact_at) - 1, len(self.normal_at) - 1
+        return (
+            len(self.years) == len(self.kinds) == len(self.firsts) - 1
+            and exact >= 0
+            and normal >= 0
+            and self.exact_at[-1] == len(self.exact_text)
+            and self.normal_at[-1] == len(self.normal_text)
+            and len(self.exact_owners) == 2 * exact
+            and len(self.normal_owners) == 2 * normal
+            and self.firsts[-1] == exact
+        )
+
+    def kind(self, group: int) -> MediaKind:
+        return SERIES if self.kinds[group] else MOVIE
+
+    def year(self, group: int) -> int | None:
+        return self.years[group] or None
+
+    def title(self, group: int) -> str:
+        """The exact key of the group's first title (its main title): a tie-breaker."""
+        first = self.firsts[group]
+        if first == self.firsts[group + 1]:
+            return ""
+        return self.exact_text[self.exact_at[first] : self.exact_at[first + 1] - 1]
+
+    def normal_keys(self) -> list[str]:
+        """Every normalised key, in order (``normal_owners`` says whose)."""
+        if self._normal_list is None:
+            self._normal_list = self.normal_text[1:].split("\n")[:-1]
+        return self._normal_list
 
     def match(
         self,
@@ -114,36 +158,48 @@ class Matcher:
             return []
         best: dict[int, tuple[Any, ...]] = {}
         kinds, years = self.kinds, self.years
+        want_kind = None if kind is None else int(kind == SERIES)
 
         def offer(group: int, tier: int, score: float, rank: int, length: int) -> None:
-            if (kind is not None and kinds[group] != kind) or (
-                year is not None and years[group] != year
+            if (want_kind is not None and kinds[group] != want_kind) or (
+                year is not None and (years[group] or None) != year
             ):
                 return
-            newest_first = -(years[group] or 0)
-            key = (tier, -score, rank, length, self.titles[group], newest_first, group)
+            newest_first = -years[group]
+            key = (tier, -score, rank, length, self.title(group), newest_first, group)
             if group not in best or key < best[group]:
                 best[group] = key
 
-        pairs = self.exact.get(exact, [])
-        for i in range(0, len(pairs), 2):
-            offer(pairs[i], 0, 100.0, pairs[i + 1], 0)
+        text, at, owners = self.exact_text, self.exact_at, self.exact_owners
+        needle = f"\n{exact}\n"
+        found = text.find(needle)
+        while found >= 0:
+            i = bisect_right(at, found + 1) - 1
+            # A key with a newline in it could hold the needle; only whole keys count.
+            if at[i] == found + 1 and at[i + 1] - 1 - at[i] == len(exact):
+                offer(owners[2 * i], 0, 100.0, owners[2 * i + 1], 0)
+            found = text.find(needle, found + 1)
         if normal:
-            pairs = self.normal.get(normal, [])
-            for i in range(0, len(pairs), 2):
-                offer(pairs[i], 1, 100.0, pairs[i + 1], 0)
-            owners = self.owners
-            for index, key in enumerate(self.keys):
-                if normal in key:
-                    tier = 2 if key.startswith(normal) else 3
-                    score = round(100 * len(normal) / len(key), 1)
-                    offer(owners[2 * index], tier, score, owners[2 * index + 1], len(key))
+            text, at, owners = self.normal_text, self.normal_at, self.normal_owners
+            found = text.find(normal)
+            while found >= 0:
+                i = bisect_right(at, found) - 1
+                start, length = at[i], at[i + 1] - 1 - at[i]
+                if found == start and length == len(normal):
+                    offer(owners[2 * i], 1, 100.0, owners[2 * i + 1], 0)
+                else:
+                    # find() gives the leftmost hit in the key: a prefix iff it is at 0.
+                    tier = 2 if found == start else 3
+                    score = round(100 * len(normal) / length, 1)
+                    offer(owners[2 * i], tier, score, owners[2 * i + 1], length)
+                found = text.find(normal, at[i + 1])  # the next key: one offer per key
             if not best:
-                found = process.extract(
-                    normal, self.keys, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
+                keys = self.normal_keys()
+                hits = process.extract(
+                    normal, keys, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
                 )
-                for _choice, score, index in found:
-                    group, rank = owners[2 * index], owners[2 * index + 1]
-                    offer(group, 4, round(score, 1), rank, len(self.keys[index]))
+                for _choice, score, i in hits:
+                    group, rank = owners[2 * i], owners[2 * i + 1]
+                    offer(group, 4, round(score, 1), rank, len(keys[i]))
         ranked = sorted(best.values())
         return [(key[-1], _TIERS[key[0]], -key[1]) for key in ranked]

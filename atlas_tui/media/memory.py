@@ -5,23 +5,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 
 from atlas_tui.media.index import MediaIndex
-from atlas_tui.media.walk import FileKey
 
 _SLOTS = 4  # folders remembered; the least recently scanned is forgotten first
 
-
-@dataclass(slots=True)
-class Remembered:
-    """An index and the files it was built from (None: it must be checked by reading)."""
-
-    index: MediaIndex
-    files: list[FileKey] | None
-
-
-_memory: OrderedDict[tuple[str, str], Remembered] = OrderedDict()
+_memory: OrderedDict[tuple[str, str], MediaIndex] = OrderedDict()
 _lock = threading.Lock()  # the app scans in a worker thread while the UI thread may too
 
 
@@ -31,7 +20,7 @@ def clear_index_memory() -> None:
         _memory.clear()
 
 
-def recall(key: tuple[str, str]) -> Remembered | None:
+def recall(key: tuple[str, str]) -> MediaIndex | None:
     with _lock:
         found = _memory.get(key)
         if found is not None:
@@ -39,9 +28,9 @@ def recall(key: tuple[str, str]) -> Remembered | None:
         return found
 
 
-def remember(key: tuple[str, str], index: MediaIndex, files: list[FileKey] | None) -> None:
+def remember(key: tuple[str, str], index: MediaIndex) -> None:
     with _lock:
-        _memory[key] = Remembered(index, files)
+        _memory[key] = index
         _memory.move_to_end(key)
         while len(_memory) > _SLOTS:
             _memory.popitem(last=False)

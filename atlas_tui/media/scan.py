@@ -20,7 +20,7 @@ from atlas_tui.media.index import MediaIndex
 from atlas_tui.media.memory import recall, remember
 from atlas_tui.media.models import MediaWarning
 from atlas_tui.media.results import ScanStats
-from atlas_tui.media.walk import FileKey, find_files
+from atlas_tui.media.walk import Tree, walk
 
 logger = logging.getLogger("atlas_tui.media")
 
@@ -58,41 +58,53 @@ def load_index(
     """
     started = time.perf_counter()
     folder = check_folder(search_dir)
+    real = os.path.realpath(folder)
     limit = max_file_bytes(max_file_mb)
-    found, warnings = find_files(folder)
-    wanted = [key for key in found if _size(key) <= limit]
-    if len(wanted) < len(found):
-        too_large = (key for key in found if _size(key) > limit)
-        warnings += [MediaWarning(_path(folder, k), _too_large(_size(k), limit)) for k in too_large]
-    if on_progress:
-        on_progress(0, len(wanted))
-    cache_path = cache.cache_file(cache_root(cache_dir), folder) if use_cache else None
-    memory_key = (os.path.realpath(folder), str(cache_path))
-    remembered = recall(memory_key) if cache_path else None
+    cache_path = cache.cache_file(cache_root(cache_dir), real) if use_cache else None
+    memory_key = (real, str(cache_path))
     with _gc_paused():  # building many small lists and dicts, none of them cyclic
-        if remembered is not None and remembered.files == wanted:
-            data, scan = remembered.index.data, _Scan(reused=len(wanted))
+        remembered = recall(memory_key) if cache_path else None
+        if remembered is not None:
+            previous: IndexData | None = remembered.data
         else:
-            previous = remembered.index.data if remembered else _from_disk(cache_path, folder)
-            data, scan = _build(folder, wanted, previous, on_progress)
-            if cache_path is not None and data is not previous:
-                scan.written = _write(cache_path, data, folder, scan.warnings)
+            previous = _from_disk(cache_path, real) if cache_path else None
+        # The previous index's walk lets this one skip listing folders that did not change.
+        tree, warnings = walk(folder, previous.tree if previous else None)
+        too_large = tree.larger_than(limit)
+        warnings += [
+            MediaWarning(_path(folder, tree, f), _too_large(tree.sizes[f], limit))
+            for f in too_large
+        ]
+        total = len(tree) - len(too_large)
+        if on_progress:
+            on_progress(0, total)
+        if previous is not None and previous.current(tree, limit):
+            data, scan = previous, _Scan(reused=total)
+            data.tree = tree  # same files; newer folder stamps for the next walk to reuse
+            if cache_path is not None and _worth_saving(data):
+                scan.written = _write(cache_path, data, real, scan.warnings)
+        else:
+            data, scan = _build(folder, tree, limit, set(too_large), previous, on_progress)
+            if cache_path is not None:
+                scan.written = _write(cache_path, data, real, scan.warnings)
     warnings += scan.warnings
-    skipped = len(found) - len(wanted) + scan.unreadable
-    for key, problems, count in zip(data.files, data.problems, data.counts, strict=True):
-        if problems:  # cached problems are reported on every scan, not only the first
-            warnings.extend(MediaWarning(_path(folder, key), problem) for problem in problems)
-            skipped += not count
+    skipped = len(too_large) + scan.unreadable
+    counts = data.counts
+    for file in sorted(data.problems):
+        # Cached problems are reported on every scan, not only the first.
+        path = _path(folder, tree, file)
+        warnings.extend(MediaWarning(path, problem) for problem in data.problems[file])
+        skipped += not counts[file]
     elapsed = time.perf_counter() - started
-    stats = ScanStats(len(found), scan.read, scan.reused, skipped, 0, scan.written, elapsed)
-    if remembered is not None and data is remembered.index.data:
-        index = remembered.index.rescanned(warnings, stats)
+    stats = ScanStats(len(tree), scan.read, scan.reused, skipped, 0, scan.written, elapsed)
+    if remembered is not None and data is remembered.data:
+        index = remembered.rescanned(warnings, stats)
     else:
         index = MediaIndex(folder, data, warnings, stats)
     if on_progress:
-        on_progress(len(wanted), len(wanted))
+        on_progress(total, total)
     if cache_path is not None:
-        remember(memory_key, index, wanted if not scan.unreadable else None)
+        remember(memory_key, index)
     for warning in warnings:
         logger.warning("%s", warning)
     return index
@@ -109,44 +121,60 @@ class _Scan:
 
 def _build(
     folder: str,
-    wanted: list[FileKey],
+    tree: Tree,
+    limit: int,
+    too_large: set[int],
     previous: IndexData | None,
     on_progress: ProgressHook | None,
 ) -> tuple[IndexData, _Scan]:
-    """Index ``wanted``, reading only files ``previous`` does not hold unchanged."""
-    if previous is not None and previous.files == wanted:
-        return previous, _Scan(reused=len(wanted))
+    """Index the files of ``tree``, reading only those ``previous`` does not hold unchanged."""
     scan = _Scan()
     builder = IndexBuilder(previous)
-    step = max(1, len(wanted) // _PROGRESS_STEPS)
-    for done, key in enumerate(wanted, 1):
+    total = len(tree) - len(too_large)
+    step = max(1, total // _PROGRESS_STEPS)
+    done = 0
+    for file, key in enumerate(tree.keys()):
+        if file in too_large:
+            builder.skip(unreadable=False)
+            continue
+        done += 1
         if builder.reuse(key):
             scan.reused += 1
         else:
             scan.read += 1
-            path = _path(folder, key)
+            path = os.path.join(folder, key[0])
             outcome = read_media_file(path)
             if outcome.cacheable:
-                builder.add(key, outcome)
-            else:  # e.g. permission denied: left out of the index, so tried again next time
+                builder.add(outcome)
+            else:  # e.g. permission denied: not in the index, so tried again next time
+                builder.skip(unreadable=True)
                 scan.unreadable += 1
                 scan.warnings.extend(MediaWarning(path, problem) for problem in outcome.problems)
-        if on_progress and done % step == 0 and done < len(wanted):
-            on_progress(done, len(wanted))
-    return builder.finish(), scan
+        if on_progress and done % step == 0 and done < total:
+            on_progress(done, total)
+    return builder.finish(tree, limit), scan
 
 
-def _from_disk(cache_path: Path | None, folder: str) -> IndexData | None:
+def _worth_saving(data: IndexData) -> bool:
+    """Whether to rewrite an unchanged index's cache so a new process can skip listing
+    more folders: true once folders changed shortly before the last write have settled,
+    false for a folder that keeps changing (it never settles)."""
+    saved = data.saved
+    return saved is not None and data.tree.reusable() > saved.reusable_after(data.tree)
+
+
+def _from_disk(cache_path: Path | None, real: str) -> IndexData | None:
     raw = cache.read_cache(cache_path) if cache_path else None
-    return IndexData.from_json(raw, os.path.realpath(folder)) if raw else None
+    return IndexData.from_bytes(raw, real) if raw else None
 
 
-def _write(path: Path, data: IndexData, folder: str, warnings: list[MediaWarning]) -> bool:
+def _write(path: Path, data: IndexData, real: str, warnings: list[MediaWarning]) -> bool:
     try:
-        cache.write_cache(path, data.to_json(os.path.realpath(folder)))
+        cache.write_cache(path, data.to_chunks(real))
     except OSError as exc:
         warnings.append(MediaWarning(str(path), f"cannot write cache: {exc.strerror or exc}"))
         return False
+    data.saved = data.tree
     return True
 
 
@@ -163,12 +191,8 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _size(key: FileKey) -> int:
-    return int(key[1])
-
-
-def _path(folder: str, key: FileKey) -> str:
-    return os.path.join(folder, str(key[0]))
+def _path(folder: str, tree: Tree, file: int) -> str:
+    return os.path.join(folder, tree.relpath(file))
 
 
 def _too_large(size: int, limit: int) -> str:

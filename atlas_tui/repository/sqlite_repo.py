@@ -295,7 +295,7 @@ class SQLiteRepository:
         data = dict(zip(names, row, strict=True))
         data["attributes"] = _loads(data["attributes"])
         try:
-            return InventoryItem.from_dict(data)
+            return InventoryItem.from_stored(data)
         except ValidationError as exc:
             raise StorageError(
                 f"data file {self._path}: stored item {data['sku']!r} is invalid ({exc}); "

@@ -223,7 +223,7 @@ class TinyDBRepository:
         if cached is not None:
             return cached
         try:
-            item = InventoryItem.from_dict(doc)
+            item = InventoryItem.from_stored(doc)
         except ValidationError as exc:
             raise StorageError(
                 f"data file {self._path}: stored item #{doc_id} is invalid ({exc}); "
@@ -246,14 +246,17 @@ class TinyDBRepository:
 
     def items(self) -> list[InventoryItem]:
         with self._mutex:
-            table = self._table(ITEMS)
-            found = {
-                key: self._to_item(doc.doc_id, dict(doc))
-                for doc in table
-                if (key := sku_key(str(doc.get("sku", "")))) not in self._pending
-            }
-            found.update((key, item) for key, item in self._pending.items() if item is not None)
-        return sorted(found.values(), key=lambda item: item.key)
+            self._fresh()
+            # Straight from the parsed table (our Storage's data): TinyDB's iteration would
+            # wrap each of 100k documents in a Document first.
+            table = self._storage.current().get(ITEMS, {})
+            to_item = self._to_item
+            found = [to_item(int(doc_id), doc) for doc_id, doc in table.items()]
+            if self._pending:
+                kept = [item for item in found if item.key not in self._pending]
+                found = kept + [item for item in self._pending.values() if item is not None]
+        found.sort(key=_item_key)
+        return found
 
     def raw_items(self) -> list[tuple[str, dict[str, Any]]]:
         with self._mutex:
@@ -390,6 +393,10 @@ class TinyDBRepository:
         with self._mutex:
             self._storage.close()
             self._db = None
+
+
+def _item_key(item: InventoryItem) -> str:
+    return item.key
 
 
 def _by_id(entry: tuple[str, Any]) -> int:

@@ -7,11 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import orjson
 import pytest
 
 from atlas_tui.media import clear_index_memory, load_index, search_media
-from atlas_tui.media.data import CACHE_VERSION
+from atlas_tui.media.data import CACHE_VERSION, IndexData
 
 Write = Callable[[str, Any], Path]
 
@@ -23,6 +22,19 @@ def three_files(write: Write) -> list[Path]:
         write("b.json", {"title": "Aliens", "year": 1986}),
         write("c/movie.nfo", "<movie><title>Heat</title><year>1995</year></movie>"),
     ]
+
+
+def only_cache_file(cache: Path) -> Path:
+    (found,) = (cache / "media").glob("index-*")
+    return found
+
+
+def rewrite_cache(cache_file: Path, root: Path, change: Callable[[IndexData], None]) -> None:
+    """Decode the cache file, let ``change`` damage it, and write it back."""
+    data = IndexData.from_bytes(cache_file.read_bytes(), os.path.realpath(root))
+    assert data is not None
+    change(data)
+    cache_file.write_bytes(b"".join(data.to_chunks(os.path.realpath(root))))
 
 
 def touch_content(path: Path, text: str) -> None:
@@ -53,7 +65,7 @@ def test_unchanged_folder_is_not_read_again_from_disk_cache(
     root: Path, three_files: list[Path], isolated_cache: Path
 ) -> None:
     load_index(root)
-    assert list((isolated_cache / "media").glob("index-*.json"))
+    assert only_cache_file(isolated_cache).stat().st_size > 0
     clear_index_memory()
     again = load_index(root)
     assert (again.stats.files_read, again.stats.files_cached) == (0, 3)
@@ -75,25 +87,59 @@ def test_corrupt_cache_is_ignored_and_rebuilt(
     root: Path, three_files: list[Path], isolated_cache: Path
 ) -> None:
     load_index(root)
-    (cache_file,) = (isolated_cache / "media").glob("index-*.json")
-    wrong_shape = b'{"version": %d, "folder": 1}' % CACHE_VERSION
-    for garbage in (b"\x00\xffnot json", wrong_shape, b"[]", b""):
-        cache_file.write_bytes(garbage)
+    cache_file = only_cache_file(isolated_cache)
+    good = cache_file.read_bytes()
+    body = good.index(b"\n") + 1
+    flipped = bytearray(good)
+    flipped[body + good[body:].index(b"a.json")] ^= 0x20  # a file name, "A.json"
+    garbage = [
+        b"\x00\xffnot json",
+        b'{"version": %d, "folder": 1}\n' % CACHE_VERSION,
+        b"[]",
+        b"",
+        good[: len(good) // 2],  # cut short: sections run past the end
+        good[:body],  # the header alone
+        good.replace(b'"version":%d' % CACHE_VERSION, b'"version":1', 1),
+        good.replace(b'"names":[', b'"names":[7,', 1),  # a malformed section span
+        bytes(flipped),  # only the checksum can tell
+    ]
+    for bad in garbage:
+        assert bad != good
+        cache_file.write_bytes(bad)
         clear_index_memory()
         index = load_index(root)
-        assert (index.stats.files_read, index.stats.cache_written) == (3, True)
-        assert len(index) == 3
+        assert (index.stats.files_read, index.stats.cache_written) == (3, True), bad[:40]
+        assert [item.title for item in index.items] == ["Alien", "Aliens", "Heat"]
         assert not index.warnings
+    clear_index_memory()
+    assert load_index(root).stats.files_read == 0  # and the rebuilt cache is good
+
+
+def test_cache_of_another_folder_is_not_used(
+    root: Path, three_files: list[Path], isolated_cache: Path, tmp_path: Path
+) -> None:
+    load_index(root)
+    cache_file = only_cache_file(isolated_cache)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "x.json").write_text('{"title": "Xanadu"}')
+    load_index(other)
+    (other_file,) = set((isolated_cache / "media").glob("index-*")) - {cache_file}
+    cache_file.write_bytes(other_file.read_bytes())  # as if two folders hashed alike
+    clear_index_memory()
+    index = load_index(root)
+    assert (index.stats.files_read, len(index)) == (3, 3)
 
 
 def test_cache_with_mangled_records_is_rebuilt(
     root: Path, write: Write, three_files: list[Path], isolated_cache: Path
 ) -> None:
     load_index(root)
-    (cache_file,) = (isolated_cache / "media").glob("index-*.json")
-    data = orjson.loads(cache_file.read_bytes())
-    data["records"] = "[1, 2"
-    cache_file.write_bytes(orjson.dumps(data))
+
+    def mangle(data: IndexData) -> None:
+        data.records = b"[1, 2"
+
+    rewrite_cache(only_cache_file(isolated_cache), root, mangle)
     clear_index_memory()
     write("d.json", {"title": "Alien: Resurrection"})  # forces a rebuild from the records
     index = load_index(root)
@@ -104,10 +150,11 @@ def test_cache_with_a_mangled_item_falls_back_to_the_file(
     root: Path, three_files: list[Path], isolated_cache: Path
 ) -> None:
     load_index(root)
-    (cache_file,) = (isolated_cache / "media").glob("index-*.json")
-    data = orjson.loads(cache_file.read_bytes())
-    data["payloads"] = ["not json"] * len(data["payloads"])
-    cache_file.write_bytes(orjson.dumps(data))
+
+    def mangle(data: IndexData) -> None:
+        data.payload = b"x" * len(data.payload)
+
+    rewrite_cache(only_cache_file(isolated_cache), root, mangle)
     clear_index_memory()
     result = search_media("heat", root)
     assert result.stats.files_read == 0  # the cache looked fine when loaded
@@ -118,7 +165,9 @@ def test_cache_write_leaves_no_temp_files(
     root: Path, three_files: list[Path], isolated_cache: Path
 ) -> None:
     load_index(root)
-    assert [p.suffix for p in (isolated_cache / "media").iterdir()] == [".json"]
+    assert [p.name for p in (isolated_cache / "media").iterdir()] == [
+        only_cache_file(isolated_cache).name
+    ]
 
 
 def test_cache_dir_argument_wins_over_environment(
@@ -127,7 +176,7 @@ def test_cache_dir_argument_wins_over_environment(
     chosen = tmp_path / "chosen"
     index = load_index(root, cache_dir=chosen)
     assert index.stats.cache_written
-    assert list((chosen / "media").glob("index-*.json"))
+    assert only_cache_file(chosen).exists()
     assert not isolated_cache.exists()
 
 
