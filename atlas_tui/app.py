@@ -63,6 +63,11 @@ class AtlasApp(App[None]):
         if not isinstance(self.screen, MediaScreen):
             self.push_screen(MediaScreen(self.media_dir))
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Keep a screen's own key out of the footer while it is shown."""
+        showing = {"reports": ReportsScreen, "media": MediaScreen}.get(action)
+        return showing is None or not isinstance(self.screen, showing)
+
     def action_help(self) -> None:
         """Every binding of the current screen."""
         if not isinstance(self.screen, HelpScreen):

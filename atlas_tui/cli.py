@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -68,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, starts the app.",
     )
     parser.add_argument("--version", action="version", version=f"atlas {__version__}")
+    media_help = "folder the app's media search looks in (default: $ATLAS_MEDIA_DIR)"
+    parser.add_argument("--media-dir", metavar="DIR", help=media_help)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -178,7 +181,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int)
     p.add_argument("--limit", type=_count, metavar="N", help="at most N results")
 
-    command("tui", "start the app (the default)")
+    p = command("tui", "start the app (the default)")
+    p.add_argument("--media-dir", metavar="DIR", default=argparse.SUPPRESS, help=media_help)
     return parser
 
 
@@ -429,7 +433,7 @@ def _find(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     return EXIT_OK
 
 
-def _run_app(api: AtlasAPI) -> int:
+def _run_app(api: AtlasAPI, media_dir: Path | None = None) -> int:
     try:
         service = api.service
         service.list_items()  # fail fast, before the screen takes over, on a bad file or setting
@@ -438,7 +442,7 @@ def _run_app(api: AtlasAPI) -> int:
         return EXIT_REFUSED
     from atlas_tui.app import AtlasApp
 
-    AtlasApp(service, api.settings.media_dir).run()
+    AtlasApp(service, media_dir or api.settings.media_dir).run()
     return EXIT_OK
 
 
@@ -453,7 +457,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Output(getattr(args, "json", False), parser)
     try:
         if args.command in (None, "tui"):
-            return _run_app(api)
+            media_dir = getattr(args, "media_dir", None)
+            return _run_app(api, Path(media_dir) if media_dir else None)
         return _run(args, api, out)
     except KeyboardInterrupt:
         return 130

@@ -176,6 +176,10 @@ class InventoryService:
             items = [item for item in items if item.is_over]
         return items
 
+    def first_items(self, limit: int) -> list[InventoryItem]:
+        """The first items by SKU, cheaply: a screen can draw them before all are read."""
+        return self.repository.head(limit)
+
     def categories(self) -> list[str]:
         """Distinct non-empty categories (one spelling per case-insensitive value), sorted."""
         return _distinct(item.category for item in self.repository.items())

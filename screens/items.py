@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Hashable
 from typing import ClassVar
 
@@ -84,6 +85,7 @@ class ItemsScreen(Screen[None]):
         self.category: str = ""
         self.location: str = ""
         self._pending_select: str | None = None
+        self._low = self._over = 0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -109,19 +111,27 @@ class ItemsScreen(Screen[None]):
     class Loaded(Message):
         """A fresh copy of every item, read in a worker."""
 
-        def __init__(self, items: list[InventoryItem], version: Hashable) -> None:
+        def __init__(
+            self, items: list[InventoryItem], version: Hashable, partial: bool = False
+        ) -> None:
             super().__init__()
             self.items = items
             self.version = version
+            self.partial = partial
 
     def action_reload(self) -> None:
         """Read every item again (in a worker: big stores never freeze the screen)."""
+        with contextlib.suppress(AtlasError):  # the worker reports it
+            self._version = self.service.version()
         self._load()
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
     def _load(self) -> None:
         try:
             version = self.service.version()
+            if not self.loaded:
+                # A big store takes a while to read whole: draw the first screenful at once.
+                self.post_message(self.Loaded(self.service.first_items(200), version, True))
             items = self.service.list_items()
         except AtlasError as error:
             self.app.call_from_thread(self.notify, str(error), severity="error", timeout=8)
@@ -130,6 +140,11 @@ class ItemsScreen(Screen[None]):
 
     @on(Loaded)
     def _apply_loaded(self, message: Loaded) -> None:
+        if message.partial:
+            if not self.loaded and self.table.sort_column == "sku" and not self.table.sort_reverse:
+                self.table.show_items(message.items)
+                self.query_one("#status", Static).update("reading all items…")
+            return
         self._version = message.version
         items = message.items
         table = self.table
@@ -146,6 +161,7 @@ class ItemsScreen(Screen[None]):
         self.all_items = items
         self._haystack = [f"{item.sku}\t{item.name}".casefold() for item in items]
         self._position = {item.key: n for n, item in enumerate(items)}
+        self._count_exceptions()
         self._show()
 
     def _check_for_changes(self) -> None:
@@ -176,10 +192,13 @@ class ItemsScreen(Screen[None]):
         self.table.show_items(visible, keep=current.key if current else None)
         self._update_status()
 
+    def _count_exceptions(self) -> None:
+        self._low = sum(1 for item in self.all_items if item.is_low)
+        self._over = sum(1 for item in self.all_items if item.is_over)
+
     def _update_status(self) -> None:
         shown, total = len(self.table.items), len(self.all_items)
-        low = sum(1 for item in self.all_items if item.is_low)
-        over = sum(1 for item in self.all_items if item.is_over)
+        low, over = self._low, self._over
         count = f"{shown} of {total} items" if shown != total else f"{total} items"
         status = Text(f"{count} · ▼ {low} low · ▲ {over} over")
         if self.category:
@@ -245,6 +264,10 @@ class ItemsScreen(Screen[None]):
         """Show a changed item in place, without reloading the table."""
         position = self._position.get(item.key)
         if position is not None:
+            # Keep the low/over counts without recounting 100k items on every keystroke.
+            old = self.all_items[position]
+            self._low += item.is_low - old.is_low
+            self._over += item.is_over - old.is_over
             self.all_items[position] = item
             self._haystack[position] = f"{item.sku}\t{item.name}".casefold()
         table = self.table

@@ -32,7 +32,7 @@ def store(json_db: Path) -> Path:
 
 
 async def ready(app: AtlasApp, pilot: Pilot[None]) -> ItemsScreen:
-    await app.workers.wait_for_complete()
+    await wait_for(pilot, lambda: isinstance(app.screen, ItemsScreen) and app.screen.loaded)
     await pilot.pause()
     screen = app.screen
     assert isinstance(screen, ItemsScreen)

@@ -1,15 +1,16 @@
 """The contents of an index, how they are built, and how they are cached.
 
-An index is kept column-wise: lists of strings, arrays of ints and a few byte strings,
+An index is kept column-wise: lists of strings, arrays of ints and a few long strings,
 aligned with the files of the :class:`~atlas_tui.media.walk.Tree` it was built from
 (file ``i`` of the tree is file ``i`` everywhere). That is what makes a warm start
-cheap: the cache file is one small JSON header (the strings) followed by the arrays as
-raw bytes, so loading it builds a few big objects instead of hundreds of thousands of
-small ones, and the garbage collector has almost nothing to trace afterwards.
+cheap: the cache file is a short JSON header followed by raw sections (UTF-8 text,
+int64 arrays) that load with a handful of C calls, building a few big objects instead
+of hundreds of thousands of small ones, so the garbage collector has almost nothing to
+trace afterwards either.
 
-What a search never needs stays encoded until it is used: each file's items (JSON,
-decoded when a result is shown) and the per-record facts (decoded only when some file
-changed and the index is rebuilt).
+What a search never needs stays encoded, and in the cache file, until it is used: each
+file's items (JSON, decoded when a result is shown) and the per-record facts (decoded
+only when some file changed and the index is rebuilt).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from itertools import accumulate
 
 import orjson
 
+from atlas_tui.media.cache import CacheReader, Deferred
 from atlas_tui.media.files import FileOutcome
 from atlas_tui.media.matching import Matcher, SearchKey, search_keys
 from atlas_tui.media.merge import group_records, merge_ids
@@ -57,10 +59,6 @@ class Records:
         return cls(kinds, years, ids, keys)
 
 
-def _ints() -> array[int]:
-    return array("q")
-
-
 @dataclass(slots=True, eq=False)
 class IndexData:
     """Everything an index knows. Per file, aligned with ``tree``: how many records it
@@ -71,12 +69,12 @@ class IndexData:
     tree: Tree
     limit: int  # the size limit in force when it was built
     counts: array[int]
-    payload: Bytes
+    payload: Bytes | Deferred
     ends: array[int]
     problems: dict[int, list[str]]
     unread: list[int]  # files not read: over the limit, or unreadable
     retry: bool  # some file was unreadable: read it again next time, even if unchanged
-    records: Records | Bytes
+    records: Records | Bytes | Deferred
     members: array[int]
     starts: array[int]
     matcher: Matcher
@@ -84,27 +82,47 @@ class IndexData:
 
     def record_data(self) -> Records:
         """The per-record facts, decoded on first use; ValueError if the cache mangled them."""
-        if not isinstance(self.records, Records):
-            self.records = Records.from_bytes(self.records, sum(self.counts))
-        return self.records
+        records = self.records
+        if isinstance(records, Deferred):
+            try:
+                records = records.load()
+            except OSError:
+                raise ValueError("unreadable records") from None
+        if not isinstance(records, Records):
+            self.records = records = Records.from_bytes(records, sum(self.counts))
+        return records
+
+    def payload_bytes(self) -> Bytes:
+        """Every file's items, read from the cache file now if they were left there."""
+        if isinstance(self.payload, Deferred):
+            self.payload = self.payload.load()
+        return self.payload
 
     def current(self, tree: Tree, limit: int) -> bool:
         """Whether this index is still right for a folder that now walks as ``tree``."""
         return not self.retry and self.limit == limit and self.tree.same_files(tree)
 
     def file_items(self, file: int) -> Bytes:
-        """The JSON array of the items read from one file."""
-        return self.payload[self.ends[file - 1] if file else 0 : self.ends[file]]
+        """The JSON array of the items read from one file; OSError if it is in a cache
+        file that can no longer be read."""
+        start, stop = self.ends[file - 1] if file else 0, self.ends[file]
+        payload = self.payload
+        return payload.load(start, stop) if isinstance(payload, Deferred) else payload[start:stop]
 
     def to_chunks(self, folder: str) -> list[Bytes]:
         """The cache file's bytes, in pieces (the payload is written without a copy).
 
-        A JSON header line, then raw sections: arrays of int64, texts in UTF-8. All but
-        the last two sections are covered by a CRC-32 in the header, so loading checks
-        them in one C pass instead of bounds-checking every value; the records and the
-        payload are checked when they are decoded, which most searches never do.
+        A JSON header line, kept short, then raw sections: arrays of int64, texts in
+        UTF-8. All but the last two sections are covered by a CRC-32 in the header, so
+        loading checks them in one C pass instead of bounds-checking every value. The
+        last two, the records and the payload (most of the file), are read and checked
+        only when decoded, which most searches never do for more than a few files.
         """
-        tree, matcher, records = self.tree, self.matcher, self.records
+        tree, matcher = self.tree, self.matcher
+        records = self.records
+        if isinstance(records, Deferred):
+            records = records.load()
+        problems = [[file, messages] for file, messages in self.problems.items()]
         checked: list[tuple[str, Bytes]] = [
             ("folder", _text(folder)),
             ("prefixes", _joined(tree.prefixes)),
@@ -129,11 +147,13 @@ class IndexData:
             ("normal_owners", matcher.normal_owners.tobytes()),
             ("kinds", matcher.kinds),
             ("years", matcher.years.tobytes()),
+            ("problems", orjson.dumps(problems)),
+            ("unread", array("q", self.unread).tobytes()),
         ]
         sections = [
             *checked,
             ("records", records.to_bytes() if isinstance(records, Records) else records),
-            ("payload", self.payload),
+            ("payload", self.payload_bytes()),
         ]
         offset, spans, crc = 0, {}, 0
         for name, chunk in sections:
@@ -147,8 +167,6 @@ class IndexData:
             "limit": self.limit,
             "retry": self.retry,
             "counts": [len(tree.prefixes), len(tree.subfolders), len(tree.names)],
-            "problems": [[file, problems] for file, problems in self.problems.items()],
-            "unread": self.unread,
             "sections": spans,
             "checked": spans["records"][0],
             "crc": crc,
@@ -156,11 +174,15 @@ class IndexData:
         return [orjson.dumps(header), b"\n", *(chunk for _name, chunk in sections)]
 
     @classmethod
-    def from_bytes(cls, raw: bytes, folder: str) -> IndexData | None:
-        """The cached index for ``folder``, or None if it is stale or malformed."""
+    def from_bytes(
+        cls, head: bytes, folder: str, rest: CacheReader | None = None
+    ) -> IndexData | None:
+        """The cached index for ``folder``, or None if it is stale or malformed. ``head``
+        is the start of the cache file and ``rest`` reads the remainder, or, without
+        ``rest``, ``head`` is the whole file."""
         try:
-            return _decode(raw, folder)
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError):
+            return _decode(head, folder, rest)
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError, OSError):
             return None
 
 
@@ -182,27 +204,43 @@ def _split(data: Bytes, count: int) -> list[str]:
     return found
 
 
-def _decode(raw: bytes, folder: str) -> IndexData | None:
-    end = raw.find(b"\n")
+def _decode(head: bytes, folder: str, rest: CacheReader | None) -> IndexData | None:
+    end = head.find(b"\n")
+    while end < 0 and rest is not None:  # a header longer than the first read
+        searched = len(head)
+        more = rest.read(searched, searched + 1, exact=False)
+        if not more:
+            return None
+        head += more
+        end = head.find(b"\n", searched)
     if end < 0:
         return None
-    view = memoryview(raw)
-    header = orjson.loads(view[:end])
+    header = orjson.loads(memoryview(head)[:end])
     if not isinstance(header, dict) or header.get("version") != CACHE_VERSION:
         return None
     if header.get("byteorder") != sys.byteorder:
         return None
-    body = view[end + 1 :]
     checked = header["checked"]
-    if not (isinstance(checked, int) and 0 <= checked <= len(body)):
+    if not isinstance(checked, int) or checked < 0:
         return None
-    if zlib.crc32(body[:checked]) != header["crc"]:
+    body_at = end + 1
+    if rest is not None and len(head) < body_at + checked:
+        head = rest.read(0, body_at + checked)  # one read, rather than a copy to append
+    body = memoryview(head)[body_at:]
+    if len(body) < checked or zlib.crc32(body[:checked]) != header["crc"]:
         return None
     sections: dict[str, Bytes] = {}
+    deferred: dict[str, Bytes | Deferred] = {}
     for name, (start, length) in header["sections"].items():
-        if start < 0 or length < 0 or start + length > len(body):
+        if start < 0 or length < 0:
             return None
-        sections[name] = body[start : start + length]
+        if start + length <= len(body):
+            sections[name] = deferred[name] = body[start : start + length]
+        elif start >= checked and rest is not None:
+            # Left in the file until needed; if the file is cut short, that shows then.
+            deferred[name] = Deferred(rest, body_at + start, length)
+        else:
+            return None
     if str(sections["folder"], "utf-8", "surrogatepass") != folder:
         return None
 
@@ -246,25 +284,17 @@ def _decode(raw: bytes, folder: str) -> IndexData | None:
         and starts[-1] == len(members)
     ):
         return None
-    problems: dict[int, list[str]] = {}
-    for file, messages in header["problems"]:
-        "".join(messages)  # TypeError unless a list of str
-        if not (isinstance(file, int) and 0 <= file < files and isinstance(messages, list)):
-            return None
-        problems[file] = messages
-    unread = header["unread"]
-    if not (isinstance(unread, list) and all(isinstance(f, int) for f in unread)):
-        return None
+    problems = {file: messages for file, messages in orjson.loads(sections["problems"])}
     return IndexData(
         tree,
         int(header["limit"]),
         counts,
-        sections["payload"],
+        deferred["payload"],
         ends,
         problems,
-        unread,
+        ints("unread").tolist(),
         bool(header["retry"]),
-        sections["records"],
+        deferred["records"],
         members,
         starts,
         matcher,
@@ -283,7 +313,8 @@ class IndexBuilder:
         if previous is not None:
             try:
                 self._old_records = previous.record_data()
-            except ValueError:
+                previous.payload_bytes()  # once, rather than a read per reused file
+            except (ValueError, OSError):
                 pass  # a mangled cache is only a cache: read everything again
             else:
                 self._old = previous

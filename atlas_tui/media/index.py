@@ -94,9 +94,9 @@ class MediaIndex:
         try:
             found = orjson.loads(self._data.file_items(file))
             return [MediaItem.from_dict({**data, "sources": [path]}) for data in found]
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
-            # The cache was damaged inside a value its load-time checks do not open:
-            # read the file itself instead.
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, OSError):
+            # The cache was damaged inside a value its load-time checks do not open, or
+            # can no longer be read: read the file itself instead.
             return read_media_file(path).items
 
     def _stub(self, group: int) -> MediaItem:

@@ -164,8 +164,8 @@ def _worth_saving(data: IndexData) -> bool:
 
 
 def _from_disk(cache_path: Path | None, real: str) -> IndexData | None:
-    raw = cache.read_cache(cache_path) if cache_path else None
-    return IndexData.from_bytes(raw, real) if raw else None
+    found = cache.read_cache(cache_path) if cache_path else None
+    return IndexData.from_bytes(found[0], real, found[1]) if found else None
 
 
 def _write(path: Path, data: IndexData, real: str, warnings: list[MediaWarning]) -> bool:

@@ -150,8 +150,7 @@ def walk(root: str, previous: Tree | None = None) -> tuple[Tree, list[MediaWarni
     not entered again, so symlink loops end. Listings of ``previous`` are reused where
     that is safe (see the module docstring); every file is stat()ed regardless.
     """
-    # Plain lists while walking, arrays at the end: one C-level conversion per column
-    # is cheaper than growing the arrays folder by folder.
+    # The columns of the Tree; the per-folder ones are plain lists until the end.
     prefixes: list[str] = []
     stamps: list[tuple[int, int, int, int]] = []
     settles = bytearray()
@@ -159,7 +158,10 @@ def walk(root: str, previous: Tree | None = None) -> tuple[Tree, list[MediaWarni
     subcounts: list[int] = []
     all_subfolders: list[str] = []
     all_names: list[str] = []
-    all_stats: list[os.stat_result] = []
+    # Sizes and mtimes are taken folder by folder so each folder's stat results can be
+    # freed: holding 10,000 of them costs a new process ~2 ms of page faults.
+    sizes: array[int] = array("q")
+    mtimes: array[int] = array("q")
     warnings: list[MediaWarning] = []
     seen: set[tuple[int, int]] = set()
     known = previous.listing() if previous is not None else None
@@ -200,7 +202,8 @@ def walk(root: str, previous: Tree | None = None) -> tuple[Tree, list[MediaWarni
         counts.append(len(names))
         subcounts.append(len(subfolders))
         all_names += names
-        all_stats += stats
+        sizes.extend(map(_size, stats))
+        mtimes.extend(map(_mtime, stats))
         if subfolders:
             all_subfolders += subfolders
             stack += [f"{prefix}{name}{os.sep}" for name in reversed(subfolders)]
@@ -212,8 +215,8 @@ def walk(root: str, previous: Tree | None = None) -> tuple[Tree, list[MediaWarni
         array("q", subcounts),
         all_subfolders,
         all_names,
-        array("q", map(_size, all_stats)),
-        array("q", map(_mtime, all_stats)),
+        sizes,
+        mtimes,
     )
     return tree, warnings
 

@@ -39,6 +39,10 @@ class InventoryRepository(Protocol):
         """Every item, ordered by SKU (case-insensitively)."""
         ...
 
+    def head(self, limit: int) -> list[InventoryItem]:
+        """The first `limit` items by SKU: enough to draw a screen before all are read."""
+        ...
+
     def count(self) -> int:
         """How many items are stored."""
         ...

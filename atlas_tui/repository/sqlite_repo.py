@@ -318,6 +318,11 @@ class SQLiteRepository:
                 self._items_cache = (version, found)
             return list(found)
 
+    def head(self, limit: int) -> list[InventoryItem]:
+        with self._mutex:
+            rows = self._read(f"SELECT {ITEM_COLUMNS} FROM items ORDER BY key LIMIT ?", (limit,))
+            return [self._to_item(tuple(row)) for row in rows]
+
     def raw_items(self) -> list[tuple[str, dict[str, Any]]]:
         with self._mutex:
             names = ITEM_COLUMNS.split(", ")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import threading
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
@@ -257,6 +258,15 @@ class TinyDBRepository:
                 found = kept + [item for item in self._pending.values() if item is not None]
         found.sort(key=_item_key)
         return found
+
+    def head(self, limit: int) -> list[InventoryItem]:
+        with self._mutex:
+            self._fresh()
+            table = self._storage.current().get(ITEMS, {})
+            first = heapq.nsmallest(
+                limit, table.items(), key=lambda entry: sku_key(str(entry[1].get("sku", "")))
+            )
+            return [self._to_item(int(doc_id), doc) for doc_id, doc in first]
 
     def raw_items(self) -> list[tuple[str, dict[str, Any]]]:
         with self._mutex:

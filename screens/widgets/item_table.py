@@ -194,7 +194,8 @@ class ItemTable(ScrollView, can_focus=True):
 
     @staticmethod
     def _measure(items: Sequence[InventoryItem]) -> dict[str, int]:
-        natural = {column.key: cell_len(column.label) for column in COLUMNS}
+        # +1 leaves room for the sort arrow in the header.
+        natural = {column.key: cell_len(column.label) + 1 for column in COLUMNS}
         natural["status"] = len(OVER_MARK)
         # Text columns are capped anyway: look at enough rows to size them, not all 100k.
         sample = items if len(items) <= 5000 else list(items[:2500]) + list(items[-2500:])

@@ -9,10 +9,22 @@ from typing import Any
 
 import pytest
 
-from atlas_tui.media import clear_index_memory, load_index, search_media
+from atlas_tui.media import cache, clear_index_memory, load_index, search_media
 from atlas_tui.media.data import CACHE_VERSION, IndexData
 
 Write = Callable[[str, Any], Path]
+
+
+@pytest.fixture(autouse=True, params=["deferred", "read-whole"])
+def reading(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs twice: with the cache file kept open and all but its first
+    100 bytes read only when needed (as on POSIX, where real caches are far larger than
+    the first read), and read whole at once (as on Windows)."""
+    if request.param == "deferred":
+        monkeypatch.setattr(cache, "HEAD_READ", 100)
+    else:
+        monkeypatch.setattr(cache, "KEEP_OPEN", False)
+    return str(request.param)
 
 
 @pytest.fixture
@@ -24,9 +36,13 @@ def three_files(write: Write) -> list[Path]:
     ]
 
 
-def only_cache_file(cache: Path) -> Path:
-    (found,) = (cache / "media").glob("index-*")
+def only_cache_file(cache_dir: Path) -> Path:
+    (found,) = (cache_dir / "media").glob("index-*")
     return found
+
+
+def only_cache_file_for(cache_dir: Path, folder: Path) -> Path:
+    return cache.cache_file(cache_dir, os.path.realpath(folder))
 
 
 def rewrite_cache(cache_file: Path, root: Path, change: Callable[[IndexData], None]) -> None:
@@ -152,13 +168,46 @@ def test_cache_with_a_mangled_item_falls_back_to_the_file(
     load_index(root)
 
     def mangle(data: IndexData) -> None:
-        data.payload = b"x" * len(data.payload)
+        data.payload = b"x" * len(data.payload_bytes())
 
     rewrite_cache(only_cache_file(isolated_cache), root, mangle)
     clear_index_memory()
     result = search_media("heat", root)
     assert result.stats.files_read == 0  # the cache looked fine when loaded
     assert [(item.title, item.year) for item in result.items] == [("Heat", 1995)]
+
+
+def test_cache_cut_short_after_loading_falls_back_to_the_files(
+    root: Path, write: Write, three_files: list[Path], isolated_cache: Path, reading: str
+) -> None:
+    load_index(root)
+    clear_index_memory()
+    index = load_index(root)
+    cache_file = only_cache_file(isolated_cache)
+    with cache_file.open("r+b") as handle:  # the same file, cut in place
+        handle.truncate(cache_file.stat().st_size // 2)
+    assert [(i.title, i.year) for i in index.search("heat").items] == [("Heat", 1995)]
+    write("d.json", {"title": "Alien: Resurrection"})  # a rebuild needs the old items
+    again = load_index(root)
+    expected = 4 if reading == "deferred" else 1  # read whole: nothing left to read
+    assert (again.stats.files_read, len(again)) == (expected, 4)
+
+
+def test_cache_replaced_after_loading_is_not_mixed_in(
+    root: Path, write: Write, three_files: list[Path], isolated_cache: Path, tmp_path: Path
+) -> None:
+    load_index(root)
+    clear_index_memory()
+    index = load_index(root)  # items not read yet (when deferred)
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "a.json").write_text('{"title": "Xanadu"}')
+    load_index(other)
+    (other_file,) = set((isolated_cache / "media").glob("index-*")) - {
+        only_cache_file_for(isolated_cache, root)
+    }
+    os.replace(other_file, only_cache_file_for(isolated_cache, root))
+    assert [item.title for item in index.items] == ["Alien", "Aliens", "Heat"]
 
 
 def test_cache_write_leaves_no_temp_files(

@@ -1,0 +1,102 @@
+"""SVG snapshots of every screen at 80x24 and 120x40 (pytest-textual-snapshot).
+
+The store is built with a fixed clock so that every run draws the same picture; update the
+snapshots deliberately with `pytest tests/test_snapshots.py --snapshot-update` and review
+the diff (textual and the plugin are pinned in the test extra).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from textual.pilot import Pilot
+
+from atlas_tui.app import AtlasApp
+from atlas_tui.factory import make_service
+from atlas_tui.media import DEMO_DIR
+from screens.items import ItemsScreen
+
+SIZES = [(80, 24), (120, 40)]
+
+
+@pytest.fixture
+def app(json_db: Path) -> AtlasApp:
+    moments = (datetime(2026, 11, 2, 9, 0, tzinfo=UTC) + timedelta(hours=n) for n in range(999))
+    service = make_service(json_db)
+    service._clock = lambda: next(moments)
+    service.add("A-100", "Anvil, forged", "Tools", 12, "A-01-1", 5, 40, {"supplier": "Acme"})
+    service.add("B-200", "Bolt M6 [zinc]", "Fasteners", 3, "B-02-2", 10, 500)
+    service.add("C-300", "Crate, large", "Packaging", 90, "C-03-1", 10, 60)
+    service.add("D-400", "Drill 18 V", "Tools", 7, "A-01-2", 2, 0)
+    service.adjust("A-100", -4, "picked for order")
+    service.move("C-300", "C-09-4", "re-slotting")
+    return AtlasApp(make_service(json_db), DEMO_DIR)
+
+
+def until(condition: Callable[[Pilot[None]], bool]) -> Callable[[Pilot[None]], Awaitable[None]]:
+    async def wait(pilot: Pilot[None]) -> None:
+        deadline = time.monotonic() + 10
+        while not condition(pilot):
+            assert time.monotonic() < deadline, "screen not ready in time"
+            await pilot.pause(0.05)
+        await pilot.pause()
+
+    return wait
+
+
+def items_loaded(pilot: Pilot[None]) -> bool:
+    screen = pilot.app.screen_stack[-1] if pilot.app.screen_stack else None
+    items = next((s for s in pilot.app.screen_stack if isinstance(s, ItemsScreen)), None)
+    return screen is not None and items is not None and items.loaded
+
+
+async def open_screen(pilot: Pilot[None], key: str, ready: Callable[[], bool]) -> None:
+    await until(items_loaded)(pilot)
+    await pilot.press(key)
+    await until(lambda _: ready())(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_items_screen(snap_compare, app: AtlasApp, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(app, terminal_size=size, run_before=until(items_loaded))
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_reports_screen(snap_compare, app: AtlasApp, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await open_screen(pilot, "r", lambda: type(app.screen).__name__ == "ReportsScreen")
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_media_screen(snap_compare, app: AtlasApp, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await open_screen(pilot, "f", lambda: getattr(app.screen, "state", "") == "ready")
+        await pilot.press("b", "r", "e", "a", "k")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_help_screen(snap_compare, app: AtlasApp, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await open_screen(pilot, "question_mark", lambda: type(app.screen).__name__ == "HelpScreen")
+
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+def test_adjust_dialog_with_a_refusal(snap_compare, app: AtlasApp) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await until(items_loaded)(pilot)
+        await pilot.press("enter", "minus", "9", "9", "enter")
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
