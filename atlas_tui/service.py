@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -79,6 +80,7 @@ class InventoryService:
         self._done: list[Movement] = []
         self._uncommitted: list[Movement] = []
         self._depth = 0
+        self._lock = threading.RLock()
 
     # Plumbing ---------------------------------------------------------------------------------
 
@@ -90,20 +92,25 @@ class InventoryService:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """The repository's transaction, noting which movements actually got committed."""
-        self._depth += 1
-        try:
-            with self.repository.transaction():
-                yield
-        except BaseException:
-            if self._depth == 1:
+        """The repository's transaction, noting which movements actually got committed.
+
+        Held under a lock of this service, so that threads sharing it (an app's workers)
+        keep the undo bookkeeping straight; the repository serialises them anyway.
+        """
+        with self._lock:
+            self._depth += 1
+            try:
+                with self.repository.transaction():
+                    yield
+            except BaseException:
+                if self._depth == 1:
+                    self._uncommitted.clear()
+                raise
+            finally:
+                self._depth -= 1
+            if self._depth == 0:
+                self._done.extend(self._uncommitted)
                 self._uncommitted.clear()
-            raise
-        finally:
-            self._depth -= 1
-        if self._depth == 0:
-            self._done.extend(self._uncommitted)
-            self._uncommitted.clear()
 
     def version(self) -> Hashable:
         """Changes whenever the data changes, in this process or another."""

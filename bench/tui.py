@@ -79,6 +79,7 @@ async def measure(path: Path) -> dict[str, float]:
             await pilot.pause()
             plus_times.append(time.perf_counter() - t)
             assert screen.table.current.quantity == before + 1  # type: ignore[union-attr]
+        await pilot.app.workers.wait_for_complete()  # every save landed before we leave
     return {
         "first": first,
         "whole": whole,

@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
@@ -86,6 +87,7 @@ class ItemsScreen(Screen[None]):
         self.location: str = ""
         self._pending_select: str | None = None
         self._low = self._over = 0
+        self._in_flight: dict[str, int] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -95,6 +97,18 @@ class ItemsScreen(Screen[None]):
             yield ItemTable(id="items")
             yield ItemDetail(id="detail")
         yield Footer()
+
+    def tell(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+    ) -> None:
+        """A notification whose text is shown literally (SKUs and names are user data)."""
+        self.notify(safe_text(message), title=title, severity=severity, timeout=timeout,
+                    markup=False)  # fmt: skip
 
     @property
     def table(self) -> ItemTable:
@@ -134,7 +148,7 @@ class ItemsScreen(Screen[None]):
                 self.post_message(self.Loaded(self.service.first_items(200), version, True))
             items = self.service.list_items()
         except AtlasError as error:
-            self.app.call_from_thread(self.notify, str(error), severity="error", timeout=8)
+            self.app.call_from_thread(self.tell, str(error), severity="error", timeout=8)
             return
         self.post_message(self.Loaded(items, version))
 
@@ -165,6 +179,8 @@ class ItemsScreen(Screen[None]):
         self._show()
 
     def _check_for_changes(self) -> None:
+        if any(self._in_flight.values()):
+            return  # our own saves are landing; look again once they have
         try:
             version = self.service.version()
         except AtlasError:
@@ -287,19 +303,63 @@ class ItemsScreen(Screen[None]):
             self._version = self.service.version()
 
     def action_adjust(self, delta: int) -> None:
-        """Add or take one unit, saved at once."""
+        """Add or take one unit: shown at once, saved at once in a worker.
+
+        A 100k-item TinyDB file takes tens of milliseconds to write; the screen does not
+        wait for it. A refusal puts the stored figure back and says why.
+        """
         item = self.table.current
         if item is None:
             return
+        if item.quantity + delta < 0:
+            self._save_adjust(item.sku, delta)  # the service refuses it, in its own words
+            return
+        self._in_flight[item.key] = self._in_flight.get(item.key, 0) + 1
+        self.replace_item(item.evolve(quantity=item.quantity + delta))
+        self._save_adjust(item.sku, delta)
+
+    class Saved(Message):
+        """A quick adjustment reached the store (or was refused)."""
+
+        def __init__(self, sku: str, item: InventoryItem | None, error: str, before: object):
+            super().__init__()
+            self.sku = sku
+            self.item = item
+            self.error = error
+            self.before = before
+
+    @work(thread=True, group="save", exit_on_error=False)
+    def _save_adjust(self, sku: str, delta: int) -> None:
         before = self.service.version()
         try:
-            changed = self.service.adjust(item.sku, delta)
-        except AtlasError as error:
-            self.notify(str(error), title="Not saved", severity="error")
-            return
-        self._saved(before)
-        self.replace_item(changed)
-        self.notify(f"{changed.sku}: {item.quantity} → {changed.quantity}", timeout=2)
+            item: InventoryItem | None = self.service.adjust(sku, delta)
+            error = ""
+        except AtlasError as refused:
+            error = str(refused)
+            try:
+                item = self.service.get(sku)
+            except AtlasError:
+                item = None
+        self.post_message(self.Saved(sku, item, error, before))
+
+    @on(Saved)
+    def _adjust_saved(self, message: Saved) -> None:
+        key = message.sku.casefold()
+        waiting = self._in_flight.get(key, 0)
+        if message.error and waiting:
+            waiting -= 1
+        elif not message.error:
+            waiting = max(waiting - 1, 0)
+        self._in_flight[key] = waiting
+        if message.error:
+            self.tell(message.error, title="Not saved", severity="error")
+        else:
+            self._saved(message.before)
+            assert message.item is not None
+            self.tell(f"{message.item.sku}: now {message.item.quantity}", timeout=2)
+        # The stored figure wins once no other change of this item is on its way.
+        if message.item is not None and waiting == 0:
+            self.replace_item(message.item)
 
     def _after_dialog(self, verb: str) -> Callable[[InventoryItem | None], None]:
         before = self.service.version()
@@ -308,7 +368,7 @@ class ItemsScreen(Screen[None]):
             if item is None:
                 return
             self._saved(before)
-            self.notify(Text.assemble(literal(item.sku), f" {verb}"), timeout=3)
+            self.tell(f"{item.sku} {verb}", timeout=3)
             if item.key in self._position:
                 self.replace_item(item)
             else:
@@ -354,16 +414,16 @@ class ItemsScreen(Screen[None]):
 
         def answered(yes: bool | None) -> None:
             if not yes:
-                self.notify("Nothing deleted", timeout=2)
+                self.tell("Nothing deleted", timeout=2)
                 return
             before = self.service.version()
             try:
                 self.service.delete(item.sku)
             except AtlasError as error:
-                self.notify(str(error), title="Not deleted", severity="error")
+                self.tell(str(error), title="Not deleted", severity="error")
                 return
             self._saved(before)
-            self.notify(Text.assemble(literal(item.sku), " deleted"), timeout=3)
+            self.tell(f"{item.sku} deleted", timeout=3)
             self._reload_then_select("")
 
         self.app.push_screen(ConfirmDialog(question), answered)
@@ -380,10 +440,10 @@ class ItemsScreen(Screen[None]):
         try:
             item = self.service.undo_last()
         except AtlasError as error:
-            self.notify(str(error), title="Not undone", severity="error")
+            self.tell(str(error), title="Not undone", severity="error")
             return
         self._saved(before)
-        self.notify(Text.assemble("Undone: ", literal(item.sku)), timeout=3)
+        self.tell(f"Undone: {item.sku}", timeout=3)
         self._reload_then_select(item.sku)
 
     def action_pick_category(self) -> None:

@@ -82,19 +82,23 @@ async def test_plus_and_minus_save_at_once(store: Path) -> None:
         screen = await ready(app, pilot)
         await pilot.press("plus", "plus", "minus", "plus")
         assert screen.table.current is not None and screen.table.current.quantity == 12
-        assert stored(store, "A-1") == 12
-        assert app._notifications  # each change is confirmed
+        await wait_for(pilot, lambda: stored(store, "A-1") == 12)
+        await wait_for(pilot, lambda: len(app._notifications) >= 1)  # each save is confirmed
+        assert len(make_service(store).history("A-1")) == 5
 
 
 async def test_minus_below_zero_is_refused_with_a_message(store: Path) -> None:
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await ready(app, pilot)
-        await pilot.press("down", "minus", "minus")  # B-2 has 1
-        assert stored(store, "B-2") == 0
-        messages = [str(n.message) for n in app._notifications]
-        assert any("only 0 on hand" in m for m in messages)
+        await pilot.press("down", "minus")  # B-2 has 1
+        await wait_for(pilot, lambda: stored(store, "B-2") == 0)
+        await pilot.press("minus")
+        await wait_for(
+            pilot, lambda: any("only 0 on hand" in str(n.message) for n in app._notifications)
+        )
         assert screen.table.current is not None and screen.table.current.quantity == 0
+        assert stored(store, "B-2") == 0
 
 
 async def test_adjust_dialog_with_reason_and_a_refusal_in_place(store: Path) -> None:
@@ -287,6 +291,9 @@ async def test_two_apps_on_one_file_never_overwrite_each_other(store: Path) -> N
         await one.press("plus")
         await two.press("plus", "plus")
         await one.press("plus")
+        await wait_for(one, lambda: stored(store, "A-1") == 14)
+        await wait_for(one, lambda: first.screen.table.current.quantity == 14)  # type: ignore[attr-defined]
+        await wait_for(two, lambda: second.screen.table.current.quantity == 14)  # type: ignore[attr-defined]
     assert stored(store, "A-1") == 14
 
 
@@ -310,3 +317,17 @@ async def test_every_action_is_in_the_command_palette(store: Path) -> None:
         assert "Add one unit" in str(commands.get_option_at_index(0).prompt)
         await pilot.press("enter")
         await wait_for(pilot, lambda: stored(store, "A-1") == 11)
+        await app.workers.wait_for_complete()
+
+
+async def test_notifications_show_user_text_literally(json_db: Path) -> None:
+    make_service(json_db).add("[b]X", "[red]boom[/red]", quantity=1)
+    app = make_app(json_db)
+    # Toasts are only drawn when a test asks for them.
+    async with app.run_test(size=(100, 30), notifications=True) as pilot:
+        await ready(app, pilot)
+        await pilot.press("plus")
+        await wait_for(pilot, lambda: stored(json_db, "[b]X") == 2)
+        await wait_for(
+            pilot, lambda: "[b]X: now 2" in app.export_screenshot().replace("&#160;", " ")
+        )

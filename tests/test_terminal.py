@@ -66,7 +66,7 @@ def test_keyboard_session_in_tmux(json_db: Path, tmp_path: Path, term: str) -> N
         keys("Enter")
         keys("+")
         poll(lambda: make_service(json_db).get("B-2").quantity == 5, "the saved adjustment")
-        poll(lambda: "B-2: 4 → 5" in screen(), "the confirmation")
+        poll(lambda: "B-2: now 5" in screen(), "the confirmation")
         keys("q")
         poll(lambda: _ended(tmux, session), "the app to quit")
     finally:
