@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from textual.pilot import Pilot
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = {"tinydb": "atlas.json", "sqlite": "atlas.sqlite"}
@@ -42,3 +46,16 @@ def file_unchanged(path: Path) -> Iterator[None]:
     yield
     after = path.read_bytes() if path.exists() else None
     assert after == before, f"{path} changed"
+
+
+async def settle(pilot: Pilot[Any], timeout: float = 10) -> None:
+    """Let the app run until no worker is busy.
+
+    Unlike `workers.wait_for_complete()`, a worker cancelled on purpose (an exclusive worker
+    replaced by a newer one) is not an error here.
+    """
+    deadline = time.monotonic() + timeout
+    while any(worker.is_running for worker in pilot.app.workers):
+        assert time.monotonic() < deadline, "workers still busy"
+        await pilot.pause(0.02)
+    await pilot.pause()

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from support import settle
 from textual.command import CommandList
 from textual.pilot import Pilot
 from textual.widgets import Input, Static
@@ -317,7 +318,7 @@ async def test_every_action_is_in_the_command_palette(store: Path) -> None:
         assert "Add one unit" in str(commands.get_option_at_index(0).prompt)
         await pilot.press("enter")
         await wait_for(pilot, lambda: stored(store, "A-1") == 11)
-        await app.workers.wait_for_complete()
+        await settle(pilot)
 
 
 async def test_notifications_show_user_text_literally(json_db: Path) -> None:

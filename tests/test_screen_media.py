@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
+from support import settle
 from textual.message import Message
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, ProgressBar, Static
@@ -54,7 +55,7 @@ def app_on(tmp_path: Path, media_dir: Path | None) -> AtlasApp:
 async def open_media(app: AtlasApp, pilot: Pilot[None]) -> MediaScreen:
     await pilot.pause()
     await pilot.press("f")
-    await app.workers.wait_for_complete()
+    await settle(pilot)
     await pilot.pause()
     assert isinstance(app.screen, MediaScreen)
     return app.screen

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from rich.text import Text
+from support import settle
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
@@ -49,7 +50,7 @@ def store(json_db: Path) -> InventoryService:
 async def open_reports(app: AtlasApp, pilot: Pilot[None]) -> ReportsScreen:
     await pilot.pause()
     await pilot.press("r")
-    await app.workers.wait_for_complete()
+    await settle(pilot)
     await pilot.pause()
     assert isinstance(app.screen, ReportsScreen)
     return app.screen

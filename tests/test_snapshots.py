@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from support import settle
 from textual.pilot import Pilot
 
 from atlas_tui.app import AtlasApp
@@ -69,7 +70,7 @@ def test_items_screen(snap_compare, app: AtlasApp, size: tuple[int, int]) -> Non
 def test_reports_screen(snap_compare, app: AtlasApp, size: tuple[int, int]) -> None:  # type: ignore[no-untyped-def]
     async def run_before(pilot: Pilot[None]) -> None:
         await open_screen(pilot, "r", lambda: type(app.screen).__name__ == "ReportsScreen")
-        await pilot.app.workers.wait_for_complete()
+        await settle(pilot)
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
