@@ -350,7 +350,10 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     if command == "verify":
 
         def shown_verify(report: dict[str, Any]) -> None:
-            counts = f"{report['items']} items, {report['movements']} movements"
+            items, movements = report["items"], report["movements"]
+            counts = (
+                f"{items} item{'s' * (items != 1)}, {movements} movement{'s' * (movements != 1)}"
+            )
             if report["ok"]:
                 out.line(("OK", "bold green"), f": {counts}; every item obeys the rules and "
                          "the history adds up")  # fmt: skip
