@@ -332,3 +332,16 @@ async def test_notifications_show_user_text_literally(json_db: Path) -> None:
         await wait_for(
             pilot, lambda: "[b]X: now 2" in app.export_screenshot().replace("&#160;", " ")
         )
+
+
+async def test_tab_and_shift_tab_move_between_panes(store: Path) -> None:
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await ready(app, pilot)
+        assert app.focused is screen.table
+        await pilot.press("tab")
+        assert app.focused is screen.query_one("#detail")
+        await pilot.press("shift+tab")
+        assert app.focused is screen.table
+        await pilot.press("shift+tab")
+        assert app.focused is screen.query_one("#filter")
