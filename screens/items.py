@@ -38,19 +38,24 @@ class FilterInput(Input):
     """The filter box: down or enter go back to the table keeping the filter; escape clears."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("down", "leave", "Back to the table", show=False),
+        Binding("enter,down", "leave", "Back to the table", show=False),
         Binding("escape", "clear_and_leave", "Clear filter", show=False),
     ]
+    IDLE_HINT = "/ filter by SKU or name"
+    BUSY_HINT = "type to filter · enter or ↓ back to the table · esc clears"
 
-    class Leave(Message):
-        """Focus should go back to the table."""
+    def on_focus(self) -> None:
+        self.placeholder = self.BUSY_HINT
+
+    def on_blur(self) -> None:
+        self.placeholder = self.IDLE_HINT
 
     def action_leave(self) -> None:
-        self.post_message(self.Leave())
+        self.screen.set_focus(self.screen.query_one(ItemTable))
 
     def action_clear_and_leave(self) -> None:
         self.value = ""
-        self.post_message(self.Leave())
+        self.action_leave()
 
 
 class ItemsScreen(Screen[None]):
@@ -92,7 +97,7 @@ class ItemsScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="body"):
-            yield FilterInput(placeholder="/ filter by SKU or name", id="filter")
+            yield FilterInput(placeholder=FilterInput.IDLE_HINT, id="filter")
             yield Static("loading…", id="status")
             yield ItemTable(id="items")
             yield ItemDetail(id="detail")
@@ -227,11 +232,6 @@ class ItemsScreen(Screen[None]):
     def _filter_changed(self) -> None:
         if self.loaded:
             self._show()
-
-    @on(Input.Submitted, "#filter")
-    @on(FilterInput.Leave)
-    def _back_to_table(self) -> None:
-        self.table.focus()
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", FilterInput).focus()

@@ -56,14 +56,14 @@ def test_keyboard_session_in_tmux(json_db: Path, tmp_path: Path, term: str) -> N
         # Settled: all items read and the detail pane's history filled in.
         poll(lambda: "3 items" in screen() and "history…" not in screen(), "the items screen")
         assert "Anvil" in screen() and "▼ low" in screen()
-        styled = screen("-e")
         keys("/")
-        # Type only once the filter box has the focus (its colours change), or the letters
+        # Type only once the filter box has the focus (its hint says so), or the letters
         # would reach the table as commands.
-        poll(lambda: screen("-e") != styled, "the filter box to take the focus")
+        poll(lambda: "esc clears" in screen(), "the filter box to take the focus")
         keys("-l", "bolt")
         poll(lambda: "1 of 3 items" in screen(), "the filter")
         keys("Enter")
+        poll(lambda: "esc clears" not in screen(), "the table to take the focus back")
         keys("+")
         poll(lambda: make_service(json_db).get("B-2").quantity == 5, "the saved adjustment")
         poll(lambda: "B-2: now 5" in screen(), "the confirmation")
