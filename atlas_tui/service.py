@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 from atlas_tui.errors import AtlasError, BulkError, ConflictError, NotFoundError, ValidationError
 from atlas_tui.models import (
@@ -27,7 +27,6 @@ from atlas_tui.models import (
 from atlas_tui.replay import build_report, items_at, parse_moment, verify_store
 from atlas_tui.repository.base import InventoryRepository
 
-ReportType = Literal["summary", "low", "over"]
 REPORT_TYPES: Final = ("summary", "low", "over")
 UPDATABLE: Final = ("name", "category", "min_stock", "max_stock", "attributes")
 # What a caller may give when adding; the timestamps are the service's to set.

@@ -34,6 +34,11 @@ from screens.widgets.item_detail import ItemDetail
 from screens.widgets.item_table import SORTABLE, ItemTable, sort_key
 
 
+def _searchable(item: InventoryItem) -> str:
+    """What the filter box matches against: SKU and name, any case."""
+    return f"{item.sku}\t{item.name}".casefold()
+
+
 class FilterInput(Input):
     """The filter box: down or enter go back to the table keeping the filter; escape clears."""
 
@@ -178,7 +183,7 @@ class ItemsScreen(Screen[None]):
 
     def _take(self, items: list[InventoryItem]) -> None:
         self.all_items = items
-        self._haystack = [f"{item.sku}\t{item.name}".casefold() for item in items]
+        self._haystack = [_searchable(item) for item in items]
         self._position = {item.key: n for n, item in enumerate(items)}
         self._count_exceptions()
         self._show()
@@ -285,13 +290,11 @@ class ItemsScreen(Screen[None]):
             self._low += item.is_low - old.is_low
             self._over += item.is_over - old.is_over
             self.all_items[position] = item
-            self._haystack[position] = f"{item.sku}\t{item.name}".casefold()
+            self._haystack[position] = _searchable(item)
         table = self.table
-        row = next(
-            (n for n in (table.cursor_row,) if table.current and table.current.key == item.key),
-            None,
-        )
-        if row is None:
+        if table.current is not None and table.current.key == item.key:
+            row: int | None = table.cursor_row  # the usual case: no search needed
+        else:
             row = next((n for n, shown in enumerate(table.items) if shown.key == item.key), None)
         if row is not None:
             table.replace_row(row, item)

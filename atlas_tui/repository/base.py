@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable
-from contextlib import AbstractContextManager
+from collections.abc import Hashable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -86,3 +86,19 @@ class InventoryRepository(Protocol):
     def close(self) -> None:
         """Release what the repository holds open."""
         ...
+
+
+class Nestable(Protocol):
+    """A backend that counts how deep its open transactions are nested."""
+
+    _depth: int
+
+
+@contextmanager
+def joined(repository: Nestable) -> Iterator[None]:
+    """A transaction opened inside another in the same thread joins the outer one."""
+    repository._depth += 1
+    try:
+        yield
+    finally:
+        repository._depth -= 1

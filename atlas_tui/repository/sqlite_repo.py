@@ -17,6 +17,7 @@ import orjson
 from atlas_tui.errors import BusyError, StorageError, ValidationError
 from atlas_tui.models import InventoryItem, Movement, format_timestamp, sku_key
 from atlas_tui.repository.backups import BackupPolicy, backup_name, rotate
+from atlas_tui.repository.base import joined
 from atlas_tui.repository.files import fsync_dir, remove_stale_temps, temp_prefix
 
 SCHEMA_VERSION = 1
@@ -60,6 +61,11 @@ ITEM_COLUMNS = (
 )
 MOVEMENT_COLUMNS = (
     "id, sku, kind, delta, quantity_before, quantity_after, reason, user, timestamp, details"
+)
+INSERT_ITEM = f"INSERT OR REPLACE INTO items (key, {ITEM_COLUMNS}) VALUES ({', '.join('?' * 11)})"
+INSERT_MOVEMENT = (
+    "INSERT INTO movements (id, sku, sku_key, kind, delta, quantity_before, quantity_after, "
+    f"reason, user, timestamp, details) VALUES ({', '.join('?' * 11)})"
 )
 
 
@@ -228,11 +234,8 @@ class SQLiteRepository:
     def transaction(self) -> Iterator[None]:
         with self._mutex:
             if self._depth:
-                self._depth += 1
-                try:
+                with joined(self):
                     yield
-                finally:
-                    self._depth -= 1
                 return
             conn = self._connect(create=True)
             assert conn is not None
@@ -340,11 +343,7 @@ class SQLiteRepository:
 
     def put(self, item: InventoryItem) -> None:
         with self._mutex:
-            self._write(
-                f"INSERT OR REPLACE INTO items (key, {ITEM_COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                _item_row(item),
-            )
+            self._write(INSERT_ITEM, _item_row(item))
 
     def remove(self, sku: str) -> None:
         with self._mutex:
@@ -360,11 +359,7 @@ class SQLiteRepository:
     def append_movement(self, movement: Movement) -> Movement:
         with self._mutex:
             recorded = replace(movement, id=self.movement_count() + 1)
-            self._write(
-                f"INSERT INTO movements ({MOVEMENT_COLUMNS.replace('sku,', 'sku, sku_key,', 1)}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                _movement_row(recorded),
-            )
+            self._write(INSERT_MOVEMENT, _movement_row(recorded))
             return recorded
 
     def movements(self, sku: str | None = None) -> list[Movement]:
@@ -396,17 +391,11 @@ class SQLiteRepository:
         with self.transaction():
             self._write("DELETE FROM items", ())
             self._write("DELETE FROM movements", ())
-            self._write(
-                f"INSERT INTO items (key, {ITEM_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_item_row(item) for item in items],
-                many=True,
-            )
-            self._write(
-                f"INSERT INTO movements ({MOVEMENT_COLUMNS.replace('sku,', 'sku, sku_key,', 1)}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [_movement_row(replace(m, id=n)) for n, m in enumerate(movements, start=1)],
-                many=True,
-            )
+            self._write(INSERT_ITEM, [_item_row(item) for item in items], many=True)
+            movement_rows = [
+                _movement_row(replace(m, id=n)) for n, m in enumerate(movements, start=1)
+            ]
+            self._write(INSERT_MOVEMENT, movement_rows, many=True)
 
     def snapshot(self, target: Path) -> Path:
         """A consistent copy through SQLite's online backup."""

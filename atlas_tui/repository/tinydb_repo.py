@@ -17,6 +17,7 @@ from tinydb.table import Table
 from atlas_tui.errors import StorageError, ValidationError
 from atlas_tui.models import InventoryItem, Movement, sku_key
 from atlas_tui.repository.backups import BackupPolicy, backup_name, rotate
+from atlas_tui.repository.base import joined
 from atlas_tui.repository.files import FileLock, atomic_write, remove_stale_temps
 from atlas_tui.repository.journal import Journal, new_journal_id
 from atlas_tui.repository.tinydb_storage import META_TABLE, AtomicJSONStorage
@@ -111,11 +112,8 @@ class TinyDBRepository:
     def transaction(self) -> Iterator[None]:
         with self._mutex:
             if self._depth:
-                self._depth += 1
-                try:
+                with joined(self):
                     yield
-                finally:
-                    self._depth -= 1
                 return
             self._lock.acquire()
             try:
