@@ -143,8 +143,12 @@ class AtlasAPI:
         return self._call("item", lambda s: s.delete(sku, reason).to_dict())
 
     def report(self, report_type: str = "summary", at: str | datetime | None = None) -> Envelope:
-        """summary, low or over; with `at`, as the history says things were at that moment."""
+        """summary, low, over or reorder; with `at`, as the history says things were then."""
         return self._call("report", lambda s: s.report(report_type, at=at))
+
+    def trend(self, sku: str, days: int = 30) -> Envelope:
+        """The item's end-of-day quantities over the last `days` days and its daily usage."""
+        return self._call("trend", lambda s: s.trend(sku, days))
 
     def history(self, sku: str | None = None, since: str | datetime | None = None) -> Envelope:
         """Movements newest first: one SKU's ([] if never seen), or all since a moment."""

@@ -20,6 +20,7 @@ from atlas_tui.render import (
     history_table,
     item_details,
     items_table,
+    reorder_table,
     media_table,
     plain,
     status_of,
@@ -132,8 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     sku(p)
     reason(p)
 
-    p = command("report", "summary, low-stock or over-stock report")
-    p.add_argument("--type", choices=("summary", "low", "over"), default="summary")
+    p = command("report", "summary, low-stock, over-stock or reorder report")
+    p.add_argument("--type", choices=("summary", "low", "over", "reorder"), default="summary")
     p.add_argument(
         "--at",
         metavar="TIME",
@@ -327,6 +328,12 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
                 out.line("as of ", plain(args.at), " (rebuilt from the history)")
             if args.type == "summary":
                 out.console.print(summary_view(report))
+                return
+            if args.type == "reorder":
+                rows = report["reorder"]
+                if rows:
+                    out.console.print(reorder_table(rows, out.console.width))
+                out.line(f"{len(rows)} {'item' if len(rows) == 1 else 'items'} to reorder")
                 return
             items = report["low_stock" if args.type == "low" else "over_stock"]
             if items:

@@ -256,3 +256,8 @@ def _tail(path: str) -> str:
     """The last two parts of a path: enough to find the file, short enough to fit."""
     parts = path.replace("\\", "/").split("/")
     return safe_text("/".join(parts[-2:]))
+
+
+def reorder_table(rows: Iterable[Mapping[str, Any]], width: int = 80) -> Table:
+    """The reorder list: what to order, how much, and how soon it runs out."""
+    raise NotImplementedError

@@ -26,8 +26,9 @@ from atlas_tui.models import (
 )
 from atlas_tui.replay import build_report, items_at, parse_moment, verify_store
 from atlas_tui.repository.base import InventoryRepository
+from atlas_tui.trends import quantity_trend, reorder_report
 
-REPORT_TYPES: Final = ("summary", "low", "over")
+REPORT_TYPES: Final = ("summary", "low", "over", "reorder")
 UPDATABLE: Final = ("name", "category", "min_stock", "max_stock", "attributes")
 # What a caller may give when adding; the timestamps are the service's to set.
 ADD_FIELDS: Final = tuple(name for name in ITEM_FIELDS if not name.endswith("_at"))
@@ -445,7 +446,7 @@ class InventoryService:
     # Reports ----------------------------------------------------------------------------------
 
     def report(self, report_type: object = "summary", at: object = None) -> dict[str, Any]:
-        """summary, low ({"low_stock": [...]}) or over ({"over_stock": [...]}).
+        """summary, low ({"low_stock": [...]}), over ({"over_stock": [...]}) or reorder.
 
         With `at`, the items are rebuilt as they were at that moment from the history.
         """
@@ -453,12 +454,25 @@ class InventoryService:
             raise ValidationError(
                 "type", f"must be one of {', '.join(REPORT_TYPES)}, got {report_type!r}"
             )
+        if report_type == "reorder":
+            if at is not None:
+                raise ValidationError("at", "the reorder list is only made for now")
+            now = self._clock()
+            return reorder_report(self.repository.items(), self.repository.movements(), now)
         if at is None:
             items = self.repository.items()
         else:
             moment = parse_moment("at", at)
             items = items_at(self.repository.movements(), moment, self.repository.items())
         return build_report(str(report_type), items)
+
+    def trend(self, sku: object, days: int = 30) -> dict[str, Any]:
+        """The item's end-of-day quantities over the last `days` days and its daily usage."""
+        if days < 1:
+            raise ValidationError("days", f"must be at least 1, got {days}")
+        item = self._require(clean_sku(sku))
+        movements = self.repository.movements(item.sku)
+        return quantity_trend(movements, item.quantity, days, self._clock())
 
     def summary(self) -> dict[str, Any]:
         """Totals, low/over counts and per-category items and quantity."""
