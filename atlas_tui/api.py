@@ -187,6 +187,103 @@ class AtlasAPI:
             "migration", lambda s: maintenance.migrate(self.settings, s.repository, to)
         )
 
+    def export_items(
+        self, file_format: str = "csv", out: str | os.PathLike[str] | None = None
+    ) -> Envelope:
+        """Every item as CSV or JSON: written to `out`, else returned as "data"."""
+
+        from atlas_tui import exchange  # TEMP until transfer lands
+
+        def run(s: InventoryService) -> dict[str, Any]:
+            if out is not None:
+                return exchange.export_file(s, Path(out), file_format)
+            return {"format": file_format, "data": exchange.export_text(s, file_format)}
+
+        return self._call("export", run)
+
+    def import_file(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        dry_run: bool = False,
+        strict: bool = False,
+        mapping: Sequence[str] = (),
+        encoding: str | None = None,
+        file_format: str | None = None,
+        reason: str | None = None,
+    ) -> Envelope:
+        """Import a CSV/JSON file; success only when no row was refused.
+
+        The "import" key always holds the outcome of every row, refused or not.
+        """
+        from atlas_tui import exchange  # TEMP until transfer lands
+
+        try:
+            result = exchange.import_file(
+                self.service,
+                Path(path),
+                dry_run=dry_run,
+                strict=strict,
+                mapping=mapping,
+                encoding=encoding,
+                file_format=file_format,
+                reason=reason,
+            )
+        except Exception as exc:
+            return failure(exc)
+        report = result.to_dict()
+        refused = report["refused"]
+        if not refused:
+            return {"success": True, "import": report}
+        rows = ", ".join(str(row.row) for row in result.of("refuse")[:10])
+        more = ", …" if refused > 10 else ""
+        done = "nothing imported" if not result.applied else "the other rows were imported"
+        return {
+            "success": False,
+            "error": f"import: {refused} of {len(result.rows)} rows refused (rows {rows}{more}); "
+            + ("a dry run changes nothing" if dry_run else done),
+            "error_type": "validation",
+            "import": report,
+        }
+
+    def count_session_start(
+        self,
+        location: str | None = None,
+        category: str | None = None,
+        reason: str | None = None,
+    ) -> Envelope:
+        """Open a count session over a location and/or category (else every item)."""
+        return self._call(
+            "session",
+            lambda s: s.stocktake.start(location=location, category=category, reason=reason),
+        )
+
+    def count_sessions(self, include_closed: bool = False) -> Envelope:
+        """Open count sessions, newest first (all of them with include_closed)."""
+        return self._call(
+            "sessions", lambda s: s.stocktake.sessions(include_closed=include_closed)
+        )
+
+    def count_session(self, session_id: int | str) -> Envelope:
+        """A session's variance: expected, counted and difference per SKU, and uncounted."""
+        return self._call("variance", lambda s: s.stocktake.variance(session_id))
+
+    def count_session_record(
+        self, session_id: int | str, code: str, quantity: int = 1, *, add: bool = False
+    ) -> Envelope:
+        """Record a counted quantity (or add to it) for a SKU or barcode."""
+        return self._call(
+            "count", lambda s: s.stocktake.record(session_id, code, quantity, add=add)
+        )
+
+    def count_session_apply(self, session_id: int | str) -> Envelope:
+        """Turn the session's differences into count movements, all or nothing."""
+        return self._call("applied", lambda s: s.stocktake.apply(session_id))
+
+    def count_session_cancel(self, session_id: int | str) -> Envelope:
+        """Close a session without changing stock."""
+        return self._call("session", lambda s: s.stocktake.cancel(session_id))
+
     def demo(self, items: int = 300, *, seed: int = 7, if_new: bool = False) -> Envelope:
         """Add a realistic demo inventory with history (with if_new, only to an empty store)."""
         return self._call("demo", lambda s: seed_demo(s, items, seed=seed, if_new=if_new).to_dict())

@@ -16,6 +16,8 @@ from rich.text import Text
 
 from atlas_tui import __version__
 from atlas_tui.api import AtlasAPI, Envelope, failure
+from atlas_tui.cli_output import EXIT_OK, EXIT_REFUSED, Output
+from atlas_tui.cli_workflows import add_workflow_commands, run_workflow
 from atlas_tui.render import (
     history_table,
     item_details,
@@ -28,7 +30,6 @@ from atlas_tui.render import (
 )
 from atlas_tui.text import safe_text
 
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
 
 def _attribute(text: str) -> tuple[str, str]:
@@ -182,44 +183,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--year", type=int)
     p.add_argument("--limit", type=_count, metavar="N", help="at most N results")
 
+    add_workflow_commands(command, common)
+
     p = command("tui", "start the app (the default)")
     p.add_argument("--media-dir", metavar="DIR", default=argparse.SUPPRESS, help=media_help)
     return parser
-
-
-class Output:
-    """Where results go: Rich tables for people, JSON envelopes for programs."""
-
-    def __init__(self, as_json: bool, parser: argparse.ArgumentParser | None = None) -> None:
-        self.as_json = as_json
-        self.parser = parser
-        self.console = Console(highlight=False, emoji=False)
-
-    def finish(self, envelope: Envelope, show: Callable[[Any], None]) -> int:
-        if self.as_json:
-            print(json.dumps(envelope, ensure_ascii=False, indent=2))
-        elif envelope["success"]:
-            payload = next(value for key, value in envelope.items() if key != "success")
-            show(payload)
-        else:
-            print(f"error: {safe_text(envelope['error'])}", file=sys.stderr)
-        return EXIT_OK if envelope["success"] else EXIT_REFUSED
-
-    def line(self, *parts: str | Text | tuple[str, str]) -> None:
-        """One message line; never wrapped, so paths and SKUs stay whole for copying."""
-        self.console.print(Text.assemble(*parts), soft_wrap=True)
-
-    def confirm(self, question: str) -> bool:
-        """Ask on the terminal; without one (or with --json) the answer is no."""
-        if self.as_json or not sys.stdin.isatty():
-            return False
-        answer = input(f"{safe_text(question)} [y/N] ")
-        return answer.strip().lower() in {"y", "yes"}
-
-    def parser_error(self, message: str) -> None:
-        """Reject the command line like argparse does (usage, exit 2)."""
-        assert self.parser is not None
-        self.parser.error(message)
 
 
 def _low_warning(out: Output, item: dict[str, Any]) -> None:
@@ -232,6 +200,9 @@ def _low_warning(out: Output, item: dict[str, Any]) -> None:
 
 def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     command = args.command
+    done = run_workflow(args, api, out)
+    if done is not None:
+        return done
 
     if command == "add":
         attributes = dict(args.attr) or None

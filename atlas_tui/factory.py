@@ -6,6 +6,7 @@ import os
 
 from atlas_tui.config import Settings
 from atlas_tui.repository import open_repository
+from atlas_tui.repository.sessions import SessionFile, sessions_path
 from atlas_tui.service import InventoryService
 
 
@@ -14,6 +15,8 @@ def make_service(
 ) -> InventoryService:
     """A service on the given file, else ATLAS_STORAGE_PATH, else the per-user default."""
     settings = settings or Settings.from_env(storage_path=storage_path)
+    repository = open_repository(settings)
+    sessions = SessionFile(sessions_path(repository.path), lock_timeout=settings.lock_timeout)
     return InventoryService(
-        open_repository(settings), max_items=settings.max_items, user=settings.user
+        repository, max_items=settings.max_items, user=settings.user, sessions=sessions
     )

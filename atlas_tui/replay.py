@@ -75,9 +75,9 @@ def items_at(
         fields["quantity"] = movement.quantity_after
         if movement.kind == "move":
             fields["location"] = movement.details.get("to", fields.get("location", ""))
-        elif movement.kind == "update":
-            for name, change in (movement.details.get("changes") or {}).items():
-                fields[name] = change[1]
+        # Updates, and counts made by an import, carry the fields they changed.
+        for name, change in (movement.details.get("changes") or {}).items():
+            fields[name] = change[1]
         fields["updated_at"] = movement.timestamp
     return sorted((InventoryItem.from_dict(fields) for fields in state.values()), key=_key)
 

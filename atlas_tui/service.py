@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from atlas_tui.errors import AtlasError, BulkError, ConflictError, NotFoundError, ValidationError
 from atlas_tui.models import (
@@ -22,11 +22,17 @@ from atlas_tui.models import (
     clean_int,
     clean_sku,
     clean_text,
+    merge_attributes,
     utc_now,
 )
+from atlas_tui.imports import ImportResult, plan_rows
 from atlas_tui.replay import build_report, items_at, parse_moment, verify_store
-from atlas_tui.repository.base import InventoryRepository
+from atlas_tui.repository.base import InventoryRepository, SessionStore
+from atlas_tui.stocktake import Stocktake
 from atlas_tui.trends import quantity_trend, reorder_report
+
+if TYPE_CHECKING:
+    from atlas_tui.transfer import ImportTable
 
 REPORT_TYPES: Final = ("summary", "low", "over", "reorder")
 UPDATABLE: Final = ("name", "category", "min_stock", "max_stock", "attributes")
@@ -40,17 +46,6 @@ def login_name() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
-
-
-def merge_attributes(current: Mapping[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    """Apply a merge patch: keys with a value are set, keys with None are removed."""
-    merged = dict(current)
-    for key, value in patch.items():
-        if value is None:
-            merged.pop(key, None)
-        else:
-            merged[key] = value
-    return merged
 
 
 def _distinct(values: Iterable[str]) -> list[str]:
@@ -71,8 +66,10 @@ class InventoryService:
         max_items: int | None = None,
         user: str | None = None,
         clock: Callable[[], datetime] = utc_now,
+        sessions: SessionStore | None = None,
     ) -> None:
         self.repository = repository
+        self.sessions = sessions
         self.max_items = max_items
         self.user = user or login_name()
         self._clock = clock
@@ -81,6 +78,7 @@ class InventoryService:
         self._uncommitted: list[Movement] = []
         self._depth = 0
         self._lock = threading.RLock()
+        self._barcodes: tuple[Hashable, dict[str, list[str]]] | None = None
 
     # Plumbing ---------------------------------------------------------------------------------
 
@@ -111,6 +109,17 @@ class InventoryService:
             if self._depth == 0:
                 self._done.extend(self._uncommitted)
                 self._uncommitted.clear()
+
+    def now(self) -> datetime:
+        """The service's clock (UTC)."""
+        return self._clock()
+
+    @property
+    def stocktake(self) -> Stocktake:
+        """Count sessions of this store."""
+        if self.sessions is None:
+            raise ValidationError("session", "count sessions are not available for this store")
+        return Stocktake(self, self.sessions)
 
     def version(self) -> Hashable:
         """Changes whenever the data changes, in this process or another."""
@@ -182,6 +191,35 @@ class InventoryService:
         if over:
             items = [item for item in items if item.is_over]
         return items
+
+    def find_code(self, code: object) -> InventoryItem:
+        """The item a scanned code names: its SKU (any case), else its `barcode` attribute."""
+        text = clean_text("code", code, 200, required=True)
+        item = self.repository.get(text)
+        if item is not None:
+            return item
+        owners = self._barcode_index().get(text, [])
+        if len(owners) > 1:
+            raise ConflictError(
+                f"code: {text!r} is the barcode of {len(owners)} items: {', '.join(owners)}"
+            )
+        if owners:
+            found = self.repository.get(owners[0])
+            if found is not None:
+                return found
+        raise NotFoundError(f"code: no item has SKU or barcode {text!r}")
+
+    def _barcode_index(self) -> dict[str, list[str]]:
+        """Barcode -> SKUs, rebuilt only when the data changed."""
+        version = self.repository.version()
+        if self._barcodes is None or self._barcodes[0] != version:
+            index: dict[str, list[str]] = {}
+            for item in self.repository.items():
+                barcode = item.attributes.get("barcode")
+                if isinstance(barcode, str | int) and not isinstance(barcode, bool):
+                    index.setdefault(str(barcode).strip(), []).append(item.sku)
+            self._barcodes = (version, index)
+        return self._barcodes[1]
 
     def first_items(self, limit: int) -> list[InventoryItem]:
         """The first items by SKU, cheaply: a screen can draw them before all are read."""
@@ -281,6 +319,50 @@ class InventoryService:
                 self._record(item, "add", 0, item.quantity, reason, now, snapshot)
         return items
 
+    def import_table(
+        self,
+        table: ImportTable,
+        *,
+        source: str,
+        dry_run: bool = False,
+        strict: bool = False,
+        reason: str | None = None,
+    ) -> ImportResult:
+        """Add new SKUs and update stored ones from a read file, in one transaction.
+
+        Every valid row is applied with one movement (`add`; a `count` when the quantity
+        changes, else `update`), or none when `strict` and a row is refused, or when
+        `dry_run`. Imports are not taken back by `undo_last`: one would undo one row.
+        """
+        why = reason or f"import of {source}"
+        if dry_run:
+            outcomes = plan_rows(table, self.repository, self._clock())
+            self._check_capacity(sum(o.action == "add" for o in outcomes), None)
+            return ImportResult(source, outcomes, applied=False, dry_run=True, strict=strict)
+        with self._transaction():
+            now = self._clock()
+            outcomes = plan_rows(table, self.repository, now)
+            if strict and any(o.action == "refuse" for o in outcomes):
+                return ImportResult(source, outcomes, applied=False, dry_run=False, strict=True)
+            self._check_capacity(sum(o.action == "add" for o in outcomes), None)
+            mark = len(self._uncommitted)
+            for outcome in outcomes:
+                item = outcome.item
+                if item is None or outcome.action not in ("add", "update"):
+                    continue
+                self.repository.put(item)
+                if outcome.before is None:
+                    details = {"item": item.to_dict(), "import": source}
+                    self._record(item, "add", 0, item.quantity, why, now, details)
+                    continue
+                changes = {k: v for k, v in outcome.changes.items() if k != "quantity"}
+                kind: MovementKind = "count" if "quantity" in outcome.changes else "update"
+                before = outcome.before.quantity
+                details = {"changes": changes, "import": source}
+                self._record(item, kind, before, item.quantity, why, now, details)
+            del self._uncommitted[mark:]
+        return ImportResult(source, outcomes, applied=True, dry_run=False, strict=strict)
+
     def _refuse_duplicate(self, item: InventoryItem) -> None:
         existing = self.repository.get(item.sku)
         if existing is not None:
@@ -326,20 +408,32 @@ class InventoryService:
                 )
             return self._set_quantity(item, after, "adjust", reason)
 
-    def count(self, sku: object, quantity: object, reason: str | None = None) -> InventoryItem:
-        """Set the quantity on hand to a counted figure."""
+    def count(
+        self,
+        sku: object,
+        quantity: object,
+        reason: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+    ) -> InventoryItem:
+        """Set the quantity on hand to a counted figure (`details` are kept on the movement)."""
         counted = clean_int("quantity", quantity)
         with self._transaction():
             item = self._require(clean_sku(sku))
-            return self._set_quantity(item, counted, "count", reason)
+            return self._set_quantity(item, counted, "count", reason, details)
 
     def _set_quantity(
-        self, item: InventoryItem, after: int, kind: MovementKind, reason: str | None
+        self,
+        item: InventoryItem,
+        after: int,
+        kind: MovementKind,
+        reason: str | None,
+        details: dict[str, Any] | None = None,
     ) -> InventoryItem:
         now = self._clock()
         changed = item.evolve(quantity=after, updated_at=now)
         self.repository.put(changed)
-        self._record(changed, kind, item.quantity, after, reason, now)
+        self._record(changed, kind, item.quantity, after, reason, now, details)
         return changed
 
     def move(self, sku: object, location: object, reason: str | None = None) -> InventoryItem:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from atlas_tui.models import InventoryItem, Movement
+
+T = TypeVar("T")
 
 
 @runtime_checkable
@@ -102,3 +104,15 @@ def joined(repository: Nestable) -> Iterator[None]:
         yield
     finally:
         repository._depth -= 1
+
+
+class SessionStore(Protocol):
+    """Where count sessions are kept: a document changed atomically under a lock."""
+
+    def read(self) -> dict[str, Any]:
+        """The whole document: {"next_id": int, "sessions": {id: session}}."""
+        ...
+
+    def change(self, edit: Callable[[dict[str, Any]], T]) -> T:
+        """Run `edit` on the freshest document and store the result, all under the lock."""
+        ...

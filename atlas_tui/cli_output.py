@@ -1,0 +1,52 @@
+"""How the command line answers: exit codes, and tables or JSON envelopes."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from atlas_tui.api import Envelope
+from atlas_tui.text import safe_text
+
+EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+
+
+class Output:
+    """Where results go: Rich tables for people, JSON envelopes for programs."""
+
+    def __init__(self, as_json: bool, parser: argparse.ArgumentParser | None = None) -> None:
+        self.as_json = as_json
+        self.parser = parser
+        self.console = Console(highlight=False, emoji=False)
+
+    def finish(self, envelope: Envelope, show: Callable[[Any], None]) -> int:
+        if self.as_json:
+            print(json.dumps(envelope, ensure_ascii=False, indent=2))
+        elif envelope["success"]:
+            payload = next(value for key, value in envelope.items() if key != "success")
+            show(payload)
+        else:
+            print(f"error: {safe_text(envelope['error'])}", file=sys.stderr)
+        return EXIT_OK if envelope["success"] else EXIT_REFUSED
+
+    def line(self, *parts: str | Text | tuple[str, str]) -> None:
+        """One message line; never wrapped, so paths and SKUs stay whole for copying."""
+        self.console.print(Text.assemble(*parts), soft_wrap=True)
+
+    def confirm(self, question: str) -> bool:
+        """Ask on the terminal; without one (or with --json) the answer is no."""
+        if self.as_json or not sys.stdin.isatty():
+            return False
+        answer = input(f"{safe_text(question)} [y/N] ")
+        return answer.strip().lower() in {"y", "yes"}
+
+    def parser_error(self, message: str) -> None:
+        """Reject the command line like argparse does (usage, exit 2)."""
+        assert self.parser is not None
+        self.parser.error(message)

@@ -1,0 +1,65 @@
+"""Count sessions kept in a small JSON file beside the data, changed under a lock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from atlas_tui.errors import StorageError
+from atlas_tui.repository.files import FileLock, atomic_write
+
+T = TypeVar("T")
+
+
+def sessions_path(data_path: Path) -> Path:
+    """Where the count sessions of a data file live."""
+    return data_path.with_name(data_path.name + ".counts.json")
+
+
+class SessionFile:
+    """The count sessions of one store: every change is a locked read-modify-atomic-write.
+
+    Several operators may count into one session at once; the lock makes their
+    tallies add up, and the atomic replace means a crash leaves the old or new file.
+    """
+
+    def __init__(self, path: Path, *, lock_timeout: float = 10.0) -> None:
+        self.path = path
+        self._lock = FileLock(path.with_name(path.name + ".lock"), lock_timeout)
+
+    def read(self) -> dict[str, Any]:
+        """The stored document ({"next_id": n, "sessions": {...}}), empty when none yet."""
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return {"next_id": 1, "sessions": {}}
+        except OSError as exc:
+            raise StorageError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise StorageError(
+                f"count sessions file {self.path} is damaged ({exc}); move it aside to start over"
+            ) from None
+        if not isinstance(data, dict) or not isinstance(data.get("sessions"), dict):
+            raise StorageError(f"count sessions file {self.path} is not ATLAS's; move it aside")
+        return data
+
+    def change(self, edit: Callable[[dict[str, Any]], T]) -> T:
+        """Apply `edit` to the document under the lock and store it; nothing on an error."""
+        self._lock.acquire()
+        try:
+            data = self.read()
+            result = edit(data)
+            try:
+                atomic_write(self.path, orjson.dumps(data))
+            except OSError as exc:
+                raise StorageError(
+                    f"cannot write {self.path}: {exc.strerror or exc}; nothing was changed"
+                ) from None
+            return result
+        finally:
+            self._lock.release()
