@@ -274,7 +274,7 @@ class Stocktake:
     def _plan(self, session: dict[str, Any]) -> tuple[list[dict[str, Any]], list[str]]:
         plan: list[dict[str, Any]] = []
         problems: list[str] = []
-        for key, count in sorted(session["counts"].items()):
+        for _key, count in sorted(session["counts"].items()):
             expected = count["on_hand"]
             difference = count["counted"] - expected
             if difference == 0:

@@ -129,13 +129,24 @@ class AdjustDialog(FormDialog):
 
 
 class NewItemDialog(FormDialog):
-    """Every field of a new item."""
+    """Every field of a new item (a SKU and attributes may be given, e.g. from a scan)."""
 
     TITLE_TEXT = "New item"
 
+    def __init__(
+        self, service: InventoryService, sku: str = "", attributes: dict[str, Any] | None = None
+    ) -> None:
+        super().__init__(service)
+        self.sku = sku
+        self.attributes = attributes
+
+    def on_mount(self) -> None:
+        if self.sku:
+            self.query_one("#name", Input).focus()
+
     def fields(self) -> list[tuple[str, str, str, str]]:
         return [
-            ("sku", "SKU", "", "unique, any case"),
+            ("sku", "SKU", self.sku, "unique, any case"),
             ("name", "Name", "", "required"),
             ("category", "Category", "", ""),
             ("quantity", "Quantity", "0", ""),
@@ -153,6 +164,7 @@ class NewItemDialog(FormDialog):
             values["location"],
             values["min"],
             values["max"],
+            self.attributes,
         )
 
 

@@ -30,6 +30,7 @@ from screens.dialogs import (
     PickDialog,
     literal,
 )
+from screens.scan import ScanScreen
 from screens.widgets.item_detail import ItemDetail
 from screens.widgets.item_table import SORTABLE, ItemTable, sort_key
 
@@ -78,6 +79,7 @@ class ItemsScreen(Screen[None]):
         Binding("delete", "delete", "Delete", id="delete"),
         Binding("h", "history", "History", id="history"),
         Binding("u", "undo", "Undo", id="undo"),
+        Binding("s", "scan", "Scan", id="scan"),
         Binding("c", "pick_category", "Category", id="category"),
         Binding("l", "pick_location", "Location", id="location"),
         Binding("o", "sort", "Sort", id="sort"),
@@ -448,6 +450,15 @@ class ItemsScreen(Screen[None]):
         self._saved(before)
         self.tell(f"Undone: {item.sku}", timeout=3)
         self._reload_then_select(item.sku)
+
+    def action_scan(self) -> None:
+        """Scan mode: receive, pick, count or move scan after scan, without dialogs."""
+
+        def done(summary: str | None) -> None:
+            self.tell(f"Scan mode: {summary or 'nothing was changed'}", timeout=8)
+            self.action_reload()
+
+        self.app.push_screen(ScanScreen(self.service), done)
 
     def action_pick_category(self) -> None:
         """Show one category (or all)."""

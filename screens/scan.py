@@ -1,0 +1,189 @@
+"""Scan mode: a barcode scanner (or the keyboard) drives receive, pick, count and move.
+
+The entry box keeps the focus the whole time, so a scanner's burst of keys always lands
+in it; the actions are on keys a scanner never sends (F2 to F5, tab, ctrl+z).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from rich.text import Text
+from textual import events, on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from atlas_tui.models import InventoryItem
+from atlas_tui.scanning import ACTIONS, Outcome, ScanAction, ScanSession
+from atlas_tui.service import InventoryService
+from atlas_tui.text import safe_text
+from screens.dialogs import NewItemDialog, literal
+
+KEYS = {"receive": "F2", "pick": "F3", "count": "F4", "move": "F5"}
+# Digits only, 8 to 14 long: the shape of EAN/UPC/GTIN codes.
+GTIN_LENGTHS = range(8, 15)
+
+
+class ScanInput(Input):
+    """The entry box; `u` alone in it for a moment means undo.
+
+    A scanner's code may begin with u, and its other keys follow within milliseconds,
+    so a u is taken as undo only when nothing follows it for UNDO_AFTER seconds.
+    """
+
+    UNDO_AFTER = 0.3
+
+    class UndoRequested(Message):
+        """The operator asked to take back the last scan."""
+
+    async def _on_key(self, event: events.Key) -> None:
+        lone = event.character == "u" and not self.value
+        await super()._on_key(event)
+        if lone:
+            self.set_timer(self.UNDO_AFTER, self._undo_if_alone)
+
+    def _undo_if_alone(self) -> None:
+        if self.value == "u":
+            self.value = ""
+            self.post_message(self.UndoRequested())
+
+
+class ScanScreen(Screen[str]):
+    """Scan after scan without a dialog; escape leaves and says what was done."""
+
+    CSS_PATH = "scan.tcss"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "choose('receive')", "Receive", priority=True, id="scan-receive"),
+        Binding("f3", "choose('pick')", "Pick", priority=True, id="scan-pick"),
+        Binding("f4", "choose('count')", "Count", priority=True, id="scan-count"),
+        Binding("f5", "choose('move')", "Move", priority=True, id="scan-move"),
+        Binding("tab", "next_action", "Next action", show=False, priority=True),
+        Binding("ctrl+z", "undo", "Undo (or u)", priority=True, id="scan-undo"),
+        Binding("ctrl+n", "create", "Create unknown", priority=True, id="scan-create"),
+        Binding("escape", "leave", "Leave", priority=True, id="scan-leave"),
+    ]
+
+    def __init__(
+        self,
+        service: InventoryService,
+        action: ScanAction = "receive",
+        count_session: int | None = None,
+    ) -> None:
+        super().__init__()
+        self.service = service
+        self.session = ScanSession(service, action, count_session)
+        self.unknown: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="scan-action")
+        yield ScanInput(
+            placeholder="scan or type a code, then enter · 12* before a code = 12 of it",
+            id="scan-input",
+        )
+        yield Static(id="scan-message")
+        yield DataTable(id="scan-tally", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#scan-tally", DataTable)
+        for label in ("SKU", "Name", "In", "Out", "Counted", "Moved to", "Now"):
+            table.add_column(label)
+        self._show_action()
+        self._say(Outcome(True, self.session.choose(self.session.action)))
+        self.query_one("#scan-input", ScanInput).focus()
+
+    def _show_action(self) -> None:
+        action = self.session.action
+        line = Text()
+        for name in ACTIONS:
+            style = "bold reverse" if name == action else "dim"
+            line.append(f" {KEYS[name]} {name} ", style=style)
+            line.append(" ")
+        if action == "move" and self.session.target:
+            line.append("→ ").append(safe_text(self.session.target), style="bold")
+        if action == "count" and self.session.count_session:
+            line.append(f"into count #{self.session.count_session}")
+        self.query_one("#scan-action", Static).update(line)
+
+    def _say(self, outcome: Outcome) -> None:
+        message = self.query_one("#scan-message", Static)
+        text = Text(safe_text(outcome.message))
+        if outcome.unknown is not None:
+            text.append("\nctrl+n creates it · keep scanning to go on", style="dim")
+        message.update(text)
+        message.set_class(outcome.ok, "ok")
+        message.set_class(not outcome.ok, "refused")
+        if not outcome.ok:
+            self.app.bell()
+
+    @on(Input.Submitted, "#scan-input")
+    def _scanned(self, event: Input.Submitted) -> None:
+        event.input.value = ""
+        outcome = self.session.enter(event.value)
+        if not outcome.message:
+            return
+        self.unknown = outcome.unknown
+        self._say(outcome)
+        self._show_action()
+        self._refresh_tally(outcome.sku)
+
+    def _refresh_tally(self, sku: str | None) -> None:
+        table = self.query_one("#scan-tally", DataTable)
+        table.clear()
+        for key, line in self.session.tally.items():
+            table.add_row(
+                literal(line.sku),
+                literal(line.name),
+                str(line.received or ""),
+                str(line.picked or ""),
+                str(line.counted or ""),
+                literal(line.moved_to),
+                "—" if line.quantity is None else str(line.quantity),
+                key=key,
+            )
+        if sku is not None and sku.casefold() in self.session.tally:
+            table.move_cursor(row=table.get_row_index(sku.casefold()))
+
+    def action_choose(self, action: ScanAction) -> None:
+        """Receive, pick, count or move from now on."""
+        self._say(Outcome(True, self.session.choose(action)))
+        self._show_action()
+
+    def action_next_action(self) -> None:
+        """The next of receive, pick, count and move."""
+        actions = list(ACTIONS)
+        self.action_choose(actions[(actions.index(self.session.action) + 1) % len(actions)])
+
+    @on(ScanInput.UndoRequested)
+    def action_undo(self) -> None:
+        """Take back the last scan."""
+        outcome = self.session.undo()
+        self._say(outcome)
+        self._refresh_tally(outcome.sku)
+
+    def action_create(self) -> None:
+        """Create an item for the last unknown code (its barcode too, when it is one)."""
+        code = self.unknown
+        if code is None:
+            self._say(Outcome(False, "no unknown code to create: scan one first"))
+            return
+        barcode = code.isdigit() and len(code) in GTIN_LENGTHS
+        dialog = NewItemDialog(
+            self.service, sku=code, attributes={"barcode": code} if barcode else None
+        )
+
+        def created(item: InventoryItem | None) -> None:
+            self.query_one("#scan-input", ScanInput).focus()
+            if item is not None:
+                self.unknown = None
+                self._say(Outcome(True, f"{item.sku} created with {item.quantity}: scan again"))
+
+        self.app.push_screen(dialog, created)
+
+    def action_leave(self) -> None:
+        """Back to the items, with a summary of what was done."""
+        self.dismiss(self.session.summary())
