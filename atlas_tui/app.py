@@ -17,6 +17,7 @@ from screens.help import HelpScreen
 from screens.items import ItemsScreen
 from screens.media import MediaScreen
 from screens.reports import ReportsScreen
+from screens.stocktake import StocktakeScreen
 
 
 class AtlasApp(App[None]):
@@ -29,6 +30,7 @@ class AtlasApp(App[None]):
         Binding("q", "quit", "Quit", id="quit"),
         Binding("r", "reports", "Reports", id="reports"),
         Binding("f", "media", "Media", id="media"),
+        Binding("t", "stocktake", "Stocktake", id="stocktake"),
         Binding("question_mark,f1", "help", "Help", id="help"),
     ]
 
@@ -63,9 +65,19 @@ class AtlasApp(App[None]):
         if not isinstance(self.screen, MediaScreen):
             self.push_screen(MediaScreen(self.media_dir))
 
+    def action_stocktake(self) -> None:
+        """Count sessions: count by keyboard or scanner, review the variance, apply."""
+        if isinstance(self.screen, StocktakeScreen):
+            return
+        self.push_screen(StocktakeScreen(self.service), lambda _: self.items_screen.action_reload())
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keep a screen's own key out of the footer while it is shown."""
-        showing = {"reports": ReportsScreen, "media": MediaScreen}.get(action)
+        showing = {
+            "reports": ReportsScreen,
+            "media": MediaScreen,
+            "stocktake": StocktakeScreen,
+        }.get(action)
         return showing is None or not isinstance(self.screen, showing)
 
     def action_help(self) -> None:

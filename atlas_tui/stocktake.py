@@ -9,6 +9,7 @@ difference found, so a pick made between counting and applying is not undone.
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
 from atlas_tui.errors import ConflictError, NotFoundError, ValidationError
@@ -61,6 +62,10 @@ class Stocktake:
         self._store = store
 
     # Reads ------------------------------------------------------------------------------------
+
+    def version(self) -> Hashable:
+        """Changes whenever a session or the stock changes, in this process or another."""
+        return (self._store.version(), self._service.version())
 
     def sessions(self, *, include_closed: bool = False) -> list[dict[str, Any]]:
         """Session summaries, newest first; only open ones unless asked."""

@@ -62,6 +62,8 @@ NAMES = {
     "sort_reverse": "Reverse the sort order",
     "reload": "Reload from the data file",
     "reports": "Reports",
+    "stocktake": "Stocktake: count sessions",
+    "scan": "Scan mode",
     "media": "Media search",
     "help": "Help: every key",
     "quit": "Quit",

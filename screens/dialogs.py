@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.text import Text
 from textual import on
@@ -39,7 +39,10 @@ def literal(value: object) -> Text:
     return Text(safe_text(value))
 
 
-class FormDialog(ModalScreen[InventoryItem | None]):
+ResultT = TypeVar("ResultT")
+
+
+class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
     """A form whose Save asks the service; a refusal is shown beside the field it names."""
 
     CSS_PATH = "dialogs.tcss"
@@ -57,7 +60,7 @@ class FormDialog(ModalScreen[InventoryItem | None]):
         """(input id, label, initial value, placeholder) of each input."""
         raise NotImplementedError
 
-    def save(self, values: dict[str, str]) -> InventoryItem:
+    def save(self, values: dict[str, str]) -> ResultT:
         """Ask the service; raises AtlasError when it refuses."""
         raise NotImplementedError
 
@@ -110,7 +113,7 @@ class FormDialog(ModalScreen[InventoryItem | None]):
         self.dismiss(None)
 
 
-class AdjustDialog(FormDialog):
+class AdjustDialog(FormDialog[InventoryItem]):
     """A signed amount (-12, +5) and an optional reason."""
 
     def heading(self) -> Text:
@@ -128,7 +131,7 @@ class AdjustDialog(FormDialog):
         return self.service.adjust(self.item.sku, values["amount"], values["reason"] or None)
 
 
-class NewItemDialog(FormDialog):
+class NewItemDialog(FormDialog[InventoryItem]):
     """Every field of a new item (a SKU and attributes may be given, e.g. from a scan)."""
 
     TITLE_TEXT = "New item"
@@ -168,7 +171,7 @@ class NewItemDialog(FormDialog):
         )
 
 
-class EditItemDialog(FormDialog):
+class EditItemDialog(FormDialog[InventoryItem]):
     """Name, category and limits of an existing item."""
 
     def heading(self) -> Text:
@@ -206,7 +209,7 @@ class EditItemDialog(FormDialog):
         return self.service.update(item.sku, **changed)
 
 
-class MoveDialog(FormDialog):
+class MoveDialog(FormDialog[InventoryItem]):
     """Another location (existing ones are suggested) and an optional reason."""
 
     def heading(self) -> Text:

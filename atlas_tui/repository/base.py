@@ -113,6 +113,10 @@ class SessionStore(Protocol):
         """The whole document: {"next_id": int, "sessions": {id: session}}."""
         ...
 
+    def version(self) -> Hashable:
+        """A token that changes whenever the document changes (any process)."""
+        ...
+
     def change(self, edit: Callable[[dict[str, Any]], T]) -> T:
         """Run `edit` on the freshest document and store the result, all under the lock."""
         ...

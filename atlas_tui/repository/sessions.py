@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -47,6 +47,14 @@ class SessionFile:
         if not isinstance(data, dict) or not isinstance(data.get("sessions"), dict):
             raise StorageError(f"count sessions file {self.path} is not ATLAS's; move it aside")
         return data
+
+    def version(self) -> Hashable:
+        """Changes whenever the file is replaced (each change writes a new file)."""
+        try:
+            stat = self.path.stat()
+        except OSError:
+            return None
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
 
     def change(self, edit: Callable[[dict[str, Any]], T]) -> T:
         """Apply `edit` to the document under the lock and store it; nothing on an error."""

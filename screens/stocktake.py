@@ -1,0 +1,348 @@
+"""The stocktake screen: a count session's variance, counted by keyboard or scanner."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Hashable
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.message import Message
+from textual.screen import Screen
+from textual.suggester import SuggestFromList
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from atlas_tui.errors import AtlasError
+from atlas_tui.scanning import QUANTITY
+from atlas_tui.service import InventoryService
+from atlas_tui.text import safe_text
+from screens.dialogs import ConfirmDialog, FormDialog, PickDialog, literal
+from screens.scan import ScanScreen
+
+# "BOLT-1 38": a code, a space, then the counted figure.
+SET_COUNT = re.compile(r"^(.+?)\s+(\d{1,9})$")
+
+
+class StartCountDialog(FormDialog[dict[str, Any]]):
+    """Scope and reason of a new count session."""
+
+    TITLE_TEXT = "New count session"
+
+    def fields(self) -> list[tuple[str, str, str, str]]:
+        return [
+            ("location", "Location", "", "blank = every location"),
+            ("category", "Category", "", "blank = every category"),
+            ("reason", "Reason", "", "optional, recorded on the count movements"),
+        ]
+
+    def on_mount(self) -> None:
+        for field, values in (
+            ("location", self.service.locations()),
+            ("category", self.service.categories()),
+        ):
+            self.query_one(f"#{field}", Input).suggester = SuggestFromList(
+                values, case_sensitive=False
+            )
+
+    def save(self, values: dict[str, str]) -> dict[str, Any]:
+        return self.service.stocktake.start(
+            location=values["location"], category=values["category"], reason=values["reason"]
+        )
+
+
+class StocktakeScreen(Screen[None]):
+    """Counts go in through the entry box: a scan adds one, `SKU 38` sets the figure."""
+
+    DEFAULT_CSS = """
+    StocktakeScreen #count-status { height: 1; padding: 0 1; background: $primary 30%; }
+    StocktakeScreen #count-entry { height: 1; border: none; padding: 0 1; background: $boost; }
+    StocktakeScreen #count-entry:focus { background: $primary 20%; }
+    StocktakeScreen #count-message { height: 1; padding: 0 1; }
+    StocktakeScreen #count-message.refused { color: $error; text-style: bold; }
+    StocktakeScreen #variance { height: 1fr; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("f2", "start", "New count", priority=True, id="count-start"),
+        Binding("f3", "switch", "Switch", priority=True, id="count-switch"),
+        Binding("f4", "apply", "Apply…", priority=True, id="count-apply"),
+        Binding("f6", "scan", "Scan mode", priority=True, id="count-scan"),
+        Binding("f8", "cancel_session", "Cancel count…", priority=True, id="count-cancel"),
+        Binding("escape", "leave", "Back", priority=True, id="count-leave"),
+    ]
+
+    def __init__(self, service: InventoryService) -> None:
+        super().__init__()
+        self.service = service
+        self.session_id: int | None = None
+        self._version: Hashable = None
+        self.variance: dict[str, Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="count-status")
+        yield Input(
+            placeholder="scan to add one · type SKU and a figure (BOLT-1 38) to set it",
+            id="count-entry",
+        )
+        yield Static(id="count-message")
+        yield DataTable(id="variance", cursor_type="row", zebra_stripes=True)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#variance", DataTable)
+        table.add_columns("SKU", "Name", "Expected", "Counted", "Diff", "Now")
+        self.query_one("#count-entry", Input).focus()
+        self._reload()
+        # Colleagues may count into the same session: their counts show within a second.
+        self.set_interval(0.5, self._check_for_changes)
+
+    # Loading ----------------------------------------------------------------------------------
+
+    class Loaded(Message):
+        """A session's variance (or None when no session is open), read in a worker."""
+
+        def __init__(self, variance: dict[str, Any] | None, version: Hashable) -> None:
+            super().__init__()
+            self.variance = variance
+            self.version = version
+
+    @work(thread=True, exclusive=True, group="variance", exit_on_error=False)
+    def _reload(self) -> None:
+        take = self.service.stocktake
+        try:
+            version = take.version()
+            number = self.session_id
+            if number is None:
+                open_sessions = take.sessions()
+                number = int(open_sessions[0]["id"]) if open_sessions else None
+            variance = None if number is None else take.variance(number)
+        except AtlasError as error:
+            self.app.call_from_thread(self._say, str(error), False)
+            return
+        self.post_message(self.Loaded(variance, version))
+
+    def _check_for_changes(self) -> None:
+        try:
+            version = self.service.stocktake.version()
+        except AtlasError:
+            return
+        if version != self._version:
+            self._version = version
+            self._reload()
+
+    @on(Loaded)
+    def _show(self, message: Loaded) -> None:
+        self._version = message.version
+        self.variance = variance = message.variance
+        table = self.query_one("#variance", DataTable)
+        status = self.query_one("#count-status", Static)
+        if variance is None:
+            self.session_id = None
+            table.clear()
+            status.update("No open count session · F2 starts one")
+            return
+        session, totals = variance["session"], variance["totals"]
+        self.session_id = int(session["id"])
+        line = Text.assemble(
+            (f"count #{session['id']} ", "bold"),
+            safe_text(session["scope"]),
+            f" · {totals['counted']}/{totals['expected_items']} counted"
+            f" · {totals['differences']} differ (net {totals['net']:+d})",
+        )
+        if session["status"] != "open":
+            line.append(f" · {session['status']}", style="bold")
+        status.update(line)
+        cursor = table.cursor_row
+        table.clear()
+        for row in variance["rows"]:
+            difference = int(row["difference"])
+            style = "red" if difference < 0 else "green" if difference > 0 else ""
+            table.add_row(
+                literal(row["sku"]),
+                literal(row["name"]),
+                str(row["expected"]),
+                str(row["counted"]),
+                Text(f"{difference:+d}" if difference else "0", style=style),
+                _now(row["current"]),
+                key=row["sku"].casefold(),
+            )
+        for row in variance["uncounted"]:
+            table.add_row(
+                literal(row["sku"]),
+                literal(row["name"]),
+                str(row["expected"]),
+                Text("—", style="dim"),
+                Text("uncounted", style="dim"),
+                _now(row["current"]),
+                key=row["sku"].casefold(),
+            )
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+
+    # Counting ---------------------------------------------------------------------------------
+
+    def _say(self, text: str, ok: bool = True) -> None:
+        message = self.query_one("#count-message", Static)
+        message.update(Text(safe_text(text)))
+        message.set_class(not ok, "refused")
+        if not ok:
+            self.app.bell()
+
+    @on(Input.Submitted, "#count-entry")
+    def _entered(self, event: Input.Submitted) -> None:
+        event.input.value = ""
+        text = event.value.strip()
+        if not text:
+            return
+        if self.session_id is None:
+            self._say("no open count session: press F2 to start one", False)
+            return
+        take = self.service.stocktake
+        try:
+            if self._is_code(text):
+                done = take.record(self.session_id, text, 1, add=True)
+            elif (setting := SET_COUNT.match(text)) is not None:
+                done = take.record(self.session_id, setting.group(1), int(setting.group(2)))
+            elif (adding := QUANTITY.match(text)) is not None and adding.group(2).strip():
+                amount = int(adding.group(1))
+                done = take.record(self.session_id, adding.group(2).strip(), amount, add=True)
+            else:
+                done = take.record(self.session_id, text, 1, add=True)
+        except AtlasError as error:
+            self._say(str(error), False)
+            return
+        self._say(f"{done['sku']} counted {done['counted']} (system holds {done['expected']})")
+        self._reload()
+        self._select(done["sku"])
+
+    def _is_code(self, text: str) -> bool:
+        """A whole entry that names an item is a scan, even if it looks like `X 12`."""
+        try:
+            self.service.find_code(text)
+        except AtlasError:
+            return False
+        return True
+
+    def _select(self, sku: str) -> None:
+        def move() -> None:
+            table = self.query_one("#variance", DataTable)
+            try:
+                table.move_cursor(row=table.get_row_index(sku.casefold()))
+            except Exception:  # the row is not there (yet): nothing to point at
+                return
+
+        self.call_after_refresh(move)
+
+    # Session actions --------------------------------------------------------------------------
+
+    def action_start(self) -> None:
+        """Open a new session over a location and/or category."""
+
+        def started(session: dict[str, Any] | None) -> None:
+            self.query_one("#count-entry", Input).focus()
+            if session is not None:
+                self.session_id = int(session["id"])
+                self._say(f"count #{session['id']} started: {session['expected_items']} items")
+                self._reload()
+
+        self.app.push_screen(StartCountDialog(self.service), started)
+
+    def action_switch(self) -> None:
+        """Show another open session."""
+        try:
+            sessions = self.service.stocktake.sessions()
+        except AtlasError as error:
+            self._say(str(error), False)
+            return
+        labels = [
+            f"#{s['id']} {s['scope']} · {s['counted_items']}/{s['expected_items']} counted"
+            for s in sessions
+        ]
+
+        def chosen(label: str | None) -> None:
+            self.query_one("#count-entry", Input).focus()
+            if label:
+                self.session_id = int(sessions[labels.index(label)]["id"])
+                self._reload()
+
+        current = next((label for label, s in zip(labels, sessions, strict=True)
+                        if s["id"] == self.session_id), None)  # fmt: skip
+        self.app.push_screen(PickDialog("Count session", labels, current), chosen)
+
+    def action_apply(self) -> None:
+        """Turn the differences into count movements, after a confirmation."""
+        variance, number = self.variance, self.session_id
+        if variance is None or number is None:
+            self._say("no open count session to apply", False)
+            return
+        totals = variance["totals"]
+        question = Text(
+            f"Apply count #{number}? {totals['differences']} items change "
+            f"(net {totals['net']:+d}); {totals['uncounted']} uncounted items are left alone."
+        )
+
+        def answered(yes: bool | None) -> None:
+            self.query_one("#count-entry", Input).focus()
+            if not yes:
+                return
+            try:
+                result = self.service.stocktake.apply(number)
+            except AtlasError as error:
+                self._say(str(error), False)
+                return
+            changed = len(result["changes"])
+            self._say(f"count #{number} applied: {changed} {_noun(changed)} changed")
+            self.session_id = None
+            self._reload()
+
+        self.app.push_screen(ConfirmDialog(question), answered)
+
+    def action_cancel_session(self) -> None:
+        """Close the session without changing stock, after a confirmation."""
+        number = self.session_id
+        if number is None:
+            return
+
+        def answered(yes: bool | None) -> None:
+            self.query_one("#count-entry", Input).focus()
+            if not yes:
+                return
+            try:
+                self.service.stocktake.cancel(number)
+            except AtlasError as error:
+                self._say(str(error), False)
+                return
+            self._say(f"count #{number} cancelled; no stock was changed")
+            self.session_id = None
+            self._reload()
+
+        question = Text(f"Cancel count #{number}? Its counts are dropped; stock is unchanged.")
+        self.app.push_screen(ConfirmDialog(question), answered)
+
+    def action_scan(self) -> None:
+        """Scan mode counting into this session."""
+        if self.session_id is None:
+            self._say("no open count session: press F2 to start one", False)
+            return
+
+        def back(summary: str | None) -> None:
+            self.query_one("#count-entry", Input).focus()
+            self._say(f"scan mode: {summary or 'nothing was counted'}")
+            self._reload()
+
+        self.app.push_screen(ScanScreen(self.service, "count", self.session_id), back)
+
+    def action_leave(self) -> None:
+        """Back to the items."""
+        self.dismiss(None)
+
+
+def _now(current: int | None) -> Text:
+    return Text("gone", style="bold red") if current is None else Text(str(current))
+
+
+def _noun(count: int) -> str:
+    return "item" if count == 1 else "items"
