@@ -64,6 +64,7 @@ NAMES = {
     "reports": "Reports",
     "stocktake": "Stocktake: count sessions",
     "scan": "Scan mode",
+    "import": "Import items from a file…",
     "media": "Media search",
     "help": "Help: every key",
     "quit": "Quit",

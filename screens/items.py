@@ -17,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
 from atlas_tui.errors import AtlasError
+from atlas_tui.imports import ImportResult
 from atlas_tui.models import InventoryItem
 from atlas_tui.service import InventoryService
 from atlas_tui.text import safe_text
@@ -30,6 +31,7 @@ from screens.dialogs import (
     PickDialog,
     literal,
 )
+from screens.import_dialog import ImportDialog, summary
 from screens.scan import ScanScreen
 from screens.widgets.item_detail import ItemDetail
 from screens.widgets.item_table import SORTABLE, ItemTable, sort_key
@@ -80,6 +82,7 @@ class ItemsScreen(Screen[None]):
         Binding("h", "history", "History", id="history"),
         Binding("u", "undo", "Undo", id="undo"),
         Binding("s", "scan", "Scan", id="scan"),
+        Binding("i", "import", "Import", id="import"),
         Binding("c", "pick_category", "Category", id="category"),
         Binding("l", "pick_location", "Location", id="location"),
         Binding("o", "sort", "Sort", id="sort"),
@@ -459,6 +462,19 @@ class ItemsScreen(Screen[None]):
             self.action_reload()
 
         self.app.push_screen(ScanScreen(self.service), done)
+
+    def action_import(self) -> None:
+        """Import a CSV or JSON file, after a preview of what it would do."""
+
+        def done(result: ImportResult | None) -> None:
+            if result is None:
+                return
+            refused = bool(result.counts["refused"])
+            self.tell(f"Import of {result.source}: {summary(result)}",
+                      severity="warning" if refused else "information", timeout=10)  # fmt: skip
+            self.action_reload()
+
+        self.app.push_screen(ImportDialog(self.service), done)
 
     def action_pick_category(self) -> None:
         """Show one category (or all)."""

@@ -1,0 +1,193 @@
+"""The import dialog: preview what a file would add, update and refuse, then import it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
+
+from atlas_tui.errors import AtlasError
+from atlas_tui.exchange import import_file
+from atlas_tui.imports import ImportResult, RowOutcome
+from atlas_tui.render_counts import describe_change
+from atlas_tui.service import InventoryService
+from screens.dialogs import literal
+
+# The preview lists refusals first, then this many other rows: enough to check a mapping.
+PREVIEW_ROWS = 500
+MARKS = {"add": ("+ add", "green"), "update": ("~ update", "yellow"),
+         "unchanged": ("= same", "dim"), "refuse": ("✗ refused", "red")}  # fmt: skip
+
+
+def summary(result: ImportResult) -> str:
+    """One line: what the import did (or would do)."""
+    counts = result.counts
+    if result.dry_run:
+        head = f"would add {counts['added']}, update {counts['updated']}"
+    elif result.applied:
+        head = f"added {counts['added']}, updated {counts['updated']}"
+    else:
+        head = "nothing imported (all or nothing)"
+    parts = [head]
+    if counts["unchanged"]:
+        parts.append(f"{counts['unchanged']} unchanged")
+    parts.append(f"{counts['refused']} refused")
+    return ", ".join(parts) + f" (of {len(result.rows)} rows)"
+
+
+def _detail(outcome: RowOutcome) -> Text:
+    if outcome.action == "refuse":
+        return literal(outcome.reason)
+    if outcome.action == "update":
+        return describe_change(outcome.changes)
+    if outcome.action == "add" and outcome.item is not None:
+        item = outcome.item
+        where = f" at {item.location}" if item.location else ""
+        return literal(f"{item.name}: {item.quantity}{where}")
+    return Text("")
+
+
+class ImportDialog(ModalScreen[ImportResult | None]):
+    """A file, an optional column mapping, a preview (a dry run), then the import."""
+
+    CSS_PATH = "dialogs.tcss"
+    DEFAULT_CSS = """
+    ImportDialog #dialog { width: 100; height: 90%; }
+    ImportDialog #preview { height: 1fr; }
+    ImportDialog #import-summary { padding: 1 0 0 0; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "cancel", "Cancel", id="import-cancel"),
+        Binding("ctrl+s", "run_import", "Import", id="import-run"),
+    ]
+
+    def __init__(self, service: InventoryService, path: str = "") -> None:
+        super().__init__()
+        self.service = service
+        self.path = path
+        self.preview: ImportResult | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="dialog"):
+            yield Label("Import items from a CSV or JSON file", id="heading")
+            yield Label("File", classes="field-label")
+            yield Input(self.path, placeholder="path to a .csv or .json file", id="file")
+            yield Label("Column mapping (optional)", classes="field-label")
+            yield Input(placeholder="e.g. Artikel=sku, Bestand=quantity", id="mapping")
+            yield Checkbox("All or nothing: import no row if any is refused", id="strict")
+            yield Static("enter previews the file; nothing changes until Import",
+                         id="import-summary")  # fmt: skip
+            yield DataTable(id="preview", cursor_type="row", zebra_stripes=True)
+            with Horizontal(id="buttons"):
+                yield Button("Import (ctrl+s)", variant="primary", id="import", disabled=True)
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#preview", DataTable).add_columns("Row", "SKU", "Action", "Details")
+        self.query_one("#file", Input).focus()
+
+    def _mapping(self) -> list[str]:
+        text = self.query_one("#mapping", Input).value
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+    def _file(self) -> str:
+        return str(Path(self.query_one("#file", Input).value.strip()).expanduser())
+
+    # Preview ----------------------------------------------------------------------------------
+
+    class Previewed(Message):
+        """A dry run's result, or the reason there is none."""
+
+        def __init__(self, result: ImportResult | None, error: str) -> None:
+            super().__init__()
+            self.result = result
+            self.error = error
+
+    @on(Input.Submitted)
+    def _preview(self) -> None:
+        self.preview = None
+        self.query_one("#import", Button).disabled = True
+        self.query_one("#import-summary", Static).update("reading…")
+        self._dry_run(self._file(), self._mapping())
+
+    @on(Input.Changed)
+    def _stale(self) -> None:
+        self.preview = None
+        self.query_one("#import", Button).disabled = True
+
+    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
+    def _dry_run(self, path: str, mapping: list[str]) -> None:
+        try:
+            result = import_file(self.service, path, dry_run=True, mapping=mapping)
+        except AtlasError as error:
+            self.post_message(self.Previewed(None, str(error)))
+            return
+        self.post_message(self.Previewed(result, ""))
+
+    @on(Previewed)
+    def _show_preview(self, message: Previewed) -> None:
+        table = self.query_one("#preview", DataTable)
+        table.clear()
+        shown = self.query_one("#import-summary", Static)
+        if message.result is None:
+            shown.update(Text(message.error, style="bold red"))
+            return
+        result = self.preview = message.result
+        shown.update(Text(summary(result)))
+        ordered = result.of("refuse") + [row for row in result.rows if row.action != "refuse"]
+        for outcome in ordered[: len(result.of("refuse")) + PREVIEW_ROWS]:
+            label, style = MARKS[outcome.action]
+            table.add_row(str(outcome.row), literal(outcome.sku), Text(label, style=style),
+                          _detail(outcome))  # fmt: skip
+        self.query_one("#import", Button).disabled = not (
+            result.counts["added"] or result.counts["updated"]
+        )
+
+    # Import -----------------------------------------------------------------------------------
+
+    @on(Button.Pressed, "#import")
+    def action_run_import(self) -> None:
+        """Import the previewed file (in a worker: a big file takes seconds)."""
+        button = self.query_one("#import", Button)
+        if self.preview is None or button.disabled:
+            return
+        button.disabled = True
+        self.query_one("#import-summary", Static).update("importing…")
+        strict = self.query_one("#strict", Checkbox).value
+        self._import(self._file(), self._mapping(), strict)
+
+    class Imported(Message):
+        """The import's result, or why it did not run."""
+
+        def __init__(self, result: ImportResult | None, error: str) -> None:
+            super().__init__()
+            self.result = result
+            self.error = error
+
+    @work(thread=True, exclusive=True, group="import", exit_on_error=False)
+    def _import(self, path: str, mapping: list[str], strict: bool) -> None:
+        try:
+            result = import_file(self.service, path, strict=strict, mapping=mapping)
+        except AtlasError as error:
+            self.post_message(self.Imported(None, str(error)))
+            return
+        self.post_message(self.Imported(result, ""))
+
+    @on(Imported)
+    def _imported(self, message: Imported) -> None:
+        if message.result is None:
+            self.query_one("#import-summary", Static).update(Text(message.error, style="bold red"))
+            return
+        self.dismiss(message.result)
+
+    @on(Button.Pressed, "#cancel")
+    def action_cancel(self) -> None:
+        self.dismiss(None)
