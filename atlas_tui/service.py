@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from atlas_tui.errors import AtlasError, BulkError, ConflictError, NotFoundError, ValidationError
+from atlas_tui.imports import ImportResult, plan_rows
 from atlas_tui.models import (
     ITEM_FIELDS,
     LABEL_MAX_LEN,
@@ -25,7 +26,6 @@ from atlas_tui.models import (
     merge_attributes,
     utc_now,
 )
-from atlas_tui.imports import ImportResult, plan_rows
 from atlas_tui.replay import build_report, items_at, parse_moment, verify_store
 from atlas_tui.repository.base import InventoryRepository, SessionStore
 from atlas_tui.stocktake import Stocktake
@@ -332,7 +332,7 @@ class InventoryService:
 
         Every valid row is applied with one movement (`add`; a `count` when the quantity
         changes, else `update`), or none when `strict` and a row is refused, or when
-        `dry_run`. Imports are not taken back by `undo_last`: one would undo one row.
+        `dry_run`. An import ends what `undo_last` can take back.
         """
         why = reason or f"import of {source}"
         if dry_run:
@@ -361,6 +361,8 @@ class InventoryService:
                 details = {"changes": changes, "import": source}
                 self._record(item, kind, before, item.quantity, why, now, details)
             del self._uncommitted[mark:]
+        # Undo after an import would take back one row of it, or a change made before it.
+        self._done.clear()
         return ImportResult(source, outcomes, applied=True, dry_run=False, strict=strict)
 
     def _refuse_duplicate(self, item: InventoryItem) -> None:

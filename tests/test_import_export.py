@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from support import Result, file_unchanged
 
+from atlas_tui.errors import ValidationError
 from atlas_tui.exchange import export_text, import_file
 from atlas_tui.factory import make_service
 from atlas_tui.service import InventoryService
@@ -118,16 +119,17 @@ def test_strict_imports_nothing_when_a_row_is_refused(
     assert not result.applied and result.counts["refused"] == 9
 
 
-def test_undo_skips_an_import_rather_than_undo_one_row_of_it(
+def test_an_import_ends_what_undo_can_take_back(
     stocked: InventoryService, tmp_path: Path
 ) -> None:
     rows = "".join(f"BULK-{n:04},Bulk {n},{n}\n" for n in range(300))
     result = import_file(stocked, write(tmp_path / "bulk.csv", "sku,name,qty\n" + rows))
     assert result.counts["added"] == 300
     assert stocked.repository.movement_count() == 2 + 300
-    undone = stocked.undo_last()
-    assert undone.sku == "ITEM-002", "undo takes back the change made before the import"
-    assert stocked.get("BULK-0299").quantity == 299
+    assert not stocked.can_undo()
+    with pytest.raises(ValidationError, match="undo: nothing to undo in this session"):
+        stocked.undo_last()
+    assert stocked.get("BULK-0299").quantity == 299 and stocked.get("ITEM-002").quantity == 5
 
 
 ROUND_TRIP_NAMES = [
