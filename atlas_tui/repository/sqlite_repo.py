@@ -128,6 +128,7 @@ class SQLiteRepository:
         self._dirty = False
         self._created = False
         self._items_cache: tuple[Hashable, list[InventoryItem]] | None = None
+        self._next_movement_id: int | None = None
 
     @property
     def path(self) -> Path:
@@ -250,6 +251,7 @@ class SQLiteRepository:
                 raise StorageError(f"cannot write data file {self._path}: {exc}") from None
             self._depth = 1
             self._dirty = False
+            self._next_movement_id = None
             try:
                 yield
                 if self._dirty:
@@ -358,8 +360,13 @@ class SQLiteRepository:
 
     def append_movement(self, movement: Movement) -> Movement:
         with self._mutex:
-            recorded = replace(movement, id=self.movement_count() + 1)
+            # No other writer can get in while our transaction is open (BEGIN IMMEDIATE),
+            # so the next id is counted once per transaction, not once per movement.
+            if self._depth == 0 or self._next_movement_id is None:
+                self._next_movement_id = self.movement_count() + 1
+            recorded = replace(movement, id=self._next_movement_id)
             self._write(INSERT_MOVEMENT, _movement_row(recorded))
+            self._next_movement_id += 1
             return recorded
 
     def movements(self, sku: str | None = None) -> list[Movement]:
