@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from support import settle
-from test_app import KEY_NAMES, ready, store, wait_for  # noqa: F401  (store is a fixture)
+from test_app import KEY_NAMES, ready, wait_for
 from textual.widgets import Button, DataTable, Static
 
 from atlas_tui.app import make_app
 from atlas_tui.factory import make_service
 from screens.import_dialog import ImportDialog
 from screens.items import ItemsScreen
+
+
+@pytest.fixture
+def store(json_db: Path) -> Path:
+    service = make_service(json_db)
+    service.add("A-1", "Anvil", "Tools", 10, "A1", 2, 50)
+    return json_db
 
 
 def preview_rows(dialog: ImportDialog) -> list[list[str]]:
