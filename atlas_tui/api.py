@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from atlas_tui import maintenance
+from atlas_tui import exchange, maintenance
 from atlas_tui.config import Settings
 from atlas_tui.demo import seed_demo
 from atlas_tui.errors import AtlasError, ValidationError
@@ -192,8 +192,6 @@ class AtlasAPI:
     ) -> Envelope:
         """Every item as CSV or JSON: written to `out`, else returned as "data"."""
 
-        from atlas_tui import exchange  # TEMP until transfer lands
-
         def run(s: InventoryService) -> dict[str, Any]:
             if out is not None:
                 return exchange.export_file(s, Path(out), file_format)
@@ -216,8 +214,6 @@ class AtlasAPI:
 
         The "import" key always holds the outcome of every row, refused or not.
         """
-        from atlas_tui import exchange  # TEMP until transfer lands
-
         try:
             result = exchange.import_file(
                 self.service,
@@ -260,9 +256,7 @@ class AtlasAPI:
 
     def count_sessions(self, include_closed: bool = False) -> Envelope:
         """Open count sessions, newest first (all of them with include_closed)."""
-        return self._call(
-            "sessions", lambda s: s.stocktake.sessions(include_closed=include_closed)
-        )
+        return self._call("sessions", lambda s: s.stocktake.sessions(include_closed=include_closed))
 
     def count_session(self, session_id: int | str) -> Envelope:
         """A session's variance: expected, counted and difference per SKU, and uncounted."""

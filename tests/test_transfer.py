@@ -669,7 +669,9 @@ def test_shopify_export() -> None:
         "quantity": 24,
     }
     assert rows["TEE-WHT-S"].attributes["Tags"] == "cotton, summer"
-    assert rows["TEE-WHT-S"].attributes["Variant Barcode"] == "0840012345671"
+    # Kept as `barcode`, the attribute scan mode looks codes up by.
+    assert rows["TEE-WHT-S"].attributes["barcode"] == "0840012345671"
+    assert "Variant Barcode" not in rows["TEE-WHT-S"].attributes
     assert rows["MUG-11OZ-BLK"].problems == [
         "quantity: '2.5' is a fraction; quantities are whole numbers"
     ]
@@ -922,3 +924,10 @@ def test_round_trip_of_every_tricky_value_in_one_column() -> None:
     items.append(item("no-value"))
     rows = read_import(export_csv(items).encode()).rows
     assert [row.attributes for row in rows] == [entry["attributes"] for entry in items]
+
+
+def test_only_the_first_barcode_column_becomes_the_barcode() -> None:
+    table = read_import(b"sku,name,EAN,UPC\nA-1,Anvil,4006381333931,036000291452\n")
+    assert table.rows[0].attributes == {"barcode": "4006381333931", "UPC": "036000291452"}
+    exported = read_import(b"sku,name,EAN,attr:barcode\nA-1,Anvil,111,222\n")
+    assert exported.rows[0].attributes == {"EAN": "111", "barcode": "222"}

@@ -101,6 +101,11 @@ ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
 }
 
 
+# Columns that hold what a scanner reads: kept as the `barcode` attribute, which scan mode
+# looks codes up by. Only the first such column of a file; later ones keep their names.
+BARCODE_ALIASES: Final = ("barcode", "Variant Barcode", "EAN", "EAN13", "EAN-13", "UPC", "GTIN")
+
+
 def normalise(header: str) -> str:
     """The key headers are matched by: casefolded letters and digits only.
 
@@ -123,6 +128,7 @@ def _alias_index() -> dict[str, tuple[str, int]]:
 # normalised header -> (field, rank of the alias)
 ALIAS_INDEX: Final = _alias_index()
 _FIELD_KEYS: Final = {normalise(field): field for field in FIELDS}
+_BARCODE_KEYS: Final = frozenset(normalise(alias) for alias in BARCODE_ALIASES)
 
 
 def header_text(cell: str) -> str:
@@ -253,9 +259,11 @@ def resolve_columns(headers: Sequence[str], explicit: Mapping[str, str]) -> list
         winner = None if field in claimed else min(found)[1]
         for _, index in found:
             targets[index] = field if index == winner else ATTR + headers[index]
+    barcode = ATTR + "barcode"
     for index, header in enumerate(headers):
         if not targets[index]:
-            targets[index] = ATTR + header
+            is_barcode = keys[index] in _BARCODE_KEYS and barcode not in targets
+            targets[index] = barcode if is_barcode else ATTR + header
     present_keys = set(keys)
     missing = [column for column in explicit if normalise(column) not in present_keys]
     if missing and any(headers):
