@@ -14,20 +14,21 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Footer, Header, Static
 
 from atlas_tui.models import InventoryItem
 from atlas_tui.scanning import ACTIONS, Outcome, ScanAction, ScanSession
 from atlas_tui.service import InventoryService
 from atlas_tui.text import safe_text
 from screens.dialogs import NewItemDialog, literal
+from screens.widgets.entry import EntryInput, command_keys
 
 KEYS = {"receive": "F2", "pick": "F3", "count": "F4", "move": "F5"}
 # Digits only, 8 to 14 long: the shape of EAN/UPC/GTIN codes.
 GTIN_LENGTHS = range(8, 15)
 
 
-class ScanInput(Input):
+class ScanInput(EntryInput):
     """The entry box; `u` alone in it for a moment means undo.
 
     A scanner's code may begin with u, and its other keys follow within milliseconds,
@@ -56,14 +57,14 @@ class ScanScreen(Screen[str]):
 
     CSS_PATH = "scan.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2", "choose('receive')", "Receive", priority=True, id="scan-receive"),
-        Binding("f3", "choose('pick')", "Pick", priority=True, id="scan-pick"),
-        Binding("f4", "choose('count')", "Count", priority=True, id="scan-count"),
-        Binding("f5", "choose('move')", "Move", priority=True, id="scan-move"),
-        Binding("tab", "next_action", "Next action", show=False, priority=True),
-        Binding("ctrl+z", "undo", "Undo (or u)", priority=True, id="scan-undo"),
-        Binding("ctrl+n", "create", "Create unknown", priority=True, id="scan-create"),
-        Binding("escape", "leave", "Leave", priority=True, id="scan-leave"),
+        Binding("f2", "choose('receive')", "Receive", show=False, id="scan-receive"),
+        Binding("f3", "choose('pick')", "Pick", show=False, id="scan-pick"),
+        Binding("f4", "choose('count')", "Count", show=False, id="scan-count"),
+        Binding("f5", "choose('move')", "Move", show=False, id="scan-move"),
+        Binding("tab", "next_action", "Next action", show=False),
+        Binding("ctrl+z", "undo", "Undo (or u)", id="scan-undo"),
+        Binding("ctrl+n", "create", "Create unknown", id="scan-create"),
+        Binding("escape", "leave", "Leave", id="scan-leave"),
     ]
 
     def __init__(
@@ -83,6 +84,8 @@ class ScanScreen(Screen[str]):
         yield ScanInput(
             placeholder="scan or type a code, then enter · 12* before a code = 12 of it",
             id="scan-input",
+            # The input takes the screen's keys itself, so they keep their place in a burst.
+            commands=command_keys(self.BINDINGS),
         )
         yield Static(id="scan-message")
         yield DataTable(id="scan-tally", cursor_type="row", zebra_stripes=True)
@@ -120,9 +123,12 @@ class ScanScreen(Screen[str]):
         if not outcome.ok:
             self.app.bell()
 
-    @on(Input.Submitted, "#scan-input")
-    def _scanned(self, event: Input.Submitted) -> None:
-        event.input.value = ""
+    @on(EntryInput.Command)
+    async def _command(self, event: EntryInput.Command) -> None:
+        await self.run_action(event.action)
+
+    @on(EntryInput.Entered, "#scan-input")
+    def _scanned(self, event: EntryInput.Entered) -> None:
         outcome = self.session.enter(event.value)
         if not outcome.message:
             return

@@ -21,6 +21,7 @@ from atlas_tui.service import InventoryService
 from atlas_tui.text import safe_text
 from screens.dialogs import ConfirmDialog, FormDialog, PickDialog, literal
 from screens.scan import ScanScreen
+from screens.widgets.entry import EntryInput, command_keys
 
 # "BOLT-1 38": a code, a space, then the counted figure.
 SET_COUNT = re.compile(r"^(.+?)\s+(\d{1,9})$")
@@ -65,12 +66,12 @@ class StocktakeScreen(Screen[None]):
     StocktakeScreen #variance { height: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("f2", "start", "New count", priority=True, id="count-start"),
-        Binding("f3", "switch", "Switch", priority=True, id="count-switch"),
-        Binding("f4", "apply", "Apply…", priority=True, id="count-apply"),
-        Binding("f6", "scan", "Scan mode", priority=True, id="count-scan"),
-        Binding("f8", "cancel_session", "Cancel count…", priority=True, id="count-cancel"),
-        Binding("escape", "leave", "Back", priority=True, id="count-leave"),
+        Binding("f2", "start", "New count", id="count-start"),
+        Binding("f3", "switch", "Switch", id="count-switch"),
+        Binding("f4", "apply", "Apply…", id="count-apply"),
+        Binding("f6", "scan", "Scan mode", id="count-scan"),
+        Binding("f8", "cancel_session", "Cancel count…", id="count-cancel"),
+        Binding("escape", "leave", "Back", id="count-leave"),
     ]
 
     def __init__(self, service: InventoryService) -> None:
@@ -83,9 +84,11 @@ class StocktakeScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="count-status")
-        yield Input(
+        yield EntryInput(
             placeholder="scan to add one · type SKU and a figure (BOLT-1 38) to set it",
             id="count-entry",
+            # The input takes the screen's keys itself, so they keep their place in a burst.
+            commands=command_keys(self.BINDINGS),
         )
         yield Static(id="count-message")
         yield DataTable(id="variance", cursor_type="row", zebra_stripes=True)
@@ -191,9 +194,12 @@ class StocktakeScreen(Screen[None]):
         if not ok:
             self.app.bell()
 
-    @on(Input.Submitted, "#count-entry")
-    def _entered(self, event: Input.Submitted) -> None:
-        event.input.value = ""
+    @on(EntryInput.Command)
+    async def _command(self, event: EntryInput.Command) -> None:
+        await self.run_action(event.action)
+
+    @on(EntryInput.Entered, "#count-entry")
+    def _entered(self, event: EntryInput.Entered) -> None:
         text = event.value.strip()
         if not text:
             return

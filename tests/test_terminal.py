@@ -74,6 +74,42 @@ def test_keyboard_session_in_tmux(json_db: Path, tmp_path: Path, term: str) -> N
     assert [m.kind for m in make_service(json_db).history("B-2")] == ["adjust", "add"]
 
 
+def test_a_scanner_burst_keeps_its_order_in_tmux(json_db: Path, tmp_path: Path) -> None:
+    """Codes, enters and action keys sent in one burst apply in the order they were typed."""
+    service = make_service(json_db)
+    service.add("A-1", "Anvil", "Tools", 10, "A1", attributes={"barcode": "4006381333931"})
+    service.add("B-2", "Bolt M6", "Fasteners", 4, "B1")
+    session = f"atlas-scan-{os.getpid()}"
+    socket = str(tmp_path / "tmux.sock")
+    tmux = ["tmux", "-S", socket]
+    command = shlex.join(["env", "TERM=xterm-256color", f"HOME={os.environ['HOME']}",
+                          sys.executable, "-m", "atlas_tui", "--db", str(json_db)])  # fmt: skip
+    subprocess.run(
+        [*tmux, "new-session", "-d", "-s", session, "-x", "80", "-y", "24", command], check=True
+    )
+
+    def screen() -> str:
+        done = subprocess.run([*tmux, "capture-pane", "-p", "-t", session],
+                              capture_output=True, text=True)  # fmt: skip
+        return done.stdout
+
+    try:
+        poll(lambda: "2 items" in screen(), "the items screen")
+        subprocess.run([*tmux, "send-keys", "-t", session, "s"], check=True)
+        poll(lambda: "F2 receive" in screen(), "scan mode")
+        burst = ["F5", "Z-9", "Enter", "a-1", "Enter", "F2", "4006381333931", "Enter",
+                 "b-2", "Enter", "3*b-2", "Enter"]  # fmt: skip
+        subprocess.run([*tmux, "send-keys", "-t", session, *burst], check=True)
+        poll(lambda: make_service(json_db).get("B-2").quantity == 8, "the last scan")
+        stored = make_service(json_db)
+        assert (stored.get("A-1").location, stored.get("A-1").quantity) == ("Z-9", 11)
+        assert stored.get("B-2").location == "B1"
+        kinds = [m.kind for m in stored.history_since(stored.now().replace(year=2000))]
+        assert kinds[:4] == ["adjust", "adjust", "adjust", "move"]
+    finally:
+        subprocess.run([*tmux, "kill-server"], capture_output=True)
+
+
 def _ended(tmux: list[str], session: str) -> bool:
     return (
         subprocess.run([*tmux, "has-session", "-t", session], capture_output=True).returncode != 0
