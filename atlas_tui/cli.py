@@ -7,12 +7,9 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
-
-from rich.console import Console
-from rich.text import Text
 
 from atlas_tui import __version__
 from atlas_tui.api import AtlasAPI, Envelope, failure
@@ -22,14 +19,13 @@ from atlas_tui.render import (
     history_table,
     item_details,
     items_table,
-    reorder_table,
     media_table,
     plain,
+    reorder_table,
     status_of,
     summary_view,
 )
 from atlas_tui.text import safe_text
-
 
 
 def _attribute(text: str) -> tuple[str, str]:

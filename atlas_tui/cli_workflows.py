@@ -121,7 +121,9 @@ def _import(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
                     *((" at ", plain(item["location"])) if item["location"] else ()),
                 )
             elif row["action"] == "update":
-                out.line(("  ~ ", "yellow"), plain(row["sku"]), ": ", describe_change(row["changes"]))
+                out.line(
+                    ("  ~ ", "yellow"), plain(row["sku"]), ": ", describe_change(row["changes"])
+                )
     for row in rows:
         if row["action"] == "refuse":
             out.line(

@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from datetime import datetime
 
 from atlas_tui.config import Settings
+from atlas_tui.models import utc_now
 from atlas_tui.repository import open_repository
 from atlas_tui.repository.sessions import SessionFile, sessions_path
 from atlas_tui.service import InventoryService
 
 
 def make_service(
-    storage_path: str | os.PathLike[str] | None = None, settings: Settings | None = None
+    storage_path: str | os.PathLike[str] | None = None,
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], datetime] = utc_now,
 ) -> InventoryService:
-    """A service on the given file, else ATLAS_STORAGE_PATH, else the per-user default."""
+    """A service on the given file, else ATLAS_STORAGE_PATH, else the per-user default.
+
+    `clock` gives the time of every change (tests and demos pass a fixed one).
+    """
     settings = settings or Settings.from_env(storage_path=storage_path)
     repository = open_repository(settings)
     sessions = SessionFile(sessions_path(repository.path), lock_timeout=settings.lock_timeout)
     return InventoryService(
-        repository, max_items=settings.max_items, user=settings.user, sessions=sessions
+        repository,
+        max_items=settings.max_items,
+        user=settings.user,
+        sessions=sessions,
+        clock=clock,
     )

@@ -258,6 +258,59 @@ def _tail(path: str) -> str:
     return safe_text("/".join(parts[-2:]))
 
 
+def usage_rate(daily_usage: float) -> str:
+    """Units per day, short: 0, <0.1, one decimal below 10, whole numbers above."""
+    if daily_usage <= 0:
+        return "0"
+    if daily_usage < 0.05:
+        return "<0.1"
+    if daily_usage < 10:
+        return f"{daily_usage:.1f}"
+    return f"{daily_usage:,.0f}"
+
+
+def days_left_text(days_left: float | None) -> str:
+    """Days until stock-out: "—" when nothing is being used, one decimal below 10 days."""
+    if days_left is None:
+        return "—"
+    if days_left < 10:
+        return f"{days_left:.1f}"
+    return f"{days_left:,.0f}"
+
+
 def reorder_table(rows: Iterable[Mapping[str, Any]], width: int = 80) -> Table:
-    """The reorder list: what to order, how much, and how soon it runs out."""
-    raise NotImplementedError
+    """The reorder list: what to order, how much, and how soon it runs out.
+
+    SKU, name, on hand, min, max, units to order, usage per day and days left (most urgent
+    first, as the report sorts them). Below 64 columns min and max are left out; below 52
+    usage per day too, and the headers get shorter, so that what to order stays readable.
+    """
+    narrow = width < 52
+    columns: list[Column] = [
+        ("SKU", "left", lambda row: plain(row["sku"])),
+        ("Name", "left", lambda row: plain(row["name"])),
+        ("Qty" if narrow else "On hand", "right", lambda row: Text(f"{row['quantity']:,}")),
+    ]
+    if width >= 64:
+        columns.append(("Min", "right", lambda row: Text(f"{row['min_stock']:,}")))
+        columns.append(
+            ("Max", "right", lambda row: Text(f"{row['max_stock']:,}" if row["max_stock"] else "-"))
+        )
+    columns.append(("Order", "right", lambda row: Text(f"{row['suggested']:,}", style="bold")))
+    if not narrow:
+        columns.append(("Use/day", "right", lambda row: Text(usage_rate(row["daily_usage"]))))
+    columns.append(
+        (
+            "Days" if narrow else "Days left",
+            "right",
+            lambda row: Text(days_left_text(row["days_left"])),
+        )
+    )
+    return fitted_table(
+        columns,
+        list(rows),
+        width,
+        flexible={"Name": 8, "SKU": 8},
+        fold=("SKU",),
+        caps={"SKU": 16},  # longer SKUs fold onto a second line
+    )

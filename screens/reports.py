@@ -1,4 +1,5 @@
-"""The reports screen: totals, stock by category, and the low and over lists, kept live."""
+"""The reports screen: totals, stock by category, the low and over lists and what to reorder,
+kept live."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from textual.widgets.data_table import RowDoesNotExist
 from textual.worker import Worker, get_current_worker
 
 from atlas_tui.errors import AtlasError
+from atlas_tui.render import days_left_text, usage_rate
 from atlas_tui.service import InventoryService
 from atlas_tui.text import safe_text
 
@@ -44,12 +46,16 @@ def _cell(value: object, style: Style | str = "", justify: JustifyMethod = "left
     return Text(safe_text(value), style=style, justify=justify)
 
 
-class StockTable(DataTable[Text]):
-    """Items as SKU, name, quantity, min/max and location rows; enter picks the item."""
+class ItemRows(DataTable[Text]):
+    """A list of items keyed by SKU; enter picks the item under the cursor."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "select_cursor", "Go to item", id="reports-jump"),
     ]
+
+
+class StockTable(ItemRows):
+    """Items as SKU, name, quantity, min/max and location rows; enter picks the item."""
 
     def on_mount(self) -> None:
         self.add_column("SKU", key="sku")
@@ -59,8 +65,22 @@ class StockTable(DataTable[Text]):
         self.add_column("Location", key="location")
 
 
+class ReorderTable(ItemRows):
+    """The reorder list: on hand, min/max, units to order, usage per day and days left."""
+
+    def on_mount(self) -> None:
+        self.add_column("SKU", key="sku")
+        self.add_column("Name", key="name")
+        self.add_column(Text("Qty", justify="right"), key="quantity")
+        self.add_column(Text("Min/Max", justify="right"), key="limits")
+        self.add_column(Text("Order", justify="right"), key="suggested")
+        self.add_column(Text("Use/day", justify="right"), key="daily_usage")
+        self.add_column(Text("Days left", justify="right"), key="days_left")
+
+
 class ReportsScreen(Screen[str | None]):
-    """Summary, low and over stock; dismisses with a SKU to jump to, or None."""
+    """Summary, low and over stock, the reorder list; dismisses with a SKU to jump to, or
+    None."""
 
     CSS_PATH = "reports.tcss"
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -93,6 +113,13 @@ class ReportsScreen(Screen[str | None]):
             self.low = low
             self.over = over
 
+    class Reordered(Message, bubble=False):
+        """The reorder list, read after the others: it reads the whole history."""
+
+        def __init__(self, report: Mapping[str, Any]) -> None:
+            super().__init__()
+            self.report = report
+
     class Failed(Message, bubble=False):
         """Reading the reports failed; `error` is a one-line message for the user."""
 
@@ -105,6 +132,7 @@ class ReportsScreen(Screen[str | None]):
         self.service = service
         self._version: Hashable = None
         self._shown: ReportsScreen.Loaded | None = None
+        self._reorder: Mapping[str, Any] | None = None
         self._loader: Worker[None] | None = None
 
     def compose(self) -> ComposeResult:
@@ -119,6 +147,10 @@ class ReportsScreen(Screen[str | None]):
         over = StockTable(id="over", cursor_type="row", zebra_stripes=True)
         over.border_title = "Over stock"
         yield over
+        reorder = ReorderTable(id="reorder", cursor_type="row", zebra_stripes=True)
+        reorder.border_title = "Reorder"
+        reorder.border_subtitle = "reading history…"
+        yield reorder
         yield Footer()
 
     def on_mount(self) -> None:
@@ -143,7 +175,11 @@ class ReportsScreen(Screen[str | None]):
 
     @work(thread=True, exclusive=True, group="reports", exit_on_error=False)
     def _load(self, force: bool = False) -> None:
-        """Read the reports if the data changed since the last read (or always, if forced)."""
+        """Read the reports if the data changed since the last read (or always, if forced).
+
+        The reorder list reads the whole history, which takes longest on a big store: it
+        follows once the others are shown.
+        """
         worker = get_current_worker()
         try:
             version = self.service.version()
@@ -157,6 +193,15 @@ class ReportsScreen(Screen[str | None]):
         else:
             # A change landing between the reads moves the version on: the next poll rereads.
             message = self.Loaded(version, summary, low, over)
+        if worker.is_cancelled:
+            return
+        self.post_message(message)
+        if isinstance(message, self.Failed):
+            return
+        try:
+            message = self.Reordered(self.service.report("reorder"))
+        except AtlasError as error:
+            message = self.Failed(str(error))
         if not worker.is_cancelled:
             self.post_message(message)
 
@@ -170,6 +215,11 @@ class ReportsScreen(Screen[str | None]):
         self._shown = message
         self._draw(message)
 
+    @on(Reordered)
+    def _apply_reorder(self, message: Reordered) -> None:
+        self._reorder = message.report
+        self._draw_reorder(message.report)
+
     @on(Failed)
     def _failed(self, message: Failed) -> None:
         totals = self.query_one("#totals", Static)
@@ -179,6 +229,8 @@ class ReportsScreen(Screen[str | None]):
     def _theme_changed(self, theme: Theme) -> None:
         if self._shown is not None:
             self._draw(self._shown)
+        if self._reorder is not None:
+            self._draw_reorder(self._reorder)
 
     # Drawing ------------------------------------------------------------------------------
 
@@ -246,6 +298,31 @@ class ReportsScreen(Screen[str | None]):
         table.border_subtitle = "" if items else "none"
         _restore_cursor(table, keep)
 
+    def _draw_reorder(self, report: Mapping[str, Any]) -> None:
+        table = self.query_one("#reorder", ReorderTable)
+        keep = _cursor_spot(table)
+        table.clear()
+        rows: Sequence[Mapping[str, Any]] = report.get("reorder", [])
+        flag, out = self._ink("reports--low"), self._ink("reports--over")
+        for row in rows:
+            limits = f"{row['min_stock']}/{row['max_stock'] or '-'}"
+            days_left = row["days_left"]
+            table.add_row(
+                _cell(row["sku"]),
+                _cell(row["name"]),
+                _cell(row["quantity"], flag, "right"),
+                Text(limits, justify="right"),
+                Text(f"{row['suggested']:,}", style="bold", justify="right"),
+                Text(usage_rate(row["daily_usage"]), justify="right"),
+                Text(days_left_text(days_left), style=out if days_left == 0 else "",
+                     justify="right"),
+                key=row["sku"],
+            )  # fmt: skip
+        table.border_title = f"Reorder ({len(rows)})"
+        days = report.get("usage_days", 30)
+        table.border_subtitle = f"usage over {days} d" if rows else "none"
+        _restore_cursor(table, keep)
+
     def _ink(self, component: str) -> Style:
         """A component's colour and weight from the theme, without its background, which
         would hide the table's cursor and stripes under the cell."""
@@ -254,7 +331,7 @@ class ReportsScreen(Screen[str | None]):
 
     # Actions ------------------------------------------------------------------------------
 
-    @on(DataTable.RowSelected, "#low, #over")
+    @on(DataTable.RowSelected, "#low, #over, #reorder")
     def _jump(self, event: DataTable.RowSelected) -> None:
         event.stop()
         self.dismiss(str(event.row_key.value))

@@ -1,6 +1,7 @@
 """SVG snapshots of every screen at 80x24 and 120x40 (pytest-textual-snapshot).
 
-The store is built with a fixed clock so that every run draws the same picture; update the
+The store is built, and the app run, with a fixed clock so that every run draws the same
+picture; update the
 snapshots deliberately with `pytest tests/test_snapshots.py --snapshot-update` and review
 the diff (textual and the plugin are pinned in the test extra).
 """
@@ -27,15 +28,16 @@ SIZES = [(80, 24), (120, 40)]
 @pytest.fixture
 def app(json_db: Path) -> AtlasApp:
     moments = (datetime(2026, 11, 2, 9, 0, tzinfo=UTC) + timedelta(hours=n) for n in range(999))
-    service = make_service(json_db)
-    service._clock = lambda: next(moments)
+    service = make_service(json_db, clock=lambda: next(moments))
     service.add("A-100", "Anvil, forged", "Tools", 12, "A-01-1", 5, 40, {"supplier": "Acme"})
     service.add("B-200", "Bolt M6 [zinc]", "Fasteners", 3, "B-02-2", 10, 500)
     service.add("C-300", "Crate, large", "Packaging", 90, "C-03-1", 10, 60)
     service.add("D-400", "Drill 18 V", "Tools", 7, "A-01-2", 2, 0)
     service.adjust("A-100", -4, "picked for order")
     service.move("C-300", "C-09-4", "re-slotting")
-    return AtlasApp(make_service(json_db), DEMO_DIR)
+    # The app's clock is fixed too: the detail pane's trend covers "the last 30 days".
+    today = datetime(2026, 11, 3, 12, 0, tzinfo=UTC)
+    return AtlasApp(make_service(json_db, clock=lambda: today), DEMO_DIR)
 
 
 def until(condition: Callable[[Pilot[None]], bool]) -> Callable[[Pilot[None]], Awaitable[None]]:

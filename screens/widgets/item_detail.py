@@ -1,23 +1,61 @@
-"""The detail pane: the selected item's fields, attributes and recent history."""
+"""The detail pane: the selected item's fields, quantity trend, attributes and recent history."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from rich.style import Style
 from rich.table import Table
 from rich.text import Text
 from textual import work
+from textual.binding import Binding, BindingType
+from textual.theme import Theme
 from textual.widgets import Static
+from textual.worker import get_current_worker
 
 from atlas_tui.errors import AtlasError
 from atlas_tui.models import InventoryItem, Movement
 from atlas_tui.text import safe_text
+
+SPARK_CELLS = 30
+TREND_DAYS = (30, 90)
+ZERO = "·"
+_LEVELS = ZERO + "▁▂▃▄▅▆▇█"
 
 
 def _plain(value: object) -> Text:
     return Text(safe_text(value))
 
 
+def sparkline(levels: Sequence[int], cells: int = SPARK_CELLS) -> str:
+    """Quantities as block characters on a scale from 0 to the highest of them.
+
+    More levels than `cells` are grouped into `cells` periods, each drawn at the quantity
+    it ended with (90 days in 30 cells: one cell per 3 days). A quantity of 0 (none on
+    hand, or the item not there yet) is a dot, anything above it at least the lowest block.
+    """
+    count = len(levels)
+    if count > cells:
+        levels = [levels[(n + 1) * count // cells - 1] for n in range(cells)]
+    peak = max(levels, default=0)
+    if peak <= 0:
+        return ZERO * len(levels)
+    return "".join(_LEVELS[0 if q <= 0 else max(1, round(q / peak * 8))] for q in levels)
+
+
+def usage_text(trend: Mapping[str, Any]) -> str:
+    """ "uses ~1.2/day", or that nothing was used, over the trend's days."""
+    daily, days = trend["daily_usage"], trend["days"]
+    if trend["used"] <= 0:
+        return f"no use in {days} d"
+    rate = "<0.1" if daily < 0.05 else f"~{daily:.1f}" if daily < 10 else f"~{daily:,.0f}"
+    return f"uses {rate}/day · {trend['used']:,} in {days} d"
+
+
 class ItemDetail(Static, can_focus=True):
-    """What the cursor rests on; history is read in a worker, so moving stays instant."""
+    """What the cursor rests on; history and trend are read in a worker, so moving stays
+    instant. `d` (while the pane has focus) or `set_days` switches the trend's 30/90 days."""
 
     DEFAULT_CSS = """
     ItemDetail {
@@ -29,28 +67,98 @@ class ItemDetail(Static, can_focus=True):
     ItemDetail:focus {
         border-top: solid $accent;
     }
+    ItemDetail > .item-detail--spark {
+        color: $accent;
+    }
     """
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"item-detail--spark"}
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("d", "toggle_days", "30/90 days", id="detail-days"),
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.days = TREND_DAYS[0]
+        self._item: InventoryItem | None = None
+        self._history: list[Movement] | None = None
+        self._trend: Mapping[str, Any] | None = None
+
+    @property
+    def trend(self) -> Mapping[str, Any] | None:
+        """The trend shown (`InventoryService.trend`'s), or None while it is read."""
+        return self._trend
+
+    def on_mount(self) -> None:
+        # The sparkline's colour is baked into the text: draw again on a new theme.
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 
     def show(self, item: InventoryItem | None) -> None:
         """Describe `item` (or nothing)."""
+        previous = self._item
+        self._item = item
         if item is None:
+            self._history = self._trend = None
             self.update("")
             return
-        self._draw(item, None)
-        self._load_history(item)
+        if previous is None or previous.key != item.key:
+            # Another item: nothing of the last one's may show while this one's loads.
+            self._history = self._trend = None
+        self._draw()
+        self._load(item, self.days)
+
+    def set_days(self, days: int) -> None:
+        """Show the trend over the last `days` days (30 or 90 are the usual)."""
+        if days < 1:
+            raise ValueError(f"days must be at least 1, got {days}")
+        if days == self.days:
+            return
+        self.days = days
+        self._trend = None
+        self._draw()
+        if self._item is not None:
+            self._load(self._item, days)
+
+    def action_toggle_days(self) -> None:
+        """Switch the trend between the last 30 and 90 days."""
+        short, long = TREND_DAYS
+        self.set_days(long if self.days == short else short)
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
-    def _load_history(self, item: InventoryItem) -> None:
+    def _load(self, item: InventoryItem, days: int) -> None:
         service = getattr(self.screen, "service", None)
         if service is None:
             return
         try:
-            history = service.history(item.sku)[:5]
+            history: list[Movement] | None = service.history(item.sku)[:5]
         except AtlasError:
-            return
-        self.app.call_from_thread(self._draw, item, history)
+            history = None
+        try:
+            trend: Mapping[str, Any] | None = service.trend(item.sku, days)
+        except AtlasError:  # gone meanwhile, or unreadable: no trend rather than a stale one
+            trend = None
+        if not get_current_worker().is_cancelled:
+            self.app.call_from_thread(self._loaded, item, days, history, trend)
 
-    def _draw(self, item: InventoryItem, history: list[Movement] | None) -> None:
+    def _loaded(
+        self,
+        item: InventoryItem,
+        days: int,
+        history: list[Movement] | None,
+        trend: Mapping[str, Any] | None,
+    ) -> None:
+        if self._item is None or self._item.key != item.key or days != self.days:
+            return  # the cursor or the period moved on while this was read
+        self._history, self._trend = history, trend
+        self._draw()
+
+    def _theme_changed(self, theme: Theme) -> None:
+        self._draw()
+
+    def _draw(self) -> None:
+        item = self._item
+        if item is None:
+            return
+        history, trend = self._history, self._trend
         grid = Table.grid(padding=(0, 2), expand=True)
         grid.add_column(ratio=1)
         grid.add_column(ratio=1)
@@ -59,7 +167,9 @@ class ItemDetail(Static, can_focus=True):
             f"{item.quantity} on hand · min {item.min_stock} · max {item.max_stock or '-'}",
             "  ", ("▼ low" if item.is_low else "▲ over" if item.is_over else "", "bold"), "\n",
             "at ", _plain(item.location or "-"), " · ", _plain(item.category or "no category"),
+            "\n",
         )  # fmt: skip
+        facts.append_text(self._trend_text(trend))
         for key, value in sorted(item.attributes.items()):
             facts.append("\n")
             facts.append_text(_plain(f"{key}: {value}"))
@@ -75,3 +185,17 @@ class ItemDetail(Static, can_focus=True):
             recent.append("\n")
         grid.add_row(facts, recent)
         self.update(grid)
+
+    def _trend_text(self, trend: Mapping[str, Any] | None) -> Text:
+        """Two lines: the period and its sparkline, then the usage."""
+        label = f"{self.days} d "
+        if trend is None:
+            return Text.assemble(label, " " * SPARK_CELLS, "\n", ("usage…", "dim"))
+        ink = self.get_component_rich_style("item-detail--spark")
+        bars = Style(color=ink.color, bold=ink.bold)
+        text = Text(label)
+        for cell in sparkline(trend["levels"]):
+            text.append(cell, "dim" if cell == ZERO else bars)
+        text.append("\n")
+        text.append(usage_text(trend))
+        return text
