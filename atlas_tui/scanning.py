@@ -153,9 +153,10 @@ class ScanSession:
     def _adjust(self, item: InventoryItem, delta: int) -> Outcome:
         verb = "receive" if delta > 0 else "pick"
         changed = self.service.adjust(item.sku, delta, f"scan: {verb}")
+        reason = _undo_reason(self.service, "adjust")
 
         def undo() -> str:
-            back = self.service.adjust(item.sku, -delta, f"undo of scan ({verb} {abs(delta)})")
+            back = self.service.adjust(item.sku, -delta, reason)
             return f"undone: {verb} of {abs(delta)} {item.sku}, now {back.quantity}"
 
         def count(line: Tally) -> None:
@@ -208,9 +209,10 @@ class ScanSession:
         note = " (a quantity does not apply to moves)" if quantity != 1 else ""
         origin = item.location
         moved = self.service.move(item.sku, self.target, "scan: move")
+        reason = _undo_reason(self.service, "move")
 
         def undo() -> str:
-            back = self.service.move(item.sku, origin, "undo of scan (move)")
+            back = self.service.move(item.sku, origin, reason)
             return f"undone: {item.sku} back at {back.location}"
 
         def unmove(line: Tally) -> None:
@@ -268,6 +270,12 @@ class ScanSession:
         if moved:
             parts.append(f"moved {_items(len(moved))}")
         return "; ".join(parts)
+
+
+def _undo_reason(service: InventoryService, kind: str) -> str:
+    """The reason `undo_last` would give, so reports see the undo for what it is."""
+    last = service.last_change()
+    return f"undo of #{last.id} ({kind})" if last is not None else f"undo of scan ({kind})"
 
 
 def _items(count: int) -> str:

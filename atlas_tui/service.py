@@ -502,6 +502,10 @@ class InventoryService:
             self._record(item, "delete", item.quantity, 0, reason, now, {"item": item.to_dict()})
             return item
 
+    def last_change(self) -> Movement | None:
+        """The movement this service committed last (None if none yet)."""
+        return self._done[-1] if self._done else None
+
     def can_undo(self) -> bool:
         """Whether this session has a change left to take back."""
         return bool(self._done)
