@@ -101,10 +101,8 @@ class ImportDialog(ModalScreen[ImportResult | None]):
     def _file(self) -> str:
         return str(Path(self.query_one("#file", Input).value.strip()).expanduser())
 
-    # Preview ----------------------------------------------------------------------------------
-
-    class Previewed(Message):
-        """A dry run's result, or the reason there is none."""
+    class Done(Message):
+        """A dry run's or an import's result, or the reason there is none."""
 
         def __init__(self, result: ImportResult | None, error: str) -> None:
             super().__init__()
@@ -116,42 +114,12 @@ class ImportDialog(ModalScreen[ImportResult | None]):
         self.preview = None
         self.query_one("#import", Button).disabled = True
         self.query_one("#import-summary", Static).update("reading…")
-        self._dry_run(self._file(), self._mapping())
+        self._run(self._file(), self._mapping(), dry_run=True, strict=False)
 
     @on(Input.Changed)
     def _stale(self) -> None:
         self.preview = None
         self.query_one("#import", Button).disabled = True
-
-    @work(thread=True, exclusive=True, group="preview", exit_on_error=False)
-    def _dry_run(self, path: str, mapping: list[str]) -> None:
-        try:
-            result = import_file(self.service, path, dry_run=True, mapping=mapping)
-        except AtlasError as error:
-            self.post_message(self.Previewed(None, str(error)))
-            return
-        self.post_message(self.Previewed(result, ""))
-
-    @on(Previewed)
-    def _show_preview(self, message: Previewed) -> None:
-        table = self.query_one("#preview", DataTable)
-        table.clear()
-        shown = self.query_one("#import-summary", Static)
-        if message.result is None:
-            shown.update(Text(message.error, style="bold red"))
-            return
-        result = self.preview = message.result
-        shown.update(Text(summary(result)))
-        ordered = result.of("refuse") + [row for row in result.rows if row.action != "refuse"]
-        for outcome in ordered[: len(result.of("refuse")) + PREVIEW_ROWS]:
-            label, style = MARKS[outcome.action]
-            table.add_row(str(outcome.row), literal(outcome.sku), Text(label, style=style),
-                          _detail(outcome))  # fmt: skip
-        self.query_one("#import", Button).disabled = not (
-            result.counts["added"] or result.counts["updated"]
-        )
-
-    # Import -----------------------------------------------------------------------------------
 
     @on(Button.Pressed, "#import")
     def action_run_import(self) -> None:
@@ -162,31 +130,42 @@ class ImportDialog(ModalScreen[ImportResult | None]):
         button.disabled = True
         self.query_one("#import-summary", Static).update("importing…")
         strict = self.query_one("#strict", Checkbox).value
-        self._import(self._file(), self._mapping(), strict)
-
-    class Imported(Message):
-        """The import's result, or why it did not run."""
-
-        def __init__(self, result: ImportResult | None, error: str) -> None:
-            super().__init__()
-            self.result = result
-            self.error = error
+        self._run(self._file(), self._mapping(), dry_run=False, strict=strict)
 
     @work(thread=True, exclusive=True, group="import", exit_on_error=False)
-    def _import(self, path: str, mapping: list[str], strict: bool) -> None:
+    def _run(self, path: str, mapping: list[str], *, dry_run: bool, strict: bool) -> None:
         try:
-            result = import_file(self.service, path, strict=strict, mapping=mapping)
+            result = import_file(
+                self.service, path, dry_run=dry_run, strict=strict, mapping=mapping
+            )
         except AtlasError as error:
-            self.post_message(self.Imported(None, str(error)))
+            self.post_message(self.Done(None, str(error)))
             return
-        self.post_message(self.Imported(result, ""))
+        self.post_message(self.Done(result, ""))
 
-    @on(Imported)
-    def _imported(self, message: Imported) -> None:
+    @on(Done)
+    def _done(self, message: Done) -> None:
+        shown = self.query_one("#import-summary", Static)
         if message.result is None:
-            self.query_one("#import-summary", Static).update(Text(message.error, style="bold red"))
-            return
-        self.dismiss(message.result)
+            shown.update(Text(message.error, style="bold red"))
+        elif not message.result.dry_run:
+            self.dismiss(message.result)
+        else:
+            self._show_preview(message.result)
+
+    def _show_preview(self, result: ImportResult) -> None:
+        self.preview = result
+        self.query_one("#import-summary", Static).update(Text(summary(result)))
+        table = self.query_one("#preview", DataTable)
+        table.clear()
+        refused = result.of("refuse")
+        ordered = refused + [row for row in result.rows if row.action != "refuse"]
+        for outcome in ordered[: len(refused) + PREVIEW_ROWS]:
+            label, style = MARKS[outcome.action]
+            table.add_row(str(outcome.row), literal(outcome.sku), Text(label, style=style),
+                          _detail(outcome))  # fmt: skip
+        counts = result.counts
+        self.query_one("#import", Button).disabled = not (counts["added"] or counts["updated"])
 
     @on(Button.Pressed, "#cancel")
     def action_cancel(self) -> None:

@@ -11,20 +11,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Final
 
 from atlas_tui.errors import ValidationError
+from atlas_tui.models import ITEM_FIELDS
 
 TEXT_FIELDS: Final = ("sku", "name", "category", "location", "created_at", "updated_at")
 WHOLE_FIELDS: Final = ("quantity", "min_stock", "max_stock")
-FIELDS: Final = (
-    "sku",
-    "name",
-    "category",
-    "quantity",
-    "location",
-    "min_stock",
-    "max_stock",
-    "created_at",
-    "updated_at",
-)
+# Every field of an item but its attributes, which come from the other columns.
+FIELDS: Final = tuple(name for name in ITEM_FIELDS if name != "attributes")
 IGNORE: Final = "ignore"
 ATTR: Final = "attr:"
 JSON: Final = "json:"
