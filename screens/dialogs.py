@@ -265,13 +265,16 @@ ALL = "\x00all"
 
 
 class PickDialog(ModalScreen[str | None]):
-    """Pick one of the existing values; the first option clears the filter (returns "")."""
+    """Pick one of the existing values; the first option, "(all)", clears the filter ("")."""
 
     CSS_PATH = "dialogs.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "cancel", "Cancel")]
 
-    def __init__(self, title: str, values: list[str], current: str | None) -> None:
+    def __init__(
+        self, title: str, values: list[str], current: str | None, *, offer_all: bool = True
+    ) -> None:
         super().__init__()
+        self.offer_all = offer_all
         self.title_text = title
         self.values = values
         self.current = current
@@ -279,14 +282,14 @@ class PickDialog(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(self.title_text, id="heading")
-            options = [Option(Text("(all)", style="italic"), id=ALL)]
+            options = [Option(Text("(all)", style="italic"), id=ALL)] if self.offer_all else []
             options += [Option(literal(value), id=f"v{n}") for n, value in enumerate(self.values)]
             yield OptionList(*options, id="choices")
 
     def on_mount(self) -> None:
         choices = self.query_one(OptionList)
         if self.current in self.values:
-            choices.highlighted = self.values.index(self.current) + 1
+            choices.highlighted = self.values.index(self.current) + self.offer_all
         choices.focus()
 
     @on(OptionList.OptionSelected)

@@ -150,7 +150,8 @@ class StocktakeScreen(Screen[None]):
         session, totals = variance["session"], variance["totals"]
         self.session_id = int(session["id"])
         line = Text.assemble(
-            (f"count #{session['id']} ", "bold"),
+            (f"count #{session['id']}", "bold"),
+            " · ",
             safe_text(session["scope"]),
             f" · {totals['counted']}/{totals['expected_items']} counted"
             f" · {totals['differences']} differ (net {totals['net']:+d})",
@@ -166,9 +167,9 @@ class StocktakeScreen(Screen[None]):
             table.add_row(
                 literal(row["sku"]),
                 literal(row["name"]),
-                str(row["expected"]),
-                str(row["counted"]),
-                Text(f"{difference:+d}" if difference else "0", style=style),
+                _number(row["expected"]),
+                _number(row["counted"]),
+                Text(f"{difference:+d}" if difference else "0", style=style, justify="right"),
                 _now(row["current"]),
                 key=row["sku"].casefold(),
             )
@@ -176,9 +177,9 @@ class StocktakeScreen(Screen[None]):
             table.add_row(
                 literal(row["sku"]),
                 literal(row["name"]),
-                str(row["expected"]),
-                Text("—", style="dim"),
-                Text("uncounted", style="dim"),
+                _number(row["expected"]),
+                Text("—", style="dim", justify="right"),
+                Text("uncounted", style="dim", justify="right"),
                 _now(row["current"]),
                 key=row["sku"].casefold(),
             )
@@ -276,7 +277,8 @@ class StocktakeScreen(Screen[None]):
 
         current = next((label for label, s in zip(labels, sessions, strict=True)
                         if s["id"] == self.session_id), None)  # fmt: skip
-        self.app.push_screen(PickDialog("Count session", labels, current), chosen)
+        dialog = PickDialog("Count session", labels, current, offer_all=False)
+        self.app.push_screen(dialog, chosen)
 
     def action_apply(self) -> None:
         """Turn the differences into count movements, after a confirmation."""
@@ -346,8 +348,14 @@ class StocktakeScreen(Screen[None]):
         self.dismiss(None)
 
 
+def _number(value: int) -> Text:
+    return Text(str(value), justify="right")
+
+
 def _now(current: int | None) -> Text:
-    return Text("gone", style="bold red") if current is None else Text(str(current))
+    if current is None:
+        return Text("gone", style="bold red", justify="right")
+    return _number(current)
 
 
 def _noun(count: int) -> str:

@@ -66,7 +66,7 @@ async def test_a_count_session_from_start_to_apply(store: Path) -> None:
         await type_line(pilot, "A1")
         await wait_for(pilot, lambda: app.screen is screen)
         await settle(pilot)
-        assert status(screen) == "count #1 at A1 · 0/3 counted · 0 differ (net +0)"
+        assert status(screen) == "count #1 · at A1 · 0/3 counted · 0 differ (net +0)"
         assert [row[4] for row in rows(screen)] == ["uncounted"] * 3
 
         await type_line(pilot, "nut-1 24")  # keyboard: set the figure
@@ -74,7 +74,7 @@ async def test_a_count_session_from_start_to_apply(store: Path) -> None:
             await scan(pilot, BARCODE)  # scanner: one each
         await settle(pilot)
         assert message(screen) == "BOLT-1 counted 2 (system holds 40)"
-        assert status(screen) == "count #1 at A1 · 2/3 counted · 2 differ (net -39)"
+        assert status(screen) == "count #1 · at A1 · 2/3 counted · 2 differ (net -39)"
         assert rows(screen)[:2] == [
             ["BOLT-1", "Bolt", "40", "2", "-38", "40"],
             ["NUT-1", "Nut", "25", "24", "-1", "25"],
@@ -105,7 +105,7 @@ async def test_scan_mode_counts_into_the_session_shown(store: Path) -> None:
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await stocktake(app, pilot)
-        assert status(screen).startswith("count #2 at A1")
+        assert status(screen).startswith("count #2 · at A1")
         await pilot.press("f6")
         await wait_for(pilot, lambda: isinstance(app.screen, ScanScreen))
         await pilot.press("3", "asterisk")
