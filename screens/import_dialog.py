@@ -21,8 +21,9 @@ from atlas_tui.render_counts import describe_change
 from atlas_tui.service import InventoryService
 from screens.dialogs import literal
 
-# The preview lists refusals first, then this many other rows: enough to check a mapping.
-PREVIEW_ROWS = 500
+# The preview lists refusals first, then the other rows, up to this many: enough to check a
+# mapping and read the refusals, few enough to draw at once for a 100,000-row file.
+PREVIEW_ROWS = 1000
 MARKS = {"add": ("+ add", "green"), "update": ("~ update", "yellow"),
          "unchanged": ("= same", "dim"), "refuse": ("✗ refused", "red")}  # fmt: skip
 
@@ -59,11 +60,6 @@ class ImportDialog(ModalScreen[ImportResult | None]):
     """A file, an optional column mapping, a preview (a dry run), then the import."""
 
     CSS_PATH = "dialogs.tcss"
-    DEFAULT_CSS = """
-    ImportDialog #dialog { width: 100; height: 90%; }
-    ImportDialog #preview { height: 1fr; }
-    ImportDialog #import-summary { padding: 1 0 0 0; }
-    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "cancel", "Cancel", id="import-cancel"),
         Binding("ctrl+s", "run_import", "Import", id="import-run"),
@@ -155,12 +151,15 @@ class ImportDialog(ModalScreen[ImportResult | None]):
 
     def _show_preview(self, result: ImportResult) -> None:
         self.preview = result
-        self.query_one("#import-summary", Static).update(Text(summary(result)))
+        shown = summary(result)
+        if len(result.rows) > PREVIEW_ROWS:
+            shown += f"; the first {PREVIEW_ROWS} are listed, refusals first"
+        self.query_one("#import-summary", Static).update(Text(shown))
         table = self.query_one("#preview", DataTable)
         table.clear()
         refused = result.of("refuse")
         ordered = refused + [row for row in result.rows if row.action != "refuse"]
-        for outcome in ordered[: len(refused) + PREVIEW_ROWS]:
+        for outcome in ordered[:PREVIEW_ROWS]:
             label, style = MARKS[outcome.action]
             table.add_row(str(outcome.row), literal(outcome.sku), Text(label, style=style),
                           _detail(outcome))  # fmt: skip
