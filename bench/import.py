@@ -28,6 +28,8 @@ from pathlib import Path
 
 from atlas_tui.exchange import import_file, read_file
 from atlas_tui.factory import make_service
+from atlas_tui.repository import SQLiteRepository, TinyDBRepository
+from atlas_tui.service import InventoryService
 
 SUFFIX = {"tinydb": ".json", "sqlite": ".sqlite"}
 TARGET = {"tinydb": 30.0, "sqlite": 10.0}
@@ -59,6 +61,15 @@ def clock(label: str, action: object, baseline: float | None = None) -> float:
     return took
 
 
+def _transactions(service: InventoryService) -> int:
+    """Commits so far, from each backend's own bookkeeping."""
+    repository = service.repository
+    if isinstance(repository, SQLiteRepository):
+        return repository._commits
+    assert isinstance(repository, TinyDBRepository)
+    return int(repository._meta()["txn"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -83,6 +94,7 @@ def main() -> None:
             store = make_service(root / f"new-{backend}{suffix}")
             new = clock("import new", lambda s=store: import_file(s, source), baseline)
             assert store.repository.count() == args.rows
+            print(f"  {'transactions':<24} {_transactions(store):8d}")
             again = clock(
                 "re-import, all counts", lambda s=store: import_file(s, changed), baseline
             )

@@ -130,6 +130,16 @@ def test_an_import_ends_what_undo_can_take_back(stocked: InventoryService, tmp_p
     assert stocked.get("BULK-0299").quantity == 299 and stocked.get("ITEM-002").quantity == 5
 
 
+def test_a_whole_file_is_one_transaction(json_db: Path, tmp_path: Path) -> None:
+    """The TinyDB file counts its committed transactions in its bookkeeping record."""
+    service = make_service(json_db)
+    service.add("ITEM-001", "Widget", quantity=1)
+    rows = "".join(f"BULK-{n:04},Bulk {n},{n}\n" for n in range(500))
+    import_file(service, write(tmp_path / "bulk.csv", "sku,name,qty\nITEM-001,Widget,9\n" + rows))
+    meta = json.loads(json_db.read_bytes())["_meta"]["1"]
+    assert (meta["txn"], meta["movements"]) == (2, 502)
+
+
 ROUND_TRIP_NAMES = [
     "=SUM(A1:A9)",
     "+1 555 0100",
