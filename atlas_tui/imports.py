@@ -120,8 +120,9 @@ def _new_item(row: SourceRow, now: datetime) -> InventoryItem:
 
 
 def _updated_item(
-    row: SourceRow, item: InventoryItem
+    row: SourceRow, item: InventoryItem, now: datetime
 ) -> tuple[InventoryItem, dict[str, list[Any]]]:
+    """The item as the row leaves it (stamped `now`) and what changed."""
     changes: dict[str, Any] = {
         name: row.fields[name] for name in UPDATED_FIELDS if name in row.fields
     }
@@ -129,7 +130,8 @@ def _updated_item(
         changes["attributes"] = merge_attributes(item.attributes, row.attributes)
     if "quantity" in row.fields:
         changes["quantity"] = row.fields["quantity"]
-    candidate = item.evolve(**changes)
+    # One validated copy per row: at 100k rows each extra copy costs about a second.
+    candidate = item.evolve(**changes, updated_at=now)
     diff = {
         name: [getattr(item, name), getattr(candidate, name)]
         for name in UPDATED_FIELDS
@@ -157,7 +159,7 @@ def plan_rows(
             if existing is None:
                 outcomes.append(RowOutcome(row.row, sku, "add", item=_new_item(row, now)))
                 continue
-            candidate, diff = _updated_item(row, existing)
+            candidate, diff = _updated_item(row, existing, now)
         except AtlasError as exc:
             outcomes.append(RowOutcome(row.row, sku, "refuse", str(exc)))
             continue
@@ -173,7 +175,7 @@ def plan_rows(
                 row.row,
                 existing.sku,
                 "update",
-                item=candidate.evolve(updated_at=now),
+                item=candidate,
                 before=existing,
                 changes=diff_all,
             )
