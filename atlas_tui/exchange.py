@@ -19,6 +19,11 @@ FORMATS: Final = ("csv", "json")
 MAX_IMPORT_BYTES: Final = 512 * 1024 * 1024
 
 
+def _check_format(file_format: str | None) -> None:
+    if file_format is not None and file_format not in FORMATS:
+        raise ValidationError("format", f"must be one of {', '.join(FORMATS)}, got {file_format!r}")
+
+
 def read_file(
     path: str | Path,
     *,
@@ -29,8 +34,7 @@ def read_file(
     """Read an import file into rows; ValidationError names the file and the problem."""
     source = Path(path)
     columns = parse_mapping(mapping)
-    if file_format is not None and file_format not in FORMATS:
-        raise ValidationError("format", f"must be one of {', '.join(FORMATS)}, got {file_format!r}")
+    _check_format(file_format)
     try:
         if source.stat().st_size > MAX_IMPORT_BYTES:
             raise ValidationError("file", f"{source} is larger than 512 MB; split it")
@@ -68,8 +72,7 @@ def export_text(service: InventoryService, file_format: str = "csv") -> str:
 
 
 def _render(service: InventoryService, items: list[dict[str, Any]], file_format: str) -> str:
-    if file_format not in FORMATS:
-        raise ValidationError("format", f"must be one of {', '.join(FORMATS)}, got {file_format!r}")
+    _check_format(file_format)
     if file_format == "json":
         return export_json(items, exported_at=format_timestamp(service.now()))
     return export_csv(items)

@@ -6,10 +6,9 @@ file gives and sets the quantity as a `count`. Each applied row records one move
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from atlas_tui.errors import AtlasError, ValidationError
 from atlas_tui.models import InventoryItem, merge_attributes, parse_timestamp, sku_key
@@ -140,10 +139,14 @@ def _updated_item(
     return candidate, diff
 
 
-def plan_rows(
-    table: ImportTable, lookup: Mapping[str, InventoryItem] | Any, now: datetime
-) -> list[RowOutcome]:
-    """The outcome of every row; `lookup.get(sku)` finds a stored item by SKU (any case)."""
+class Lookup(Protocol):
+    """Finds a stored item by SKU, any case (a repository does)."""
+
+    def get(self, sku: str) -> InventoryItem | None: ...
+
+
+def plan_rows(table: ImportTable, lookup: Lookup, now: datetime) -> list[RowOutcome]:
+    """The outcome of every row, against the items `lookup` finds."""
     duplicates = _duplicates(table.rows)
     outcomes: list[RowOutcome] = []
     for row in table.rows:

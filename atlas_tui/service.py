@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -335,16 +335,15 @@ class InventoryService:
         `dry_run`. An import ends what `undo_last` can take back.
         """
         why = reason or f"import of {source}"
-        if dry_run:
-            outcomes = plan_rows(table, self.repository, self._clock())
-            self._check_capacity(sum(o.action == "add" for o in outcomes), None)
-            return ImportResult(source, outcomes, applied=False, dry_run=True, strict=strict)
-        with self._transaction():
+        with nullcontext() if dry_run else self._transaction():
             now = self._clock()
             outcomes = plan_rows(table, self.repository, now)
-            if strict and any(o.action == "refuse" for o in outcomes):
+            refused = any(o.action == "refuse" for o in outcomes)
+            if not dry_run and strict and refused:
                 return ImportResult(source, outcomes, applied=False, dry_run=False, strict=True)
             self._check_capacity(sum(o.action == "add" for o in outcomes), None)
+            if dry_run:
+                return ImportResult(source, outcomes, applied=False, dry_run=True, strict=strict)
             mark = len(self._uncommitted)
             for outcome in outcomes:
                 item = outcome.item

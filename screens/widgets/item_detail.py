@@ -17,6 +17,7 @@ from textual.worker import get_current_worker
 from atlas_tui.errors import AtlasError
 from atlas_tui.models import InventoryItem, Movement
 from atlas_tui.text import safe_text
+from atlas_tui.trends import quantity_trend
 
 SPARK_CELLS = 30
 TREND_DAYS = (30, 90)
@@ -128,14 +129,16 @@ class ItemDetail(Static, can_focus=True):
         service = getattr(self.screen, "service", None)
         if service is None:
             return
+        # One read of the history serves both the recent lines and the trend.
         try:
-            history: list[Movement] | None = service.history(item.sku)[:5]
-        except AtlasError:
-            history = None
-        try:
-            trend: Mapping[str, Any] | None = service.trend(item.sku, days)
-        except AtlasError:  # gone meanwhile, or unreadable: no trend rather than a stale one
-            trend = None
+            movements = service.history(item.sku)
+        except AtlasError:  # unreadable: no history or trend rather than a stale one
+            history: list[Movement] | None = None
+            trend: Mapping[str, Any] | None = None
+        else:
+            history = movements[:5]
+            movements.reverse()
+            trend = quantity_trend(movements, item.quantity, days, service.now())
         if not get_current_worker().is_cancelled:
             self.app.call_from_thread(self._loaded, item, days, history, trend)
 
