@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
 
-from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.filter import LineFilter
 
 from atlas_tui.config import Settings
 from atlas_tui.factory import make_service
 from atlas_tui.service import InventoryService
 from screens.commands import ActionCommands
+from screens.control_filter import ControlFilter
 from screens.help import HelpScreen
 from screens.items import ItemsScreen
 from screens.media import MediaScreen
 from screens.reports import ReportsScreen
 from screens.stocktake import StocktakeScreen
+from screens.typeahead import TypeAheadApp
 
 
-class AtlasApp(App[None]):
+class AtlasApp(TypeAheadApp[None]):
     """ATLAS in the terminal."""
 
     TITLE = "ATLAS"
     SUB_TITLE = "inventory"
-    COMMANDS = App.COMMANDS | {ActionCommands}
+    COMMANDS = TypeAheadApp.COMMANDS | {ActionCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),
         Binding("r", "reports", "Reports", id="reports"),
@@ -38,9 +41,14 @@ class AtlasApp(App[None]):
         super().__init__()
         self.service = service
         self.media_dir = media_dir
+        self._control_filter = ControlFilter()
 
     def on_mount(self) -> None:
         self.push_screen(ItemsScreen(self.service))
+
+    def get_line_filters(self) -> Sequence[LineFilter]:
+        """Textual's filters, then the guard that keeps terminal control out of every line."""
+        return [*super().get_line_filters(), self._control_filter]
 
     @property
     def items_screen(self) -> ItemsScreen:

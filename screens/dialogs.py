@@ -29,7 +29,9 @@ FIELD_INPUTS = {
     "delta": "amount",
     "location": "location",
     "min_stock": "min",
+    "minimum": "min",
     "max_stock": "max",
+    "maximum": "max",
     "reason": "reason",
 }
 
@@ -50,11 +52,14 @@ class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
         Binding("escape", "cancel", "Cancel", id="dialog-cancel"),
     ]
     TITLE_TEXT = ""
+    FIELD_INPUTS: ClassVar[dict[str, str]] = {}
+    """This form's own field -> input names, over the shared FIELD_INPUTS."""
 
     def __init__(self, service: InventoryService, item: InventoryItem | None = None) -> None:
         super().__init__()
         self.service = service
         self.item = item
+        self._prefilled: dict[str, tuple[str, str]] = {}
 
     def fields(self) -> list[tuple[str, str, str, str]]:
         """(input id, label, initial value, placeholder) of each input."""
@@ -71,8 +76,12 @@ class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
         with Vertical(id="dialog"):
             yield Label(self.heading(), id="heading")
             for input_id, label, value, placeholder in self.fields():
+                # A stored value may hold control characters: the box shows it escaped, and
+                # an untouched box gives back the stored value, not its escaped spelling.
+                shown = safe_text(value)
+                self._prefilled[input_id] = (shown, value)
                 yield Label(label, classes="field-label")
-                yield Input(value=value, placeholder=placeholder, id=input_id)
+                yield Input(value=shown, placeholder=placeholder, id=input_id)
                 yield Static("", id=f"{input_id}-error", classes="field-error")
             yield Static("", id="form-error", classes="field-error")
             with Horizontal(id="buttons"):
@@ -80,7 +89,13 @@ class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
                 yield Button("Cancel", id="cancel")
 
     def values(self) -> dict[str, str]:
-        return {field.id or "": field.value for field in self.query(Input)}
+        """What each input holds, in the user's terms (an untouched input: its stored value)."""
+        found = {}
+        for field in self.query(Input):
+            key = field.id or ""
+            shown, stored = self._prefilled.get(key, (None, ""))
+            found[key] = stored if field.value == shown else field.value
+        return found
 
     @on(Input.Submitted)
     @on(Button.Pressed, "#save")
@@ -97,7 +112,8 @@ class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
 
     def show_error(self, error: AtlasError) -> None:
         """Put the message beside the field it names (else under the form) and focus it."""
-        input_id = FIELD_INPUTS.get(error.field) if isinstance(error, ValidationError) else None
+        fields = {**FIELD_INPUTS, **self.FIELD_INPUTS}
+        input_id = fields.get(error.field) if isinstance(error, ValidationError) else None
         if input_id is None and str(error).startswith("sku:"):
             input_id = "sku"
         target = "form-error"
@@ -115,6 +131,8 @@ class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
 
 class AdjustDialog(FormDialog[InventoryItem]):
     """A signed amount (-12, +5) and an optional reason."""
+
+    FIELD_INPUTS: ClassVar[dict[str, str]] = {"quantity": "amount"}
 
     def heading(self) -> Text:
         assert self.item is not None

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.notifications import SeverityLevel
+from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 
@@ -88,6 +88,7 @@ class ItemsScreen(Screen[None]):
         Binding("o", "sort", "Sort", id="sort"),
         Binding("O", "sort_reverse", "Reverse sort", show=False, id="sort-reverse"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
+        Binding("escape", "dismiss_notice", "Dismiss message", show=False, id="dismiss"),
     ]
 
     def __init__(self, service: InventoryService) -> None:
@@ -103,12 +104,15 @@ class ItemsScreen(Screen[None]):
         self._pending_select: str | None = None
         self._low = self._over = 0
         self._in_flight: dict[str, int] = {}
+        # The toast last shown per item: a new one replaces it instead of stacking.
+        self._toasts: dict[str, Notification] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
         with Vertical(id="body"):
             yield FilterInput(placeholder=FilterInput.IDLE_HINT, id="filter")
             yield Static("loading…", id="status")
+            yield Static("", id="notice")
             yield ItemTable(id="items")
             yield ItemDetail(id="detail")
         yield Footer()
@@ -120,10 +124,41 @@ class ItemsScreen(Screen[None]):
         title: str = "",
         severity: SeverityLevel = "information",
         timeout: float | None = None,
+        about: str | None = None,
     ) -> None:
-        """A notification whose text is shown literally (SKUs and names are user data)."""
-        self.notify(safe_text(message), title=title, severity=severity, timeout=timeout,
-                    markup=False)  # fmt: skip
+        """A notification whose text is shown literally (SKUs and names are user data).
+
+        A toast `about` an item replaces the previous one about it. A refusal also stays in
+        the notice line under the status until dismissed (escape) or the next change: a
+        toast alone vanishes before a busy operator has read it.
+        """
+        notification = Notification(
+            safe_text(message),
+            title,
+            severity,
+            self.app.NOTIFICATION_TIMEOUT if timeout is None else timeout,
+            markup=False,
+        )
+        if about is not None:
+            previous = self._toasts.pop(about, None)
+            if previous is not None and previous in self.app._notifications:
+                # Textual has no public way to withdraw one toast.
+                self.app._unnotify(previous)
+            self._toasts[about] = notification
+        self.app.post_message(Notify(notification))
+        if severity == "error":
+            self._show_notice(f"{title}: {message}" if title else message)
+
+    def _show_notice(self, message: str) -> None:
+        notice = self.query_one("#notice", Static)
+        notice.update(Text.assemble(safe_text(message), ("  (esc to dismiss)", "dim")))
+        notice.add_class("shown")
+
+    def action_dismiss_notice(self) -> None:
+        """Clear the message of the last refusal."""
+        notice = self.query_one("#notice", Static)
+        notice.update("")
+        notice.remove_class("shown")
 
     @property
     def table(self) -> ItemTable:
@@ -232,6 +267,10 @@ class ItemsScreen(Screen[None]):
         low, over = self._low, self._over
         count = f"{shown} of {total} items" if shown != total else f"{total} items"
         status = Text(f"{count} · ▼ {low} low · ▲ {over} over")
+        saving = sum(self._in_flight.values())
+        if saving:
+            plural = "s" if saving > 1 else ""
+            status.append(f" · saving {saving} change{plural}…", style="bold")
         if self.category:
             status.append(" · category ").append(safe_text(self.category), style="bold")
         if self.location:
@@ -322,7 +361,9 @@ class ItemsScreen(Screen[None]):
         if item.quantity + delta < 0:
             self._save_adjust(item.sku, delta)  # the service refuses it, in its own words
             return
+        self.action_dismiss_notice()
         self._in_flight[item.key] = self._in_flight.get(item.key, 0) + 1
+        self.table.set_pending(item.key, True)
         self.replace_item(item.evolve(quantity=item.quantity + delta))
         self._save_adjust(item.sku, delta)
 
@@ -360,14 +401,17 @@ class ItemsScreen(Screen[None]):
             waiting = max(waiting - 1, 0)
         self._in_flight[key] = waiting
         if message.error:
-            self.tell(message.error, title="Not saved", severity="error")
+            self.tell(message.error, title="Not saved", severity="error", about=key)
         else:
             self._saved(message.before)
             assert message.item is not None
-            self.tell(f"{message.item.sku}: now {message.item.quantity}", timeout=2)
+            self.tell(f"{message.item.sku}: now {message.item.quantity}", timeout=2, about=key)
         # The stored figure wins once no other change of this item is on its way.
-        if message.item is not None and waiting == 0:
-            self.replace_item(message.item)
+        if waiting == 0:
+            self.table.set_pending(key, False)
+            if message.item is not None:
+                self.replace_item(message.item)
+        self._update_status()
 
     def _after_dialog(self, verb: str) -> Callable[[InventoryItem | None], None]:
         before = self.service.version()

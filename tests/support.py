@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
+import shlex
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from textual.app import App
 from textual.pilot import Pilot
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -59,3 +63,70 @@ async def settle(pilot: Pilot[Any], timeout: float = 10) -> None:
         assert time.monotonic() < deadline, "workers still busy"
         await pilot.pause(0.02)
     await pilot.pause()
+
+
+_SVG_TEXT = re.compile(
+    r'<text class="[^"]*" x="([\d.]+)" y="[\d.]+" textLength="[\d.]+" '
+    r'clip-path="url\(#[\w-]+-line-(\d+)\)">([^<]*)</text>'
+)
+
+
+def screen_lines(app: App[Any]) -> list[str]:
+    """The screen as the terminal shows it now, one string per line.
+
+    Read from a screenshot, which draws each widget's cached lines: a line the app forgot to
+    repaint shows stale here exactly as it would in a terminal.
+    """
+    lines: dict[int, list[str]] = {}
+    for x, line, text in _SVG_TEXT.findall(app.export_screenshot()):
+        row = lines.setdefault(int(line), [" "] * app.size.width)
+        column = round(float(x) / 12.2)
+        for offset, char in enumerate(html.unescape(text).replace("\xa0", " ")):
+            if 0 <= column + offset < len(row):
+                row[column + offset] = char
+    return ["".join(lines.get(n, [])).rstrip() for n in range(app.size.height)]
+
+
+def poll(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
+    """Wait until `condition()` holds: for a real terminal or process, no event to wait on."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+class Terminal:
+    """The `atlas` command in a real terminal (a detached tmux session) for one test."""
+
+    def __init__(self, tmp_path: Path, db: Path, size: tuple[int, int] = (100, 30)) -> None:
+        self.session = f"atlas-{os.getpid()}-{time.monotonic_ns()}"
+        self.tmux = ["tmux", "-S", str(tmp_path / "tmux.sock")]
+        command = shlex.join(["env", "TERM=xterm-256color", f"HOME={os.environ['HOME']}",
+                              sys.executable, "-m", "atlas_tui", "--db", str(db)])  # fmt: skip
+        width, height = size
+        subprocess.run([*self.tmux, "new-session", "-d", "-s", self.session,
+                        "-x", str(width), "-y", str(height), command], check=True)  # fmt: skip
+
+    def screen(self) -> str:
+        """What the terminal shows now."""
+        done = subprocess.run([*self.tmux, "capture-pane", "-p", "-t", self.session],
+                              capture_output=True, text=True)  # fmt: skip
+        return done.stdout
+
+    def keys(self, *keys: str) -> None:
+        """Named keys (Enter, Escape, F2, ...) and text, sent as tmux send-keys does."""
+        subprocess.run([*self.tmux, "send-keys", "-t", self.session, *keys], check=True)
+
+    def burst(self, text: str) -> None:
+        """Text as one write to the terminal, the way SSH delivers a fast typist's keys."""
+        subprocess.run([*self.tmux, "send-keys", "-l", "-t", self.session, text], check=True)
+
+    def wait_for(self, text: str, what: str = "", timeout: float = 20) -> None:
+        poll(lambda: text in self.screen(), what or repr(text), timeout)
+
+    def ended(self) -> bool:
+        has = subprocess.run([*self.tmux, "has-session", "-t", self.session], capture_output=True)
+        return has.returncode != 0
+
+    def close(self) -> None:
+        subprocess.run([*self.tmux, "kill-server"], capture_output=True)

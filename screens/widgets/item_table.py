@@ -11,7 +11,7 @@ from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding, BindingType
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
@@ -21,6 +21,8 @@ from atlas_tui.models import InventoryItem
 from atlas_tui.text import safe_text
 
 LOW_MARK, OVER_MARK = "▼ low", "▲ over"
+# A change shown but not yet in the store: the figure is what it will be once saved.
+SAVING_MARK = "… saving"
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,7 @@ class ItemTable(ScrollView, can_focus=True):
         "item-table--low",
         "item-table--over",
         "item-table--sorted",
+        "item-table--pending",
     }
     DEFAULT_CSS = """
     ItemTable {
@@ -108,6 +111,10 @@ class ItemTable(ScrollView, can_focus=True):
     ItemTable > .item-table--over {
         color: $error;
         text-style: bold;
+    }
+    ItemTable > .item-table--pending {
+        color: $text-muted;
+        text-style: italic;
     }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -152,6 +159,7 @@ class ItemTable(ScrollView, can_focus=True):
         self._widths: dict[str, int] = dict(self._natural)
         self.sort_column = "sku"
         self.sort_reverse = False
+        self._pending: set[str] = set()
 
     # Data ---------------------------------------------------------------------------------
 
@@ -186,17 +194,41 @@ class ItemTable(ScrollView, can_focus=True):
             if row == self.cursor_row:
                 self.post_message(self.Highlighted(self, item))
 
+    def set_pending(self, key: str, pending: bool) -> None:
+        """Mark an item's row as changed on screen but not saved yet (or clear the mark)."""
+        if pending == (key in self._pending):
+            return
+        if pending:
+            self._pending.add(key)
+        else:
+            self._pending.discard(key)
+        row = self._row_of(key)
+        if row is not None:
+            self.refresh_row(row)
+
+    def is_pending(self, key: str) -> bool:
+        """Whether the row of this item carries the saving mark."""
+        return key in self._pending
+
+    def _row_of(self, key: str) -> int | None:
+        current = self.current
+        if current is not None and current.key == key:
+            return self.cursor_row
+        return next((n for n, item in enumerate(self._items) if item.key == key), None)
+
     def refresh_row(self, row: int) -> None:
         """Repaint the screen line that shows `row`, if it is on screen."""
+        # Screen line, not content line: the header stays put, so ScrollView's refresh_line
+        # (which takes a content line and subtracts the scroll offset) would miss it.
         y = row - int(self.scroll_y) + 1
         if 1 <= y < self.size.height:
-            self.refresh_line(y)
+            self.refresh(Region(0, y, self.size.width, 1))
 
     @staticmethod
     def _measure(items: Sequence[InventoryItem]) -> dict[str, int]:
         # +1 leaves room for the sort arrow in the header.
         natural = {column.key: cell_len(column.label) + 1 for column in COLUMNS}
-        natural["status"] = len(OVER_MARK)
+        natural["status"] = max(cell_len(mark) for mark in (LOW_MARK, OVER_MARK, SAVING_MARK))
         # Text columns are capped anyway: look at enough rows to size them, not all 100k.
         sample = items if len(items) <= 5000 else list(items[:2500]) + list(items[-2500:])
         for item in sample:
@@ -307,16 +339,20 @@ class ItemTable(ScrollView, can_focus=True):
         if row == self.cursor_row:
             base = base + self.get_component_rich_style("item-table--cursor")
         status: Style | None = None
-        if item.is_low:
+        pending = item.key in self._pending
+        if pending:
+            status = self.get_component_rich_style("item-table--pending")
+        elif item.is_low:
             status = self.get_component_rich_style("item-table--low")
         elif item.is_over:
             status = self.get_component_rich_style("item-table--over")
         segments = []
         for column in COLUMNS:
-            text = _fit(safe_text(column.show(item)), self._widths[column.key], column.justify)
+            shown = SAVING_MARK if pending and column.key == "status" else column.show(item)
+            text = _fit(safe_text(shown), self._widths[column.key], column.justify)
             style = base
             if status is not None and column.key in ("quantity", "status"):
-                style = base + Style(color=status.color, bold=status.bold)
+                style = base + Style(color=status.color, bold=status.bold, italic=status.italic)
             segments.append(Segment(text, style))
             segments.append(Segment(" ", base))
         return Strip(segments[:-1])

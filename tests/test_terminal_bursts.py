@@ -1,0 +1,101 @@
+"""Keys that arrive in one burst (SSH, a paste, a fast typist) do what they do one by one.
+
+Pilot waits for each key, so only a real terminal shows this: tmux writes each burst to the
+app's terminal in one go, as SSH does.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from support import Terminal, poll
+
+from atlas_tui.factory import make_service
+
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+ITEMS = [
+    ("G-1", "Gamma lamp", 5),
+    ("U-1", "Utility knife", 7),
+    ("W-1", "Wrench", 9),
+    ("X-1", "Xylophone", 3),
+]
+
+
+@pytest.fixture
+def terminal(json_db: Path, tmp_path: Path) -> Iterator[Terminal]:
+    service = make_service(json_db)
+    for sku, name, quantity in ITEMS:
+        service.add(sku, name, "Tools", quantity, "A1")
+    term = Terminal(tmp_path, json_db)
+    try:
+        term.wait_for("4 items", "the items screen")
+        poll(lambda: "history…" not in term.screen(), "the detail pane")
+        yield term
+    finally:
+        term.close()
+
+
+def quantities(db: Path) -> dict[str, int]:
+    return {item.sku: item.quantity for item in make_service(db).list_items()}
+
+
+def test_a_typed_filter_reaches_the_filter_box_whole(terminal: Terminal, json_db: Path) -> None:
+    """`/utility` once undid a change and opened the stocktake; `/wrench` opened reports;
+    `/oxyz` changed the sort."""
+    before = quantities(json_db)
+    for word, shown in [("utility", "1 of 4 items"), ("wrench", "1 of 4 items"),
+                        ("oxyz", "0 of 4 items")]:  # fmt: skip
+        terminal.burst(f"/{word}")
+        terminal.wait_for(f" {word}\n", f"the filter box to hold {word!r}")
+        terminal.wait_for(shown, f"the filter {word!r}")
+        screen = terminal.screen()
+        assert "Count sessions" not in screen and "Reports" not in screen.splitlines()[0]
+        assert "Not undone" not in screen and "SKU↑" in screen, screen
+        terminal.keys("Escape")
+        # Only then the next burst: ESC followed at once by `/` reads as alt+/ in any terminal.
+        terminal.wait_for("/ filter by SKU or name", "the filter to clear")
+    assert quantities(json_db) == before
+    assert [m.kind for m in make_service(json_db).history("U-1")] == ["add"]
+
+
+def test_filter_enter_and_adjusts_in_one_burst(terminal: Terminal, json_db: Path) -> None:
+    """`/gam⏎++` once opened the Move dialog: now it filters, goes back and adds two."""
+    terminal.burst("/gam\r++")
+    poll(lambda: quantities(json_db)["G-1"] == 7, "two +1 on Gamma lamp")
+    terminal.wait_for("G-1: now 7", "the confirmation")
+    screen = terminal.screen()
+    assert "1 of 4 items" in screen and "To location" not in screen, screen
+    assert quantities(json_db) == {"G-1": 7, "U-1": 7, "W-1": 9, "X-1": 3}
+
+
+def test_a_new_item_typed_ahead_fills_each_field(terminal: Terminal, json_db: Path) -> None:
+    """`n` then `R1⇥Racewidget⇥Tools⏎` in one burst once put everything into the SKU box."""
+    terminal.burst("nR1\tRacewidget\tTools\r")
+    poll(lambda: "R1" in quantities(json_db), "the new item")
+    item = make_service(json_db).get("R1")
+    assert (item.sku, item.name, item.category) == ("R1", "Racewidget", "Tools")
+    terminal.wait_for("5 items", "the new row")
+
+
+def test_scrolled_rows_repaint_after_a_change(tmp_path: Path) -> None:
+    """On 300 items, `End` then `+`: the bottom row itself shows the new figure."""
+    db = tmp_path / "big.json"
+    make_service(db).add_many(
+        [{"sku": f"S{n:03}", "name": f"thing {n}", "quantity": 25} for n in range(300)]
+    )
+    term = Terminal(tmp_path, db)
+    try:
+        term.wait_for("300 items", "the items screen")
+        term.keys("End")
+        poll(lambda: "S299" in term.screen(), "the last row")
+        term.keys("+")
+        poll(lambda: make_service(db).get("S299").quantity == 26, "the saved adjustment")
+        term.wait_for("S299: now 26", "the confirmation")
+        row = next(line for line in term.screen().splitlines() if line.startswith("S299"))
+        assert " 26 " in row and " 25 " not in row, row
+    finally:
+        term.close()
