@@ -22,6 +22,7 @@ from textual import events
 from textual.app import App
 from textual.message import Message
 from textual.message_pump import MessagePump
+from textual.widgets import Input, TextArea
 
 # A screen that never goes quiet (an animation, a chatty worker) must not hold keys forever.
 _MAX_ROUNDS = 40
@@ -49,6 +50,7 @@ class TypeAheadApp(App[ReturnType], Generic[ReturnType]):
         self._releasing: _Typed | None = None
         self._round = 0
         self._outstanding = 0
+        self._quiet = 0
 
     async def on_event(self, event: events.Event) -> None:
         if not isinstance(event, _Typed) or event.is_forwarded:
@@ -59,11 +61,27 @@ class TypeAheadApp(App[ReturnType], Generic[ReturnType]):
         elif self._settling or self._held or self._releasing is not None:
             self._held.append(event)
             return
+        if self._keeps_routing(event):
+            await super().on_event(event)
+            self._release_next()
+            return
         self._settling = True
+        self._quiet = 0
         try:
             await super().on_event(event)
         finally:
             self._settle(0)
+
+    def _keeps_routing(self, event: _Typed) -> bool:
+        """Whether this key surely leaves focus and screen as they are, so the next key
+        need not wait: text typed into a text box, or a key the focused widget declares
+        in `KEYS_KEEP_FOCUS` (a table's cursor keys). Waiting costs a repaint per key."""
+        focused = self.focused
+        if focused is None or isinstance(event, events.Paste):
+            return False
+        if event.is_printable and isinstance(focused, Input | TextArea):
+            return True
+        return event.key in getattr(focused, "KEYS_KEEP_FOCUS", ())
 
     @property
     def typing_ahead(self) -> bool:
@@ -71,10 +89,21 @@ class TypeAheadApp(App[ReturnType], Generic[ReturnType]):
         return bool(self._held) or self._settling
 
     def _pumps(self) -> list[MessagePump]:
+        """Where a key's effects on routing are queued: the app (focus changes, screen
+        pushes), the screen, and the focused widget with its ancestors (a key and its
+        binding travel up that chain). Work elsewhere (a pane loading history) never
+        decides where the next key goes, so it is not waited for."""
+        pumps: list[MessagePump] = [self]
         try:
-            return [self, *self.screen.walk_children(with_self=True)]
+            screen = self.screen
         except Exception:  # no screen yet, or the app is closing
-            return [self]
+            return pumps
+        node = screen.focused
+        while node is not None and node is not screen:
+            pumps.append(node)
+            node = node.parent  # type: ignore[assignment]
+        pumps.append(screen)
+        return pumps
 
     def _settle(self, rounds: int) -> None:
         """Wait (without blocking) until every queue that had work when called has done it."""
@@ -96,11 +125,20 @@ class TypeAheadApp(App[ReturnType], Generic[ReturnType]):
             self._round_done(rounds)
 
     def _round_done(self, rounds: int) -> None:
-        busy = any(_has_work(pump, self) for pump in self._pumps())
-        if busy and rounds < _MAX_ROUNDS:
+        # An empty queue does not prove a pump idle: it may be inside a message (a binding
+        # awaiting its action) whose effects are still to come. So it takes two quiet
+        # rounds in a row: the second one's markers queue behind any message in progress.
+        if any(_has_work(pump, self) for pump in self._pumps()):
+            self._quiet = 0
+        else:
+            self._quiet += 1
+        if self._quiet < 2 and rounds < _MAX_ROUNDS:
             self._settle(rounds + 1)
             return
         self._settling = False
-        if self._held:
+        self._release_next()
+
+    def _release_next(self) -> None:
+        if self._held and self._releasing is None:
             self._releasing = self._held.popleft()
             self.post_message(self._releasing)

@@ -126,6 +126,11 @@ class ItemTable(ScrollView, can_focus=True):
         Binding("end", "jump(-1)", "Last", show=False),
     ]
 
+    # Keys that only move the cursor: a burst of them need not wait key by key (typeahead).
+    KEYS_KEEP_FOCUS: ClassVar[frozenset[str]] = frozenset(
+        {"up", "down", "k", "j", "pageup", "pagedown", "home", "end"}
+    )
+
     cursor_row: reactive[int] = reactive(0, init=False)
 
     class Highlighted(Message):
