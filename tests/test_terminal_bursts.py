@@ -99,3 +99,19 @@ def test_scrolled_rows_repaint_after_a_change(tmp_path: Path) -> None:
         assert " 26 " in row and " 25 " not in row, row
     finally:
         term.close()
+
+
+def test_dialogs_typed_ahead_land_in_their_fields(terminal: Terminal, json_db: Path) -> None:
+    """The adjust dialog's amount and reason, typed in one go with the key that opens it."""
+    terminal.burst("/wre\r=-3\tpicked\r")
+    poll(lambda: quantities(json_db)["W-1"] == 6, "the adjustment")
+    latest = make_service(json_db).history("W-1")[0]
+    assert (latest.delta, latest.reason) == (-3, "picked")
+
+
+def test_a_stocktake_typed_ahead_counts_and_applies(terminal: Terminal, json_db: Path) -> None:
+    """Open the stocktake, start a count at A1, count two items and apply: one burst."""
+    terminal.keys("t", "F2", "A1", "Enter", "G-1 4", "Enter", "X-1 3", "Enter", "F4", "y")
+    poll(lambda: quantities(json_db)["G-1"] == 4, "the applied count")
+    assert quantities(json_db) == {"G-1": 4, "U-1": 7, "W-1": 9, "X-1": 3}
+    assert [m.kind for m in make_service(json_db).history("G-1")] == ["count", "add"]
