@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from atlas_tui import exchange, maintenance
 from atlas_tui.config import Settings
@@ -14,15 +15,37 @@ from atlas_tui.demo import seed_demo
 from atlas_tui.errors import AtlasError, ValidationError
 from atlas_tui.factory import make_service
 from atlas_tui.media import KINDS, MediaDirError, MediaError, search_media
+from atlas_tui.models import clean_flag, clean_int, clean_path, shown
 from atlas_tui.service import InventoryService
 
 Envelope = dict[str, Any]
+# The most demo items one call adds (a demo, not a load test).
+DEMO_MAX_ITEMS: Final = 100_000
 
 
-def failure(error: BaseException) -> Envelope:
-    """The envelope of a refused call; error_type tells validation from storage problems."""
+def _sqlite_problem(error: sqlite3.Error, path: object) -> str:
+    where = f" {path}" if path is not None else ""
+    if "full" in str(error):  # SQLITE_FULL: "database or disk is full"
+        return (
+            f"storage: cannot write the data file{where}: the disk is full; "
+            "the change was not saved"
+        )
+    return f"storage: the data file{where} cannot be used: {error}"
+
+
+def failure(error: BaseException, path: object = None) -> Envelope:
+    """The envelope of a refused call; error_type tells validation from storage problems.
+
+    `path`, the data file, is named in storage errors that do not name it themselves.
+    """
     if isinstance(error, AtlasError):
         return {"success": False, "error": str(error), "error_type": error.kind}
+    if isinstance(error, sqlite3.Error):
+        return {
+            "success": False,
+            "error": _sqlite_problem(error, path),
+            "error_type": "storage",
+        }
     if isinstance(error, OSError):
         where = f" ({error.filename})" if error.filename else ""
         return {
@@ -35,6 +58,17 @@ def failure(error: BaseException) -> Envelope:
         "error": f"internal error: {type(error).__name__}: {error}",
         "error_type": "internal",
     }
+
+
+def _session(value: object) -> int | str:
+    """A count session's number as given (3, "3" or "#3"); other values are refused."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        digits = value.strip().lstrip("#")
+        if digits.isascii() and digits.isdigit():
+            return value
+    raise ValidationError("session", f"must be a session number such as 3, got {shown(value)}")
 
 
 class AtlasAPI:
@@ -63,7 +97,11 @@ class AtlasAPI:
         try:
             return {"success": True, key: operation(self.service)}
         except Exception as exc:  # the API's promise: no exception escapes
-            return failure(exc)
+            return self._failure(exc)
+
+    def _failure(self, error: BaseException) -> Envelope:
+        settings = self._settings
+        return failure(error, None if settings is None else settings.storage_path)
 
     def add_item(
         self,
@@ -170,7 +208,8 @@ class AtlasAPI:
         """Write a consistent snapshot (default: backups/ beside the data file)."""
 
         def run(s: InventoryService) -> dict[str, Any]:
-            path = maintenance.backup(s.repository, None if to is None else Path(to))
+            target = None if to is None else Path(clean_path("to", to))
+            path = maintenance.backup(s.repository, target)
             return {"path": str(path), "backend": s.repository.backend}
 
         return self._call("backup", run)
@@ -178,13 +217,17 @@ class AtlasAPI:
     def restore(self, file: str | os.PathLike[str]) -> Envelope:
         """Replace all data with a backup's; the current data is backed up first."""
         return self._call(
-            "restore", lambda s: maintenance.restore(self.settings, s.repository, Path(file))
+            "restore",
+            lambda s: maintenance.restore(
+                self.settings, s.repository, Path(clean_path("file", file))
+            ),
         )
 
     def migrate(self, to: str | os.PathLike[str]) -> Envelope:
         """Copy items and full history to a new store (any backend) and check the copy."""
         return self._call(
-            "migration", lambda s: maintenance.migrate(self.settings, s.repository, to)
+            "migration",
+            lambda s: maintenance.migrate(self.settings, s.repository, clean_path("to", to)),
         )
 
     def export_items(
@@ -194,7 +237,7 @@ class AtlasAPI:
 
         def run(s: InventoryService) -> dict[str, Any]:
             if out is not None:
-                return exchange.export_file(s, Path(out), file_format)
+                return exchange.export_file(s, Path(clean_path("out", out)), file_format)
             return {"format": file_format, "data": exchange.export_text(s, file_format)}
 
         return self._call("export", run)
@@ -217,16 +260,16 @@ class AtlasAPI:
         try:
             result = exchange.import_file(
                 self.service,
-                Path(path),
-                dry_run=dry_run,
-                strict=strict,
+                Path(clean_path("file", path)),
+                dry_run=clean_flag("dry_run", dry_run),
+                strict=clean_flag("strict", strict),
                 mapping=mapping,
                 encoding=encoding,
                 file_format=file_format,
                 reason=reason,
             )
-        except Exception as exc:
-            return failure(exc)
+        except Exception as exc:  # the API's promise: no exception escapes
+            return self._failure(exc)
         report = result.to_dict()
         refused = report["refused"]
         if not refused:
@@ -256,31 +299,45 @@ class AtlasAPI:
 
     def count_sessions(self, include_closed: bool = False) -> Envelope:
         """Open count sessions, newest first (all of them with include_closed)."""
-        return self._call("sessions", lambda s: s.stocktake.sessions(include_closed=include_closed))
+        return self._call(
+            "sessions",
+            lambda s: s.stocktake.sessions(
+                include_closed=clean_flag("include_closed", include_closed)
+            ),
+        )
 
     def count_session(self, session_id: int | str) -> Envelope:
         """A session's variance: expected, counted and difference per SKU, and uncounted."""
-        return self._call("variance", lambda s: s.stocktake.variance(session_id))
+        return self._call("variance", lambda s: s.stocktake.variance(_session(session_id)))
 
     def count_session_record(
         self, session_id: int | str, code: str, quantity: int = 1, *, add: bool = False
     ) -> Envelope:
         """Record a counted quantity (or add to it) for a SKU or barcode."""
         return self._call(
-            "count", lambda s: s.stocktake.record(session_id, code, quantity, add=add)
+            "count",
+            lambda s: s.stocktake.record(
+                _session(session_id), code, quantity, add=clean_flag("add", add)
+            ),
         )
 
     def count_session_apply(self, session_id: int | str) -> Envelope:
         """Turn the session's differences into count movements, all or nothing."""
-        return self._call("applied", lambda s: s.stocktake.apply(session_id))
+        return self._call("applied", lambda s: s.stocktake.apply(_session(session_id)))
 
     def count_session_cancel(self, session_id: int | str) -> Envelope:
         """Close a session without changing stock."""
-        return self._call("session", lambda s: s.stocktake.cancel(session_id))
+        return self._call("session", lambda s: s.stocktake.cancel(_session(session_id)))
 
     def demo(self, items: int = 300, *, seed: int = 7, if_new: bool = False) -> Envelope:
         """Add a realistic demo inventory with history (with if_new, only to an empty store)."""
-        return self._call("demo", lambda s: seed_demo(s, items, seed=seed, if_new=if_new).to_dict())
+
+        def run(s: InventoryService) -> dict[str, Any]:
+            count = clean_int("items", items, minimum=1, maximum=DEMO_MAX_ITEMS)
+            number = clean_int("seed", seed, minimum=None)
+            return seed_demo(s, count, seed=number, if_new=clean_flag("if_new", if_new)).to_dict()
+
+        return self._call("demo", run)
 
     def find_media(
         self,
@@ -297,9 +354,17 @@ class AtlasAPI:
         "warnings": [...]}, each result an item's fields plus "match" and "score".
         """
         try:
-            folder = Path(search_dir) if search_dir is not None else self.settings.media_dir
+            folder = (
+                Path(clean_path("dir", search_dir))
+                if search_dir is not None
+                else self.settings.media_dir
+            )
             if folder is None:
                 raise ValidationError("dir", "no media folder: give one or set ATLAS_MEDIA_DIR")
+            if not isinstance(query, str):
+                raise ValidationError("query", f"must be text, got {shown(query)}")
+            if year is not None:
+                year = clean_int("year", year, minimum=1, maximum=9999)
             if kind is not None and kind not in KINDS:
                 raise ValidationError("kind", f"must be movie or series, got {kind!r}")
             if limit is not None and (
@@ -314,7 +379,7 @@ class AtlasAPI:
         except MediaError as exc:
             return {"success": False, "error": str(exc), "error_type": "validation"}
         except Exception as exc:  # the API's promise: no exception escapes
-            return failure(exc)
+            return self._failure(exc)
         return {
             "success": True,
             "results": [

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atlas_tui import __version__
 from atlas_tui.api import AtlasAPI, Envelope, failure
@@ -25,7 +24,10 @@ from atlas_tui.render import (
     status_of,
     summary_view,
 )
-from atlas_tui.text import safe_text
+from atlas_tui.text import safe_json, safe_text
+
+if TYPE_CHECKING:
+    from _typeshed import SupportsWrite
 
 
 def _attribute(text: str) -> tuple[str, str]:
@@ -45,9 +47,18 @@ def _count(text: str) -> int:
     return value
 
 
+class SafeParser(argparse.ArgumentParser):
+    """An argument parser whose usage, help and errors reach the terminal escaped: its
+    errors quote what was typed, e.g. an unknown argument holding an escape sequence."""
+
+    def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
+        if message:
+            super()._print_message(safe_text(message, keep_lines=True), file)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; --json and --db are accepted before or after the subcommand."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = SafeParser(add_help=False)
     common.add_argument(
         "--json",
         action="store_true",
@@ -60,7 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="data file to use (default: $ATLAS_STORAGE_PATH, else the per-user data file)",
     )
-    parser = argparse.ArgumentParser(
+    parser = SafeParser(
         prog="atlas",
         parents=[common],
         description="ATLAS: a keyboard-first terminal inventory manager. "
@@ -103,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = command("adjust", "add or remove stock (never below zero)")
     sku(p)
-    p.add_argument("--delta", type=int, required=True, help="e.g. 5 or -5")
+    p.add_argument("--delta", type=int, required=True, help="the change of quantity, e.g. 5 or -5")
     reason(p)
 
     p = command("count", "set the quantity on hand to a counted figure")
@@ -120,8 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     sku(p)
     p.add_argument("--name")
     p.add_argument("--category")
-    p.add_argument("--min", type=int)
-    p.add_argument("--max", type=int)
+    p.add_argument("--min", type=int, help="minimum stock (0 = none)")
+    p.add_argument("--max", type=int, help="maximum stock (0 = no ceiling)")
     p.add_argument("--attr", type=_attribute, action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--unset-attr", action="append", default=[], metavar="KEY")
     reason(p)
@@ -266,14 +277,14 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
             lambda item: out.line(plain(item["sku"]), " moved to ", plain(item["location"])),
         )
     if command == "update":
-        attributes: dict[str, Any] = dict(args.attr)
-        attributes.update({key: None for key in args.unset_attr})
+        patch: dict[str, Any] = dict(args.attr)
+        patch.update({key: None for key in args.unset_attr})
         fields = {
             "name": args.name,
             "category": args.category,
             "min_stock": args.min,
             "max_stock": args.max,
-            "attributes": attributes or None,
+            "attributes": patch or None,
         }
         return out.finish(
             api.update_item(args.sku, args.reason, **fields),
@@ -401,11 +412,11 @@ def _find(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
         print(f"warning: and {len(warnings) - 10} more files skipped", file=sys.stderr)
     results = found["results"]
     if out.as_json:
-        print(json.dumps(results, ensure_ascii=False, indent=2))
+        print(safe_json(results))
     elif results:
         out.console.print(media_table(results, out.console.width))
     if not results:
-        print(f"no match for {safe_text(args.title)!r}", file=sys.stderr)
+        print(f"no match for {safe_text(repr(args.title))}", file=sys.stderr)
         return EXIT_REFUSED
     return EXIT_OK
 
@@ -443,3 +454,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         # A closed pipe (`atlas list | head`) is not an error; silence the flush at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
+    except Exception as exc:  # a bug: one line, never a traceback full of user data
+        print(f"error: {safe_text(failure(exc)['error'])}", file=sys.stderr)
+        return EXIT_REFUSED

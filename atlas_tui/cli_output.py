@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -12,7 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from atlas_tui.api import Envelope
-from atlas_tui.text import safe_text
+from atlas_tui.text import safe_json, safe_text
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
@@ -27,7 +26,7 @@ class Output:
 
     def finish(self, envelope: Envelope, show: Callable[[Any], None]) -> int:
         if self.as_json:
-            print(json.dumps(envelope, ensure_ascii=False, indent=2))
+            print(safe_json(envelope))
         elif envelope["success"]:
             payload = next(value for key, value in envelope.items() if key != "success")
             show(payload)

@@ -13,6 +13,7 @@ from atlas_tui.api import AtlasAPI
 from atlas_tui.cli_output import EXIT_OK, EXIT_REFUSED, Output
 from atlas_tui.render import plain
 from atlas_tui.render_counts import count_table, describe_change
+from atlas_tui.text import safe_json_text, safe_text
 
 Command = Callable[[str, str], argparse.ArgumentParser]
 
@@ -85,7 +86,13 @@ def _export(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     )
     envelope = api.export_items(file_format, args.out)
     if args.out is None and envelope["success"] and not out.as_json:
-        sys.stdout.write(envelope["export"]["data"])
+        data: str = envelope["export"]["data"]
+        if sys.stdout.isatty():
+            # For the eye only: a file or a pipe gets the exact data, which import reads back.
+            data = (
+                safe_json_text(data) if file_format == "json" else safe_text(data, keep_lines=True)
+            )
+        sys.stdout.write(data)
         return EXIT_OK
     return out.finish(
         envelope,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 
 class AtlasError(Exception):
     """Base of every error the core reports to a user instead of a traceback."""
@@ -16,13 +18,27 @@ class AtlasError(Exception):
         return self.message
 
 
+# The word an operator knows a field by, where the code's name differs: the CLI's --min and
+# --max, the dialogs' "Min stock", the adjust dialog's amount of stock.
+FIELD_WORDS: Final = {"delta": "quantity", "min_stock": "minimum", "max_stock": "maximum"}
+
+
+def field_word(field: str) -> str:
+    """How a message names `field`: "minimum" for min_stock, the name itself otherwise."""
+    return FIELD_WORDS.get(field, field)
+
+
 class ValidationError(AtlasError):
-    """A value broke a rule; the message starts with the field's name."""
+    """A value broke a rule; the message starts with the field as the operator knows it.
+
+    `field` keeps the code's name (`min_stock`), for programs that place the message;
+    the message says "minimum: ...".
+    """
 
     kind = "validation"
 
     def __init__(self, field: str, problem: str) -> None:
-        super().__init__(f"{field}: {problem}")
+        super().__init__(f"{field_word(field)}: {problem}")
         self.field = field
         self.problem = problem
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
@@ -61,9 +62,10 @@ def import_file(
 ) -> ImportResult:
     """Read the file and import it (or only plan it, with `dry_run`)."""
     table = read_file(path, mapping=mapping, encoding=encoding, file_format=file_format)
-    return service.import_table(
-        table, source=Path(path).name, dry_run=dry_run, strict=strict, reason=reason
-    )
+    # The name goes into the history, which holds UTF-8 text: a byte of a file name in
+    # another encoding becomes U+FFFD there (the file itself was read by its real name).
+    source = os.fsencode(Path(path).name).decode("utf-8", "replace")
+    return service.import_table(table, source=source, dry_run=dry_run, strict=strict, reason=reason)
 
 
 def export_text(service: InventoryService, file_format: str = "csv") -> str:

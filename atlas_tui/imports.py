@@ -11,7 +11,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from atlas_tui.errors import AtlasError, ValidationError
-from atlas_tui.models import InventoryItem, merge_attributes, parse_timestamp, sku_key
+from atlas_tui.models import (
+    InventoryItem,
+    check_attribute_limits,
+    merge_attributes,
+    parse_timestamp,
+    sku_key,
+)
 
 if TYPE_CHECKING:
     from atlas_tui.transfer import ImportTable, SourceRow
@@ -104,7 +110,7 @@ def _new_item(row: SourceRow, now: datetime) -> InventoryItem:
         raise ValidationError("name", "is required for a new item")
     created = parse_timestamp("created_at", fields["created_at"]) if "created_at" in fields else now
     updated = parse_timestamp("updated_at", fields["updated_at"]) if "updated_at" in fields else now
-    return InventoryItem(
+    item = InventoryItem(
         sku=fields["sku"],
         name=fields["name"],
         category=fields.get("category", ""),
@@ -116,6 +122,8 @@ def _new_item(row: SourceRow, now: datetime) -> InventoryItem:
         updated_at=updated,
         attributes=row.attributes,
     )
+    check_attribute_limits(item.attributes)
+    return item
 
 
 def _updated_item(
@@ -131,6 +139,8 @@ def _updated_item(
         changes["quantity"] = row.fields["quantity"]
     # One validated copy per row: at 100k rows each extra copy costs about a second.
     candidate = item.evolve(**changes, updated_at=now)
+    if row.attributes:
+        check_attribute_limits(candidate.attributes, before=item.attributes)
     diff = {
         name: [getattr(item, name), getattr(candidate, name)]
         for name in UPDATED_FIELDS

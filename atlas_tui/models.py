@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -10,10 +12,16 @@ from typing import Any, Final, Literal, cast
 
 from atlas_tui.errors import ValidationError
 
+# Limits on what an item holds (README, "Limits"). Each keeps one item's cost bounded: a
+# store rewrites or re-reads items under the writers' lock.
 SKU_MAX_LEN: Final = 64
 NAME_MAX_LEN: Final = 200
-LABEL_MAX_LEN: Final = 64
+LABEL_MAX_LEN: Final = 64  # category, location, the user recorded on movements
 REASON_MAX_LEN: Final = 500
+ATTRIBUTES_MAX: Final = 64  # attributes per item
+ATTRIBUTE_NAME_MAX_LEN: Final = 64
+# An attribute's value: text of at most this many characters; any other value, its JSON text.
+ATTRIBUTE_VALUE_MAX: Final = 4096
 # Far above any real stock, and inside the 64-bit integers every backend stores exactly.
 QUANTITY_MAX: Final = 10**12
 
@@ -34,10 +42,24 @@ ITEM_FIELDS: Final = (
 )
 
 
-def _show(value: object) -> str:
+def shown(value: object) -> str:
     """A short, safe rendering of a bad value for an error message."""
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
+
+
+def check_utf8(field_name: str, text: str) -> None:
+    """Refuse text holding lone surrogates: bytes that were not UTF-8 (a command-line
+    argument in another encoding) that no store can write."""
+    if text.isascii():
+        return
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        code = ord(text[error.start])
+        # surrogateescape (how Python reads argv and file names) keeps byte b as U+DC00+b.
+        what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+        raise ValidationError(field_name, f"is not UTF-8 text ({what})") from None
 
 
 def sku_key(sku: str) -> str:
@@ -48,14 +70,15 @@ def sku_key(sku: str) -> str:
 def clean_sku(value: object) -> str:
     """Trim and check a SKU: 1-64 printable characters."""
     if not isinstance(value, str):
-        raise ValidationError("sku", f"must be text, got {_show(value)}")
+        raise ValidationError("sku", f"must be text, got {shown(value)}")
     sku = value.strip()
     if not sku:
         raise ValidationError("sku", "is required")
+    check_utf8("sku", sku)
     if len(sku) > SKU_MAX_LEN:
         raise ValidationError("sku", f"must be at most {SKU_MAX_LEN} characters, got {len(sku)}")
     if not sku.isprintable():
-        raise ValidationError("sku", f"must contain only printable characters, got {_show(sku)}")
+        raise ValidationError("sku", f"must contain only printable characters, got {shown(sku)}")
     return sku
 
 
@@ -64,7 +87,7 @@ def clean_text(field_name: str, value: object, max_len: int, *, required: bool =
     if value is None:
         value = ""
     if not isinstance(value, str):
-        raise ValidationError(field_name, f"must be text, got {_show(value)}")
+        raise ValidationError(field_name, f"must be text, got {shown(value)}")
     text = value.strip()
     if required and not text:
         raise ValidationError(field_name, "is required")
@@ -72,7 +95,28 @@ def clean_text(field_name: str, value: object, max_len: int, *, required: bool =
         raise ValidationError(field_name, f"must be at most {max_len} characters, got {len(text)}")
     if "\x00" in text:
         raise ValidationError(field_name, "must not contain NUL characters")
+    check_utf8(field_name, text)
     return text
+
+
+def clean_path(field_name: str, value: object) -> str:
+    """A file path given as text, bytes or a path object, as text (not yet resolved)."""
+    if isinstance(value, bytes):
+        value = os.fsdecode(value)
+    if not isinstance(value, str | os.PathLike):
+        raise ValidationError(field_name, f"must be a file path, got {type(value).__name__}")
+    text = os.fspath(value)
+    text = text if isinstance(text, str) else os.fsdecode(text)
+    if "\0" in text:
+        raise ValidationError(field_name, "must not contain NUL characters")
+    return text
+
+
+def clean_flag(field_name: str, value: object) -> bool:
+    """A yes/no option: True or False, nothing that merely looks true (a list, "no")."""
+    if not isinstance(value, bool):
+        raise ValidationError(field_name, f"must be True or False, got {shown(value)}")
+    return value
 
 
 def clean_int(
@@ -81,12 +125,12 @@ def clean_int(
     """A whole number from an int, an integral float or a numeric string."""
     number: int
     if isinstance(value, bool):
-        raise ValidationError(field_name, f"must be a whole number, got {_show(value)}")
+        raise ValidationError(field_name, f"must be a whole number, got {shown(value)}")
     if isinstance(value, int):
         number = value
     elif isinstance(value, float):
         if not math.isfinite(value) or not value.is_integer():
-            raise ValidationError(field_name, f"must be a whole number, got {_show(value)}")
+            raise ValidationError(field_name, f"must be a whole number, got {shown(value)}")
         number = int(value)
     elif isinstance(value, str):
         text = value.strip()
@@ -94,10 +138,10 @@ def clean_int(
             number = int(text, 10)
         except ValueError:
             raise ValidationError(
-                field_name, f"must be a whole number, got {_show(value)}"
+                field_name, f"must be a whole number, got {shown(value)}"
             ) from None
     else:
-        raise ValidationError(field_name, f"must be a whole number, got {_show(value)}")
+        raise ValidationError(field_name, f"must be a whole number, got {shown(value)}")
     if minimum is not None and number < minimum:
         raise ValidationError(field_name, f"must be {minimum} or more, got {number}")
     limit_low = -maximum if minimum is None else minimum
@@ -109,7 +153,10 @@ def clean_int(
 def _check_json(path: str, value: object, depth: int = 0) -> None:
     if depth > 32:
         raise ValidationError(path, "is nested too deeply")
-    if value is None or isinstance(value, (str, bool, int)):
+    if isinstance(value, str):
+        check_utf8(path, value)
+        return
+    if value is None or isinstance(value, (bool, int)):
         if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**63:
             raise ValidationError(path, "is too large a number")
         return
@@ -124,7 +171,8 @@ def _check_json(path: str, value: object, depth: int = 0) -> None:
     if isinstance(value, Mapping):
         for key, element in value.items():
             if not isinstance(key, str):
-                raise ValidationError(path, f"keys must be text, got {_show(key)}")
+                raise ValidationError(path, f"keys must be text, got {shown(key)}")
+            check_utf8(f"{path} key {shown(key)}", key)
             _check_json(f"{path}.{key}", element, depth + 1)
         return
     raise ValidationError(path, f"is not JSON data ({type(value).__name__})")
@@ -136,14 +184,55 @@ def clean_attributes(value: object) -> dict[str, Any]:
         return {}
     if not isinstance(value, Mapping):
         raise ValidationError(
-            "attributes", f"must be a mapping of names to values, got {_show(value)}"
+            "attributes", f"must be a mapping of names to values, got {shown(value)}"
         )
     for key in value:
         if not isinstance(key, str) or not key.strip():
-            raise ValidationError("attributes", f"names must be non-empty text, got {_show(key)}")
+            raise ValidationError("attributes", f"names must be non-empty text, got {shown(key)}")
     _check_json("attributes", value)
     copied: dict[str, Any] = _copy_json(dict(value))
     return copied
+
+
+def _value_size(value: object) -> int:
+    """An attribute value's size against ATTRIBUTE_VALUE_MAX: text counts its characters,
+    anything else the characters of its JSON text (a number or true is always small)."""
+    if isinstance(value, str):
+        return len(value)
+    if isinstance(value, list | tuple | Mapping):
+        return len(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str))
+    return 0
+
+
+def check_attribute_limits(
+    attributes: Mapping[str, Any], before: Mapping[str, Any] | None = None
+) -> None:
+    """Refuse attributes past the limits: ATTRIBUTES_MAX per item, names of at most
+    ATTRIBUTE_NAME_MAX_LEN characters, values of at most ATTRIBUTE_VALUE_MAX.
+
+    With `before` (the item's attributes as stored), only what changes is checked, so an
+    item stored before the limits existed can still be adjusted, moved or trimmed.
+    """
+    count = len(attributes)
+    if count > ATTRIBUTES_MAX and (before is None or count > len(before)):
+        raise ValidationError(
+            "attributes", f"an item has at most {ATTRIBUTES_MAX}; this would make {count}"
+        )
+    for key, value in attributes.items():
+        if before is not None and key in before and before[key] == value:
+            continue
+        if len(key) > ATTRIBUTE_NAME_MAX_LEN:
+            raise ValidationError(
+                f"attribute name {shown(key)}",
+                f"must be at most {ATTRIBUTE_NAME_MAX_LEN} characters, got {len(key)}",
+            )
+        size = _value_size(value)
+        if size > ATTRIBUTE_VALUE_MAX:
+            what = "characters" if isinstance(value, str) else "characters of JSON"
+            raise ValidationError(
+                f"attribute {key!r}",
+                f"must be at most {ATTRIBUTE_VALUE_MAX} {what}, got {size}",
+            )
 
 
 def _copy_json(value: Any) -> Any:
@@ -184,12 +273,12 @@ def parse_timestamp(field_name: str, value: object) -> datetime:
             moment = datetime.fromisoformat(value.strip())
         except ValueError:
             raise ValidationError(
-                field_name, f"must be an ISO 8601 timestamp, got {_show(value)}"
+                field_name, f"must be an ISO 8601 timestamp, got {shown(value)}"
             ) from None
     else:
-        raise ValidationError(field_name, f"must be an ISO 8601 timestamp, got {_show(value)}")
+        raise ValidationError(field_name, f"must be an ISO 8601 timestamp, got {shown(value)}")
     if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValidationError(field_name, f"must carry a timezone, got {_show(value)}")
+        raise ValidationError(field_name, f"must carry a timezone, got {shown(value)}")
     return moment.astimezone(UTC)
 
 
@@ -197,7 +286,8 @@ def check_stock_limits(min_stock: int, max_stock: int) -> None:
     """max_stock 0 means no ceiling; otherwise min_stock may not exceed it."""
     if max_stock and min_stock > max_stock:
         raise ValidationError(
-            "min_stock", f"{min_stock} is above max_stock {max_stock} (use max 0 for no ceiling)"
+            "min_stock",
+            f"{min_stock} is above the maximum of {max_stock} (a maximum of 0 means no ceiling)",
         )
 
 
@@ -323,7 +413,7 @@ class InventoryItem:
     def from_dict(cls, data: Mapping[str, Any]) -> InventoryItem:
         """Validate and build an item from `to_dict` data; unknown keys are refused."""
         if not isinstance(data, Mapping):
-            raise ValidationError("item", f"must be a mapping, got {_show(data)}")
+            raise ValidationError("item", f"must be a mapping, got {shown(data)}")
         unknown = sorted(set(data) - set(ITEM_FIELDS))
         if unknown:
             raise ValidationError(unknown[0], "is not a field of an item")
@@ -368,7 +458,7 @@ class Movement:
     def from_dict(cls, data: Mapping[str, Any], id: int | None = None) -> Movement:
         """Read a movement back from `to_dict` data, checking its shape."""
         if not isinstance(data, Mapping):
-            raise ValidationError("movement", f"must be a mapping, got {_show(data)}")
+            raise ValidationError("movement", f"must be a mapping, got {shown(data)}")
         if id is None and isinstance(data.get("id"), int):
             id = data["id"]
         kind = data.get("kind")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from atlas_tui.errors import StorageError, ValidationError
-from atlas_tui.models import InventoryItem, Movement, sku_key
+from atlas_tui.models import InventoryItem, Movement, shown, sku_key
 from atlas_tui.repository.base import InventoryRepository
 
 
@@ -21,13 +21,17 @@ def parse_moment(field: str, value: object) -> datetime:
             moment = datetime.fromisoformat(text)
         except ValueError:
             raise ValidationError(
-                field, f"must be a date or an ISO 8601 time such as 2026-11-01T12:00Z, got {text!r}"
+                field,
+                f"must be a date or an ISO 8601 time such as 2026-11-01T12:00Z, got {shown(text)}",
             ) from None
     else:
-        raise ValidationError(field, f"must be a date or an ISO 8601 time, got {value!r}")
+        raise ValidationError(field, f"must be a date or an ISO 8601 time, got {shown(value)}")
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # e.g. 0001-01-01T00:00-01:00, before the first moment there is
+        raise ValidationError(field, f"is out of range, got {shown(value)}") from None
 
 
 def build_report(report_type: str, items: list[InventoryItem]) -> dict[str, Any]:

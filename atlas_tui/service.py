@@ -18,12 +18,15 @@ from atlas_tui.models import (
     InventoryItem,
     Movement,
     MovementKind,
+    check_attribute_limits,
     check_stock_limits,
     clean_attributes,
+    clean_flag,
     clean_int,
     clean_sku,
     clean_text,
     merge_attributes,
+    shown,
     utc_now,
 )
 from atlas_tui.replay import build_report, items_at, parse_moment, verify_store
@@ -36,6 +39,8 @@ if TYPE_CHECKING:
 
 REPORT_TYPES: Final = ("summary", "low", "over", "reorder")
 UPDATABLE: Final = ("name", "category", "min_stock", "max_stock", "attributes")
+# The longest trend a caller may ask for: ten years of days.
+TREND_MAX_DAYS: Final = 3660
 # What a caller may give when adding; the timestamps are the service's to set.
 ADD_FIELDS: Final = tuple(name for name in ITEM_FIELDS if not name.endswith("_at"))
 
@@ -46,6 +51,13 @@ def login_name() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def _filter_text(field: str, value: object) -> str | None:
+    """A list filter: None (no filter) or text."""
+    if value is None or isinstance(value, str):
+        return value
+    raise ValidationError(field, f"must be text, got {shown(value)}")
 
 
 def _distinct(values: Iterable[str]) -> list[str]:
@@ -172,6 +184,10 @@ class InventoryService:
         over: bool = False,
     ) -> list[InventoryItem]:
         """Items ordered by SKU, narrowed by every filter given."""
+        category = _filter_text("category", category)
+        location = _filter_text("location", location)
+        search = _filter_text("search", search)
+        low, over = clean_flag("low", low), clean_flag("over", over)
         items = self.repository.items()
         if category is not None:
             wanted = category.strip().casefold()
@@ -239,7 +255,7 @@ class InventoryService:
         movements.reverse()
         return movements
 
-    def history_since(self, since: datetime, sku: object = None) -> list[Movement]:
+    def history_since(self, since: object, sku: object = None) -> list[Movement]:
         """Movements at or after `since` (of one SKU, or all), newest first."""
         moment = parse_moment("since", since)
         movements = self.repository.movements(None if sku is None else clean_sku(sku))
@@ -288,7 +304,7 @@ class InventoryService:
         single: bool = False,
     ) -> list[InventoryItem]:
         """Create several items in one transaction: all of them, or none and every problem."""
-        if isinstance(rows, Mapping) or not isinstance(rows, Sequence):
+        if isinstance(rows, Mapping | str | bytes) or not isinstance(rows, Sequence):
             raise ValidationError("items", "must be a list of item records")
         now = self._clock()
         with self._transaction():
@@ -334,7 +350,7 @@ class InventoryService:
         changes, else `update`), or none when `strict` and a row is refused, or when
         `dry_run`. An import ends what `undo_last` can take back.
         """
-        why = reason or f"import of {source}"
+        why = clean_text("reason", reason, REASON_MAX_LEN) or f"import of {source}"
         with nullcontext() if dry_run else self._transaction():
             now = self._clock()
             outcomes = plan_rows(table, self.repository, now)
@@ -381,7 +397,9 @@ class InventoryService:
         if row.get("name") is None:
             raise ValidationError("name", "is required")
         fields = {key: value for key, value in row.items() if value is not None}
-        return InventoryItem(**fields, created_at=now, updated_at=now)
+        item = InventoryItem(**fields, created_at=now, updated_at=now)
+        check_attribute_limits(item.attributes)
+        return item
 
     def _check_capacity(self, adding: int, sku: str | None) -> None:
         if self.max_items is None:
@@ -398,7 +416,7 @@ class InventoryService:
         """Add or remove stock; a result below zero is refused, never clamped."""
         change = clean_int("delta", delta, minimum=None)
         if change == 0:
-            raise ValidationError("delta", "must not be 0")
+            raise ValidationError("delta", "a change of 0 changes nothing; give e.g. 5 or -5")
         with self._transaction():
             item = self._require(clean_sku(sku))
             after = item.quantity + change
@@ -464,7 +482,8 @@ class InventoryService:
         given = {key: value for key, value in fields.items() if value is not None}
         if not given:
             raise ValidationError(
-                "fields", f"nothing to update: give one of {', '.join(UPDATABLE)}"
+                "fields",
+                "nothing to update: give a new name, category, minimum, maximum or attributes",
             )
         with self._transaction():
             item = self._require(clean_sku(sku))
@@ -472,6 +491,7 @@ class InventoryService:
             for key, value in given.items():
                 if key == "attributes":
                     value = merge_attributes(item.attributes, clean_attributes(value))
+                    check_attribute_limits(value, before=item.attributes)
                 changes[key] = value
             candidate = item.evolve(**changes)
             check_stock_limits(candidate.min_stock, candidate.max_stock)
@@ -565,10 +585,9 @@ class InventoryService:
             items = items_at(self.repository.movements(), moment, self.repository.items())
         return build_report(str(report_type), items)
 
-    def trend(self, sku: object, days: int = 30) -> dict[str, Any]:
+    def trend(self, sku: object, days: object = 30) -> dict[str, Any]:
         """The item's end-of-day quantities over the last `days` days and its daily usage."""
-        if days < 1:
-            raise ValidationError("days", f"must be at least 1, got {days}")
+        days = clean_int("days", days, minimum=1, maximum=TREND_MAX_DAYS)
         item = self._require(clean_sku(sku))
         movements = self.repository.movements(item.sku)
         return quantity_trend(movements, item.quantity, days, self._clock())

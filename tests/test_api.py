@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from atlas_tui.api import AtlasAPI, ATLASDirectAPI
+from atlas_tui.api import AtlasAPI, ATLASDirectAPI, failure
 
 
 def ok(envelope: dict[str, Any], key: str) -> Any:
@@ -68,7 +69,7 @@ def test_no_exception_escapes_even_for_nonsense(api: AtlasAPI) -> None:
     refused(api.add_items([42]), "validation", "row 1: item")  # type: ignore[list-item]
     refused(api.update_item("A", colour="red"), "validation", "colour")
     refused(api.report(None), "validation", "type")  # type: ignore[arg-type]
-    refused(api.adjust_quantity("A", None), "validation", "delta")  # type: ignore[arg-type]
+    refused(api.adjust_quantity("A", None), "validation", "quantity")  # type: ignore[arg-type]
 
 
 def test_bad_configuration_is_an_envelope(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,3 +120,136 @@ def test_instances_in_two_processes_see_each_others_changes(api: AtlasAPI, db: P
     )
     subprocess.run([sys.executable, "-c", other], check=True, timeout=60)
     assert ok(api.get_item("S"), "item")["quantity"] == 10
+
+
+# 14. Every argument a caller can send, of every wrong type, is refused naming it ------------
+
+WRONG_TYPES: list[Any] = [[], {}, object(), 1.5, True, b"x", None]
+# How a refusal names an argument when the operator's word differs from the parameter's.
+WORDS = {
+    "delta": "quantity",
+    "min_stock": "minimum",
+    "max_stock": "maximum",
+    "session_id": "session",
+    "report_type": "type",
+    "file_format": "format",
+    "path": "file",
+    "search_dir": "dir",
+}
+FLAGS = {"low", "over", "dry_run", "strict", "add", "include_closed", "if_new"}
+PATHS = {"out", "path", "to", "file", "search_dir"}
+# None stands for "the default" here, as the signatures say.
+NONE_IS_DEFAULT = {
+    ("add_item", name) for name in ("category", "quantity", "location", "min_stock", "max_stock")
+} | {("export_items", "file_format")}
+
+
+def _wrong_calls() -> list[tuple[str, str, Any]]:
+    """(method, argument, wrong value) for every public method and argument of the API."""
+    cases = []
+    for method, function in inspect.getmembers(AtlasAPI, inspect.isfunction):
+        if method.startswith("_"):
+            continue
+        parameters = dict(inspect.signature(function).parameters)
+        parameters.pop("self")
+        names = [n for n, p in parameters.items() if p.kind is not p.VAR_KEYWORD]
+        if method == "update_item":  # its fields come as keywords
+            names += ["name", "category", "min_stock", "max_stock", "attributes"]
+        for name in names:
+            default = parameters[name].default if name in parameters else None
+            for value in WRONG_TYPES:
+                right = (
+                    (value is None and (default is None or (method, name) in NONE_IS_DEFAULT))
+                    or (value is True and name in FLAGS)
+                    or (value == b"x" and name in PATHS)
+                    or (value == {} and name == "attributes")
+                    or (value == [] and name in ("items", "mapping"))
+                )
+                if not right:
+                    cases.append((method, name, value))
+    return cases
+
+
+@pytest.fixture
+def busy_api(api: AtlasAPI, tmp_path: Path) -> tuple[AtlasAPI, dict[str, dict[str, Any]]]:
+    """A store with A-1 and an open count session, and for each method arguments that
+    would be accepted, so that only the wrong one can be refused."""
+    ok(api.add_item("A-1", "Anvil", quantity=5, location="A1"), "item")
+    ok(api.count_session_start(), "session")
+    (tmp_path / "media").mkdir()
+    source = tmp_path / "in.csv"
+    source.write_text("sku,name\nN-9,Nut\n")
+    backup = ok(api.backup(tmp_path / "backups"), "backup")["path"]
+    valid = {
+        "add_item": {"sku": "NEW-1", "name": "New"},
+        "add_items": {"items": [{"sku": "NEW-2", "name": "New"}]},
+        "adjust_quantity": {"sku": "A-1", "delta": 1},
+        "count_item": {"sku": "A-1", "quantity": 3},
+        "move_item": {"sku": "A-1", "location": "B9"},
+        "update_item": {"sku": "A-1", "name": "Renamed"},
+        "delete_item": {"sku": "A-1"},
+        "get_item": {"sku": "A-1"},
+        "trend": {"sku": "A-1"},
+        "history": {"sku": "A-1"},
+        "import_file": {"path": source},
+        "restore": {"file": backup},
+        "migrate": {"to": tmp_path / "copy.sqlite"},
+        "count_session": {"session_id": 1},
+        "count_session_apply": {"session_id": 1},
+        "count_session_cancel": {"session_id": 1},
+        "count_session_record": {"session_id": 1, "code": "A-1"},
+        "find_media": {"query": "Heat", "search_dir": tmp_path / "media"},
+        "demo": {"items": 3},
+    }
+    return api, valid
+
+
+@pytest.mark.parametrize(("method", "argument", "value"), _wrong_calls())
+def test_a_wrong_type_is_refused_naming_the_argument(
+    busy_api: tuple[AtlasAPI, dict[str, dict[str, Any]]], method: str, argument: str, value: Any
+) -> None:
+    api, valid = busy_api
+    arguments = {**valid.get(method, {}), argument: value}
+    envelope = getattr(api, method)(**arguments)
+    assert envelope["success"] is False, envelope
+    assert envelope["error_type"] == "validation", envelope
+    word = WORDS.get(argument, argument)
+    assert envelope["error"].startswith(f"{word}:"), envelope["error"]
+    assert "\n" not in envelope["error"] and len(envelope["error"]) < 200
+
+
+def test_the_issue_s_examples_name_the_field(api: AtlasAPI) -> None:
+    assert api.list_items(category=[])["error"] == "category: must be text, got []"  # type: ignore[arg-type]
+    assert api.trend("A-1", days=[])["error"] == "days: must be a whole number, got []"  # type: ignore[arg-type]
+    assert api.trend("A-1", days=10**9)["error"] == "days: must be between 1 and 3660"
+
+
+@pytest.mark.parametrize("where", [[], 1.5, "a\0b", "postgresql://user:secret@db/stock"])
+def test_a_wrong_storage_path_is_a_config_error(where: Any) -> None:
+    envelope = AtlasAPI(where).list_items()
+    assert envelope["success"] is False and envelope["error_type"] == "config", envelope
+    assert envelope["error"].startswith("--db: ") and "secret" not in envelope["error"]
+
+
+def test_sqlite_reporting_a_full_disk_is_a_storage_error_naming_the_file(tmp_path: Path) -> None:
+    """The message SQLite gives for SQLITE_FULL, raised by a real database held to a size."""
+    import sqlite3
+
+    conn = sqlite3.connect(tmp_path / "full.sqlite")
+    conn.execute("PRAGMA max_page_count = 2")
+    with pytest.raises(sqlite3.OperationalError) as full:
+        conn.executescript("CREATE TABLE a(x); CREATE TABLE b(x); CREATE TABLE c(x);")
+    envelope = failure(full.value, tmp_path / "full.sqlite")
+    assert envelope == {
+        "success": False,
+        "error": f"storage: cannot write the data file {tmp_path / 'full.sqlite'}: the disk is "
+        "full; the change was not saved",
+        "error_type": "storage",
+    }
+
+
+def test_a_user_name_too_long_to_record_is_a_config_error(
+    db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ATLAS_USER", "u" * 65)
+    refused(AtlasAPI(db).list_items(), "config", "ATLAS_USER: must be at most 64 characters")

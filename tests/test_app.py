@@ -142,7 +142,7 @@ async def test_new_item_and_its_refusals(store: Path) -> None:
         app.screen.query_one("#quantity", Input).value = "7"
         app.screen.query_one("#max", Input).value = "ten"
         await pilot.press("enter")
-        assert "max_stock: must be a whole number" in str(
+        assert "maximum: must be a whole number" in str(
             app.screen.query_one("#max-error", Static).render()
         )
         app.screen.query_one("#max", Input).value = "70"
@@ -159,7 +159,7 @@ async def test_edit_refuses_min_above_max_and_saves_good_values(store: Path) -> 
         await pilot.press("e")
         app.screen.query_one("#min", Input).value = "60"
         await pilot.press("enter")
-        assert "min_stock: 60 is above max_stock 50" in str(
+        assert "minimum: 60 is above the maximum of 50" in str(
             app.screen.query_one("#min-error", Static).render()
         )
         assert make_service(store).get("A-1").min_stock == 2

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -77,7 +82,10 @@ def test_refusals_exit_1_with_one_line_and_leave_the_file(atlas: Atlas, db: Path
         (["adjust", "--sku", "ITEM-001", "--delta", "-101"], "only 100 on hand"),
         (["adjust", "--sku", "NOPE", "--delta", "1"], "no item 'NOPE'"),
         (ADD, "already exists"),
-        (["update", "--sku", "ITEM-001", "--min", "900"], "min_stock: 900 is above max_stock 500"),
+        (
+            ["update", "--sku", "ITEM-001", "--min", "900"],
+            "minimum: 900 is above the maximum of 500",
+        ),
         (["add", "--sku", "N", "--name", " "], "name: is required"),
         (["show", "--sku", "nope"], "no item"),
         (["count", "--sku", "ITEM-001", "--qty", "-1"], "quantity: must be 0 or more"),
@@ -181,3 +189,111 @@ def test_demo_seeds_once_with_if_new(atlas: Atlas) -> None:
     second = clean(atlas("demo", "--if-new"))
     assert second.code == 0 and "already holds data" in second.out
     assert json.loads(atlas("--json", "report").out)["report"]["total_items"] == 50
+
+
+# Errors in operator words ---------------------------------------------------------------------
+
+INTERNAL_NAMES = re.compile(r"\b(delta|min_stock|max_stock)\b")
+
+
+def test_refusals_name_fields_as_the_operator_knows_them(atlas: Atlas, tmp_path: Path) -> None:
+    assert atlas("add", "--sku", "ITEM-001", "--name", "Widget", "--qty", "95", "--min", "10",
+                 "--max", "500").code == 0  # fmt: skip
+    source = tmp_path / "limits.csv"
+    source.write_text("sku,name,min_stock,max_stock\nN-1,Nut,-1,2.5\nN-2,Bolt,9,4\n")
+    cases = {
+        ("adjust", "--sku", "ITEM-001", "--delta", "-500"): (
+            "quantity: cannot remove 500 from ITEM-001: only 95 on hand"
+        ),
+        ("adjust", "--sku", "ITEM-001", "--delta", "0"): "quantity: a change of 0 changes nothing",
+        ("add", "--sku", "N", "--name", "n", "--min", "20", "--max", "10"): (
+            "minimum: 20 is above the maximum of 10 (a maximum of 0 means no ceiling)"
+        ),
+        ("update", "--sku", "ITEM-001", "--min", "-1"): "minimum: must be 0 or more, got -1",
+        ("update", "--sku", "ITEM-001", "--max", "5"): "minimum: 10 is above the maximum of 5",
+        ("update", "--sku", "ITEM-001"): "nothing to update: give a new name, category, minimum",
+        ("import", str(source)): "minimum: -1 is negative; maximum: '2.5' is a fraction",
+    }
+    for args, words in cases.items():
+        result = clean(atlas(*args))
+        assert result.code == 1, args
+        assert words in result.err + result.out, (args, result)
+        assert not INTERNAL_NAMES.search(result.err + result.out), (args, result)
+        envelope = json.loads(atlas("--json", *args).out)
+        assert not INTERNAL_NAMES.search(json.dumps(envelope.get("error", "")))
+
+
+# 14. Storage the CLI cannot serve, and a full disk ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("where", "env"),
+    [
+        (["--db", "postgresql://atlas:secret@db.example/stock"], {}),
+        (["--db", "mysql://db.example/stock"], {}),
+        ([], {"ATLAS_STORAGE_PATH": "postgres://db.example/stock"}),
+        (["--db", "sqlite://stock.db"], {}),
+    ],
+)
+def test_a_url_atlas_does_not_serve_is_refused_not_made_a_folder(
+    tmp_path: Path, where: list[str], env: dict[str, str]
+) -> None:
+    command = [sys.executable, "-m", "atlas_tui", *where, "add", "--sku", "A", "--name", "n"]
+    done = subprocess.run(
+        command, cwd=tmp_path, env={**os.environ, **env}, capture_output=True, text=True,
+        timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 1 and done.stdout == ""
+    setting = "--db" if where else "ATLAS_STORAGE_PATH"
+    assert done.stderr.startswith(f"error: {setting}: ") and done.stderr.count("\n") == 1
+    assert "sqlite:///" in done.stderr and "secret" not in done.stderr
+    if "postgres" in done.stderr:
+        assert "PostgreSQL is not yet supported" in done.stderr
+    assert list(tmp_path.iterdir()) == [], "nothing is created"
+
+
+FULL_DISK = r"""
+set -u
+mount -t tmpfs -o size=256k atlas-test "$MNT" || exit 77
+big=$(head -c 3000 /dev/zero | tr '\0' x)
+"$PY" - "$DB" "$big" <<'END'
+import json, sys
+from atlas_tui.api import AtlasAPI
+api = AtlasAPI(sys.argv[1])
+for n in range(500):
+    done = api.add_item(f"A-{n}", "n", attributes={f"k{k}": sys.argv[2] for k in range(8)})
+    if not done["success"]:
+        print(json.dumps(done))
+        break
+else:
+    print("never full")
+END
+# More than the whole disk holds, whatever the last process's exit freed.
+wide=$(head -c 4000 /dev/zero | tr '\0' y)
+set -- $(for k in $(seq 60); do printf -- '--attr k%s=%s ' "$k" "$wide"; done)
+"$PY" -m atlas_tui --db "$DB" add --sku LAST --name n "$@" 2>&1
+"$PY" -m atlas_tui --db "$DB" verify 2>&1 | cut -c1-2
+"""
+
+
+def test_a_full_disk_is_a_one_line_storage_error(db: Path, tmp_path: Path) -> None:
+    """A real full disk: a small tmpfs in a private mount namespace (skipped where the
+    system allows no unprivileged namespaces)."""
+    if shutil.which("unshare") is None:
+        pytest.skip("no unshare")
+    mount = tmp_path / "mnt"
+    mount.mkdir()
+    env = {**os.environ, "MNT": str(mount), "DB": str(mount / db.name), "PY": sys.executable}
+    done = subprocess.run(
+        ["unshare", "-rm", "sh", "-c", FULL_DISK], env=env, capture_output=True, text=True,
+        timeout=300,
+    )  # fmt: skip
+    if done.returncode == 77 or "unshare failed" in done.stderr:
+        pytest.skip(f"no private tmpfs here: {done.stderr.strip()}")
+    api_line, cli_line, verified = done.stdout.splitlines()
+    envelope = json.loads(api_line)
+    assert envelope["error_type"] == "storage", envelope
+    assert "No space left on device" in envelope["error"] or "disk is full" in envelope["error"]
+    assert cli_line.startswith("error: ") and "internal error" not in cli_line
+    assert "No space left on device" in cli_line or "disk is full" in cli_line
+    assert verified == "OK", "what was acknowledged before is intact"

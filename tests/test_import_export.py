@@ -106,7 +106,7 @@ def test_every_refusal_names_its_row_sku_and_reason(
         (10, "MINMAX-1"): refused[(10, "MINMAX-1")],
         (11, "NONAME-1"): "name: is required for a new item",
     }
-    assert refused[(10, "MINMAX-1")].startswith("min_stock: 9 is above max_stock 4")
+    assert refused[(10, "MINMAX-1")].startswith("minimum: 9 is above the maximum of 4")
     assert [row.sku for row in result.of("add")] == ["OK-1"]
     assert stocked.get("OK-1").quantity == 3, "valid rows are imported"
 

@@ -85,7 +85,7 @@ def test_verify_names_the_sku_whose_quantity_disagrees_with_history(db: Path, at
             conn.execute("UPDATE items SET quantity = 99, min_stock = -5 WHERE key = 'a-1'")
     result = atlas("verify")
     assert result.code == 1
-    assert "A-1" in result.out and "min_stock" in result.out
+    assert "A-1" in result.out and "minimum" in result.out
     envelope = json.loads(atlas("--json", "verify").out)
     assert envelope["report"]["ok"] is False
     assert {p["sku"] for p in envelope["report"]["problems"]} == {"A-1"}

@@ -129,9 +129,10 @@ def test_parse_whole_refusals_name_the_field_and_the_value(text: str, message: s
     assert caught.value.field == "quantity"
 
 
-def test_parse_whole_names_the_field_it_is_given() -> None:
-    with pytest.raises(ValidationError, match=r"^min_stock: -1 is negative$"):
+def test_parse_whole_names_the_field_it_is_given_in_operator_words() -> None:
+    with pytest.raises(ValidationError, match=r"^minimum: -1 is negative$") as caught:
         parse_whole("min_stock", "-1")
+    assert caught.value.field == "min_stock"
 
 
 # --- neutralise / restore ----------------------------------------------------------------
@@ -473,8 +474,8 @@ def test_every_row_problem() -> None:
         2: [],
         3: ["sku: is empty"],
         4: ["quantity: '2.5' is a fraction; quantities are whole numbers"],
-        5: ["quantity: -5 is negative", "min_stock: -1 is negative"],
-        6: ["quantity: 'abc' is not a number", "max_stock: 'lots' is not a number"],
+        5: ["quantity: -5 is negative", "minimum: -1 is negative"],
+        6: ["quantity: 'abc' is not a number", "maximum: 'lots' is not a number"],
         7: ["quantity: not stocked ('N/A')"],
         8: ["attributes.dims: '{oops' is not valid JSON"],
         9: ["row: has 7 cells but the header has 6 columns (a missing quote or delimiter?)"],
@@ -585,7 +586,7 @@ def test_json_list_of_objects_through_the_same_aliases() -> None:
     assert rows[4].problems == ["sku: is empty"]
     assert rows[7].problems == [
         "quantity: -1 is negative",
-        "max_stock: 2.5 is a fraction; quantities are whole numbers",
+        "maximum: 2.5 is a fraction; quantities are whole numbers",
         "name: must be text, got True",
     ]
     assert rows[8].problems == ["item: must be an object, got 'oops'"]

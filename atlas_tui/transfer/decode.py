@@ -45,6 +45,8 @@ def decode(data: bytes, encoding: str | None = None) -> str:
                     "holds NUL bytes, so it is not UTF-8 text (UTF-16 without a BOM?); "
                     "give its encoding, e.g. --encoding utf-16-le",
                 )
+    if not isinstance(encoding, str):
+        raise ValidationError("encoding", f"must be the name of an encoding, got {encoding!r:.40}")
     try:
         codecs.lookup(encoding)
     except LookupError:

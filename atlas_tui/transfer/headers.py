@@ -162,8 +162,10 @@ def listing(names: Sequence[str], limit: int = 12) -> str:
     return shown + (f", ... ({len(names)} in all)" if len(names) > limit else "")
 
 
-def shown_spec(spec: str) -> str:
+def shown_spec(spec: object) -> str:
     """A mapping spec quoted for a message."""
+    if not isinstance(spec, str):
+        return f"{spec!r:.60}"
     return repr(spec) if len(spec) <= 60 else repr(spec[:57] + "...")
 
 
@@ -204,8 +206,12 @@ def parse_mapping(specs: Sequence[str]) -> dict[str, str]:
     case or spacing: `Min Stock` = `min_stock`), `attr:NAME`, `json:NAME` or `ignore`.
     Refusals are `ValidationError("mapping", ...)` naming the spec.
     """
+    if isinstance(specs, str | bytes) or not isinstance(specs, Sequence):
+        raise ValidationError("mapping", "must be a list of COLUMN=FIELD texts")
     pairs: list[tuple[str, str]] = []
     for spec in specs:
+        if not isinstance(spec, str):
+            raise ValidationError("mapping", f"must be COLUMN=FIELD texts, got {shown_spec(spec)}")
         column, sep, target = spec.partition("=")
         if not sep:
             raise ValidationError(

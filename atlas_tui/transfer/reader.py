@@ -17,7 +17,7 @@ from typing import Any, Final
 import orjson
 
 from atlas_tui.errors import ValidationError
-from atlas_tui.models import QUANTITY_MAX
+from atlas_tui.models import ATTRIBUTES_MAX, QUANTITY_MAX
 from atlas_tui.transfer.cells import restore
 from atlas_tui.transfer.decode import choose_format, decode
 from atlas_tui.transfer.headers import (
@@ -36,6 +36,10 @@ from atlas_tui.transfer.table import ImportTable, SourceRow
 
 DELIMITERS: Final = (",", ";", "\t")  # in order of preference when they fit a file equally
 SNIFF_RECORDS: Final = 20
+# Limits of a file (README, "Limits"): far above any real export, low enough that a wrong or
+# hostile file is refused before it costs much memory.
+COLUMNS_MAX: Final = 256  # CSV columns; distinct keys of a JSON file's objects
+CELL_MAX: Final = 64 * 1024  # characters in one CSV cell
 _BLANK_CHARS: Final = "".join(DELIMITERS) + " \r\n\x0b\x0c"
 # A JSON object's 1-based index + 1: the first object is row 2, as under a spreadsheet header.
 JSON_FIRST_ROW: Final = 2
@@ -89,9 +93,37 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _records(text: str, delimiter: str) -> Iterator[list[str]]:
-    # newline="" hands csv the line ends untouched, so quoted multi-line cells keep theirs.
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+def _lines(text: str, ended: list[bool]) -> Iterator[str]:
+    """The lines of `text` with their line ends (which quoted multi-line cells keep);
+    `ended` gets True once the last one has been handed out."""
+    yield from io.StringIO(text, newline="")
+    ended.append(True)
+
+
+def _records(text: str, delimiter: str, ended: list[bool] | None = None) -> Iterator[list[str]]:
+    """csv records of `text`. A record handed out after the last line (`ended` is set by
+    then) is one whose quoted cell was still open at the end of the file: csv, forgiving,
+    takes everything after the quote as that cell."""
+    csv.field_size_limit(CELL_MAX)  # per process; ATLAS reads no other CSV
+    return csv.reader(_lines(text, [] if ended is None else ended), delimiter=delimiter)
+
+
+def _unclosed_quote(row: int) -> ValidationError:
+    return ValidationError(
+        "file",
+        f'row {row} opens a quote (") that is never closed, so the rest of the file would be '
+        "one cell; close it and import again",
+    )
+
+
+def _unreadable(row: int, error: csv.Error) -> ValidationError:
+    if "field limit" in str(error):
+        return ValidationError(
+            "file",
+            f"row {row} has a cell longer than {CELL_MAX} characters, the most a cell may hold; "
+            'is a quote (") left open?',
+        )
+    return ValidationError("file", f"row {row} cannot be read as CSV: {error}")
 
 
 def _blank(cells: Sequence[str]) -> bool:
@@ -106,21 +138,21 @@ def _blank_line(cells: Sequence[str]) -> bool:
 def _fit(text: str, delimiter: str) -> tuple[bool, int, int]:
     """How well `delimiter` splits the first records: (header has >1 field, records with
     the header's field count, header field count); bigger is better."""
+    width, fitting = -1, 0
+    # One record at a time: a line of a million cells is never held more than once.
+    records = (r for r in _records(text, delimiter) if not _blank_line(r))
     try:
-        records = list(
-            islice((r for r in _records(text, delimiter) if not _blank_line(r)), SNIFF_RECORDS + 1)
-        )
+        for record in islice(records, SNIFF_RECORDS + 1):
+            size = len(record)
+            if width < 0:
+                width = size
+            # Trailing empty cells (a spreadsheet's stray delimiters) still fit.
+            elif size == width or (size > width and not any(record[width:])):
+                fitting += 1
     except csv.Error:
+        pass  # judged by the records before the unreadable one
+    if width < 0:
         return (False, -1, -1)
-    if not records:
-        return (False, -1, -1)
-    width = len(records[0])
-    fitting = sum(
-        1
-        for record in records[1:]
-        # Trailing empty cells (a spreadsheet's stray delimiters) still fit.
-        if len(record) == width or (len(record) > width and not any(record[width:]))
-    )
     return (width > 1, fitting, width)
 
 
@@ -179,78 +211,90 @@ def _require_sku(headers: Sequence[str], targets: Sequence[str]) -> None:
 
 def _read_csv(text: str, explicit: Mapping[str, str]) -> ImportTable:
     delimiter = detect_delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    ended: list[bool] = []
+    reader = _records(text, delimiter, ended)
     row = 0
+    header: list[str] | None = None
     try:
-        header: list[str] | None = None
         for record in reader:
             row += 1
+            if ended:
+                raise _unclosed_quote(row)
             if not _blank(record):
                 header = record
                 break
-        if header is None:
-            raise ValidationError("file", "has no header row (every cell is empty)")
-        headers = [header_text(restore(cell)) for cell in header]
-        targets = resolve_columns(headers, explicit)
-        _require_sku(headers, targets)
-        with _no_cyclic_gc():
-            rows = _csv_rows(reader, row, _plan(targets), len(headers))
     except csv.Error as error:
+        raise _unreadable(row + 1, error) from None
+    if header is None:
+        raise ValidationError("file", "has no header row (every cell is empty)")
+    if len(header) > COLUMNS_MAX:
         raise ValidationError(
-            "file", f"cannot be read as CSV near line {reader.line_num}: {error}"
-        ) from None
+            "file", f"row {row} has {len(header)} columns; a file may have at most {COLUMNS_MAX}"
+        )
+    headers = [header_text(restore(cell)) for cell in header]
+    targets = resolve_columns(headers, explicit)
+    _require_sku(headers, targets)
+    with _no_cyclic_gc():
+        rows = _csv_rows(reader, row, _plan(targets), len(headers), ended)
     return ImportTable(rows, _columns(headers, targets), "csv", delimiter)
 
 
-def _csv_rows(records: Iterator[list[str]], row: int, plan: Plan, width: int) -> list[SourceRow]:
+def _csv_rows(
+    records: Iterator[list[str]], row: int, plan: Plan, width: int, ended: list[bool]
+) -> list[SourceRow]:
     """SourceRows of the records after the header (row `row`); blank records are counted
     but left out. This loop is the hot path of a 100k-row import, hence its plainness."""
     rows: list[SourceRow] = []
     append = rows.append
-    for record in records:
-        row += 1
-        fields: dict[str, Any] = {}
-        attributes: dict[str, Any] = {}
-        problems: list[str] = []
-        size = len(record)
-        for index, kind, key in plan:
-            if index >= size:
-                break
-            cell = record[index]
-            if not cell:
-                continue
-            if cell[0] == "'":
-                cell = restore(cell)
-            cell = cell.strip()
-            if not cell:
-                continue
-            if kind == _TEXT:
-                fields[key] = cell
-            elif kind == _WHOLE:
-                if cell.isdecimal() and len(cell) < _FAST_DIGITS:
-                    fields[key] = int(cell)
+    try:
+        for record in records:
+            row += 1
+            if ended:
+                raise _unclosed_quote(row)
+            fields: dict[str, Any] = {}
+            attributes: dict[str, Any] = {}
+            problems: list[str] = []
+            size = len(record)
+            for index, kind, key in plan:
+                if index >= size:
+                    break
+                cell = record[index]
+                if not cell:
+                    continue
+                if cell[0] == "'":
+                    cell = restore(cell)
+                cell = cell.strip()
+                if not cell:
+                    continue
+                if kind == _TEXT:
+                    fields[key] = cell
+                elif kind == _WHOLE:
+                    if cell.isdecimal() and len(cell) < _FAST_DIGITS:
+                        fields[key] = int(cell)
+                    else:
+                        try:
+                            fields[key] = parse_whole(key, cell)
+                        except ValidationError as error:
+                            problems.append(error.message)
+                elif kind == _ATTR:
+                    attributes[key] = cell
                 else:
                     try:
-                        fields[key] = parse_whole(key, cell)
-                    except ValidationError as error:
-                        problems.append(error.message)
-            elif kind == _ATTR:
-                attributes[key] = cell
-            else:
-                try:
-                    attributes[key] = orjson.loads(cell)
-                except orjson.JSONDecodeError:
-                    problems.append(f"attributes.{key}: {shown(cell)} is not valid JSON")
-        if size > width and not _blank(record[width:]):
-            problems.append(
-                f"row: has {size} cells but the header has {width} columns "
-                "(a missing quote or delimiter?)"
-            )
-        if not fields and not attributes and not problems:
-            continue
-        if "sku" not in fields:
-            problems.insert(0, "sku: is empty")
-        append(SourceRow(row, fields, attributes, problems))
+                        attributes[key] = orjson.loads(cell)
+                    except orjson.JSONDecodeError:
+                        problems.append(f"attributes.{key}: {shown(cell)} is not valid JSON")
+            if size > width and not _blank(record[width:]):
+                problems.append(
+                    f"row: has {size} cells but the header has {width} columns "
+                    "(a missing quote or delimiter?)"
+                )
+            if not fields and not attributes and not problems:
+                continue
+            if "sku" not in fields:
+                problems.insert(0, "sku: is empty")
+            append(SourceRow(row, fields, attributes, problems))
+    except csv.Error as error:
+        raise _unreadable(row + 1, error) from None
     return rows
 
 
@@ -265,9 +309,7 @@ def _read_json(text: str, explicit: Mapping[str, str]) -> ImportTable:
         raise ValidationError(
             "file", 'must be a JSON list of items or an object with an "items" list'
         )
-    keys = list(
-        dict.fromkeys(key for record in records if isinstance(record, dict) for key in record)
-    )
+    keys = _json_keys(records)
     named = [key for key in keys if key != _JSON_ATTRIBUTES]
     headers = [header_text(key) for key in named]
     targets = resolve_columns(headers, explicit)
@@ -283,6 +325,22 @@ def _read_json(text: str, explicit: Mapping[str, str]) -> ImportTable:
         items.insert(position, (_JSON_ATTRIBUTES, _JSON_ATTRIBUTES))
         columns = dict(items)
     return ImportTable(rows, columns, "json", None)
+
+
+def _json_keys(records: list[Any]) -> list[str]:
+    """The distinct keys of the objects, in order; more than COLUMNS_MAX is refused at the
+    object that brings one too many."""
+    seen: dict[str, None] = {}
+    for position, record in enumerate(records):
+        if isinstance(record, dict):
+            seen.update(dict.fromkeys(record))
+            if len(seen) > COLUMNS_MAX:
+                raise ValidationError(
+                    "file",
+                    f"row {position + JSON_FIRST_ROW} brings the objects to {len(seen)} "
+                    f"different keys; a file may have at most {COLUMNS_MAX} (one per column)",
+                )
+    return list(seen)
 
 
 def _json_rows(records: list[Any], kinds: Mapping[str, tuple[int, str]]) -> list[SourceRow]:
@@ -302,7 +360,13 @@ def _json_rows(records: list[Any], kinds: Mapping[str, tuple[int, str]]) -> list
             if value is None or value == "":
                 continue
             if key == _JSON_ATTRIBUTES and isinstance(value, dict):
-                nested = value
+                if len(value) > ATTRIBUTES_MAX:
+                    problems.append(
+                        f"attributes: an item has at most {ATTRIBUTES_MAX}; this one has "
+                        f"{len(value)}"
+                    )
+                else:
+                    nested = value
                 continue
             kind, name = kinds.get(key, (_ATTR, key))
             if kind == _TEXT:
