@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import os
 import shutil
@@ -14,6 +15,7 @@ import orjson
 from atlas_tui.config import Settings, storage_location
 from atlas_tui.errors import ConflictError, StorageError, ValidationError
 from atlas_tui.models import InventoryItem, Movement
+from atlas_tui.replay import verify_store
 from atlas_tui.repository import (
     InventoryRepository,
     SQLiteRepository,
@@ -56,26 +58,20 @@ def open_file(settings: Settings, file: Path) -> InventoryRepository:
     return kind(file, lock_timeout=settings.lock_timeout)
 
 
-def _read_all(repository: InventoryRepository) -> tuple[list[InventoryItem], list[Movement]]:
-    return repository.items(), repository.movements()
-
-
-def _copy_and_check(
+def _check_copy(
     items: list[InventoryItem],
     movements: list[Movement],
-    target: InventoryRepository,
-    settings: Settings,
+    got: tuple[list[InventoryItem], list[Movement]],
+    where: Path,
 ) -> dict[str, Any]:
+    """Counts and checksum of what was read back from `where` against what was written."""
     expected = checksum(items, movements)
-    target.replace_all(items, movements)
-    fresh = open_repository(settings, target.path)
-    got_items, got_movements = _read_all(fresh)
-    fresh.close()
-    got = checksum(got_items, got_movements)
-    if (len(got_items), len(got_movements), got) != (len(items), len(movements), expected):
+    got_items, got_movements = got
+    found = checksum(got_items, got_movements)
+    if (len(got_items), len(got_movements), found) != (len(items), len(movements), expected):
         raise StorageError(
-            f"copy to {target.path} does not match: {len(got_items)}/{len(items)} items, "
-            f"{len(got_movements)}/{len(movements)} movements, checksum {got[:12]} != "
+            f"copy to {where} does not match: {len(got_items)}/{len(items)} items, "
+            f"{len(got_movements)}/{len(movements)} movements, checksum {found[:12]} != "
             f"{expected[:12]}"
         )
     return {"items": len(items), "movements": len(movements), "checksum": expected}
@@ -84,15 +80,33 @@ def _copy_and_check(
 def migrate(
     settings: Settings, source: InventoryRepository, to: str | os.PathLike[str]
 ) -> dict[str, Any]:
-    """Copy every item and the full history to a new store, then check counts and checksums."""
-    target_path = storage_location(to)
+    """Copy every item and the full history to a new store, then check and verify the copy."""
+    target_path = storage_location(to, "--to")
     if target_path.exists() and target_path.resolve() == source.path.resolve():
         raise ValidationError("to", "is the store being migrated")
     target = open_repository(settings, target_path)
-    if target.count() or target.movement_count():
-        raise ConflictError(f"to: {target_path} already holds data; choose a new file")
-    items, movements = _read_all(source)
-    result = _copy_and_check(items, movements, target, settings)
+    try:
+        if target.count() or target.movement_count():
+            raise ConflictError(f"to: {target_path} already holds data; choose a new file")
+        # Items and history of one moment: read apart while writers run, they disagree.
+        items, movements = source.read_all()
+        target.replace_all(items, movements)
+    finally:
+        target.close()
+    fresh = open_repository(settings, target_path)
+    try:
+        result = _check_copy(items, movements, fresh.read_all(), target_path)
+        report = verify_store(fresh)
+    finally:
+        fresh.close()
+    if not report["ok"]:
+        problems = report["problems"]
+        first = f"{problems[0]['sku'] or 'data'}: {problems[0]['problem']}"
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise StorageError(
+            f"the copy in {target_path} does not pass verify: {first}{more}; "
+            "run `atlas verify` on the store being migrated"
+        )
     return {"from": str(source.path), "to": str(target_path), "backend": target.backend, **result}
 
 
@@ -103,16 +117,16 @@ def restore(settings: Settings, current: InventoryRepository, file: Path) -> dic
         raise ValidationError("file", "is the data file itself")
     source = open_file(settings, file)
     try:
-        items, movements = _read_all(source)
+        items, movements = source.read_all()
     finally:
         source.close()
-    kept, damaged = _keep_current(current)
-    if damaged and current.backend == "sqlite":
-        # A damaged SQLite file cannot be opened to be replaced: start a new one.
-        current.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{current.path}{suffix}").unlink(missing_ok=True)
-    result = _copy_and_check(items, movements, current, settings)
+    # One critical section from the copy of the current data to the check of the new: a
+    # write acknowledged before it is in the kept copy, one acknowledged after it is kept
+    # in the restored store, and none lands in between to be lost.
+    with current.exclusive():
+        kept = _keep_current(current)
+        current.replace_all(items, movements)
+        result = _check_copy(items, movements, current.read_all(), current.path)
     return {
         "restored": str(current.path),
         "from": str(file),
@@ -121,19 +135,24 @@ def restore(settings: Settings, current: InventoryRepository, file: Path) -> dic
     }
 
 
-def _keep_current(current: InventoryRepository) -> tuple[Path | None, bool]:
+def _keep_current(current: InventoryRepository) -> Path | None:
     """Back up the current data; if it is too damaged to read, keep its bytes as they are.
 
-    Returns where it was kept and whether it was damaged.
+    Returns where it was kept (None when there was no data file).
     """
     if not current.path.exists():
-        return None, False
+        return None
     try:
-        return backup(current), False
+        return backup(current)
     except StorageError:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         target = default_backup_dir(current.path) / f"damaged-{current.path.stem}-{stamp}"
         target = target.with_suffix(current.path.suffix)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(current.path, target)
-        return target, True
+        # A TinyDB store's history is in journals beside it, named after the data file:
+        # kept under the copy's name, they stay its history.
+        for journal in current.path.parent.glob(f"{glob.escape(current.path.name)}.history-*"):
+            suffix = journal.name.removeprefix(current.path.name)
+            shutil.copy2(journal, target.with_name(target.name + suffix))
+        return target

@@ -3,8 +3,9 @@
 A session snapshots the items in its scope when it starts. Counts are kept in the
 session, not in the stock, until `apply` turns each difference into a `count` movement.
 A count is compared with what the system held when it was recorded, and stock that
-moves after that is respected: apply sets an item to its quantity then plus the
-difference found, so a pick made between counting and applying is not undone.
+moves after that is respected: apply adds the difference found to the quantity the item
+holds when the apply commits, so a pick made between counting and applying (or while the
+apply waits for the lock) is not undone.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
-from atlas_tui.errors import ConflictError, NotFoundError, ValidationError
+from atlas_tui.errors import ConflictError, NotFoundError, StorageError, ValidationError
 from atlas_tui.models import (
     LABEL_MAX_LEN,
     REASON_MAX_LEN,
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 
 def _session_id(value: object) -> str:
     text = str(value).strip().lstrip("#")
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ValidationError("session", f"must be a session number such as 3, got {value!r}")
     return str(int(text))
 
@@ -248,18 +249,25 @@ class Stocktake:
         number = _session_id(session_id)
         now = format_timestamp(self._service.now())
 
-        # Held under the session lock from plan to close, so two operators cannot both
-        # apply. Should the process die after the stock commit but before the session is
-        # closed, the next apply finds the movements it left and only closes the session.
+        # The session lock is held from plan to close, so two operators cannot both apply.
+        # The plan is made and written in one data transaction: each difference lands on the
+        # stock as it is at commit, so a change another process made meanwhile is kept.
+        # Should the process die after the stock commit but before the session is closed,
+        # the next apply finds the movements it left and only closes the session.
+        committed = False
+
         def run(data: dict[str, Any]) -> dict[str, Any]:
+            nonlocal committed
             session = _open(data, number)
-            plan, problems = self._plan(session)
-            if problems:
-                raise ConflictError(
-                    f"count #{number} was not applied, nothing changed: " + "; ".join(problems)
-                )
-            if not plan or not self._already_applied(session["id"], plan[0]["sku"]):
-                with self._service.batch():
+            with self._service.batch():
+                plan = self._applied_before(session)
+                if plan is None:
+                    plan, problems = self._plan(session)
+                    if problems:
+                        raise ConflictError(
+                            f"count #{number} was not applied, nothing changed: "
+                            + "; ".join(problems)
+                        )
                     for change in plan:
                         self._service.count(
                             change["sku"],
@@ -267,12 +275,23 @@ class Stocktake:
                             session["reason"],
                             details={"session": session["id"], **change},
                         )
+            committed = True
             session.update(
                 status="applied", applied=plan, closed_at=now, closed_by=self._service.user
             )
             return {"session": summary_of(session), "changes": plan}
 
-        return self._store.change(run)
+        try:
+            return self._store.change(run)
+        except StorageError as exc:
+            if not committed:
+                raise
+            # Not "nothing was changed": the stock was, and saying so keeps a retry safe.
+            why = str(exc).removesuffix("; nothing was changed")
+            raise StorageError(
+                f"count #{number}: the stock changes were saved, but the session could not "
+                f"be closed ({why}); apply it again to close it"
+            ) from None
 
     # Helpers ----------------------------------------------------------------------------------
 
@@ -311,8 +330,28 @@ class Stocktake:
             )
         return plan, problems
 
-    def _already_applied(self, number: int, sku: str) -> bool:
-        return any(m.details.get("session") == number for m in self._service.history(sku))
+    def _applied_before(self, session: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The changes an earlier apply of this session committed, or None if it made none.
+
+        One apply commits all its movements at once, so the history of the first SKU with a
+        difference tells; history outlives a deletion.
+        """
+        differing = [
+            count["sku"]
+            for _key, count in sorted(session["counts"].items())
+            if count["counted"] != count["on_hand"]
+        ]
+        if not differing:
+            return None
+        number = session["id"]
+        if not any(m.details.get("session") == number for m in self._service.history(differing[0])):
+            return None
+        return [
+            {key: value for key, value in m.details.items() if key != "session"}
+            for sku in differing
+            for m in reversed(self._service.history(sku))
+            if m.details.get("session") == number
+        ]
 
 
 def _find(data: dict[str, Any], number: str) -> dict[str, Any]:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import stat
 from dataclasses import dataclass, field, replace
 
 import orjson
 
 from atlas_tui.media.adapters import NfoError, is_url_only, parse_document, parse_nfo
+from atlas_tui.media.config import MAX_FILE_ENV
 from atlas_tui.media.models import MediaItem
 
 EXTENSIONS = (".json", ".ndjson", ".nfo")
@@ -22,13 +25,27 @@ class FileOutcome:
     cacheable: bool = True
 
 
-def read_media_file(path: str) -> FileOutcome:
-    """Parse ``path`` by the shape of its content: XML, JSON, or NDJSON."""
+def size_warning(size: int, limit: int) -> str:
+    """The warning for a file skipped for its size."""
+    mb = 1024 * 1024
+    return (
+        f"skipped: {size / mb:.1f} MB is over the {limit / mb:g} MB limit"
+        f" (raise it with {MAX_FILE_ENV} or max_file_mb)"
+    )
+
+
+def read_media_file(path: str, max_bytes: int | None = None) -> FileOutcome:
+    """Parse ``path`` by the shape of its content: XML, JSON, or NDJSON.
+
+    Only a regular file is read, and only if it holds at most ``max_bytes``: what the
+    walk saw may have been replaced since (by a FIFO, which would block a read forever).
+    """
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        raw = _read(path, max_bytes)
     except OSError as exc:
         return FileOutcome(problems=[f"cannot read: {exc.strerror or exc}"], cacheable=False)
+    if isinstance(raw, str):
+        return FileOutcome(problems=[raw], cacheable=False)
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -39,6 +56,22 @@ def read_media_file(path: str) -> FileOutcome:
         # Files come from many tools; a shape no adapter foresaw must cost one file, not
         # the whole search. The warning names the error so it can be reported.
         return FileOutcome(problems=[f"could not interpret: {type(exc).__name__}: {exc}"])
+
+
+def _read(path: str, max_bytes: int | None) -> bytes | str:
+    """The file's bytes, or why it was not read."""
+    # Symlinks are followed, as by the walk; O_NONBLOCK makes opening a FIFO return at once.
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with open(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return "not a regular file"
+        if max_bytes is None:
+            return handle.read()
+        if info.st_size > max_bytes:
+            return size_warning(info.st_size, max_bytes)
+        raw = handle.read(max_bytes + 1)  # it may have grown since
+        return size_warning(len(raw), max_bytes) if len(raw) > max_bytes else raw
 
 
 def parse_content(content: str, source: str = "") -> FileOutcome:

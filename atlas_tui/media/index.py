@@ -97,7 +97,7 @@ class MediaIndex:
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError, OSError):
             # The cache was damaged inside a value its load-time checks do not open, or
             # can no longer be read: read the file itself instead.
-            return read_media_file(path).items
+            return read_media_file(path, self._data.limit).items
 
     def _stub(self, group: int) -> MediaItem:
         """What the index knows of a title whose file no longer yields it."""

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atlas_tui.media import cache
-from atlas_tui.media.config import MAX_FILE_ENV, cache_root, max_file_bytes
+from atlas_tui.media.config import cache_root, max_file_bytes
 from atlas_tui.media.data import IndexBuilder, IndexData
 from atlas_tui.media.errors import MediaDirError
-from atlas_tui.media.files import read_media_file
+from atlas_tui.media.files import read_media_file, size_warning
 from atlas_tui.media.index import MediaIndex
 from atlas_tui.media.memory import recall, remember
 from atlas_tui.media.models import MediaWarning
@@ -72,7 +72,7 @@ def load_index(
         tree, warnings = walk(folder, previous.tree if previous else None)
         too_large = tree.larger_than(limit)
         warnings += [
-            MediaWarning(_path(folder, tree, f), _too_large(tree.sizes[f], limit))
+            MediaWarning(_path(folder, tree, f), size_warning(tree.sizes[f], limit))
             for f in too_large
         ]
         total = len(tree) - len(too_large)
@@ -143,7 +143,7 @@ def _build(
         else:
             scan.read += 1
             path = os.path.join(folder, key[0])
-            outcome = read_media_file(path)
+            outcome = read_media_file(path, limit)
             if outcome.cacheable:
                 builder.add(outcome)
             else:  # e.g. permission denied: not in the index, so tried again next time
@@ -193,11 +193,3 @@ def _gc_paused() -> Iterator[None]:
 
 def _path(folder: str, tree: Tree, file: int) -> str:
     return os.path.join(folder, tree.relpath(file))
-
-
-def _too_large(size: int, limit: int) -> str:
-    mb = 1024 * 1024
-    return (
-        f"skipped: {size / mb:.1f} MB is over the {limit / mb:g} MB limit"
-        f" (raise it with {MAX_FILE_ENV} or max_file_mb)"
-    )

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 BACKUP_SUFFIXES = (".json", ".sqlite")
+# What backup_name() makes: <stem>-<UTC time to the microsecond>Z<suffix>.
+_STAMPED = re.compile(r"(?P<stem>.+)-\d{8}T\d{12}Z(?P<suffix>\.json|\.sqlite)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +29,16 @@ def backup_name(path: Path, suffix: str) -> str:
     """e.g. atlas-20261129T085424123456Z.json: names sort by time."""
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     return f"{path.stem}-{stamp}{suffix}"
+
+
+def same_series(name: str, other: str) -> bool:
+    """Whether two file names are backups of one data file (same stem and suffix)."""
+    first, second = _STAMPED.fullmatch(name), _STAMPED.fullmatch(other)
+    return (
+        first is not None
+        and second is not None
+        and (first["stem"], first["suffix"]) == (second["stem"], second["suffix"])
+    )
 
 
 def list_backups(path: Path, directory: Path) -> list[Path]:

@@ -73,6 +73,19 @@ class InventoryRepository(Protocol):
         """Every stored item as raw data, unvalidated, with a label saying where it is."""
         ...
 
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Keep every other writer out across several whole-store steps (restore).
+
+        Inside, `snapshot`, `replace_all` and `read_all` run under the one lock held and see
+        each other's effects. Entering does not read the data, so a damaged file can be
+        replaced this way too.
+        """
+        ...
+
+    def read_all(self) -> tuple[list[InventoryItem], list[Movement]]:
+        """Every item (ordered by SKU) and the whole history, as they were at one moment."""
+        ...
+
     def replace_all(self, items: list[InventoryItem], movements: list[Movement]) -> None:
         """Make the store hold exactly these items and this history, in one transaction."""
         ...

@@ -1,4 +1,9 @@
-"""Crash-safe file writing and the cross-process lock (POSIX)."""
+"""Crash-safe file writing, files opened without following links, and the writers' lock.
+
+Every file ATLAS keeps beside the data (lock, journal, sessions, temps) is opened with
+O_NOFOLLOW and O_NONBLOCK and checked to be a regular file: a symlink or a FIFO planted
+at its name is refused, never followed or waited on. POSIX only.
+"""
 
 from __future__ import annotations
 
@@ -7,29 +12,108 @@ import errno
 import fcntl
 import getpass
 import os
+import re
+import secrets
 import socket
-import tempfile
+import stat
+import threading
 import time
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from atlas_tui.errors import BusyError, StorageError
+from atlas_tui.repository.backups import same_series
 
-_UMASK: int | None = None
+_UMASK: int | None = None  # where /proc cannot tell
+
+# O_NONBLOCK: opening a FIFO must not wait for its other end; it is refused right after.
+_SAFE = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+
+# ".<owner name>.<random>.tmp", plus what SQLite adds beside a database it writes. The
+# random part has no dot, so the owner is the name up to the last dot before it.
+_TEMP = re.compile(r"\.(?P<owner>.+)\.(?P<random>[A-Za-z0-9_-]+)\.tmp(?P<side>-journal|-wal|-shm)?")
+_RANDOM = re.compile(r"[0-9a-f]{16}")  # what new_temp makes
+SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
 
 
 def _umask() -> int:
     global _UMASK
+    # There is no os.getumask() before 3.13. Linux shows it in /proc without changing it
+    # (a set-and-restore would briefly apply to files other threads create meanwhile).
+    status = "/proc/self/status"
+    with contextlib.suppress(OSError, ValueError), open(status, errors="replace") as lines:
+        for line in lines:
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
     if _UMASK is None:
-        # There is no os.getumask() before 3.13; set-and-restore happens once per process.
         _UMASK = os.umask(0o022)
         os.umask(_UMASK)
     return _UMASK
 
 
-def temp_prefix(path: Path) -> str:
-    """Temp files of `path` are hidden siblings with this prefix."""
-    return f".{path.name}."
+def open_regular(
+    path: Path, flags: int, what: str, *, advice: str = "remove it", mode: int = 0o600
+) -> int:
+    """A descriptor of the regular file named `path` itself, never of a symlink's target.
+
+    Something else at that name is refused with a StorageError naming `what`; a missing
+    file raises FileNotFoundError, other failures their OSError.
+    """
+    try:
+        fd = os.open(path, flags | _SAFE, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and os.path.islink(path):
+            raise StorageError(f"{what} {path} is a symbolic link; {advice}") from None
+        if exc.errno in (errno.ENXIO, errno.EISDIR):  # a FIFO with no reader, a folder
+            raise StorageError(f"{what} {path} is not a regular file; {advice}") from None
+        raise
+    try:
+        regular = stat.S_ISREG(os.fstat(fd).st_mode)
+    except OSError:
+        os.close(fd)
+        raise
+    if not regular:
+        os.close(fd)
+        raise StorageError(f"{what} {path} is not a regular file; {advice}")
+    return fd
+
+
+def open_or_create(
+    path: Path, flags: int, what: str, *, like: Path | None, advice: str = "remove it"
+) -> tuple[int, bool]:
+    """open_regular, creating the file when it is missing; returns (fd, created).
+
+    A file created here gets the mode and group of `like` (see share_like).
+    """
+    while True:
+        with contextlib.suppress(FileNotFoundError):
+            return open_regular(path, flags, what, advice=advice), False
+        try:
+            fd = open_regular(path, flags | os.O_CREAT | os.O_EXCL, what, advice=advice)
+        except FileExistsError:
+            continue  # another process created it meanwhile: open theirs
+        try:
+            share_like(fd, like)
+        except OSError:
+            os.close(fd)
+            raise
+        return fd, True
+
+
+def share_like(fd: int, like: Path | None) -> None:
+    """Give a file just created the mode and group of `like` (the data file), else what
+    the umask allows, so every file of a group-shared store stays group-writable."""
+    try:
+        info = os.stat(like) if like is not None else None
+    except OSError:
+        info = None
+    if info is None:
+        os.fchmod(fd, 0o666 & ~_umask())
+        return
+    with contextlib.suppress(PermissionError):
+        os.fchown(fd, -1, info.st_gid)
+    os.fchmod(fd, info.st_mode & 0o666)
 
 
 def fsync_dir(directory: Path) -> None:
@@ -41,48 +125,157 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes) -> None:
+# Temp files ---------------------------------------------------------------------------------
+
+
+def new_temp(path: Path) -> tuple[Path, int]:
+    """A new, empty temp file beside `path` (".<name>.<random>.tmp") and its descriptor.
+
+    The descriptor holds a flock until it is closed: that is how cleanup tells a temp
+    whose writer is still at work from one a killed writer left.
+    """
+    while True:
+        temp = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+        try:
+            fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | _SAFE, 0o600)
+        except FileExistsError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            mine = _same_file(temp, os.fstat(fd))
+        except OSError:
+            mine = False  # a cleanup took it for a leftover before we locked it
+        if mine:
+            return temp, fd
+        os.close(fd)
+
+
+def check_still_ours(temp: Path, fd: int) -> None:
+    """OSError unless `temp` still names the file open as `fd`: what a program opened by
+    that name (SQLite) must be ours, not a symlink someone put in its place."""
+    if not _same_file(temp, os.fstat(fd)):
+        raise OSError(f"temp file {temp} was replaced while in use")
+
+
+def _same_file(path: Path | str, info: os.stat_result) -> bool:
+    try:
+        now = os.lstat(path)
+    except FileNotFoundError:
+        return False
+    return (now.st_dev, now.st_ino) == (info.st_dev, info.st_ino)
+
+
+def _owned_by(owner: str, name: str) -> bool:
+    """Temps of `owner` are cleaned with those of `name`: the same file, or a backup of
+    the same series (each backup has a new name, so a killed one is found this way)."""
+    return owner == name or same_series(owner, name)
+
+
+def remove_stale_temps(path: Path, *, legacy: bool = False) -> int:
+    """Delete the temp files a killed writer left for `path`; returns how many.
+
+    Only names made for `path` (see new_temp, and SQLite's files beside them) are
+    touched, and only when no live writer holds them. `legacy` also takes the names
+    older versions made (any random part): only in ATLAS's own folders, since in a
+    user's folder ".report.csv.old.tmp" may well be the user's.
+    """
+    try:
+        entries = [entry.name for entry in os.scandir(path.parent)]
+    except FileNotFoundError:
+        return 0
+    removed = 0
+    sides: list[tuple[str, str]] = []
+    for name in entries:
+        match = _TEMP.fullmatch(name)
+        if (
+            match is None
+            or not (legacy or _RANDOM.fullmatch(match["random"]))
+            or not _owned_by(match["owner"], path.name)
+        ):
+            continue
+        full = str(path.parent / name)
+        if match["side"]:
+            sides.append((full, full[: -len(match["side"])]))
+        else:
+            removed += _remove_if_abandoned(full)
+    for side, main in sides:
+        # SQLite removes these before its database is closed; without it, they are left over.
+        if not os.path.lexists(main):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(side)
+                removed += 1
+    return removed
+
+
+def _remove_if_abandoned(name: str) -> int:
+    try:
+        fd = os.open(name, os.O_RDONLY | _SAFE)
+    except OSError:
+        return 0  # gone already, not a plain file, or not ours to read
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return 0
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return 0  # its writer is at work
+        # Locked, but perhaps after its writer renamed it into place: only unlink that name
+        # if it still is the file we hold.
+        if not _same_file(name, info):
+            return 0
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(name)
+            return 1
+        return 0
+    finally:
+        os.close(fd)
+
+
+def remove_temp(temp: Path) -> None:
+    """Remove a temp file of ours and whatever SQLite left beside it."""
+    for side in ("", *SQLITE_SIDE_FILES):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{temp}{side}")
+
+
+def atomic_write(path: Path, data: bytes, *, like: Path | None = None) -> None:
     """Replace `path` with `data` so that a crash leaves the old or the new file, never a mix.
 
-    The new file keeps the mode and group of the file it replaces, so data shared
-    by a group stays shared.
+    The new file keeps the mode and group of the file it replaces, so data shared by a
+    group stays shared; a first version takes those of `like` (else the umask).
+    Temps a killed writer left for `path` are removed first.
     """
     directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)
     try:
         old = os.stat(path)
     except FileNotFoundError:
         old = None
-    fd, tmp_name = tempfile.mkstemp(prefix=temp_prefix(path), suffix=".tmp", dir=directory)
+    temp, fd = new_temp(path)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            if old is not None:
-                os.fchmod(handle.fileno(), old.st_mode & 0o7777)
-                with contextlib.suppress(PermissionError):
-                    os.fchown(handle.fileno(), -1, old.st_gid)
-            else:
-                os.fchmod(handle.fileno(), 0o666 & ~_umask())
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
+        if old is not None:
+            with contextlib.suppress(PermissionError):
+                os.fchown(fd, -1, old.st_gid)
+            os.fchmod(fd, old.st_mode & 0o7777)
+        else:
+            share_like(fd, like)
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+        os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp_name)
+            os.unlink(temp)
         raise
+    finally:
+        os.close(fd)
     fsync_dir(directory)
 
 
-def remove_stale_temps(path: Path) -> int:
-    """Delete temp files a killed writer left beside `path` (call only under the lock)."""
-    removed = 0
-    with contextlib.suppress(FileNotFoundError):
-        for entry in os.scandir(path.parent):
-            if entry.name.startswith(temp_prefix(path)) and entry.name.endswith(".tmp"):
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(entry.path)
-                    removed += 1
-    return removed
+# The writers' lock --------------------------------------------------------------------------
 
 
 def _whoami() -> str:
@@ -94,78 +287,193 @@ def _whoami() -> str:
     return f"{user}@{socket.gethostname()} pid {os.getpid()} since {stamp}"
 
 
-class FileLock:
-    """An exclusive flock on a sibling file; the kernel drops it when the holder dies."""
+@dataclass(slots=True)
+class _FolderHold:
+    """This process's flock on one folder, shared by the locks it holds there."""
 
-    def __init__(self, path: Path, timeout: float) -> None:
+    fd: int | None
+    names: set[str] = field(default_factory=set)
+
+
+_folders: dict[tuple[int, int], _FolderHold] = {}
+_folders_mutex = threading.Lock()
+
+
+def _forget_folders() -> None:
+    """In a forked child: the parent's holds are not the child's."""
+    global _folders_mutex
+    _folders_mutex = threading.Lock()
+    for hold in _folders.values():
+        if hold.fd is not None:
+            with contextlib.suppress(OSError):
+                os.close(hold.fd)  # the parent keeps its lock: the flock is on its open file
+    _folders.clear()
+
+
+os.register_at_fork(after_in_child=_forget_folders)
+
+
+def _enter_folder(folder: Path, name: str) -> tuple[int, int] | None:
+    """Take the folder's lock for lock `name` without waiting; its key, or None if busy.
+
+    Several locks of one folder held by one process share one flock on the folder; a
+    lock name is held by one thread at a time.
+    """
+    try:
+        info = os.stat(folder)
+    except OSError as exc:
+        raise StorageError(f"cannot lock {folder}: {exc.strerror or exc}") from None
+    key = (info.st_dev, info.st_ino)
+    with _folders_mutex:
+        hold = _folders.get(key)
+        if hold is not None:
+            if name in hold.names:
+                return None
+            hold.names.add(name)
+            return key
+        fd = _lock_folder(folder, key)
+        if fd == -1:
+            return None
+        _folders[key] = _FolderHold(fd, {name})
+        return key
+
+
+def _lock_folder(folder: Path, key: tuple[int, int]) -> int | None:
+    """A descriptor holding the folder's flock; -1 if another process holds it, None
+    where folders cannot be locked (not readable, or NFS): the lock file alone serves."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        info = os.fstat(fd)
+        if (info.st_dev, info.st_ino) != key:  # renamed meanwhile: look again
+            os.close(fd)
+            return -1
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        os.close(fd)
+        return -1 if exc.errno == errno.EWOULDBLOCK else None
+    return fd
+
+
+def _leave_folder(key: tuple[int, int], name: str) -> None:
+    with _folders_mutex:
+        hold = _folders.get(key)
+        if hold is None:
+            return
+        hold.names.discard(name)
+        if hold.names:
+            return
+        del _folders[key]
+        if hold.fd is not None:
+            with contextlib.suppress(OSError):
+                fcntl.flock(hold.fd, fcntl.LOCK_UN)
+            os.close(hold.fd)
+
+
+class FileLock:
+    """An exclusive lock named by a sibling file; the kernel drops it when the holder dies.
+
+    The holder has a flock on the lock file and one on its folder. The file names the
+    holder and keeps older ATLAS versions out; the folder, which cannot be deleted
+    while it holds the data, keeps a second writer out even when someone deletes or
+    replaces the lock file while it is held (a new file would lock nothing).
+    """
+
+    def __init__(self, path: Path, timeout: float, *, like: Path | None = None) -> None:
         self.path = path
         self.timeout = timeout
+        # A new lock file is as shared as the data it guards.
+        self._like = like if like is not None else path.with_suffix("")
         self._fd: int | None = None
+        self._folder: tuple[int, int] | None = None
 
     def acquire(self) -> None:
         """Wait up to `timeout` seconds, then raise BusyError naming the holder."""
-        fd = self._open()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.timeout
         pause = 0.0005
         while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    os.close(fd)
-                    raise StorageError(f"cannot lock {self.path}: {exc.strerror}") from None
+            folder = _enter_folder(self.path.parent, self.path.name)
+            if folder is not None:
+                try:
+                    fd = self._lock_file()
+                except BaseException:
+                    _leave_folder(folder, self.path.name)
+                    raise
+                if fd is not None:
+                    self._fd, self._folder = fd, folder
+                    break
+                _leave_folder(folder, self.path.name)
             if time.monotonic() >= deadline:
-                holder = self._read_holder(fd)
-                os.close(fd)
                 raise BusyError(
-                    f"data is busy (held by {holder}) for more than {self.timeout:g}s, try again"
+                    f"data is busy (held by {self._holder()}) for more than "
+                    f"{self.timeout:g}s, try again"
                 )
             time.sleep(pause)
             pause = min(pause * 2, 0.05)
-        self._fd = fd
         with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, _whoami().encode(), 0)
+            os.ftruncate(self._fd, 0)
+            os.pwrite(self._fd, _whoami().encode(), 0)
+
+    def _lock_file(self) -> int | None:
+        """The locked lock file, or None if it is held (or was replaced: try again)."""
+        fd = self._open()
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            # Opened, then deleted or replaced before we locked it: that lock guards nothing.
+            if _same_file(self.path, os.fstat(fd)):
+                return fd
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                os.close(fd)
+                raise StorageError(f"cannot lock {self.path}: {exc.strerror}") from None
+        os.close(fd)
+        return None
 
     def _open(self) -> int:
+        what = "lock file"
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            return os.open(self.path, os.O_RDWR | os.O_CREAT, self._mode())
+            fd, _ = open_or_create(self.path, os.O_RDWR, what, like=self._like)
         except PermissionError:
             # flock needs no write access: a colleague's lock file still serves as a lock.
-            with contextlib.suppress(OSError):
-                return os.open(self.path, os.O_RDONLY)
-            raise StorageError(f"cannot open lock file {self.path}: permission denied") from None
+            try:
+                fd = open_regular(self.path, os.O_RDONLY, what)
+            except OSError:
+                raise StorageError(
+                    f"cannot open lock file {self.path}: permission denied"
+                ) from None
         except OSError as exc:
             raise StorageError(
                 f"cannot open lock file {self.path}: {exc.strerror or exc}"
             ) from None
+        if os.fstat(fd).st_nlink > 1:
+            # A hard link to someone's file: locking truncates, so never touch it.
+            os.close(fd)
+            raise StorageError(f"lock file {self.path} has other names (hard links); remove it")
+        return fd
 
-    def _mode(self) -> int:
-        """A new lock file is as shared as the data it guards."""
-        data = self.path.with_suffix("") if self.path.suffix == ".lock" else self.path
-        try:
-            return os.stat(data).st_mode & 0o666
-        except OSError:
-            return 0o666
-
-    @staticmethod
-    def _read_holder(fd: int) -> str:
-        try:
-            text = os.pread(fd, 200, 0).decode(errors="replace").strip()
-        except OSError:
-            text = ""
+    def _holder(self) -> str:
+        text = ""
+        with contextlib.suppress(OSError, StorageError):
+            fd = open_regular(self.path, os.O_RDONLY, "lock file")
+            try:
+                text = os.pread(fd, 200, 0).decode(errors="replace").strip()
+            finally:
+                os.close(fd)
         return text or "another ATLAS process"
 
     def release(self) -> None:
         """Let the next waiter in."""
         fd, self._fd = self._fd, None
-        if fd is None:
-            return
-        with contextlib.suppress(OSError):
-            os.ftruncate(fd, 0)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+        folder, self._folder = self._folder, None
+        if fd is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+        if folder is not None:
+            _leave_folder(folder, self.path.name)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 from array import array
 from collections.abc import Iterator
@@ -21,7 +22,10 @@ import orjson
 
 from atlas_tui.errors import StorageError
 from atlas_tui.models import sku_key
-from atlas_tui.repository.files import fsync_dir
+from atlas_tui.repository.files import fsync_dir, open_or_create, open_regular
+
+# A journal is ATLAS's own file: anything else at its name is refused, never written through.
+_ADVICE = "nothing was changed; move it aside and restore a backup"
 
 
 def new_journal_id() -> str:
@@ -44,16 +48,20 @@ class Journal:
         return self.data_path.with_name(f"{self.data_path.name}.history-{journal_id}.ndjson")
 
     def others(self, journal_id: str | None) -> list[Path]:
-        """Journal files of this data file other than the current one (orphans)."""
-        prefix = f"{self.data_path.name}.history-"
+        """Journal files of this data file other than the current one (orphans).
+
+        Only names new_journal_id() makes, and only files or symlinks (removing a link
+        leaves what it points to alone).
+        """
+        own = re.compile(re.escape(f"{self.data_path.name}.history-") + r"[0-9a-f]+\.ndjson")
         keep = None if journal_id is None else self.path(journal_id).name
         with contextlib.suppress(FileNotFoundError):
             return [
-                entry
-                for entry in self.data_path.parent.iterdir()
-                if entry.name.startswith(prefix)
-                and entry.name.endswith(".ndjson")
+                Path(entry.path)
+                for entry in os.scandir(self.data_path.parent)
+                if own.fullmatch(entry.name)
                 and entry.name != keep
+                and (entry.is_symlink() or entry.is_file(follow_symlinks=False))
             ]
         return []
 
@@ -63,7 +71,7 @@ class Journal:
         """Cut off what a failed commit appended; refuse a journal shorter than committed."""
         path = self.path(journal_id)
         try:
-            size = path.stat().st_size
+            fd = open_regular(path, os.O_RDONLY, "history journal", advice=_ADVICE)
         except FileNotFoundError:
             if committed:
                 raise StorageError(
@@ -71,15 +79,35 @@ class Journal:
                     "restore a backup"
                 ) from None
             return
-        if size < committed:
+        except OSError as exc:
             raise StorageError(
-                f"history journal {path} is shorter ({size} bytes) than the data file "
-                f"records ({committed}); restore a backup"
-            )
-        if size > committed:
-            with open(path, "r+b") as handle:
-                handle.truncate(committed)
-                os.fsync(handle.fileno())
+                f"cannot write history journal {path}: {exc.strerror or exc}"
+            ) from None
+        try:
+            size = os.fstat(fd).st_size
+            if size < committed:
+                raise StorageError(
+                    f"history journal {path} is shorter ({size} bytes) than the data file "
+                    f"records ({committed}); restore a backup"
+                )
+            if size > committed:
+                self._cut(path, committed)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot write history journal {path}: {exc.strerror or exc}"
+            ) from None
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _cut(path: Path, size: int) -> None:
+        # Only ever our own regular file, never a symlink's target.
+        fd = open_regular(path, os.O_WRONLY, "history journal", advice=_ADVICE)
+        try:
+            os.ftruncate(fd, size)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
     def append(self, journal_id: str, committed: int, records: list[dict[str, Any]]) -> int:
         """Durably append records after `committed` bytes; returns the new committed size."""
@@ -87,9 +115,10 @@ class Journal:
             return committed
         payload = b"".join(orjson.dumps(record) + b"\n" for record in records)
         path = self.path(journal_id)
-        created = not path.exists()
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT, self._mode())
+            fd, created = open_or_create(
+                path, os.O_WRONLY, "history journal", like=self.data_path, advice=_ADVICE
+            )
             try:
                 os.lseek(fd, committed, os.SEEK_SET)
                 view = memoryview(payload)
@@ -111,12 +140,6 @@ class Journal:
         path = self.path(journal_id)
         path.unlink(missing_ok=True)
         return self.append(journal_id, 0, records)
-
-    def _mode(self) -> int:
-        try:
-            return self.data_path.stat().st_mode & 0o777
-        except FileNotFoundError:
-            return 0o666
 
     # Reading ------------------------------------------------------------------------------
 
@@ -173,7 +196,9 @@ class Journal:
     def _open(self, journal_id: str) -> Any:
         path = self.path(journal_id)
         try:
-            return open(path, "rb")
+            return os.fdopen(
+                open_regular(path, os.O_RDONLY, "history journal", advice=_ADVICE), "rb"
+            )
         except FileNotFoundError:
             raise StorageError(f"history journal {path} is missing; restore a backup") from None
         except OSError as exc:

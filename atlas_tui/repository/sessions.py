@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -9,14 +10,18 @@ from typing import Any, TypeVar
 import orjson
 
 from atlas_tui.errors import StorageError
-from atlas_tui.repository.files import FileLock, atomic_write
+from atlas_tui.repository.files import FileLock, atomic_write, open_regular
 
 T = TypeVar("T")
 
 
+_SUFFIX = ".counts.json"
+_ADVICE = "move it aside"
+
+
 def sessions_path(data_path: Path) -> Path:
     """Where the count sessions of a data file live."""
-    return data_path.with_name(data_path.name + ".counts.json")
+    return data_path.with_name(data_path.name + _SUFFIX)
 
 
 class SessionFile:
@@ -28,12 +33,17 @@ class SessionFile:
 
     def __init__(self, path: Path, *, lock_timeout: float = 10.0) -> None:
         self.path = path
-        self._lock = FileLock(path.with_name(path.name + ".lock"), lock_timeout)
+        # New files here take the data file's mode and group, like the data's own files.
+        name = path.name.removesuffix(_SUFFIX)
+        self._data = path.with_name(name) if name != path.name else None
+        self._lock = FileLock(path.with_name(path.name + ".lock"), lock_timeout, like=self._data)
 
     def read(self) -> dict[str, Any]:
         """The stored document ({"next_id": n, "sessions": {...}}), empty when none yet."""
         try:
-            raw = self.path.read_bytes()
+            fd = open_regular(self.path, os.O_RDONLY, "count sessions file", advice=_ADVICE)
+            with open(fd, "rb") as handle:
+                raw = handle.read()
         except FileNotFoundError:
             return {"next_id": 1, "sessions": {}}
         except OSError as exc:
@@ -63,7 +73,7 @@ class SessionFile:
             data = self.read()
             result = edit(data)
             try:
-                atomic_write(self.path, orjson.dumps(data))
+                atomic_write(self.path, orjson.dumps(data), like=self._data)
             except OSError as exc:
                 raise StorageError(
                     f"cannot write {self.path}: {exc.strerror or exc}; nothing was changed"

@@ -6,6 +6,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -18,7 +19,14 @@ from atlas_tui.errors import BusyError, StorageError, ValidationError
 from atlas_tui.models import InventoryItem, Movement, format_timestamp, sku_key
 from atlas_tui.repository.backups import BackupPolicy, backup_name, rotate
 from atlas_tui.repository.base import joined
-from atlas_tui.repository.files import fsync_dir, remove_stale_temps, temp_prefix
+from atlas_tui.repository.files import (
+    check_still_ours,
+    fsync_dir,
+    new_temp,
+    remove_stale_temps,
+    remove_temp,
+    share_like,
+)
 
 SCHEMA_VERSION = 1
 # Marks a file as an ATLAS database ("ATLS"), so another program's database is refused.
@@ -128,6 +136,10 @@ class SQLiteRepository:
         self._dirty = False
         self._created = False
         self._items_cache: tuple[Hashable, list[InventoryItem]] | None = None
+        # A new file built to replace one SQLite cannot open, and its flocked descriptor;
+        # `exclusive()` puts it in place when its block ends well.
+        self._staging = False
+        self._staged: tuple[Path, int] | None = None
         self._next_movement_id: int | None = None
 
     @property
@@ -144,26 +156,35 @@ class SQLiteRepository:
         if self._conn is not None:
             return self._conn
         try:
-            size = self._path.stat().st_size
+            info: os.stat_result | None = self._path.stat()
         except FileNotFoundError:
             if not create:
                 return None
             self._created = self._create_database()
-            size = None
-        if size == 0:
+            info = None
+        if info is not None and info.st_size == 0:
             raise self._refuse("is empty (0 bytes), not an ATLAS database")
+        # A file without any write bit is opened read-only, so a write is refused (root
+        # included) rather than made. SQLite gives -wal and -shm the database's mode.
+        read_only = info is not None and not info.st_mode & 0o222
+        where = f"file:{urllib.parse.quote(str(self._path))}?mode=ro" if read_only else self._path
         # The file is never opened outside SQLite: closing any descriptor of it would drop
         # the POSIX locks this process's other connections hold, and that corrupts databases.
         try:
             conn = sqlite3.connect(
-                self._path, timeout=self._timeout, isolation_level=None, check_same_thread=False
+                where,
+                timeout=self._timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                uri=read_only,
             )
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open data file {self._path}: {exc}") from None
         try:
             conn.execute(f"PRAGMA busy_timeout = {int(self._timeout * 1000)}")
             self._check_schema(conn)
-            conn.execute("PRAGMA journal_mode = WAL")
+            if not read_only:
+                conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
         except sqlite3.DatabaseError as exc:
             conn.close()
@@ -177,30 +198,45 @@ class SQLiteRepository:
         return conn
 
     def _create_database(self) -> bool:
-        """Create the file complete with its schema, atomically; False if another won."""
+        """Create the file complete with its schema, atomically; False if another won.
+
+        Its mode follows the umask and its group the folder, as for TinyDB files
+        (SQLite's own 0644 would shut a group-shared store to the group).
+        """
         self._path.parent.mkdir(parents=True, exist_ok=True)
-        temp = self._path.with_name(f"{temp_prefix(self._path)}{os.getpid()}-new.tmp")
         try:
-            temp.unlink(missing_ok=True)
-            with contextlib.closing(sqlite3.connect(temp)) as conn:
-                conn.executescript(
-                    SCHEMA + f"PRAGMA application_id = {APPLICATION_ID};"
-                    f"PRAGMA user_version = {SCHEMA_VERSION};"
-                )
-                conn.execute("PRAGMA journal_mode = WAL")
-            with open(temp, "rb") as handle:
-                os.fsync(handle.fileno())
-            try:
-                # link() never replaces: with several processes starting at once, one wins.
-                os.link(temp, self._path)
-            except FileExistsError:
-                return False
-            fsync_dir(self._path.parent)
-            return True
+            remove_stale_temps(self._path, legacy=True)
+            for _attempt in range(10):
+                temp, fd = new_temp(self._path)
+                try:
+                    try:
+                        share_like(fd, None)
+                        with contextlib.closing(sqlite3.connect(temp)) as conn:
+                            check_still_ours(temp, fd)
+                            conn.execute("PRAGMA journal_mode = OFF")  # no -journal beside it
+                            conn.executescript(
+                                SCHEMA + f"PRAGMA application_id = {APPLICATION_ID};"
+                                f"PRAGMA user_version = {SCHEMA_VERSION};"
+                            )
+                            conn.execute("PRAGMA journal_mode = WAL")
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)  # before the file becomes the database (see _connect)
+                    try:
+                        # link() never replaces: with several processes starting at once,
+                        # one wins.
+                        os.link(temp, self._path)
+                    except FileExistsError:
+                        return False
+                    except FileNotFoundError:
+                        continue  # another creator's cleanup took it for a leftover
+                    fsync_dir(self._path.parent)
+                    return True
+                finally:
+                    remove_temp(temp)
+            raise OSError("its temp file kept disappearing")
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"cannot create data file {self._path}: {exc}") from None
-        finally:
-            temp.unlink(missing_ok=True)
 
     def _check_schema(self, conn: sqlite3.Connection) -> None:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
@@ -256,7 +292,10 @@ class SQLiteRepository:
                 yield
                 if self._dirty:
                     self._backup_once()
-                conn.execute("COMMIT")
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.DatabaseError as exc:
+                    raise StorageError(f"cannot write data file {self._path}: {exc}") from None
                 if self._dirty:
                     self._commits += 1
                     self._items_cache = None
@@ -267,6 +306,37 @@ class SQLiteRepository:
                 raise
             finally:
                 self._depth = 0
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the write lock across several whole-store steps: one write transaction.
+
+        A file SQLite cannot open cannot be written by anyone, so there is no lock to hold:
+        `replace_all` builds the new file beside it, reads in the block see that new file,
+        and it takes the old one's place (one rename) when the block ends without error.
+        """
+        with self._mutex:
+            if self._depth:
+                raise RuntimeError("exclusive() cannot start inside a transaction")
+            if not self._unusable():
+                with self.transaction():
+                    yield
+                return
+            self._staging = True
+            try:
+                yield
+                self._swap_in()
+            finally:
+                self._staging = False
+                self._discard_staged()
+
+    def _unusable(self) -> bool:
+        """Whether the data file exists but SQLite cannot use it (damaged, not a database)."""
+        try:
+            self._connect(create=True)
+        except StorageError:
+            return self._path.exists()
+        return False
 
     def _write(self, sql: str, args: Any, many: bool = False) -> None:
         if self._depth == 0:
@@ -287,11 +357,17 @@ class SQLiteRepository:
         self._backed_up = True
         if self._created:
             return  # a file this process just created holds nothing worth keeping
-        target = self._backups.directory / backup_name(self._path, ".sqlite")
-        # A second connection reads past our open write (WAL): it sees the data as before it.
+        self._copy_committed(self._backups.directory / backup_name(self._path, ".sqlite"))
+        rotate(self._path, self._backups)
+
+    def _copy_committed(self, target: Path) -> None:
+        """Back up the committed data while this connection holds a write transaction.
+
+        The backup API cannot read a connection that is writing (it would wait forever); a
+        second connection reads past our open write (WAL) and sees the data as before it.
+        """
         with contextlib.closing(sqlite3.connect(self._path, timeout=self._timeout)) as reader:
             self._copy_to(reader, target)
-        rotate(self._path, self._backups)
 
     # Items ------------------------------------------------------------------------------------
 
@@ -394,19 +470,117 @@ class SQLiteRepository:
     # Whole-store operations -------------------------------------------------------------------
 
     def replace_all(self, items: list[InventoryItem], movements: list[Movement]) -> None:
-        """Make the store hold exactly these items and this history (restore, migration)."""
-        with self.transaction():
-            self._write("DELETE FROM items", ())
-            self._write("DELETE FROM movements", ())
-            self._write(INSERT_ITEM, [_item_row(item) for item in items], many=True)
-            movement_rows = [
-                _movement_row(replace(m, id=n)) for n, m in enumerate(movements, start=1)
-            ]
-            self._write(INSERT_MOVEMENT, movement_rows, many=True)
+        """Make the store hold exactly these items and this history (restore, migration).
+
+        Inside `exclusive()` it joins its transaction. A file SQLite cannot open is replaced
+        by a new one, written beside it and renamed over it.
+        """
+        movement_rows = [_movement_row(replace(m, id=n)) for n, m in enumerate(movements, start=1)]
+        item_rows = [_item_row(item) for item in items]
+        with self._mutex:
+            if not self._depth and self._unusable():
+                self._stage(item_rows, movement_rows)
+                if not self._staging:
+                    self._swap_in()
+                return
+            with self.transaction():
+                self._write("DELETE FROM items", ())
+                self._write("DELETE FROM movements", ())
+                self._write(INSERT_ITEM, item_rows, many=True)
+                self._write(INSERT_MOVEMENT, movement_rows, many=True)
+
+    def _stage(
+        self, item_rows: list[tuple[Any, ...]], movement_rows: list[tuple[Any, ...]]
+    ) -> None:
+        """Build a complete new database beside the data file; reads now see it."""
+        self._discard_staged()
+        self.close()
+        try:
+            temp, fd = new_temp(self._path)
+        except OSError as exc:
+            raise StorageError(f"cannot replace data file {self._path}: {exc}") from None
+        self._staged = (temp, fd)
+        try:
+            share_like(fd, self._path)
+            with contextlib.closing(sqlite3.connect(temp, isolation_level=None)) as conn:
+                conn.executescript(
+                    SCHEMA + f"PRAGMA application_id = {APPLICATION_ID};"
+                    f"PRAGMA user_version = {SCHEMA_VERSION};"
+                )
+                conn.execute("BEGIN")
+                conn.executemany(INSERT_ITEM, item_rows)
+                conn.executemany(INSERT_MOVEMENT, movement_rows)
+                conn.execute("COMMIT")
+                conn.execute("PRAGMA journal_mode = WAL")
+            os.fsync(fd)
+            self._conn = sqlite3.connect(
+                temp, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as exc:
+            self._discard_staged()
+            raise StorageError(
+                f"cannot replace data file {self._path}: {exc}; it was left as it was"
+            ) from None
+
+    def _swap_in(self) -> None:
+        """Rename the staged file over the data file (atomic: every process finds the old
+        file, which nobody can write, or the whole new one)."""
+        if self._staged is None:
+            return
+        temp, fd = self._staged
+        self.close()  # the reader of the staged file, before it becomes the data file
+        try:
+            # The old file's WAL and index belong to it; left in place they would be read
+            # as part of the new file.
+            for side in ("-wal", "-shm"):
+                Path(f"{self._path}{side}").unlink(missing_ok=True)
+            os.replace(temp, self._path)  # still flocked: no cleanup takes it meanwhile
+            fsync_dir(self._path.parent)
+        except OSError as exc:
+            raise StorageError(
+                f"cannot replace data file {self._path}: {exc}; it was left as it was"
+            ) from None
+        finally:
+            self._staged = None
+            os.close(fd)  # no connection of ours is open on it (see _connect)
+            remove_temp(temp)
+
+    def _discard_staged(self) -> None:
+        if self._staged is None:
+            return
+        temp, fd = self._staged
+        self._staged = None
+        self.close()
+        os.close(fd)
+        remove_temp(temp)
+
+    def read_all(self) -> tuple[list[InventoryItem], list[Movement]]:
+        """Every item and the whole history from one read transaction: one moment's data."""
+        with self._mutex:
+            if self._depth:
+                return self.items(), self.movements()
+            conn = self._connect(create=False)
+            if conn is None:
+                return [], []
+            conn.execute("BEGIN")  # deferred: the first SELECT fixes what both reads see
+            try:
+                item_rows = self._read(f"SELECT {ITEM_COLUMNS} FROM items ORDER BY key")
+                movement_rows = self._read(f"SELECT {MOVEMENT_COLUMNS} FROM movements ORDER BY id")
+            finally:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+            items = [self._to_item(tuple(row)) for row in item_rows]
+            return items, [self._to_movement(tuple(row)) for row in movement_rows]
 
     def snapshot(self, target: Path) -> Path:
         """A consistent copy through SQLite's online backup."""
         with self._mutex:
+            if self._depth:
+                # Inside exclusive(): under our write lock, the committed data is the latest.
+                if self._dirty:
+                    raise RuntimeError("snapshot() cannot copy uncommitted changes")
+                self._copy_committed(target)
+                return target
             conn = self._connect(create=True)
             assert conn is not None
             self._copy_to(conn, target)
@@ -414,21 +588,32 @@ class SQLiteRepository:
 
     def _copy_to(self, conn: sqlite3.Connection, target: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_temps(target)
-        temp = target.with_name(f"{temp_prefix(target)}{os.getpid()}.tmp")
         try:
-            with contextlib.closing(sqlite3.connect(temp)) as copy:
-                conn.backup(copy)
-                copy.execute("PRAGMA journal_mode = DELETE")
-            with open(temp, "rb+") as handle:
-                os.fsync(handle.fileno())
-            os.replace(temp, target)
-            fsync_dir(target.parent)
-        except (OSError, sqlite3.Error) as exc:
-            temp.unlink(missing_ok=True)
+            # Also those of earlier, killed backups of this store.
+            remove_stale_temps(target, legacy=True)
+            temp, fd = new_temp(target)
+        except OSError as exc:
             raise StorageError(
                 f"cannot write backup {target}: {exc}; nothing was changed"
             ) from None
+        try:
+            share_like(fd, self._path)
+            with contextlib.closing(sqlite3.connect(temp)) as copy:
+                check_still_ours(temp, fd)
+                # No rollback journal: a backup killed midway leaves its temp file only.
+                copy.execute("PRAGMA journal_mode = OFF")
+                conn.backup(copy)
+                copy.execute("PRAGMA journal_mode = DELETE")
+            os.fsync(fd)
+            os.replace(temp, target)
+            fsync_dir(target.parent)
+        except (OSError, sqlite3.Error) as exc:
+            remove_temp(temp)
+            raise StorageError(
+                f"cannot write backup {target}: {exc}; nothing was changed"
+            ) from None
+        finally:
+            os.close(fd)  # after the rename: held until then, the temp is known to be live
 
     # Housekeeping -----------------------------------------------------------------------------
 

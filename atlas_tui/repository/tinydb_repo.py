@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import os
 import threading
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
@@ -62,6 +63,8 @@ class TinyDBRepository:
         self._cleaned = False
         self._mutex = threading.RLock()
         self._depth = 0
+        # How many open sections (exclusive(), transaction(), replace_all()) hold the lock.
+        self._lock_depth = 0
         self._db: TinyDB | None = None
         self._index: dict[str, int] = {}
         self._cache: dict[int, InventoryItem] = {}
@@ -115,13 +118,13 @@ class TinyDBRepository:
                 with joined(self):
                     yield
                 return
-            self._lock.acquire()
+            self._take_lock()
             try:
                 if self._storage.begin() or self._db is None:
                     self._rebind()
                 meta = self._storage.meta()
                 if not self._cleaned:
-                    remove_stale_temps(self._path)
+                    remove_stale_temps(self._path, legacy=True)
                     for orphan in self._journal.others(meta.get("journal")):
                         orphan.unlink(missing_ok=True)
                     self._cleaned = True
@@ -140,7 +143,30 @@ class TinyDBRepository:
                     self._pending = {}
                     self._new_movements = []
             finally:
-                self._lock.release()
+                self._drop_lock()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the lock across several whole-store steps; the file is not read to enter."""
+        with self._mutex:
+            if self._depth:
+                raise RuntimeError("exclusive() cannot start inside a transaction")
+            self._take_lock()
+            try:
+                yield
+            finally:
+                self._drop_lock()
+
+    def _take_lock(self) -> None:
+        """The cross-process lock, unless this thread holds it already (under `_mutex`)."""
+        if not self._lock_depth:
+            self._lock.acquire()
+        self._lock_depth += 1
+
+    def _drop_lock(self) -> None:
+        self._lock_depth -= 1
+        if not self._lock_depth:
+            self._lock.release()
 
     def _commit(self, meta: dict[str, Any]) -> None:
         legacy = self._legacy()
@@ -339,11 +365,12 @@ class TinyDBRepository:
         """Make the store hold exactly these items and this history (restore, migration).
 
         The current file is not read, so this also replaces a file that no longer parses.
+        Inside `exclusive()` it joins the lock already held.
         """
         with self._mutex:
             if self._depth:
                 raise RuntimeError("replace_all cannot run inside a transaction")
-            self._lock.acquire()
+            self._take_lock()
             try:
                 journal_id = new_journal_id()
                 records = [_record(replace(m, id=n)) for n, m in enumerate(movements, start=1)]
@@ -361,9 +388,34 @@ class TinyDBRepository:
                 for orphan in self._journal.others(journal_id):
                     orphan.unlink(missing_ok=True)
             finally:
-                self._lock.release()
                 self._storage.close()
                 self._db = None
+                self._drop_lock()
+
+    def read_all(self) -> tuple[list[InventoryItem], list[Movement]]:
+        """Every item and the whole history as one version of the data file committed them.
+
+        A version names its journal and how many bytes of it are committed, and a journal
+        only grows, so no lock is needed (a backup on read-only media can be read). Only a
+        restore replaces the journal; a read that loses that race starts again.
+        """
+        with self._mutex:
+            if self._depth:
+                return self.items(), self.movements()
+            while True:
+                self._fresh()
+                data = self._storage.current()
+                try:
+                    records = self._committed_records(self._storage.meta())
+                except StorageError:
+                    if not self._storage.refresh():
+                        raise
+                    self._db = None  # another version is in: read that one
+                    continue
+                table = data.get(ITEMS, {})
+                items = [self._to_item(int(doc_id), doc) for doc_id, doc in table.items()]
+                items.sort(key=_item_key)
+                return items, [self._to_movement(record) for record in records]
 
     def snapshot(self, target: Path) -> Path:
         """A self-contained copy (items and full history) taken under the lock."""
@@ -380,7 +432,8 @@ class TinyDBRepository:
             for record in self._committed_records(meta)
         }
         payload = {
-            META_TABLE: {"1": {"snapshot_of": str(self._path)}},
+            # A folder name that is not UTF-8 must not stop a backup (orjson takes only UTF-8).
+            META_TABLE: {"1": {"snapshot_of": os.fsencode(self._path).decode("utf-8", "replace")}},
             ITEMS: data.get(ITEMS, {}),
             LEGACY_MOVEMENTS: history,
         }

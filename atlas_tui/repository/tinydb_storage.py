@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import stat
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 from tinydb.storages import Storage
@@ -57,10 +58,21 @@ class AtomicJSONStorage(Storage):
         self._dirty = False
         self.reloads = 0
 
+    def _open(self) -> BinaryIO:
+        """The data file for reading (a symlink to it is followed: it may live elsewhere)."""
+        # O_NONBLOCK: a FIFO at the data file's name must be refused, not waited on.
+        fd = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise StorageError(
+                f"data file {self.path} is not a regular file; the file was left untouched"
+            )
+        return open(fd, "rb")
+
     def stamp(self) -> Stamp | None:
         """Identity of the file on disk now (None when it does not exist)."""
         try:
-            with open(self.path, "rb") as handle:
+            with self._open() as handle:
                 return self._stamp_of(handle)
         except FileNotFoundError:
             return None
@@ -76,7 +88,7 @@ class AtomicJSONStorage(Storage):
     def refresh(self) -> bool:
         """Re-read the file if it changed since last seen; True when it was re-read."""
         try:
-            handle = open(self.path, "rb")  # noqa: SIM115 - stamp and data come from one open file
+            handle = self._open()  # stamp and data come from one open file
         except FileNotFoundError:
             changed = self._data is None or self._stamp is not None
             self._data, self._stamp = {}, None
@@ -125,6 +137,7 @@ class AtomicJSONStorage(Storage):
     def write(self, data: Tables) -> None:
         if not self._in_transaction:
             raise RuntimeError("writes to the data file must happen inside a transaction")
+        self.check_writable()
         self._data = data
         self._dirty = True
 
@@ -152,7 +165,26 @@ class AtomicJSONStorage(Storage):
 
     def mark_dirty(self) -> None:
         """Make the commit write the file even if no table changed (e.g. new bookkeeping)."""
+        self.check_writable()
         self._dirty = True
+
+    def check_writable(self) -> None:
+        """Refuse to change a data file nobody may write (no write bit in its mode).
+
+        Replacing it would succeed (a rename needs only the folder), so the mode is
+        checked rather than left to the system, which also lets root through.
+        """
+        try:
+            mode = os.stat(self.path).st_mode
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StorageError(f"cannot read data file {self.path}: {exc.strerror}") from None
+        if not mode & 0o222:
+            raise StorageError(
+                f"data file {self.path} is read-only (mode {mode & 0o777:03o}); nothing was "
+                "changed (make it writable, e.g. chmod u+w, to allow changes)"
+            )
 
     def commit(self, meta: dict[str, Any] | None = None) -> None:
         """Write the buffered data in one atomic replace (nothing when unchanged)."""
@@ -169,6 +201,7 @@ class AtomicJSONStorage(Storage):
 
     def overwrite(self, tables: Tables, meta: dict[str, Any] | None = None) -> Tables:
         """Atomically replace the file with these tables (the caller holds the lock)."""
+        self.check_writable()
         body = {key: value for key, value in tables.items() if key != META_TABLE}
         record = {"write_id": secrets.token_hex(16), **(meta or {})}
         payload = {META_TABLE: {"1": record}, **body}
