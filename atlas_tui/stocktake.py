@@ -333,24 +333,23 @@ class Stocktake:
     def _applied_before(self, session: dict[str, Any]) -> list[dict[str, Any]] | None:
         """The changes an earlier apply of this session committed, or None if it made none.
 
-        One apply commits all its movements at once, so the history of the first SKU with a
-        difference tells; history outlives a deletion.
+        One apply commits all its movements at once, and each names the session: if any
+        counted item's history holds one, the session was applied, whatever was recounted
+        since (a later count on another item must not apply the session twice). History
+        outlives a deletion.
         """
-        differing = [
-            count["sku"]
-            for _key, count in sorted(session["counts"].items())
-            if count["counted"] != count["on_hand"]
-        ]
-        if not differing:
-            return None
         number = session["id"]
-        if not any(m.details.get("session") == number for m in self._service.history(differing[0])):
-            return None
-        return [
-            {key: value for key, value in m.details.items() if key != "session"}
-            for sku in differing
-            for m in reversed(self._service.history(sku))
+        applied = [
+            m
+            for count in session["counts"].values()
+            for m in self._service.history(count["sku"])
             if m.details.get("session") == number
+        ]
+        if not applied:
+            return None
+        applied.sort(key=lambda m: m.id or 0)  # the order the apply wrote them
+        return [
+            {key: value for key, value in m.details.items() if key != "session"} for m in applied
         ]
 
 

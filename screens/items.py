@@ -101,7 +101,6 @@ class ItemsScreen(Screen[None]):
         self.loaded = False
         self.category: str = ""
         self.location: str = ""
-        self._pending_select: str | None = None
         self._low = self._over = 0
         self._in_flight: dict[str, int] = {}
         # The toast last shown per item: a new one replaces it instead of stacking.
@@ -141,13 +140,18 @@ class ItemsScreen(Screen[None]):
         )
         if about is not None:
             previous = self._toasts.pop(about, None)
-            if previous is not None and previous in self.app._notifications:
-                # Textual has no public way to withdraw one toast.
-                self.app._unnotify(previous)
+            if previous is not None:
+                # Queued behind the previous toast's own Notify, so it is withdrawn even when
+                # several saves land at once.
+                self.app.call_later(self._withdraw, previous)
             self._toasts[about] = notification
         self.app.post_message(Notify(notification))
         if severity == "error":
             self._show_notice(f"{title}: {message}" if title else message)
+
+    def _withdraw(self, notification: Notification) -> None:
+        if notification in self.app._notifications:
+            self.app._unnotify(notification)  # Textual has no public way to withdraw one toast
 
     def _show_notice(self, message: str) -> None:
         notice = self.query_one("#notice", Static)
@@ -216,10 +220,6 @@ class ItemsScreen(Screen[None]):
             items.sort(key=sort_key(table.sort_column), reverse=table.sort_reverse)
         self._take(items)
         self.loaded = True
-        if self._pending_select is not None:
-            sku, self._pending_select = self._pending_select, None
-            if sku:
-                self.select_sku(sku)
 
     def _take(self, items: list[InventoryItem]) -> None:
         self.all_items = items
@@ -424,13 +424,34 @@ class ItemsScreen(Screen[None]):
             if item.key in self._position:
                 self.replace_item(item)
             else:
-                self._reload_then_select(item.sku)
+                self._show_change(item.sku)
 
         return done
 
-    def _reload_then_select(self, sku: str) -> None:
-        self._pending_select = sku
-        self._load()
+    def _show_change(self, sku: str) -> None:
+        """Show one item as stored now (added, changed or gone) without waiting for a reload.
+
+        Done at once, not in a worker, so a key typed right after (`delete y +`) acts on
+        what the screen will show: the cursor stays on the new or changed item, or on the
+        row that took a deleted item's place.
+        """
+        key = sku.casefold()
+        try:
+            item: InventoryItem | None = self.service.get(sku)
+        except AtlasError:
+            item = None
+        if item is not None and key in self._position:
+            self.replace_item(item)
+            self.select_sku(item.sku)
+            return
+        items = [kept for kept in self.all_items if kept.key != key]
+        if item is not None:
+            items.append(item)
+        table = self.table
+        items.sort(key=sort_key(table.sort_column), reverse=table.sort_reverse)
+        self._take(items)
+        if item is not None:
+            self.select_sku(item.sku)
 
     def action_adjust_dialog(self) -> None:
         """Adjust by a signed amount, with a reason."""
@@ -476,7 +497,7 @@ class ItemsScreen(Screen[None]):
                 return
             self._saved(before)
             self.tell(f"{item.sku} deleted", timeout=3)
-            self._reload_then_select("")
+            self._show_change(item.sku)
 
         self.app.push_screen(ConfirmDialog(question), answered)
 
@@ -496,7 +517,7 @@ class ItemsScreen(Screen[None]):
             return
         self._saved(before)
         self.tell(f"Undone: {item.sku}", timeout=3)
-        self._reload_then_select(item.sku)
+        self._show_change(item.sku)
 
     def action_scan(self) -> None:
         """Scan mode: receive, pick, count or move scan after scan, without dialogs."""

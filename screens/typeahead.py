@@ -27,21 +27,36 @@ from textual.widgets import Input, TextArea
 # A screen that never goes quiet (an animation, a chatty worker) must not hold keys forever.
 _MAX_ROUNDS = 40
 
-_Typed = events.Key | events.Paste
+# Everything a person does that must keep its order: keys, pastes, clicks and wheel turns
+# (a click typed ahead of `/ab` must not land before the filter has the focus).
+_Typed = (
+    events.Key
+    | events.Paste
+    | events.MouseDown
+    | events.MouseUp
+    | events.MouseScrollDown
+    | events.MouseScrollUp
+)
 ReturnType = TypeVar("ReturnType")
 
 
 def _has_work(pump: MessagePump, app: MessagePump) -> bool:
     """Whether `pump` has messages to process (keys still waiting at the app are not work)."""
     queue: asyncio.Queue[Message | None] = pump._message_queue
-    if pump is not app or queue.empty():
-        return not queue.empty()
-    waiting: deque[Message | None] = getattr(queue, "_queue", deque())
-    return any(not isinstance(message, _Typed) or message.is_forwarded for message in waiting)
+    # A pump peeks one message ahead (to merge replaceable ones): it is out of the queue.
+    peeked: Message | None = getattr(pump, "_pending_message", None)
+    waiting: list[Message | None] = [] if peeked is None else [peeked]
+    waiting += list(getattr(queue, "_queue", ()))
+    if pump is not app:
+        return bool(waiting) or not queue.empty()
+    return any(
+        message is not None and (not isinstance(message, _Typed) or message.is_forwarded)
+        for message in waiting
+    )
 
 
 class TypeAheadApp(App[ReturnType], Generic[ReturnType]):
-    """An App whose keys and pastes are applied strictly one after another."""
+    """An App whose keys, pastes and clicks are applied strictly one after another."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -51,6 +66,20 @@ class TypeAheadApp(App[ReturnType], Generic[ReturnType]):
         self._round = 0
         self._outstanding = 0
         self._quiet = 0
+        # Keys passed straight through (cursor keys, typed text) may still be on their way
+        # up the widget chain: a key that needs the settled state must wait for them first,
+        # or a priority binding (ctrl+p) would overtake them.
+        self._in_transit = False
+        # Messages the app is in the middle of: a key's binding runs here, in the app's own
+        # task, and may await (an action pushing a screen) while other queues look empty.
+        self._dispatching = 0
+
+    async def _dispatch_message(self, message: Message) -> None:
+        self._dispatching += 1
+        try:
+            await super()._dispatch_message(message)
+        finally:
+            self._dispatching -= 1
 
     async def on_event(self, event: events.Event) -> None:
         if not isinstance(event, _Typed) or event.is_forwarded:
@@ -63,10 +92,15 @@ class TypeAheadApp(App[ReturnType], Generic[ReturnType]):
             return
         if self._keeps_routing(event):
             await super().on_event(event)
+            self._in_transit = True
             self._release_next()
             return
         self._settling = True
         self._quiet = 0
+        if self._in_transit:
+            self._held.appendleft(event)
+            self._settle(0)
+            return
         try:
             await super().on_event(event)
         finally:
@@ -77,7 +111,7 @@ class TypeAheadApp(App[ReturnType], Generic[ReturnType]):
         need not wait: text typed into a text box, or a key the focused widget declares
         in `KEYS_KEEP_FOCUS` (a table's cursor keys). Waiting costs a repaint per key."""
         focused = self.focused
-        if focused is None or isinstance(event, events.Paste):
+        if focused is None or not isinstance(event, events.Key):
             return False
         if event.is_printable and isinstance(focused, Input | TextArea):
             return True
@@ -111,24 +145,26 @@ class TypeAheadApp(App[ReturnType], Generic[ReturnType]):
         token = self._round
         self._outstanding = 0
 
-        def back() -> None:
+        def back(pump: MessagePump) -> None:
             if token != self._round:
                 return
             self._outstanding -= 1
             if self._outstanding == 0:
-                self._round_done(rounds)
+                self._round_done(rounds, pump)
 
         for pump in self._pumps():
-            if pump.call_later(back):
+            if pump.call_later(back, pump):
                 self._outstanding += 1
         if self._outstanding == 0:
-            self._round_done(rounds)
+            self._round_done(rounds, None)
 
-    def _round_done(self, rounds: int) -> None:
+    def _round_done(self, rounds: int, last: MessagePump | None) -> None:
         # An empty queue does not prove a pump idle: it may be inside a message (a binding
         # awaiting its action) whose effects are still to come. So it takes two quiet
         # rounds in a row: the second one's markers queue behind any message in progress.
-        if any(_has_work(pump, self) for pump in self._pumps()):
+        # The marker that ends this round may itself be a message the app is dispatching.
+        app_busy = self._dispatching > (1 if last is self else 0)
+        if app_busy or any(_has_work(pump, self) for pump in self._pumps()):
             self._quiet = 0
         else:
             self._quiet += 1
@@ -136,6 +172,7 @@ class TypeAheadApp(App[ReturnType], Generic[ReturnType]):
             self._settle(rounds + 1)
             return
         self._settling = False
+        self._in_transit = False
         self._release_next()
 
     def _release_next(self) -> None:

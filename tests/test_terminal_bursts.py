@@ -115,3 +115,43 @@ def test_a_stocktake_typed_ahead_counts_and_applies(terminal: Terminal, json_db:
     poll(lambda: quantities(json_db)["G-1"] == 4, "the applied count")
     assert quantities(json_db) == {"G-1": 4, "U-1": 7, "W-1": 9, "X-1": 3}
     assert [m.kind for m in make_service(json_db).history("G-1")] == ["count", "add"]
+
+
+def test_cursor_keys_are_not_overtaken_by_a_priority_key(terminal: Terminal) -> None:
+    """`↓↓↓ ctrl+p` once opened the palette first and sent the cursor keys into it."""
+    terminal.keys("Down", "Down", "Down", "C-p")
+    terminal.wait_for("Search for commands", "the command palette")
+    terminal.keys("Escape")
+    poll(lambda: " X-1  Xylophone" in terminal.screen(), "the detail pane of the fourth row")
+
+
+def test_delete_then_a_key_acts_on_the_row_that_took_its_place(tmp_path: Path) -> None:
+    """`delete y +` in one burst: the `+` goes to the row that took the deleted one's place,
+    not to the deleted item (a reload in the background used to leave it on screen)."""
+    db = tmp_path / "many.json"
+    make_service(db).add_many(
+        [{"sku": f"S{n:04}", "name": f"thing {n}", "quantity": 25} for n in range(5000)]
+    )
+    term = Terminal(tmp_path, db)
+    try:
+        term.wait_for("5000 items", "the items screen")
+        term.keys("DC", "y", "+")
+        poll(lambda: make_service(db).get("S0001").quantity == 26, "+1 on the next row")
+        term.wait_for("4999 items", "the row to go")
+        assert "no item" not in term.screen()
+        assert [item.sku for item in make_service(db).list_items()][:2] == ["S0001", "S0002"]
+    finally:
+        term.close()
+
+
+def test_a_click_typed_ahead_waits_for_the_keys_before_it(
+    terminal: Terminal, json_db: Path
+) -> None:
+    """`/ab`, a click on a row, `+`: the click lands after the filter has the focus, so it
+    takes the focus back to the table and `+` adds one to the clicked row."""
+    terminal.wait_for("W-1  Wrench", "the rows")
+    row = next(n for n, line in enumerate(terminal.screen().splitlines()) if "W-1" in line)
+    click = f"\x1b[<0;3;{row + 1}M\x1b[<0;3;{row + 1}m"  # SGR mouse: press, release
+    terminal.burst("/w" + click + "+")
+    poll(lambda: quantities(json_db)["W-1"] == 10, "+1 on the clicked row")
+    assert "w+" not in terminal.screen()

@@ -282,6 +282,7 @@ def test_an_apply_whose_session_cannot_be_closed_says_the_stock_changed(db: Path
         [{"sku": f"B-{n}", "name": "ballast " * 4, "location": "Z"} for n in range(300)]
     )
     service.add("A", "Alpha", quantity=10, location="A1")
+    service.add("0", "Zero", quantity=3, location="A1")
     service.stocktake.start(location="A1")
     service.stocktake.record(1, "A", 15)
     sessions = sessions_path(db)
@@ -307,12 +308,16 @@ def test_an_apply_whose_session_cannot_be_closed_says_the_stock_changed(db: Path
     service = make_service(db)
     assert service.get("A").quantity == 15
     assert service.stocktake.get(1)["status"] == "open"
-    again = service.stocktake.apply(1)  # only closes it: the difference is not applied twice
+    # A count recorded meanwhile, on an item that sorts first, must not make the session
+    # look unapplied: applying again only closes it, nothing is applied twice.
+    service.stocktake.record(1, "0", 7)
+    again = service.stocktake.apply(1)
     assert again["changes"] == [
         {"sku": "A", "expected": 10, "counted": 15, "before": 10, "after": 15, "difference": 5}
     ]
     assert service.get("A").quantity == 15
     assert [m.kind for m in service.history("A")] == ["count", "add"]
+    assert service.get("0").quantity == 3
     assert service.stocktake.get(1)["status"] == "applied"
 
 
