@@ -39,6 +39,22 @@ def terminal(json_db: Path, tmp_path: Path) -> Iterator[Terminal]:
         term.close()
 
 
+def numbered_store(tmp_path: Path, size: int) -> tuple[Path, Terminal]:
+    """`atlas` on a store of `size` items S000… (25 each), its first screen drawn."""
+    db = tmp_path / "numbered.json"
+    width = len(str(size - 1))
+    make_service(db).add_many(
+        [{"sku": f"S{n:0{width}}", "name": f"thing {n}", "quantity": 25} for n in range(size)]
+    )
+    term = Terminal(tmp_path, db)
+    try:
+        term.wait_for(f"{size} items", "the items screen")
+    except BaseException:
+        term.close()
+        raise
+    return db, term
+
+
 def quantities(db: Path) -> dict[str, int]:
     return {item.sku: item.quantity for item in make_service(db).list_items()}
 
@@ -83,13 +99,8 @@ def test_a_new_item_typed_ahead_fills_each_field(terminal: Terminal, json_db: Pa
 
 def test_scrolled_rows_repaint_after_a_change(tmp_path: Path) -> None:
     """On 300 items, `End` then `+`: the bottom row itself shows the new figure."""
-    db = tmp_path / "big.json"
-    make_service(db).add_many(
-        [{"sku": f"S{n:03}", "name": f"thing {n}", "quantity": 25} for n in range(300)]
-    )
-    term = Terminal(tmp_path, db)
+    db, term = numbered_store(tmp_path, 300)
     try:
-        term.wait_for("300 items", "the items screen")
         term.keys("End")
         poll(lambda: "S299" in term.screen(), "the last row")
         term.keys("+")
@@ -128,13 +139,8 @@ def test_cursor_keys_are_not_overtaken_by_a_priority_key(terminal: Terminal) -> 
 def test_delete_then_a_key_acts_on_the_row_that_took_its_place(tmp_path: Path) -> None:
     """`delete y +` in one burst: the `+` goes to the row that took the deleted one's place,
     not to the deleted item (a reload in the background used to leave it on screen)."""
-    db = tmp_path / "many.json"
-    make_service(db).add_many(
-        [{"sku": f"S{n:04}", "name": f"thing {n}", "quantity": 25} for n in range(5000)]
-    )
-    term = Terminal(tmp_path, db)
+    db, term = numbered_store(tmp_path, 5000)
     try:
-        term.wait_for("5000 items", "the items screen")
         term.keys("DC", "y", "+")
         poll(lambda: make_service(db).get("S0001").quantity == 26, "+1 on the next row")
         term.wait_for("4999 items", "the row to go")

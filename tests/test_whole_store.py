@@ -22,6 +22,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from multiprocessing.synchronize import Event
 from pathlib import Path
 
@@ -327,21 +328,47 @@ WRITERS = 3
 STEP = 20  # acknowledged writes before each restore and after the last
 
 
-def _adjuster(db: str, number: int, pipe: int, stop: Event) -> None:
+Write = Callable[[InventoryService, int, int, str], None]
+Read = Callable[[InventoryService, int], object]
+
+
+def _writer(write: Write, read: Read, db: str, number: int, pipe: int, stop: Event) -> None:
+    """Writes until stopped, reporting each one (acknowledged or refused) with its time span;
+    `read` runs between writes, as a client reads."""
     service = make_service(db)
     for n in range(1, 1_000_000):
         if stop.is_set():
             break
         tag, start = f"w{number}-{n}", time.monotonic_ns()
         try:
-            service.adjust(f"C-{number}", 1, tag)
+            write(service, number, n, tag)
             made = 1
         except AtlasError:
             made = 0
         report(pipe, tag, start, made)
-        # Like a client showing its list: writers that never pause for a read would keep
-        # SQLite's lock so busy that a restore waits seconds for it (its retries back off).
-        service.list_items()
+        read(service, number)
+
+
+def _adjust(service: InventoryService, number: int, n: int, tag: str) -> None:
+    service.adjust(f"C-{number}", 1, tag)
+
+
+def _add(service: InventoryService, number: int, n: int, tag: str) -> None:
+    service.add(f"N-{number}-{n}", "added while restoring", reason=tag)
+
+
+def _adjust_or_add(service: InventoryService, number: int, n: int, tag: str) -> None:
+    if n % 3:
+        service.adjust(f"C-{number}", 1, tag)
+    else:
+        service.add(f"N-{number}-{n}", "added while copying", quantity=n, reason=tag)
+
+
+# Like a client showing its list: writers that never pause for a read would keep SQLite's
+# lock so busy that a restore waits seconds for it (its retries back off).
+_adjuster = partial(_writer, _adjust, lambda service, _number: service.list_items())
+_adder = partial(_writer, _add, lambda _service, _number: None)
+_mixed = partial(_writer, _adjust_or_add, lambda service, number: service.get(f"C-{number}"))
 
 
 def _backup_to(db: Path, folder: Path) -> Path:
@@ -382,20 +409,6 @@ def test_restore_keeps_every_write_acknowledged_while_it_runs(db: Path, tmp_path
     )
 
 
-def _adder(db: str, number: int, pipe: int, stop: Event) -> None:
-    service = make_service(db)
-    for n in range(1, 1_000_000):
-        if stop.is_set():
-            break
-        tag, start = f"w{number}-{n}", time.monotonic_ns()
-        try:
-            service.add(f"N-{number}-{n}", "added while restoring", reason=tag)
-            made = 1
-        except AtlasError:
-            made = 0
-        report(pipe, tag, start, made)
-
-
 @pytest.mark.slow
 def test_restoring_a_damaged_file_loses_no_write_acknowledged_meanwhile(
     db: Path, tmp_path: Path
@@ -433,24 +446,6 @@ def test_restoring_a_damaged_file_loses_no_write_acknowledged_meanwhile(
 
 
 # 6. Migrate and backup ---------------------------------------------------------------------
-
-
-def _mixed(db: str, number: int, pipe: int, stop: Event) -> None:
-    service = make_service(db)
-    for n in range(1, 1_000_000):
-        if stop.is_set():
-            break
-        tag, start = f"w{number}-{n}", time.monotonic_ns()
-        try:
-            if n % 3:
-                service.adjust(f"C-{number}", 1, tag)
-            else:
-                service.add(f"N-{number}-{n}", "added while copying", quantity=n, reason=tag)
-            made = 1
-        except AtlasError:
-            made = 0
-        report(pipe, tag, start, made)
-        service.get(f"C-{number}")  # a read between writes, as a client makes
 
 
 @pytest.mark.slow
