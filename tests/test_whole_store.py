@@ -377,12 +377,20 @@ def _backup_to(db: Path, folder: Path) -> Path:
     return Path(json.loads(made.out)["backup"]["path"])
 
 
-@pytest.mark.slow
-def test_restore_keeps_every_write_acknowledged_while_it_runs(db: Path, tmp_path: Path) -> None:
+def _counters_and_ballast(db: Path, ballast: int) -> None:
+    """A counter C-n per writer, and ballast items: reading them takes a while, as in a real
+    store."""
     setup = make_service(db)
     setup.add_many([{"sku": f"C-{n}", "name": "counter"} for n in range(WRITERS)])
-    setup.add_many([{"sku": f"B-{n}", "name": "ballast " * 8, "quantity": n} for n in range(300)])
+    setup.add_many(
+        [{"sku": f"B-{n}", "name": "ballast " * 8, "quantity": n} for n in range(ballast)]
+    )
     setup.repository.close()
+
+
+@pytest.mark.slow
+def test_restore_keeps_every_write_acknowledged_while_it_runs(db: Path, tmp_path: Path) -> None:
+    _counters_and_ballast(db, 300)
     source = _backup_to(db, tmp_path / "source")
     restores, windows = 6, []
     with writers(db, [_adjuster] * WRITERS) as (acks, _stop):
@@ -450,11 +458,7 @@ def test_restoring_a_damaged_file_loses_no_write_acknowledged_meanwhile(
 
 @pytest.mark.slow
 def test_migrate_and_backup_copy_one_moment_while_writers_run(db: Path, tmp_path: Path) -> None:
-    setup = make_service(db)
-    setup.add_many([{"sku": f"C-{n}", "name": "counter"} for n in range(WRITERS)])
-    # Ballast: reading the items takes a while, as in a real store.
-    setup.add_many([{"sku": f"B-{n}", "name": "ballast " * 8, "quantity": n} for n in range(1000)])
-    setup.repository.close()
+    _counters_and_ballast(db, 1000)
     copies, backups = [], []
     with writers(db, [_mixed] * WRITERS) as (acks, _stop):
         for k in range(4):
