@@ -60,17 +60,6 @@ def failure(error: BaseException, path: object = None) -> Envelope:
     }
 
 
-def _session(value: object) -> int | str:
-    """A count session's number as given (3, "3" or "#3"); other values are refused."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
-        digits = value.strip().lstrip("#")
-        if digits.isascii() and digits.isdigit():
-            return value
-    raise ValidationError("session", f"must be a session number such as 3, got {shown(value)}")
-
-
 class AtlasAPI:
     """Inventory operations for scripts; `AtlasAPI()` uses ATLAS_STORAGE_PATH or the default."""
 
@@ -308,7 +297,7 @@ class AtlasAPI:
 
     def count_session(self, session_id: int | str) -> Envelope:
         """A session's variance: expected, counted and difference per SKU, and uncounted."""
-        return self._call("variance", lambda s: s.stocktake.variance(_session(session_id)))
+        return self._call("variance", lambda s: s.stocktake.variance(session_id))
 
     def count_session_record(
         self, session_id: int | str, code: str, quantity: int = 1, *, add: bool = False
@@ -316,18 +305,16 @@ class AtlasAPI:
         """Record a counted quantity (or add to it) for a SKU or barcode."""
         return self._call(
             "count",
-            lambda s: s.stocktake.record(
-                _session(session_id), code, quantity, add=clean_flag("add", add)
-            ),
+            lambda s: s.stocktake.record(session_id, code, quantity, add=clean_flag("add", add)),
         )
 
     def count_session_apply(self, session_id: int | str) -> Envelope:
         """Turn the session's differences into count movements, all or nothing."""
-        return self._call("applied", lambda s: s.stocktake.apply(_session(session_id)))
+        return self._call("applied", lambda s: s.stocktake.apply(session_id))
 
     def count_session_cancel(self, session_id: int | str) -> Envelope:
         """Close a session without changing stock."""
-        return self._call("session", lambda s: s.stocktake.cancel(_session(session_id)))
+        return self._call("session", lambda s: s.stocktake.cancel(session_id))
 
     def demo(self, items: int = 300, *, seed: int = 7, if_new: bool = False) -> Envelope:
         """Add a realistic demo inventory with history (with if_new, only to an empty store)."""

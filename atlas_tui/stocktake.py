@@ -21,6 +21,7 @@ from atlas_tui.models import (
     clean_int,
     clean_text,
     format_timestamp,
+    shown,
     sku_key,
 )
 from atlas_tui.repository.base import SessionStore
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 def _session_id(value: object) -> str:
     text = str(value).strip().lstrip("#")
     if not (text.isascii() and text.isdigit()):
-        raise ValidationError("session", f"must be a session number such as 3, got {value!r}")
+        raise ValidationError("session", f"must be a session number such as 3, got {shown(value)}")
     return str(int(text))
 
 

@@ -38,6 +38,13 @@ def _escape(char: str) -> str:
     return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
+def strip_unsafe(text: str) -> str:
+    """`text` without the characters `safe_text` would escape (all of them zero cells wide)."""
+    if text.isprintable():
+        return text
+    return "".join(char for char in text if not _unsafe(char))
+
+
 def _escape_line(text: str) -> str:
     if text.isprintable():
         return text

@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-import unicodedata
-from functools import lru_cache
-
 from rich.segment import Segment
 from textual.color import Color
 from textual.filter import LineFilter
 
-
-@lru_cache(maxsize=1024)
-def _is_control(char: str) -> bool:
-    # The same classes safe_text escapes: C0/C1 controls (ESC starts every terminal command),
-    # bidi overrides and other invisible formatting, line and paragraph separators.
-    return unicodedata.category(char) in {"Cc", "Cf", "Zl", "Zp"}
-
-
-def _strip(text: str) -> str:
-    return "".join(char for char in text if not _is_control(char))
+from atlas_tui.text import strip_unsafe
 
 
 class ControlFilter(LineFilter):
-    """Drops control and invisible formatting characters from every line drawn.
+    """Drops what `safe_text` would escape (controls, invisible formatting) from every line.
 
     Widgets show user text through `safe_text`, which writes such characters as visible
     escapes; this filter catches whatever a widget draws raw (a text box's value, a toast, a
@@ -36,6 +24,6 @@ class ControlFilter(LineFilter):
         return [
             segment
             if segment.control or segment.text.isprintable()
-            else Segment(_strip(segment.text), segment.style)
+            else Segment(strip_unsafe(segment.text), segment.style)
             for segment in segments
         ]

@@ -336,10 +336,7 @@ class ItemsScreen(Screen[None]):
             self.all_items[position] = item
             self._haystack[position] = _searchable(item)
         table = self.table
-        if table.current is not None and table.current.key == item.key:
-            row: int | None = table.cursor_row  # the usual case: no search needed
-        else:
-            row = next((n for n, shown in enumerate(table.items) if shown.key == item.key), None)
+        row = table.row_of(item.key)
         if row is not None:
             table.replace_row(row, item)
         self._update_status()

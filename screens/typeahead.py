@@ -6,10 +6,11 @@ dequeues it, but a binding that moves the focus or opens a screen does so throug
 queued *behind* the keys already read. So in `/utility` the `u` went to the table (undo)
 instead of the filter box it was typed for.
 
-`TypeAheadApp` holds every key (and paste) that arrives while the effects of the previous
-one are still being processed, and releases the next only once the app and every widget of
-the current screen have emptied their message queues: the same state a person typing one
-key at a time would see. Settling costs a few message round trips, well under a millisecond.
+`TypeAheadApp` holds every key, paste, click and wheel turn that arrives while the effects
+of the previous one are still being processed, and releases the next only once the routing
+chain (the app, the screen, the focused widget and its ancestors) is quiet: the same state a
+person typing one key at a time would see. Keys that cannot move the focus (text typed into
+a box, a table's cursor keys) pass straight through, since waiting costs a repaint per key.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ def _has_work(pump: MessagePump, app: MessagePump) -> bool:
     waiting: list[Message | None] = [] if peeked is None else [peeked]
     waiting += list(getattr(queue, "_queue", ()))
     if pump is not app:
-        return bool(waiting) or not queue.empty()
+        return bool(waiting)
     return any(
         message is not None and (not isinstance(message, _Typed) or message.is_forwarded)
         for message in waiting
@@ -116,11 +117,6 @@ class TypeAheadApp(App[ReturnType], Generic[ReturnType]):
         if event.is_printable and isinstance(focused, Input | TextArea):
             return True
         return event.key in getattr(focused, "KEYS_KEEP_FOCUS", ())
-
-    @property
-    def typing_ahead(self) -> bool:
-        """Whether keys are waiting for an earlier key's effects to finish."""
-        return bool(self._held) or self._settling
 
     def _pumps(self) -> list[MessagePump]:
         """Where a key's effects on routing are queued: the app (focus changes, screen

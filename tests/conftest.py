@@ -36,6 +36,13 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     return home
 
 
+@pytest.fixture
+def patient_writers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Writers wait minutes for the lock, not seconds: stress tests on a loaded machine count
+    operations, and a slow turn must end in a result, not "busy"."""
+    monkeypatch.setenv("ATLAS_LOCK_TIMEOUT", "300")
+
+
 @pytest.fixture(params=sorted(BACKENDS))
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     """Path of a data file that does not exist yet, once per backend."""

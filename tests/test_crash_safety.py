@@ -62,10 +62,8 @@ def _read_all(fd: int) -> str:
     return b"".join(chunks).decode()
 
 
-@pytest.fixture(autouse=True)
-def patient(monkeypatch: pytest.MonkeyPatch) -> None:
-    """On a loaded machine a writer may wait long for its turn: it must get it, not "busy"."""
-    monkeypatch.setenv("ATLAS_LOCK_TIMEOUT", "300")
+# On a loaded machine a writer may wait long for its turn: it must get it, not "busy".
+pytestmark = pytest.mark.usefixtures("patient_writers")
 
 
 @pytest.mark.slow

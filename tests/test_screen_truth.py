@@ -79,9 +79,7 @@ async def test_scrolled_rows_show_the_changed_figure_and_the_right_highlight(big
         assert " 26 " in row_of(app, "S009"), screen_lines(app)
 
 
-async def test_a_change_waiting_for_the_store_is_marked_until_saved(
-    json_db: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_change_waiting_for_the_store_is_marked_until_saved(json_db: Path) -> None:
     make_service(json_db).add("A-1", "Anvil", quantity=10)
     app = make_app(json_db)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -49,10 +49,8 @@ STEP = 25  # acknowledged changes before each maintenance run
 Envelope = dict[str, Any]
 
 
-@pytest.fixture(autouse=True)
-def patient(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A loaded machine may keep a writer waiting: waits end in a result, not "busy"."""
-    monkeypatch.setenv("ATLAS_LOCK_TIMEOUT", "120")
+# On a loaded machine a writer may wait long for its turn: it must get it, not "busy".
+pytestmark = pytest.mark.usefixtures("patient_writers")
 
 
 def _names() -> list[str]:

@@ -38,10 +38,8 @@ from atlas_tui.service import InventoryService
 FORK = multiprocessing.get_context("fork")
 
 
-@pytest.fixture(autouse=True)
-def patient(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A loaded machine may keep a writer waiting: waits end in a result, not "busy"."""
-    monkeypatch.setenv("ATLAS_LOCK_TIMEOUT", "120")
+# On a loaded machine a writer may wait long for its turn: it must get it, not "busy".
+pytestmark = pytest.mark.usefixtures("patient_writers")
 
 
 # Acknowledgements ---------------------------------------------------------------------------

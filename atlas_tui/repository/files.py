@@ -239,16 +239,18 @@ def remove_temp(temp: Path) -> None:
             os.unlink(f"{temp}{side}")
 
 
-def atomic_write(path: Path, data: bytes, *, like: Path | None = None) -> None:
+def atomic_write(path: Path, data: bytes, *, like: Path | None = None, clean: bool = True) -> None:
     """Replace `path` with `data` so that a crash leaves the old or the new file, never a mix.
 
     The new file keeps the mode and group of the file it replaces, so data shared by a
     group stays shared; a first version takes those of `like` (else the umask).
-    Temps a killed writer left for `path` are removed first.
+    With `clean`, temps a killed writer left for `path` are removed first (a caller that
+    cleans once per process, as the data file's repository does, passes False).
     """
     directory = path.parent
     directory.mkdir(parents=True, exist_ok=True)
-    remove_stale_temps(path)
+    if clean:
+        remove_stale_temps(path)
     try:
         old = os.stat(path)
     except FileNotFoundError:

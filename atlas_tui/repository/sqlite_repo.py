@@ -62,6 +62,10 @@ CREATE TABLE movements (
 CREATE INDEX movements_by_sku ON movements (sku_key, id);
 CREATE INDEX movements_by_time ON movements (timestamp);
 """
+# A new database: the tables, marked as ATLAS's and with the schema's version.
+CREATE_SCRIPT = (
+    f"{SCHEMA}PRAGMA application_id = {APPLICATION_ID};PRAGMA user_version = {SCHEMA_VERSION};"
+)
 
 ITEM_COLUMNS = (
     "sku, name, category, quantity, location, min_stock, max_stock, "
@@ -214,10 +218,7 @@ class SQLiteRepository:
                         with contextlib.closing(sqlite3.connect(temp)) as conn:
                             check_still_ours(temp, fd)
                             conn.execute("PRAGMA journal_mode = OFF")  # no -journal beside it
-                            conn.executescript(
-                                SCHEMA + f"PRAGMA application_id = {APPLICATION_ID};"
-                                f"PRAGMA user_version = {SCHEMA_VERSION};"
-                            )
+                            conn.executescript(CREATE_SCRIPT)
                             conn.execute("PRAGMA journal_mode = WAL")
                         os.fsync(fd)
                     finally:
@@ -251,10 +252,7 @@ class SQLiteRepository:
             )
         with conn:
             conn.execute("BEGIN IMMEDIATE")
-            conn.executescript(
-                SCHEMA + f"PRAGMA application_id = {APPLICATION_ID};"
-                f"PRAGMA user_version = {SCHEMA_VERSION};"
-            )
+            conn.executescript(CREATE_SCRIPT)
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row | tuple[Any, ...]]:
         conn = self._connect(create=False)
@@ -503,10 +501,7 @@ class SQLiteRepository:
         try:
             share_like(fd, self._path)
             with contextlib.closing(sqlite3.connect(temp, isolation_level=None)) as conn:
-                conn.executescript(
-                    SCHEMA + f"PRAGMA application_id = {APPLICATION_ID};"
-                    f"PRAGMA user_version = {SCHEMA_VERSION};"
-                )
+                conn.executescript(CREATE_SCRIPT)
                 conn.execute("BEGIN")
                 conn.executemany(INSERT_ITEM, item_rows)
                 conn.executemany(INSERT_MOVEMENT, movement_rows)

@@ -137,7 +137,8 @@ class AtomicJSONStorage(Storage):
     def write(self, data: Tables) -> None:
         if not self._in_transaction:
             raise RuntimeError("writes to the data file must happen inside a transaction")
-        self.check_writable()
+        if not self._dirty:
+            self.check_writable()
         self._data = data
         self._dirty = True
 
@@ -165,7 +166,8 @@ class AtomicJSONStorage(Storage):
 
     def mark_dirty(self) -> None:
         """Make the commit write the file even if no table changed (e.g. new bookkeeping)."""
-        self.check_writable()
+        if not self._dirty:
+            self.check_writable()
         self._dirty = True
 
     def check_writable(self) -> None:
@@ -201,12 +203,14 @@ class AtomicJSONStorage(Storage):
 
     def overwrite(self, tables: Tables, meta: dict[str, Any] | None = None) -> Tables:
         """Atomically replace the file with these tables (the caller holds the lock)."""
-        self.check_writable()
+        if not self._in_transaction:  # a transaction checked when it first changed anything
+            self.check_writable()
         body = {key: value for key, value in tables.items() if key != META_TABLE}
         record = {"write_id": secrets.token_hex(16), **(meta or {})}
         payload = {META_TABLE: {"1": record}, **body}
         try:
-            atomic_write(self.path, orjson.dumps(payload))
+            # The repository removes stale temps at its first transaction: no scan per write.
+            atomic_write(self.path, orjson.dumps(payload), clean=False)
         except OSError as exc:
             raise StorageError(
                 f"cannot write data file {self.path}: {exc.strerror or exc}; "

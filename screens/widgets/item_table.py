@@ -207,15 +207,12 @@ class ItemTable(ScrollView, can_focus=True):
             self._pending.add(key)
         else:
             self._pending.discard(key)
-        row = self._row_of(key)
+        row = self.row_of(key)
         if row is not None:
             self.refresh_row(row)
 
-    def is_pending(self, key: str) -> bool:
-        """Whether the row of this item carries the saving mark."""
-        return key in self._pending
-
-    def _row_of(self, key: str) -> int | None:
+    def row_of(self, key: str) -> int | None:
+        """The row showing the item with this key (the cursor's row first), if any."""
         current = self.current
         if current is not None and current.key == key:
             return self.cursor_row
