@@ -291,6 +291,16 @@ def check_stock_limits(min_stock: int, max_stock: int) -> None:
         )
 
 
+def stock_is_low(quantity: int, min_stock: int) -> bool:
+    """At or below the minimum (only when a minimum is set)."""
+    return min_stock > 0 and quantity <= min_stock
+
+
+def stock_is_over(quantity: int, max_stock: int) -> bool:
+    """Above the ceiling (only when a ceiling is set)."""
+    return max_stock > 0 and quantity > max_stock
+
+
 @dataclass(frozen=True, slots=True)
 class InventoryItem:
     """One stocked article, identified by its SKU."""
@@ -328,12 +338,12 @@ class InventoryItem:
     @property
     def is_low(self) -> bool:
         """At or below its minimum (only when a minimum is set)."""
-        return self.min_stock > 0 and self.quantity <= self.min_stock
+        return stock_is_low(self.quantity, self.min_stock)
 
     @property
     def is_over(self) -> bool:
         """Above its ceiling (only when a ceiling is set)."""
-        return self.max_stock > 0 and self.quantity > self.max_stock
+        return stock_is_over(self.quantity, self.max_stock)
 
     @property
     def status(self) -> Literal["low", "over", "ok"]:

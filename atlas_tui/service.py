@@ -241,6 +241,11 @@ class InventoryService:
         """The first items by SKU, cheaply: a screen can draw them before all are read."""
         return self.repository.head(limit)
 
+    def item_rows(self, batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """Every item as (sku, name, category, quantity, location, min_stock, max_stock), in
+        SKU order, a batch at a time, without building items: a million rows for a screen."""
+        return self.repository.scan(batch)
+
     def categories(self) -> list[str]:
         """Distinct non-empty categories (one spelling per case-insensitive value), sorted."""
         return _distinct(item.category for item in self.repository.items())

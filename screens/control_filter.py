@@ -10,7 +10,8 @@ from atlas_tui.text import strip_unsafe
 
 
 class ControlFilter(LineFilter):
-    """Drops what `safe_text` would escape (controls, invisible formatting) from every line.
+    """Drops what `safe_text` would escape (controls, invisible formatting) from every line,
+    and merges neighbouring cells of one style.
 
     Widgets show user text through `safe_text`, which writes such characters as visible
     escapes; this filter catches whatever a widget draws raw (a text box's value, a toast, a
@@ -19,6 +20,9 @@ class ControlFilter(LineFilter):
     """
 
     def apply(self, segments: list[Segment], background: Color) -> list[Segment]:
+        # Textual writes every segment with its own style codes and a reset: cells of one
+        # style (a sparkline, a padded row) are merged first, or a line costs ten times its text.
+        segments = list(Segment.simplify(segments))
         if all(segment.text.isprintable() for segment in segments):
             return segments
         return [

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Hashable
+from array import array
+from collections.abc import Callable, Hashable, Sequence
 from typing import ClassVar
 
 from rich.text import Text
@@ -15,6 +16,7 @@ from textual.message import Message
 from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
+from textual.worker import get_current_worker
 
 from atlas_tui.errors import AtlasError
 from atlas_tui.imports import ImportResult
@@ -34,12 +36,11 @@ from screens.dialogs import (
 from screens.import_dialog import ImportDialog, summary
 from screens.scan import ScanScreen
 from screens.widgets.item_detail import ItemDetail
-from screens.widgets.item_table import SORTABLE, ItemTable, sort_key
+from screens.widgets.item_rows import BadRow, ItemRows, Row, ViewSpec, ordering, select
+from screens.widgets.item_table import SORTABLE, ItemTable
 
-
-def _searchable(item: InventoryItem) -> str:
-    """What the filter box matches against: SKU and name, any case."""
-    return f"{item.sku}\t{item.name}".casefold()
+# Rows drawn before the rest are read or found: more than any terminal shows.
+FIRST_ROWS = 200
 
 
 class FilterInput(Input):
@@ -91,20 +92,28 @@ class ItemsScreen(Screen[None]):
         Binding("escape", "dismiss_notice", "Dismiss message", show=False, id="dismiss"),
     ]
 
+    # Up to this many rows a filter or sort is done at once; beyond, in a worker.
+    INLINE_ROWS: ClassVar[int] = 20_000
+
     def __init__(self, service: InventoryService) -> None:
         super().__init__()
         self.service = service
-        self.all_items: list[InventoryItem] = []
-        self._haystack: list[str] = []
-        self._position: dict[str, int] = {}
+        self._rows = ItemRows()
         self._version: Hashable = None
         self.loaded = False
         self.category: str = ""
         self.location: str = ""
-        self._low = self._over = 0
         self._in_flight: dict[str, int] = {}
         # The toast last shown per item: a new one replaces it instead of stacking.
         self._toasts: dict[str, Notification] = {}
+        # Changes shown here, numbered: a reload that began earlier may not hold them yet.
+        self._changes = 0
+        self._recent: dict[str, tuple[int, str, Row | None]] = {}
+        # The view being worked out in a worker (None: the one shown is complete).
+        self._wanted: ViewSpec | None = None
+        # Sorted row numbers per (column, generation), and the last search's result.
+        self._orders: dict[tuple[str, int], Sequence[int]] = {}
+        self._searched: tuple[str, int, Sequence[int]] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -168,6 +177,11 @@ class ItemsScreen(Screen[None]):
     def table(self) -> ItemTable:
         return self.query_one("#items", ItemTable)
 
+    @property
+    def rows(self) -> ItemRows:
+        """Every item held (the table shows a filtered, ordered view of them)."""
+        return self._rows
+
     def on_mount(self) -> None:
         self.table.focus()
         self.action_reload()
@@ -177,55 +191,68 @@ class ItemsScreen(Screen[None]):
     # Loading ------------------------------------------------------------------------------
 
     class Loaded(Message):
-        """A fresh copy of every item, read in a worker."""
+        """Rows read in a worker: the first screenful (partial) or every item."""
 
-        def __init__(
-            self, items: list[InventoryItem], version: Hashable, partial: bool = False
-        ) -> None:
+        def __init__(self, rows: ItemRows, version: Hashable, partial: bool, since: int) -> None:
             super().__init__()
-            self.items = items
+            self.rows = rows
             self.version = version
             self.partial = partial
+            self.since = since
 
     def action_reload(self) -> None:
         """Read every item again (in a worker: big stores never freeze the screen)."""
         with contextlib.suppress(AtlasError):  # the worker reports it
             self._version = self.service.version()
-        self._load()
+        self._load(self._changes)
 
     @work(thread=True, exclusive=True, group="load", exit_on_error=False)
-    def _load(self) -> None:
+    def _load(self, since: int) -> None:
+        worker = get_current_worker()
         try:
             version = self.service.version()
             if not self.loaded:
                 # A big store takes a while to read whole: draw the first screenful at once.
-                self.post_message(self.Loaded(self.service.first_items(200), version, True))
-            items = self.service.list_items()
-        except AtlasError as error:
-            self.app.call_from_thread(self.tell, str(error), severity="error", timeout=8)
+                head = ItemRows(Row.of(item) for item in self.service.first_items(FIRST_ROWS))
+                self.post_message(self.Loaded(head, version, True, since))
+            rows = ItemRows()
+            for batch in self.service.item_rows():
+                if worker.is_cancelled:
+                    return
+                rows.extend(batch)
+        except (AtlasError, BadRow) as error:
+            message = str(error)
+            if isinstance(error, BadRow):
+                message = f"data file {self.service.repository.path}: {error}; run `atlas verify`"
+            self.app.call_from_thread(self.tell, message, severity="error", timeout=8)
             return
-        self.post_message(self.Loaded(items, version))
+        if not worker.is_cancelled:
+            self.post_message(self.Loaded(rows, version, False, since))
 
     @on(Loaded)
     def _apply_loaded(self, message: Loaded) -> None:
         if message.partial:
-            if not self.loaded and self.table.sort_column == "sku" and not self.table.sort_reverse:
-                self.table.show_items(message.items)
-                self.query_one("#status", Static).update("reading all items…")
+            if not self.loaded:
+                self._take(message.rows)
             return
-        self._version = message.version
-        items = message.items
-        table = self.table
-        if table.sort_column != "sku" or table.sort_reverse:
-            items.sort(key=sort_key(table.sort_column), reverse=table.sort_reverse)
-        self._take(items)
+        rows = message.rows
+        # Changes shown here after the read began may be missing from it: show them again.
+        for seq, key, row in self._recent.values():
+            if seq > message.since:
+                if row is None:
+                    rows.remove(key)
+                else:
+                    rows.put(row)
+        self._recent = {k: v for k, v in self._recent.items() if v[0] > message.since}
+        if self._changes == message.since:
+            self._version = message.version  # else our own saves since have moved it on
         self.loaded = True
+        self._take(rows)
 
-    def _take(self, items: list[InventoryItem]) -> None:
-        self.all_items = items
-        self._haystack = [_searchable(item) for item in items]
-        self._position = {item.key: n for n, item in enumerate(items)}
-        self._count_exceptions()
+    def _take(self, rows: ItemRows) -> None:
+        self._rows = rows
+        self._orders.clear()
+        self._searched = None
         self._show()
 
     def _check_for_changes(self) -> None:
@@ -237,36 +264,88 @@ class ItemsScreen(Screen[None]):
             return
         if version != self._version:
             self._version = version
-            self._load()
+            self._load(self._changes)
 
     # Filtering and order ------------------------------------------------------------------
 
-    def _show(self) -> None:
+    def _spec(self) -> ViewSpec:
+        table = self.table
         needle = self.query_one("#filter", FilterInput).value.strip().casefold()
+        return ViewSpec(needle, self.category, self.location, table.sort_column,
+                        table.sort_reverse, self._rows.generation, len(self._rows))  # fmt: skip
+
+    def _show(self) -> None:
+        """Show what the filter, picks and order ask for: at once for a few thousand rows,
+        else from a worker (the screen answers keys meanwhile and says it is filtering)."""
+        spec = self._spec()
+        if len(self._rows) <= self.INLINE_ROWS:
+            self._present(spec, self._select(spec), partial=False)
+            return
+        self._wanted = spec
+        self._update_status()
+        self._select_in_worker(spec, self._rows)
+
+    def _order_for(self, spec: ViewSpec) -> Sequence[int] | None:
+        if spec.column == "sku":
+            return None
+        cached = self._orders.get((spec.column, spec.generation))
+        if cached is None:
+            cached = ordering(self._rows, spec.column)
+            self._orders = {(spec.column, spec.generation): cached}
+        return cached
+
+    def _within(self, spec: ViewSpec) -> Sequence[int] | None:
+        """A previous search's rows, when this needle can only narrow them."""
+        last = self._searched
+        if last is None or not spec.needle:
+            return None
+        needle, generation, found = last
+        if generation == spec.generation and needle and needle in spec.needle:
+            return found if len(found) < len(self._rows) // 4 else None
+        return None
+
+    def _select(self, spec: ViewSpec, first: int | None = None) -> Sequence[int]:
+        rows = self._rows
+        within = self._within(spec)
+        if spec.needle and first is None:
+            found = array("q", rows.matches(spec.needle, within))
+            self._searched = (spec.needle, spec.generation, found)
+            return select(rows, spec, self._order_for(spec), matched=found)
+        return select(rows, spec, self._order_for(spec), within, first)
+
+    @work(thread=True, exclusive=True, group="view", exit_on_error=False)
+    def _select_in_worker(self, spec: ViewSpec, rows: ItemRows) -> None:
+        worker = get_current_worker()
+        try:
+            if spec.needle and spec.column == "sku" and not spec.reverse:
+                # Matches come in SKU order: the first screenful is shown before the rest.
+                head = self._select(spec, first=FIRST_ROWS)
+                if len(head) == FIRST_ROWS and not worker.is_cancelled:
+                    self.app.call_from_thread(self._present, spec, head, True)
+            view = self._select(spec)
+        except (IndexError, ValueError):
+            return  # rows changed underneath (a reload or an add): a new view is on its way
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._present, spec, view, False)
+
+    def _present(self, spec: ViewSpec, view: Sequence[int], partial: bool) -> None:
+        if spec != self._spec():
+            return  # typed on, re-sorted or reloaded meanwhile
         current = self.table.current
-        if needle:
-            visible = [item for item, hay in zip(self.all_items, self._haystack, strict=True)
-                       if needle in hay]  # fmt: skip
-        else:
-            visible = list(self.all_items)
-        if self.category:
-            wanted = self.category.casefold()
-            visible = [item for item in visible if item.category.casefold() == wanted]
-        if self.location:
-            wanted = self.location.casefold()
-            visible = [item for item in visible if item.location.casefold() == wanted]
-        self.table.show_items(visible, keep=current.key if current else None)
+        self.table.show_rows(self._rows, view, keep=current.key if current else None)
+        self._wanted = spec if partial else None
         self._update_status()
 
-    def _count_exceptions(self) -> None:
-        self._low = sum(1 for item in self.all_items if item.is_low)
-        self._over = sum(1 for item in self.all_items if item.is_over)
-
     def _update_status(self) -> None:
-        shown, total = len(self.table.items), len(self.all_items)
-        low, over = self._low, self._over
-        count = f"{shown} of {total} items" if shown != total else f"{total} items"
+        shown, total = len(self.table.view), len(self._rows)
+        low, over = self._rows.low, self._rows.over
+        if self._wanted is not None:
+            count = f"{shown}+ of {total} items (filtering…)"
+        else:
+            count = f"{shown} of {total} items" if shown != total else f"{total} items"
         status = Text(f"{count} · ▼ {low} low · ▲ {over} over")
+        if not self.loaded and len(self._rows):
+            status.append(" · reading all items…")
         saving = sum(self._in_flight.values())
         if saving:
             plural = "s" if saving > 1 else ""
@@ -279,8 +358,7 @@ class ItemsScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
-        if self.loaded:
-            self._show()
+        self._show()
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", FilterInput).focus()
@@ -288,8 +366,7 @@ class ItemsScreen(Screen[None]):
     def _sort(self, column: str, reverse: bool) -> None:
         table = self.table
         table.sort_column, table.sort_reverse = column, reverse
-        items = sorted(self.all_items, key=sort_key(column), reverse=reverse)
-        self._take(items)
+        self._show()
         table.refresh()
 
     def action_sort(self) -> None:
@@ -315,31 +392,49 @@ class ItemsScreen(Screen[None]):
         """Put the cursor on an item, clearing the filter if it hides it."""
         table = self.table
         key = sku.casefold()
-        if not any(item.key == key for item in table.items):
+        if table.row_of(key) is None and self._spec().filtered:
             self.query_one("#filter", FilterInput).value = ""
-            self._show()
-        row = next((n for n, item in enumerate(table.items) if item.key == key), None)
+            self.category = self.location = ""
+            spec = self._spec()
+            # No filter: the view is every row in an order already known, so this is quick.
+            self._present(spec, select(self._rows, spec, self._order_for(spec)), False)
+        row = table.row_of(key)
         if row is not None:
             table.move_cursor(row)
         table.focus()
 
     # Changes ------------------------------------------------------------------------------
 
-    def replace_item(self, item: InventoryItem) -> None:
+    def _note(self, key: str, row: Row | None) -> None:
+        """Remember a change shown here, for a reload that began before it was stored."""
+        self._changes += 1
+        self._recent[key] = (self._changes, key, row)
+
+    def replace_item(self, item: InventoryItem | Row) -> None:
         """Show a changed item in place, without reloading the table."""
-        position = self._position.get(item.key)
-        if position is not None:
-            # Keep the low/over counts without recounting 100k items on every keystroke.
-            old = self.all_items[position]
-            self._low += item.is_low - old.is_low
-            self._over += item.is_over - old.is_over
-            self.all_items[position] = item
-            self._haystack[position] = _searchable(item)
-        table = self.table
-        row = table.row_of(item.key)
-        if row is not None:
-            table.replace_row(row, item)
+        row = Row.of(item) if isinstance(item, InventoryItem) else item
+        self._note(row.key, row)
+        rows = self._rows
+        generation = rows.generation
+        rows.put(row)
+        if rows.generation != generation:
+            self._refresh_view(row.key)  # a new item or a new name: the view moves
+        else:
+            self.table.refresh_item(row.key)
         self._update_status()
+
+    def _refresh_view(self, keep: str) -> None:
+        """Rows were added, removed or renamed: show them at once, the cursor on `keep`."""
+        self._searched = None
+        self._orders.clear()
+        spec = self._spec()
+        if len(self._rows) <= self.INLINE_ROWS or not spec.filtered:
+            self._present(spec, self._select(spec), False)
+        else:
+            self._show()
+        row = self.table.row_of(keep)
+        if row is not None:
+            self.table.move_cursor(row)
 
     def _saved(self, before: object) -> None:
         """Our own write: note the new version unless someone else wrote in between."""
@@ -349,20 +444,20 @@ class ItemsScreen(Screen[None]):
     def action_adjust(self, delta: int) -> None:
         """Add or take one unit: shown at once, saved at once in a worker.
 
-        A 100k-item TinyDB file takes tens of milliseconds to write; the screen does not
-        wait for it. A refusal puts the stored figure back and says why.
+        The screen does not wait for the store; a refusal puts the stored figure back and
+        says why.
         """
-        item = self.table.current
-        if item is None:
+        row = self.table.current
+        if row is None:
             return
-        if item.quantity + delta < 0:
-            self._save_adjust(item.sku, delta)  # the service refuses it, in its own words
+        if row.quantity + delta < 0:
+            self._save_adjust(row.sku, delta)  # the service refuses it, in its own words
             return
         self.action_dismiss_notice()
-        self._in_flight[item.key] = self._in_flight.get(item.key, 0) + 1
-        self.table.set_pending(item.key, True)
-        self.replace_item(item.evolve(quantity=item.quantity + delta))
-        self._save_adjust(item.sku, delta)
+        self._in_flight[row.key] = self._in_flight.get(row.key, 0) + 1
+        self.table.set_pending(row.key, True)
+        self.replace_item(row._replace(quantity=row.quantity + delta))
+        self._save_adjust(row.sku, delta)
 
     class Saved(Message):
         """A quick adjustment reached the store (or was refused)."""
@@ -418,10 +513,7 @@ class ItemsScreen(Screen[None]):
                 return
             self._saved(before)
             self.tell(f"{item.sku} {verb}", timeout=3)
-            if item.key in self._position:
-                self.replace_item(item)
-            else:
-                self._show_change(item.sku)
+            self._show_change(item.sku)
 
         return done
 
@@ -437,22 +529,34 @@ class ItemsScreen(Screen[None]):
             item: InventoryItem | None = self.service.get(sku)
         except AtlasError:
             item = None
-        if item is not None and key in self._position:
+        if item is not None:
             self.replace_item(item)
             self.select_sku(item.sku)
             return
-        items = [kept for kept in self.all_items if kept.key != key]
-        if item is not None:
-            items.append(item)
         table = self.table
-        items.sort(key=sort_key(table.sort_column), reverse=table.sort_reverse)
-        self._take(items)
-        if item is not None:
-            self.select_sku(item.sku)
+        place = table.row_of(key)
+        self._note(key, None)
+        if self._rows.remove(key) is None:
+            return
+        self._refresh_view(key)
+        if place is not None:
+            table.move_cursor(min(place, max(len(table.view) - 1, 0)))
+        self._update_status()
+
+    def _stored(self) -> InventoryItem | None:
+        """The item under the cursor as stored now (a dialog starts from the truth)."""
+        row = self.table.current
+        if row is None:
+            return None
+        try:
+            return self.service.get(row.sku)
+        except AtlasError as error:
+            self.tell(str(error), title="Not found", severity="error")
+            return None
 
     def action_adjust_dialog(self) -> None:
         """Adjust by a signed amount, with a reason."""
-        item = self.table.current
+        item = self._stored()
         if item is not None:
             self.app.push_screen(AdjustDialog(self.service, item), self._after_dialog("adjusted"))
 
@@ -462,13 +566,13 @@ class ItemsScreen(Screen[None]):
 
     def action_edit(self) -> None:
         """Change name, category, min or max."""
-        item = self.table.current
+        item = self._stored()
         if item is not None:
             self.app.push_screen(EditItemDialog(self.service, item), self._after_dialog("saved"))
 
     def action_move(self) -> None:
         """Move to another location."""
-        item = self.table.current
+        item = self._stored()
         if item is not None:
             self.app.push_screen(MoveDialog(self.service, item), self._after_dialog("moved"))
 

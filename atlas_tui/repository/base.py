@@ -11,6 +11,8 @@ from atlas_tui.models import InventoryItem, Movement
 
 T = TypeVar("T")
 
+ROW_FIELDS = ("sku", "name", "category", "quantity", "location", "min_stock", "max_stock")
+
 
 @runtime_checkable
 class InventoryRepository(Protocol):
@@ -47,6 +49,14 @@ class InventoryRepository(Protocol):
 
     def count(self) -> int:
         """How many items are stored."""
+        ...
+
+    def scan(self, batch: int) -> Iterator[list[tuple[Any, ...]]]:
+        """Every item's table columns (ROW_FIELDS), in SKU order, in lists of `batch`.
+
+        As they were at one moment, read without holding up writers or other reads: what a
+        screen lists a million items from (no `InventoryItem` is built).
+        """
         ...
 
     def put(self, item: InventoryItem) -> None:

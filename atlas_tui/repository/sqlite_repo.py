@@ -18,7 +18,7 @@ import orjson
 from atlas_tui.errors import BusyError, StorageError, ValidationError
 from atlas_tui.models import InventoryItem, Movement, format_timestamp, sku_key
 from atlas_tui.repository.backups import BackupPolicy, backup_name, rotate
-from atlas_tui.repository.base import joined
+from atlas_tui.repository.base import ROW_FIELDS, joined
 from atlas_tui.repository.files import (
     check_still_ours,
     fsync_dir,
@@ -401,6 +401,29 @@ class SQLiteRepository:
         with self._mutex:
             rows = self._read(f"SELECT {ITEM_COLUMNS} FROM items ORDER BY key LIMIT ?", (limit,))
             return [self._to_item(tuple(row)) for row in rows]
+
+    def scan(self, batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows in SKU order from one read snapshot, on a connection of the scan's own: the
+        repository's lock is not held, so writes and the version check go on meanwhile."""
+        with self._mutex:
+            if self._connect(create=False) is None:  # also checks the file is ours
+                return
+        uri = f"file:{urllib.parse.quote(str(self._path))}?mode=ro"
+        try:
+            conn = sqlite3.connect(
+                uri, uri=True, timeout=self._timeout, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise StorageError(f"cannot read data file {self._path}: {exc}") from None
+        try:
+            conn.execute("BEGIN")  # one snapshot for every batch
+            cursor = conn.execute(f"SELECT {', '.join(ROW_FIELDS)} FROM items ORDER BY key")
+            while rows := cursor.fetchmany(batch):
+                yield rows
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot read data file {self._path}: {exc}") from None
+        finally:
+            conn.close()
 
     def raw_items(self) -> list[tuple[str, dict[str, Any]]]:
         with self._mutex:

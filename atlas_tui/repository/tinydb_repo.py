@@ -292,6 +292,23 @@ class TinyDBRepository:
             )
             return [self._to_item(int(doc_id), doc) for doc_id, doc in first]
 
+    def scan(self, batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """Rows in SKU order; the lock is held only to take the parsed documents (commits
+        replace documents, never change one in place)."""
+        with self._mutex:
+            self._fresh()
+            docs = list(self._storage.current().get(ITEMS, {}).values())
+        get = dict.get
+        rows = [
+            (get(d, "sku", ""), get(d, "name", ""), get(d, "category", ""), get(d, "quantity", 0),
+             get(d, "location", ""), get(d, "min_stock", 0), get(d, "max_stock", 0))
+            for d in docs
+        ]  # fmt: skip
+        del docs
+        rows.sort(key=_row_key)
+        for start in range(0, len(rows), batch):
+            yield rows[start : start + batch]
+
     def raw_items(self) -> list[tuple[str, dict[str, Any]]]:
         with self._mutex:
             return [(f"item #{doc.doc_id}", dict(doc)) for doc in self._table(ITEMS)]
@@ -454,6 +471,10 @@ class TinyDBRepository:
         with self._mutex:
             self._storage.close()
             self._db = None
+
+
+def _row_key(row: tuple[Any, ...]) -> str:
+    return sku_key(str(row[0]))
 
 
 def _item_key(item: InventoryItem) -> str:

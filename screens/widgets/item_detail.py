@@ -18,6 +18,7 @@ from atlas_tui.errors import AtlasError
 from atlas_tui.models import InventoryItem, Movement
 from atlas_tui.text import safe_text
 from atlas_tui.trends import quantity_trend
+from screens.widgets.item_rows import Row
 
 SPARK_CELLS = 30
 TREND_DAYS = (30, 90)
@@ -55,8 +56,9 @@ def usage_text(trend: Mapping[str, Any]) -> str:
 
 
 class ItemDetail(Static, can_focus=True):
-    """What the cursor rests on; history and trend are read in a worker, so moving stays
-    instant. `d` (while the pane has focus) or `set_days` switches the trend's 30/90 days."""
+    """What the cursor rests on: the row's figures at once; attributes, history and trend are
+    read in a worker, so moving stays instant. `d` (while the pane has focus) or `set_days`
+    switches the trend's 30/90 days."""
 
     DEFAULT_CSS = """
     ItemDetail {
@@ -80,6 +82,7 @@ class ItemDetail(Static, can_focus=True):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.days = TREND_DAYS[0]
+        self._row: Row | None = None
         self._item: InventoryItem | None = None
         self._history: list[Movement] | None = None
         self._trend: Mapping[str, Any] | None = None
@@ -93,19 +96,19 @@ class ItemDetail(Static, can_focus=True):
         # The sparkline's colour is baked into the text: draw again on a new theme.
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 
-    def show(self, item: InventoryItem | None) -> None:
-        """Describe `item` (or nothing)."""
-        previous = self._item
-        self._item = item
-        if item is None:
-            self._history = self._trend = None
+    def show(self, row: Row | InventoryItem | None) -> None:
+        """Describe the item of `row` (or nothing)."""
+        previous = self._row
+        self._row = row = Row.of(row) if isinstance(row, InventoryItem) else row
+        if row is None:
+            self._item = self._history = self._trend = None
             self.update("")
             return
-        if previous is None or previous.key != item.key:
+        if previous is None or previous.key != row.key:
             # Another item: nothing of the last one's may show while this one's loads.
-            self._history = self._trend = None
+            self._item = self._history = self._trend = None
         self._draw()
-        self._load(item, self.days)
+        self._load(row, self.days)
 
     def set_days(self, days: int) -> None:
         """Show the trend over the last `days` days (30 or 90 are the usual)."""
@@ -116,8 +119,8 @@ class ItemDetail(Static, can_focus=True):
         self.days = days
         self._trend = None
         self._draw()
-        if self._item is not None:
-            self._load(self._item, days)
+        if self._row is not None:
+            self._load(self._row, days)
 
     def action_toggle_days(self) -> None:
         """Switch the trend between the last 30 and 90 days."""
@@ -125,13 +128,15 @@ class ItemDetail(Static, can_focus=True):
         self.set_days(long if self.days == short else short)
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
-    def _load(self, item: InventoryItem, days: int) -> None:
+    def _load(self, row: Row, days: int) -> None:
         service = getattr(self.screen, "service", None)
         if service is None:
             return
         # One read of the history serves both the recent lines and the trend.
+        item: InventoryItem | None = None
         try:
-            movements = service.history(item.sku)
+            item = service.get(row.sku)
+            movements = service.history(row.sku)
         except AtlasError:  # unreadable: no history or trend rather than a stale one
             history: list[Movement] | None = None
             trend: Mapping[str, Any] | None = None
@@ -140,25 +145,26 @@ class ItemDetail(Static, can_focus=True):
             movements.reverse()
             trend = quantity_trend(movements, item.quantity, days, service.now())
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._loaded, item, days, history, trend)
+            self.app.call_from_thread(self._loaded, row, item, days, history, trend)
 
     def _loaded(
         self,
-        item: InventoryItem,
+        row: Row,
+        item: InventoryItem | None,
         days: int,
         history: list[Movement] | None,
         trend: Mapping[str, Any] | None,
     ) -> None:
-        if self._item is None or self._item.key != item.key or days != self.days:
+        if self._row is None or self._row.key != row.key or days != self.days:
             return  # the cursor or the period moved on while this was read
-        self._history, self._trend = history, trend
+        self._item, self._history, self._trend = item, history, trend
         self._draw()
 
     def _theme_changed(self, theme: Theme) -> None:
         self._draw()
 
     def _draw(self) -> None:
-        item = self._item
+        item = self._row
         if item is None:
             return
         history, trend = self._history, self._trend
@@ -173,7 +179,8 @@ class ItemDetail(Static, can_focus=True):
             "\n",
         )  # fmt: skip
         facts.append_text(self._trend_text(trend))
-        for key, value in sorted(item.attributes.items()):
+        attributes = self._item.attributes if self._item is not None else {}
+        for key, value in sorted(attributes.items()):
             facts.append("\n")
             facts.append_text(_plain(f"{key}: {value}"))
         recent = Text()

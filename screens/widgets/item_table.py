@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal, overload
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
@@ -17,8 +17,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from atlas_tui.models import InventoryItem
 from atlas_tui.text import safe_text
+from screens.widgets.item_rows import ItemRows, Row
 
 LOW_MARK, OVER_MARK = "▼ low", "▲ over"
 # A change shown but not yet in the store: the figure is what it will be once saved.
@@ -27,38 +27,32 @@ SAVING_MARK = "… saving"
 
 @dataclass(frozen=True, slots=True)
 class Column:
-    """One column: how to show an item's value and how to sort by it."""
+    """One column: its header and how to show a row's value."""
 
     key: str
     label: str
     justify: Literal["left", "right"]
-    show: Callable[[InventoryItem], str]
-    sort: Callable[[InventoryItem], Any]
-
-
-def _status_rank(item: InventoryItem) -> int:
-    return 0 if item.is_low else 1 if item.is_over else 2
+    show: Callable[[Row], str]
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("sku", "SKU", "left", lambda i: i.sku, lambda i: i.key),
-    Column("name", "Name", "left", lambda i: i.name, lambda i: i.name.casefold()),
-    Column("category", "Category", "left", lambda i: i.category, lambda i: i.category.casefold()),
-    Column("quantity", "Qty", "right", lambda i: str(i.quantity), lambda i: i.quantity),
-    Column("location", "Location", "left", lambda i: i.location, lambda i: i.location.casefold()),
-    Column("min_stock", "Min", "right", lambda i: str(i.min_stock), lambda i: i.min_stock),
-    Column("max_stock", "Max", "right", lambda i: str(i.max_stock or "-"), lambda i: i.max_stock),
-    Column("status", "", "left", lambda i: _mark(i), _status_rank),
+    Column("sku", "SKU", "left", lambda r: r.sku),
+    Column("name", "Name", "left", lambda r: r.name),
+    Column("category", "Category", "left", lambda r: r.category),
+    Column("quantity", "Qty", "right", lambda r: str(r.quantity)),
+    Column("location", "Location", "left", lambda r: r.location),
+    Column("min_stock", "Min", "right", lambda r: str(r.min_stock)),
+    Column("max_stock", "Max", "right", lambda r: str(r.max_stock or "-")),
+    Column("status", "", "left", lambda r: _mark(r)),
 )
 SORTABLE = tuple(column.key for column in COLUMNS)
-_BY_KEY = {column.key: column for column in COLUMNS}
 # Widest a column grows before the name column gets the rest of the line.
 _CAPS = {"sku": 16, "category": 14, "location": 10}
 _FLOORS = {"name": 10, "category": 6, "location": 6, "sku": 8}
 
 
-def _mark(item: InventoryItem) -> str:
-    return LOW_MARK if item.is_low else OVER_MARK if item.is_over else ""
+def _mark(row: Row) -> str:
+    return LOW_MARK if row.is_low else OVER_MARK if row.is_over else ""
 
 
 def _fit(text: str, width: int, justify: str) -> str:
@@ -72,8 +66,9 @@ def _fit(text: str, width: int, justify: str) -> str:
 class ItemTable(ScrollView, can_focus=True):
     """Items as rows (SKU, name, category, quantity, location, min, max, status).
 
-    Holds the list it is given and draws only the visible window of it (the Line API), with a
-    header that stays put. Low rows and over rows carry a mark and their own colour.
+    Shows a view (row numbers, filtered and ordered by the screen) of the rows it is given
+    and draws only the visible window of it (the Line API), with a header that stays put.
+    Low rows and over rows carry a mark and their own colour.
     """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -136,7 +131,7 @@ class ItemTable(ScrollView, can_focus=True):
     class Highlighted(Message):
         """The cursor rests on another item (or on none)."""
 
-        def __init__(self, table: ItemTable, item: InventoryItem | None) -> None:
+        def __init__(self, table: ItemTable, item: Row | None) -> None:
             super().__init__()
             self.table = table
             self.item = item
@@ -159,8 +154,9 @@ class ItemTable(ScrollView, can_focus=True):
 
     def __init__(self, *, name: str | None = None, id: str | None = None) -> None:
         super().__init__(name=name, id=id)
-        self._items: Sequence[InventoryItem] = ()
-        self._natural: dict[str, int] = self._measure(())
+        self._rows = ItemRows()
+        self._view: Sequence[int] = range(0)
+        self._natural: dict[str, int] = self._measure()
         self._widths: dict[str, int] = dict(self._natural)
         self.sort_column = "sku"
         self.sort_reverse = False
@@ -169,35 +165,46 @@ class ItemTable(ScrollView, can_focus=True):
     # Data ---------------------------------------------------------------------------------
 
     @property
-    def items(self) -> Sequence[InventoryItem]:
-        """The rows as given (already filtered and ordered by the screen)."""
-        return self._items
+    def rows(self) -> ItemRows:
+        """Every row the screen holds."""
+        return self._rows
 
     @property
-    def current(self) -> InventoryItem | None:
-        """The item under the cursor."""
-        if 0 <= self.cursor_row < len(self._items):
-            return self._items[self.cursor_row]
+    def view(self) -> Sequence[int]:
+        """The row numbers shown, in order (filtered and sorted by the screen)."""
+        return self._view
+
+    @property
+    def items(self) -> Sequence[Row]:
+        """The rows shown, in order."""
+        return _Shown(self._rows, self._view)
+
+    @property
+    def current(self) -> Row | None:
+        """The row under the cursor."""
+        if 0 <= self.cursor_row < len(self._view):
+            return self._rows.row(self._view[self.cursor_row])
         return None
 
-    def show_items(self, items: Sequence[InventoryItem], keep: str | None = None) -> None:
-        """Show these rows; the cursor stays on the item with key `keep` when it is there."""
-        self._items = items
-        self._natural = self._measure(items)
+    def show_rows(self, rows: ItemRows, view: Sequence[int], keep: str | None = None) -> None:
+        """Show `view` of `rows`; the cursor stays on the item with key `keep` when shown."""
+        self._rows, self._view = rows, view
+        self._natural = self._measure()
         self._layout()
-        row = 0
+        row = self.cursor_row
         if keep is not None:
-            row = next((n for n, item in enumerate(items) if item.key == keep), self.cursor_row)
-        self._set_cursor(min(row, max(len(items) - 1, 0)), force=True)
+            found = self.row_of(keep)
+            row = found if found is not None else row
+        self._set_cursor(min(row, max(len(view) - 1, 0)), force=True)
         self.refresh()
 
-    def replace_row(self, row: int, item: InventoryItem) -> None:
-        """Redraw one changed row, nothing else."""
-        if isinstance(self._items, list) and 0 <= row < len(self._items):
-            self._items[row] = item
+    def refresh_item(self, key: str) -> None:
+        """Redraw the row of an item whose figures changed in `rows` (if it is shown)."""
+        row = self.row_of(key)
+        if row is not None:
             self.refresh_row(row)
             if row == self.cursor_row:
-                self.post_message(self.Highlighted(self, item))
+                self.post_message(self.Highlighted(self, self.current))
 
     def set_pending(self, key: str, pending: bool) -> None:
         """Mark an item's row as changed on screen but not saved yet (or clear the mark)."""
@@ -212,11 +219,17 @@ class ItemTable(ScrollView, can_focus=True):
             self.refresh_row(row)
 
     def row_of(self, key: str) -> int | None:
-        """The row showing the item with this key (the cursor's row first), if any."""
-        current = self.current
-        if current is not None and current.key == key:
+        """Where the item with this key is shown (the cursor's row first), if it is."""
+        view = self._view
+        if 0 <= self.cursor_row < len(view) and self._rows.key(view[self.cursor_row]) == key:
             return self.cursor_row
-        return next((n for n, item in enumerate(self._items) if item.key == key), None)
+        number = self._rows.find(key)
+        if number is None:
+            return None
+        try:
+            return view.index(number)  # a range answers at once; an array at C speed
+        except ValueError:
+            return None
 
     def refresh_row(self, row: int) -> None:
         """Repaint the screen line that shows `row`, if it is on screen."""
@@ -226,20 +239,20 @@ class ItemTable(ScrollView, can_focus=True):
         if 1 <= y < self.size.height:
             self.refresh(Region(0, y, self.size.width, 1))
 
-    @staticmethod
-    def _measure(items: Sequence[InventoryItem]) -> dict[str, int]:
+    def _measure(self) -> dict[str, int]:
+        rows, view = self._rows, self._view
         # +1 leaves room for the sort arrow in the header.
         natural = {column.key: cell_len(column.label) + 1 for column in COLUMNS}
         natural["status"] = max(cell_len(mark) for mark in (LOW_MARK, OVER_MARK, SAVING_MARK))
-        # Text columns are capped anyway: look at enough rows to size them, not all 100k.
-        sample = items if len(items) <= 5000 else list(items[:2500]) + list(items[-2500:])
-        for item in sample:
-            for key in ("sku", "category", "location"):
-                natural[key] = max(natural[key], cell_len(safe_text(getattr(item, key))))
-        # Figures are never cut: size them on the largest value of all rows.
-        for key in ("quantity", "min_stock", "max_stock"):
-            largest = max((getattr(item, key) for item in items), default=0)
-            natural[key] = max(natural[key], len(str(largest)))
+        # Text columns are capped anyway: look at enough rows to size them, not all 1M.
+        sample = view if len(view) <= 5000 else [*view[:2500], *view[-2500:]]
+        for key, values in (("sku", rows.skus), ("category", rows.categories),
+                            ("location", rows.locations)):  # fmt: skip
+            natural[key] = max(natural[key], *(cell_len(safe_text(values[n])) for n in sample), 0)
+        # Figures are never cut: size them on the largest value of all rows (C speed).
+        for key, figures in (("quantity", rows.quantities), ("min_stock", rows.minimums),
+                             ("max_stock", rows.maximums)):  # fmt: skip
+            natural[key] = max(natural[key], len(str(max(figures, default=0))))
         return natural
 
     def _layout(self) -> None:
@@ -257,7 +270,7 @@ class ItemTable(ScrollView, can_focus=True):
                 widths[key] -= give
                 excess -= give
         self._widths = widths
-        self.virtual_size = Size(sum(widths.values()) + gaps, len(self._items) + 1)
+        self.virtual_size = Size(sum(widths.values()) + gaps, len(self._view) + 1)
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout()
@@ -266,7 +279,7 @@ class ItemTable(ScrollView, can_focus=True):
     # Cursor -------------------------------------------------------------------------------
 
     def _set_cursor(self, row: int, force: bool = False) -> None:
-        row = max(0, min(row, len(self._items) - 1)) if self._items else 0
+        row = max(0, min(row, len(self._view) - 1)) if self._view else 0
         if row != self.cursor_row or force:
             old = self.cursor_row
             self.set_reactive(ItemTable.cursor_row, row)
@@ -294,7 +307,7 @@ class ItemTable(ScrollView, can_focus=True):
         self._set_cursor(self.cursor_row + direction * max(self.size.height - 2, 1))
 
     def action_jump(self, row: int) -> None:
-        self._set_cursor(len(self._items) - 1 if row < 0 else row)
+        self._set_cursor(len(self._view) - 1 if row < 0 else row)
 
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
@@ -316,9 +329,7 @@ class ItemTable(ScrollView, can_focus=True):
             strip = self._header()
         else:
             row = int(self.scroll_y) + y - 1
-            strip = (
-                self._row(row) if row < len(self._items) else Strip.blank(width, self.rich_style)
-            )
+            strip = self._row(row) if row < len(self._view) else Strip.blank(width, self.rich_style)
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.rich_style)
 
     def _header(self) -> Strip:
@@ -333,10 +344,10 @@ class ItemTable(ScrollView, can_focus=True):
                 style = sorted_style
             segments.append(Segment(_fit(label, self._widths[column.key], column.justify), style))
             segments.append(Segment(" ", base))
-        return Strip(segments[:-1])
+        return Strip(segments[:-1]).simplify()
 
     def _row(self, row: int) -> Strip:
-        item = self._items[row]
+        item = self._rows.row(self._view[row])
         base = self.rich_style
         if row == self.cursor_row:
             base = base + self.get_component_rich_style("item-table--cursor")
@@ -357,10 +368,24 @@ class ItemTable(ScrollView, can_focus=True):
                 style = base + Style(color=status.color, bold=status.bold, italic=status.italic)
             segments.append(Segment(text, style))
             segments.append(Segment(" ", base))
-        return Strip(segments[:-1])
+        # One style change per run of cells, not per cell: bytes are latency over SSH.
+        return Strip(segments[:-1]).simplify()
 
 
-def sort_key(column: str) -> Callable[[InventoryItem], Any]:
-    """How to order items by a column (SKU breaks ties)."""
-    by = _BY_KEY[column].sort
-    return lambda item: (by(item), item.key)
+class _Shown(Sequence[Row]):
+    """The rows of a view, built as they are asked for."""
+
+    def __init__(self, rows: ItemRows, view: Sequence[int]) -> None:
+        self._rows, self._view = rows, view
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Row]: ...
+    def __getitem__(self, index: int | slice) -> Row | Sequence[Row]:
+        if isinstance(index, slice):
+            return [self._rows.row(n) for n in self._view[index]]
+        return self._rows.row(self._view[index])

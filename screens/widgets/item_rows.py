@@ -1,0 +1,300 @@
+"""The items screen's rows: a million items held as columns, searched as one string.
+
+One Python object per item (an `InventoryItem` with its dates and attributes) costs about a
+kilobyte and a microsecond or more to build; a row here costs two strings and three machine
+integers, read straight from the store's table columns. Categories and locations repeat, so
+each distinct one is kept once. The text the filter matches (SKU and name, any case) is
+joined into one string once, so a keystroke is a C-speed `str.find` over it rather than a
+Python loop over every item.
+"""
+
+from __future__ import annotations
+
+import bisect
+from array import array
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import accumulate, islice
+from typing import Any, NamedTuple
+
+from atlas_tui.models import InventoryItem, sku_key, stock_is_low, stock_is_over
+
+
+class Row(NamedTuple):
+    """What the table shows of one item."""
+
+    sku: str
+    name: str
+    category: str
+    quantity: int
+    location: str
+    min_stock: int
+    max_stock: int
+
+    @property
+    def key(self) -> str:
+        """The case-insensitive identity (as `InventoryItem.key`)."""
+        return sku_key(self.sku)
+
+    @property
+    def is_low(self) -> bool:
+        return stock_is_low(self.quantity, self.min_stock)
+
+    @property
+    def is_over(self) -> bool:
+        return stock_is_over(self.quantity, self.max_stock)
+
+    @classmethod
+    def of(cls, item: InventoryItem) -> Row:
+        return cls(item.sku, item.name, item.category, item.quantity, item.location,
+                   item.min_stock, item.max_stock)  # fmt: skip
+
+
+class BadRow(ValueError):
+    """A stored row the table cannot show (the store's own checks say more)."""
+
+
+class ItemRows:
+    """Items in SKU order, column by column; row numbers change only when `generation` does."""
+
+    def __init__(self, rows: Iterable[Sequence[Any]] = ()) -> None:
+        self.skus: list[str] = []
+        self.names: list[str] = []
+        self.categories: list[str] = []
+        self.locations: list[str] = []
+        self.quantities = array("q")
+        self.minimums = array("q")
+        self.maximums = array("q")
+        self.low = 0
+        self.over = 0
+        # Bumped whenever rows are inserted or removed (row numbers shift) or names change:
+        # a view or search computed on an older generation is thrown away.
+        self.generation = 0
+        self._labels: dict[str, str] = {}
+        self._haystack: tuple[str, array[int]] | None = None
+        self.extend(rows)
+
+    def __len__(self) -> int:
+        return len(self.skus)
+
+    # Building ------------------------------------------------------------------------------
+
+    def extend(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Append rows (sku, name, category, quantity, location, min_stock, max_stock) that
+        come after every row held, in SKU order. Raises BadRow naming the first bad one."""
+        batch = list(rows)
+        if not batch:
+            return
+        try:
+            skus, names, categories, quantities, locations, minimums, maximums = zip(
+                *batch, strict=True
+            )
+        except (TypeError, ValueError):
+            raise BadRow("a stored item does not have the fields of an item") from None
+        for column in (skus, names, categories, locations):
+            if not all(type(value) is str for value in column):
+                bad = next(value for value in column if type(value) is not str)
+                raise BadRow(f"a stored text field holds {type(bad).__name__}, not text")
+        label = self._labels.setdefault
+        start = len(self.quantities)
+        try:
+            self.quantities.extend(quantities)
+            self.minimums.extend(minimums)
+            self.maximums.extend(maximums)
+        except (TypeError, OverflowError):
+            del self.quantities[start:], self.minimums[start:], self.maximums[start:]
+            raise BadRow("a stored quantity, minimum or maximum is not a whole number") from None
+        self.skus.extend(skus)
+        self.names.extend(names)
+        self.categories.extend([label(c, c) for c in categories])
+        self.locations.extend([label(loc, loc) for loc in locations])
+        self.low += sum(map(stock_is_low, quantities, minimums))
+        self.over += sum(map(stock_is_over, quantities, maximums))
+        self._haystack = None
+
+    # Reading -------------------------------------------------------------------------------
+
+    def row(self, n: int) -> Row:
+        return Row(self.skus[n], self.names[n], self.categories[n], self.quantities[n],
+                   self.locations[n], self.minimums[n], self.maximums[n])  # fmt: skip
+
+    def key(self, n: int) -> str:
+        return sku_key(self.skus[n])
+
+    def find(self, key: str) -> int | None:
+        """The row of the item with this SKU key, or None (a binary search: rows are sorted)."""
+        n = bisect.bisect_left(self.skus, key, key=sku_key)
+        return n if n < len(self.skus) and sku_key(self.skus[n]) == key else None
+
+    def labels(self) -> list[str]:
+        """Every distinct category and location text held."""
+        return list(self._labels)
+
+    # Changing ------------------------------------------------------------------------------
+
+    def put(self, row: Row) -> int:
+        """Replace the row with the same SKU, or insert it in SKU order; returns its number."""
+        key = row.key
+        n = bisect.bisect_left(self.skus, key, key=sku_key)
+        if n < len(self.skus) and sku_key(self.skus[n]) == key:
+            self._count(n, -1)
+            if self.names[n] != row.name or self.skus[n] != row.sku:
+                self._haystack = None
+                self.generation += 1
+        else:
+            self.skus.insert(n, "")
+            self.names.insert(n, "")
+            self.categories.insert(n, "")
+            self.locations.insert(n, "")
+            self.quantities.insert(n, 0)
+            self.minimums.insert(n, 0)
+            self.maximums.insert(n, 0)
+            self._haystack = None
+            self.generation += 1
+        label = self._labels.setdefault
+        self.skus[n], self.names[n] = row.sku, row.name
+        self.categories[n] = label(row.category, row.category)
+        self.locations[n] = label(row.location, row.location)
+        self.quantities[n], self.minimums[n], self.maximums[n] = (
+            row.quantity, row.min_stock, row.max_stock)  # fmt: skip
+        self._count(n, 1)
+        return n
+
+    def remove(self, key: str) -> int | None:
+        """Take out the row with this SKU key; returns the number it had."""
+        n = self.find(key)
+        if n is None:
+            return None
+        self._count(n, -1)
+        for column in (self.skus, self.names, self.categories, self.locations,
+                       self.quantities, self.minimums, self.maximums):  # fmt: skip
+            del column[n]
+        self._haystack = None
+        self.generation += 1
+        return n
+
+    def _count(self, n: int, sign: int) -> None:
+        self.low += sign * stock_is_low(self.quantities[n], self.minimums[n])
+        self.over += sign * stock_is_over(self.quantities[n], self.maximums[n])
+
+    # Searching -----------------------------------------------------------------------------
+
+    def haystack(self) -> tuple[str, array[int]]:
+        """SKU and name of every row, casefolded, one line each, and where each line starts."""
+        if self._haystack is None:
+            lines = [f"{sku}\t{name}".casefold().replace("\n", " ")
+                     for sku, name in zip(self.skus, self.names, strict=True)]  # fmt: skip
+            starts = array("q", accumulate((len(line) + 1 for line in lines), initial=0))
+            self._haystack = ("\n".join(lines) + "\n", starts)
+        return self._haystack
+
+    def matches(self, needle: str, within: Sequence[int] | None = None) -> Iterator[int]:
+        """Rows whose SKU or name contain `needle` (casefolded), in row order.
+
+        Within a previous result (a longer needle narrows a shorter one's rows) each row's
+        line is searched alone; otherwise one scan of the whole text finds them.
+        """
+        text, starts = self.haystack()
+        find = text.find
+        if within is not None:
+            for n in within:
+                if find(needle, starts[n], starts[n + 1] - 1) >= 0:
+                    yield n
+            return
+        at, last = 0, len(starts) - 1
+        while True:
+            hit = find(needle, at)
+            if hit < 0:
+                return
+            n = bisect.bisect_right(starts, hit, 0, last) - 1
+            yield n
+            at = starts[n + 1]
+
+
+def sort_keys(rows: ItemRows, column: str) -> Callable[[int], Any]:
+    """How to order row numbers by a column (rows are already in SKU order: ties keep it)."""
+    if column == "sku":
+        return lambda n: n
+    if column in ("name", "category", "location"):
+        values = {"name": rows.names, "category": rows.categories, "location": rows.locations}
+        texts = values[column]
+        if column == "name":
+            return lambda n: texts[n].casefold()
+        folded = {label: label.casefold() for label in rows.labels()}
+        return lambda n: folded[texts[n]]
+    if column == "status":
+        q, lo, hi = rows.quantities, rows.minimums, rows.maximums
+        return lambda n: 0 if stock_is_low(q[n], lo[n]) else 1 if stock_is_over(q[n], hi[n]) else 2
+    figures = {"quantity": rows.quantities, "min_stock": rows.minimums, "max_stock": rows.maximums}
+    return figures[column].__getitem__
+
+
+class ViewSpec(NamedTuple):
+    """What the table is asked to show: a filter and an order, on one generation of rows."""
+
+    needle: str
+    category: str
+    location: str
+    column: str
+    reverse: bool
+    generation: int
+    size: int
+
+    @property
+    def filtered(self) -> bool:
+        return bool(self.needle or self.category or self.location)
+
+
+def _labelled(
+    rows: ItemRows, column: list[str], wanted: str, found: Iterable[int] | None
+) -> Iterator[int]:
+    """The rows (of `found`, else all) whose category or location is `wanted`, any case."""
+    folded = wanted.casefold()
+    labels = {label for label in rows.labels() if label.casefold() == folded}
+    return (n for n in (range(len(rows)) if found is None else found) if column[n] in labels)
+
+
+def ordering(rows: ItemRows, column: str) -> array[int]:
+    """Row numbers sorted by a column (SKU order breaks ties: the sort is stable)."""
+    return array("q", sorted(range(len(rows)), key=sort_keys(rows, column)))
+
+
+def select(
+    rows: ItemRows,
+    spec: ViewSpec,
+    order: Sequence[int] | None = None,
+    within: Sequence[int] | None = None,
+    first: int | None = None,
+    matched: Sequence[int] | None = None,
+) -> Sequence[int]:
+    """The row numbers `spec` shows, in its order (`order`: the rows sorted by its column).
+
+    `within`: a previous result that holds every match (a shorter needle's); `matched`: the
+    rows the needle matches, already found. `first`: stop after that many matches (a first
+    screenful, shown before the rest is found).
+    """
+    found: Iterable[int] | None = matched
+    if spec.needle and found is None:
+        found = rows.matches(spec.needle, within)
+    for wanted, column in ((spec.category, rows.categories), (spec.location, rows.locations)):
+        if wanted:
+            found = _labelled(rows, column, wanted, found)
+    if found is None:
+        view: Sequence[int] = range(len(rows)) if order is None else order
+        return view[::-1] if spec.reverse else view
+    if first is not None:
+        found = islice(found, first)
+    result = array("q", found)
+    if order is not None and len(result) > 1:
+        if len(result) > len(rows) // 8:
+            mask = bytearray(len(rows))
+            for n in result:
+                mask[n] = 1
+            result = array("q", (n for n in order if mask[n]))
+        else:
+            rank = array("q", bytes(8 * len(rows)))
+            for place, n in enumerate(order):
+                rank[n] = place
+            result = array("q", sorted(result, key=rank.__getitem__))
+    if spec.reverse:
+        result.reverse()
+    return result
