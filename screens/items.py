@@ -36,7 +36,15 @@ from screens.dialogs import (
 from screens.import_dialog import ImportDialog, summary
 from screens.scan import ScanScreen
 from screens.widgets.item_detail import ItemDetail
-from screens.widgets.item_rows import BadRow, ItemRows, Row, ViewSpec, ordering, select
+from screens.widgets.item_rows import (
+    BadRow,
+    ItemRows,
+    Row,
+    ViewSpec,
+    ordering,
+    reshaped,
+    select,
+)
 from screens.widgets.item_table import SORTABLE, ItemTable
 
 # Rows drawn before the rest are read or found: more than any terminal shows.
@@ -122,6 +130,9 @@ class ItemsScreen(Screen[None]):
             yield Static("loading…", id="status")
             yield Static("", id="notice")
             yield ItemTable(id="items")
+            # The rule above the pane is a widget of its own: redrawing the pane on every
+            # cursor move would send it again.
+            yield Static(id="detail-rule")
             yield ItemDetail(id="detail")
         yield Footer()
 
@@ -415,26 +426,29 @@ class ItemsScreen(Screen[None]):
         row = Row.of(item) if isinstance(item, InventoryItem) else item
         self._note(row.key, row)
         rows = self._rows
-        generation = rows.generation
-        rows.put(row)
-        if rows.generation != generation:
-            self._refresh_view(row.key)  # a new item or a new name: the view moves
-        else:
+        size, generation = len(rows), rows.generation
+        n = rows.put(row)
+        if rows.generation == generation:
             self.table.refresh_item(row.key)
+        elif len(rows) != size:
+            self._reshape(row.key, inserted=n)
+        else:  # renamed: it may no longer match the filter, or belong elsewhere in the order
+            self._reshape(row.key, removed=n, inserted=n)
         self._update_status()
 
-    def _refresh_view(self, keep: str) -> None:
-        """Rows were added, removed or renamed: show them at once, the cursor on `keep`."""
+    def _reshape(
+        self, keep: str, *, removed: int | None = None, inserted: int | None = None
+    ) -> None:
+        """Rows were added, removed or renamed: show it at once (no search or sort), the
+        cursor on `keep` if it is shown."""
         self._searched = None
         self._orders.clear()
+        table = self.table
         spec = self._spec()
-        if len(self._rows) <= self.INLINE_ROWS or not spec.filtered:
-            self._present(spec, self._select(spec), False)
-        else:
-            self._show()
-        row = self.table.row_of(keep)
-        if row is not None:
-            self.table.move_cursor(row)
+        view = reshaped(self._rows, table.view, spec, removed=removed, inserted=inserted)
+        table.show_rows(self._rows, view, keep=keep)
+        if self._wanted is not None:
+            self._show()  # a view was being worked out on the old rows: start it again
 
     def _saved(self, before: object) -> None:
         """Our own write: note the new version unless someone else wrote in between."""
@@ -536,9 +550,10 @@ class ItemsScreen(Screen[None]):
         table = self.table
         place = table.row_of(key)
         self._note(key, None)
-        if self._rows.remove(key) is None:
+        n = self._rows.remove(key)
+        if n is None:
             return
-        self._refresh_view(key)
+        self._reshape(key, removed=n)
         if place is not None:
             table.move_cursor(min(place, max(len(table.view) - 1, 0)))
         self._update_status()

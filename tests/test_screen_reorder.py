@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import io
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from rich.console import Console
 from rich.text import Text
 from support import settle
 from textual.pilot import Pilot
@@ -162,9 +160,7 @@ async def test_an_empty_store_has_nothing_to_reorder(json_db: Path) -> None:
 
 def detail_text(detail: ItemDetail) -> str:
     """The pane's text as it is drawn, without styles."""
-    console = Console(width=detail.content_size.width, record=True, file=io.StringIO())
-    console.print(detail.content)
-    return console.export_text(styles=False)
+    return detail.text
 
 
 async def test_the_detail_pane_shows_the_trend_and_usage(store: Path) -> None:

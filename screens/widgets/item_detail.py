@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from rich.segment import Segment
 from rich.style import Style
-from rich.table import Table
 from rich.text import Text
 from textual import work
 from textual.binding import Binding, BindingType
+from textual.geometry import Region, Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.theme import Theme
-from textual.widgets import Static
 from textual.worker import get_current_worker
 
 from atlas_tui.errors import AtlasError
@@ -55,20 +57,19 @@ def usage_text(trend: Mapping[str, Any]) -> str:
     return f"uses {rate}/day · {trend['used']:,} in {days} d"
 
 
-class ItemDetail(Static, can_focus=True):
+class ItemDetail(ScrollView, can_focus=True):
     """What the cursor rests on: the row's figures at once; attributes, history and trend are
     read in a worker, so moving stays instant. `d` (while the pane has focus) or `set_days`
     switches the trend's 30/90 days."""
 
     DEFAULT_CSS = """
     ItemDetail {
-        height: 7;
-        border-top: solid $panel;
+        height: 6;
         padding: 0 1;
         overflow-y: auto;
     }
     ItemDetail:focus {
-        border-top: solid $accent;
+        background: $boost;
     }
     ItemDetail > .item-detail--spark {
         color: $accent;
@@ -83,6 +84,10 @@ class ItemDetail(Static, can_focus=True):
         super().__init__(*args, **kwargs)
         self.days = TREND_DAYS[0]
         self._row: Row | None = None
+        # The two columns as drawn: facts (and attributes) left, recent history right.
+        self._left: list[Text] = []
+        self._right: list[Text] = []
+        self._strips: list[Strip] = []
         self._item: InventoryItem | None = None
         self._history: list[Movement] | None = None
         self._trend: Mapping[str, Any] | None = None
@@ -102,7 +107,7 @@ class ItemDetail(Static, can_focus=True):
         self._row = row = Row.of(row) if isinstance(row, InventoryItem) else row
         if row is None:
             self._item = self._history = self._trend = None
-            self.update("")
+            self._set_lines([], [])
             return
         if previous is None or previous.key != row.key:
             # Another item: nothing of the last one's may show while this one's loads.
@@ -163,14 +168,16 @@ class ItemDetail(Static, can_focus=True):
     def _theme_changed(self, theme: Theme) -> None:
         self._draw()
 
+    @property
+    def text(self) -> str:
+        """The pane's text as drawn, without styles (one line per line)."""
+        return "\n".join(strip.text.rstrip() for strip in self._render_all())
+
     def _draw(self) -> None:
         item = self._row
         if item is None:
             return
         history, trend = self._history, self._trend
-        grid = Table.grid(padding=(0, 2), expand=True)
-        grid.add_column(ratio=1)
-        grid.add_column(ratio=1)
         facts = Text.assemble(
             (safe_text(item.sku), "bold"), "  ", _plain(item.name), "\n",
             f"{item.quantity} on hand · min {item.min_stock} · max {item.max_stock or '-'}",
@@ -193,8 +200,57 @@ class ItemDetail(Static, can_focus=True):
                 recent.append("  ")
                 recent.append_text(_plain(movement.reason))
             recent.append("\n")
-        grid.add_row(facts, recent)
-        self.update(grid)
+        recent.rstrip()
+        self._set_lines(list(facts.split()), list(recent.split()))
+
+    def _set_lines(self, left: list[Text], right: list[Text]) -> None:
+        """Show these lines, sending the terminal only the lines that changed."""
+        self._left, self._right = left, right
+        self.virtual_size = Size(self.scrollable_content_region.width, max(len(left), len(right)))
+        old, new = self._strips, self._render_all()
+        self._strips = new
+        top, width = int(self.scroll_y), self.size.width
+        for y in range(max(len(old), len(new))):
+            if y >= len(old) or y >= len(new) or old[y] != new[y]:
+                self.refresh(Region(0, y - top, width, 1))
+
+    def _render_all(self) -> list[Strip]:
+        return [self._line(y) for y in range(max(len(self._left), len(self._right)))]
+
+    def _line(self, y: int) -> Strip:
+        """Line `y` of the content: the two columns, two cells apart, cut to fit."""
+        width = max(self.scrollable_content_region.width, 2)
+        left_width = (width - 2) // 2
+        base = self.rich_style
+        cells = []
+        for column, size in ((self._left, left_width), (self._right, width - 2 - left_width)):
+            text = column[y].copy() if y < len(column) else Text()
+            text.truncate(size, overflow="ellipsis", pad=True)
+            cells.append(text)
+        line = Text.assemble(cells[0], "  ", cells[1])
+        segments = Segment.apply_style(line.render(self.app.console), base)
+        return Strip(segments, width).simplify()
+
+    def render_line(self, y: int) -> Strip:
+        n = y + int(self.scroll_y)
+        strips = self._strips
+        strip = strips[n] if n < len(strips) else Strip.blank(self.size.width, self.rich_style)
+        return strip.extend_cell_length(self.scrollable_content_region.width, self.rich_style)
+
+    def on_focus(self) -> None:
+        self._restyle()
+
+    def on_blur(self) -> None:
+        self._restyle()
+
+    def _restyle(self) -> None:
+        self._strips = []  # the background changes with the focus: every line is new
+        self._set_lines(self._left, self._right)
+
+    def on_resize(self) -> None:
+        self._strips = []
+        self._set_lines(self._left, self._right)
+        self.refresh()
 
     def _trend_text(self, trend: Mapping[str, Any] | None) -> Text:
         """Two lines: the period and its sparkline, then the usage."""

@@ -181,10 +181,17 @@ class ItemRows:
     def haystack(self) -> tuple[str, array[int]]:
         """SKU and name of every row, casefolded, one line each, and where each line starts."""
         if self._haystack is None:
-            lines = [f"{sku}\t{name}".casefold().replace("\n", " ")
-                     for sku, name in zip(self.skus, self.names, strict=True)]  # fmt: skip
-            starts = array("q", accumulate((len(line) + 1 for line in lines), initial=0))
-            self._haystack = ("\n".join(lines) + "\n", starts)
+            skus, names = self.skus, self.names
+            starts, chunks, at = array("q"), [], 0
+            # A chunk at a time: a million separate lines at once would double the memory.
+            for first in range(0, len(skus), 50_000):
+                part = zip(skus[first : first + 50_000], names[first : first + 50_000], strict=True)
+                lines = [f"{sku}\t{name}".casefold().replace("\n", " ") for sku, name in part]
+                starts.extend(accumulate((len(line) + 1 for line in lines), initial=at))
+                at = starts.pop()  # where the next chunk starts
+                chunks.append("\n".join(lines) + "\n")
+            starts.append(at)
+            self._haystack = ("".join(chunks), starts)
         return self._haystack
 
     def matches(self, needle: str, within: Sequence[int] | None = None) -> Iterator[int]:
@@ -297,4 +304,48 @@ def select(
             result = array("q", sorted(result, key=rank.__getitem__))
     if spec.reverse:
         result.reverse()
+    return result
+
+
+def shows(rows: ItemRows, spec: ViewSpec, n: int) -> bool:
+    """Whether row `n` passes the spec's filter."""
+    if spec.needle and spec.needle not in f"{rows.skus[n]}\t{rows.names[n]}".casefold():
+        return False
+    if spec.category and rows.categories[n].casefold() != spec.category.casefold():
+        return False
+    return not (spec.location and rows.locations[n].casefold() != spec.location.casefold())
+
+
+def reshaped(
+    rows: ItemRows,
+    view: Sequence[int],
+    spec: ViewSpec,
+    *,
+    removed: int | None = None,
+    inserted: int | None = None,
+) -> Sequence[int]:
+    """`view` after row `removed` was taken out of `rows` and/or row `inserted` put in (a
+    renamed row is both): the other rows keep their places, the new one goes where the
+    spec's filter and order put it. Linear in the view, with no search or sort."""
+    if isinstance(view, range) and not spec.filtered and spec.column == "sku":
+        return range(len(rows) - 1, -1, -1) if spec.reverse else range(len(rows))
+    result = array("q", view)
+    if removed is not None:
+        result = array("q", (m - (m > removed) for m in result if m != removed))
+    if inserted is None:
+        return result
+    result = array("q", (m + (m >= inserted) for m in result))
+    if not shows(rows, spec, inserted):
+        return result
+    by = sort_keys(rows, spec.column)
+    target = (by(inserted), inserted)
+    low, high = 0, len(result)
+    while low < high:  # the first place whose row comes after the new one in the order
+        middle = (low + high) // 2
+        here = (by(result[middle]), result[middle])
+        if (here < target) != spec.reverse:
+            low = middle + 1
+        else:
+            high = middle
+    result.insert(low, inserted)
     return result

@@ -1,0 +1,109 @@
+"""The items screen's big-store paths: filters and sorts worked out in a worker, the first
+screenful before the rest, narrowing as the query grows, changes while filtered.
+
+Big stores take those paths past `ItemsScreen.INLINE_ROWS` rows; these tests lower the
+threshold so a few hundred real items take them too, and compare with what the store holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_app import ready, rows, status, wait_for
+
+from atlas_tui.app import make_app
+from atlas_tui.factory import make_service
+from screens.items import ItemsScreen
+
+WORDS = ("bolt", "anvil", "washer", "hinge", "Bracket")
+
+
+@pytest.fixture(params=["json", "sqlite"])
+def big(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A store of 600 items (400 on SQLite), with every screen path taken as if it were huge."""
+    path = tmp_path / ("atlas.json" if request.param == "json" else "atlas.db")
+    size = 600 if request.param == "json" else 400
+    make_service(path).add_many(
+        [
+            {"sku": f"P-{n:04d}", "name": f"Part {n} {WORDS[n % 5]}", "category": f"Cat {n % 7}",
+             "quantity": (n * 37) % 101, "location": f"L{n % 3}", "min_stock": 5}
+            for n in range(size)
+        ]
+    )  # fmt: skip
+    monkeypatch.setattr(ItemsScreen, "INLINE_ROWS", 0)
+    return path
+
+
+def expected(path: Path, keep: Callable[[Any], bool], key: Callable[[Any], Any]) -> list[str]:
+    items = [item for item in make_service(path).list_items() if keep(item)]
+    return [item.sku for item in sorted(items, key=key)]
+
+
+def settled(screen: ItemsScreen) -> bool:
+    return "filtering" not in status(screen)
+
+
+async def test_filter_typed_grows_and_shrinks_like_the_store(big: Path) -> None:
+    app = make_app(big)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(app, pilot)
+        await pilot.press("slash")
+        typed = ""
+        for key in ["1", "2", "backspace", "backspace", "b", "r", "a"]:
+            typed = typed[:-1] if key == "backspace" else typed + key
+            await pilot.press(key)
+            needle = typed.casefold()
+            want = expected(big, lambda i, n=needle: n in f"{i.sku}\t{i.name}".casefold(),
+                            lambda i: i.key)  # fmt: skip
+            await wait_for(pilot, lambda w=want: settled(screen) and rows(screen) == w)
+            shown = f"{len(want)} of" if typed else "items ·"
+            assert shown in status(screen), (typed, status(screen))
+
+
+async def test_sorts_and_picks_in_a_worker_show_the_stored_order(big: Path) -> None:
+    app = make_app(big)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(app, pilot)
+        await pilot.press("o")  # by name
+        want = expected(big, lambda i: True, lambda i: (i.name.casefold(), i.key))
+        await wait_for(pilot, lambda: rows(screen) == want)
+        await pilot.press("O")  # reversed
+        await wait_for(pilot, lambda: rows(screen) == want[::-1])
+        await pilot.press("o", "o")  # by quantity
+        want = expected(big, lambda i: True, lambda i: (i.quantity, i.key))
+        await wait_for(pilot, lambda: rows(screen) == want)
+        # A category and a filter on top of the order.
+        screen.category = "cat 3"
+        await pilot.press("slash", "b")
+        want = expected(big, lambda i: i.category == "Cat 3" and "b" in i.name.casefold()
+                        + i.sku.casefold(), lambda i: (i.quantity, i.key))  # fmt: skip
+        await wait_for(pilot, lambda: settled(screen) and rows(screen) == want)
+        assert want and f"{len(want)} of" in status(screen)
+
+
+async def test_changes_while_filtered_show_at_once(big: Path) -> None:
+    app = make_app(big)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(app, pilot)
+        await pilot.press("slash", "h", "i", "n", "enter")
+        await wait_for(pilot, lambda: settled(screen) and rows(screen)[:1] == ["P-0003"])
+        before = rows(screen)
+        # `+` on the first match: the row and the store agree once saved.
+        await pilot.press("plus")
+        await app.workers.wait_for_complete()
+        stored = make_service(big).get("P-0003").quantity
+        await wait_for(pilot, lambda: getattr(screen.table.current, "quantity", None) == stored)
+        # Delete it: the next match takes its place, at once.
+        await pilot.press("delete", "y")
+        assert rows(screen) == before[1:]
+        assert screen.table.current is not None and screen.table.current.sku == before[1]
+        # A new item that matches the filter shows in its place in the order.
+        service = make_service(big)
+        service.add("P-0004a", "New hinge", "Cat 1", 3, "L1")
+        screen._show_change("P-0004a")
+        await wait_for(pilot, lambda: settled(screen) and "P-0004a" in rows(screen))
+        assert rows(screen) == sorted([*before[1:], "P-0004a"], key=str.casefold)
+        assert screen.table.current is not None and screen.table.current.sku == "P-0004a"
