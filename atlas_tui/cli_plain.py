@@ -307,10 +307,13 @@ def status_text(row: Row) -> str:
 
 
 def write_csv(rows: Iterable[Row], out: IO[str], *, escape: bool) -> int:
-    """CSV with a header row, quoted as the csv module does; `escape` for a terminal."""
+    """CSV with a header row; `escape` for a terminal.
+
+    Text is always quoted and figures never: the csv module leaves a lone CR unquoted
+    when lines end in LF, and a reader would take it for a line end."""
     import csv
 
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC)
     writer.writerow(CSV_COLUMNS)
     count = 0
     clean: Callable[[str], str] = safe_text if escape else str
