@@ -7,20 +7,21 @@ import sqlite3
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from atlas_tui import exchange, maintenance
 from atlas_tui.config import Settings
-from atlas_tui.demo import seed_demo
 from atlas_tui.errors import AtlasError, ValidationError
-from atlas_tui.factory import make_service
-from atlas_tui.media import KINDS, MediaDirError, MediaError, search_media
 from atlas_tui.models import clean_flag, clean_int, clean_path, shown
-from atlas_tui.service import InventoryService
+
+# Import/export, maintenance, the demo and media search are imported by the calls that use
+# them, and the service when it is first opened: a script (or `atlas show`) pays only for
+# what it calls.
+if TYPE_CHECKING:
+    from atlas_tui.service import InventoryService
 
 Envelope = dict[str, Any]
-# The most demo items one call adds (a demo, not a load test).
-DEMO_MAX_ITEMS: Final = 100_000
+# The most demo items one call adds (demo.MAX_ITEMS: a million on SQLite in under 2 minutes).
+DEMO_MAX_ITEMS: Final = 1_000_000
 
 
 def _sqlite_problem(error: sqlite3.Error, path: object) -> str:
@@ -79,6 +80,8 @@ class AtlasAPI:
     def service(self) -> InventoryService:
         """The service behind the API (opened on first use)."""
         if self._service is None:
+            from atlas_tui.factory import make_service
+
             self._service = make_service(settings=self.settings)
         return self._service
 
@@ -196,6 +199,8 @@ class AtlasAPI:
     def backup(self, to: str | os.PathLike[str] | None = None) -> Envelope:
         """Write a consistent snapshot (default: backups/ beside the data file)."""
 
+        from atlas_tui import maintenance
+
         def run(s: InventoryService) -> dict[str, Any]:
             target = None if to is None else Path(clean_path("to", to))
             path = maintenance.backup(s.repository, target)
@@ -205,6 +210,8 @@ class AtlasAPI:
 
     def restore(self, file: str | os.PathLike[str]) -> Envelope:
         """Replace all data with a backup's; the current data is backed up first."""
+        from atlas_tui import maintenance
+
         return self._call(
             "restore",
             lambda s: maintenance.restore(
@@ -214,6 +221,8 @@ class AtlasAPI:
 
     def migrate(self, to: str | os.PathLike[str]) -> Envelope:
         """Copy items and full history to a new store (any backend) and check the copy."""
+        from atlas_tui import maintenance
+
         return self._call(
             "migration",
             lambda s: maintenance.migrate(self.settings, s.repository, clean_path("to", to)),
@@ -223,6 +232,7 @@ class AtlasAPI:
         self, file_format: str = "csv", out: str | os.PathLike[str] | None = None
     ) -> Envelope:
         """Every item as CSV or JSON: written to `out`, else returned as "data"."""
+        from atlas_tui import exchange
 
         def run(s: InventoryService) -> dict[str, Any]:
             if out is not None:
@@ -246,6 +256,8 @@ class AtlasAPI:
 
         The "import" key always holds the outcome of every row, refused or not.
         """
+        from atlas_tui import exchange
+
         try:
             result = exchange.import_file(
                 self.service,
@@ -318,6 +330,7 @@ class AtlasAPI:
 
     def demo(self, items: int = 300, *, seed: int = 7, if_new: bool = False) -> Envelope:
         """Add a realistic demo inventory with history (with if_new, only to an empty store)."""
+        from atlas_tui.demo import seed_demo
 
         def run(s: InventoryService) -> dict[str, Any]:
             count = clean_int("items", items, minimum=1, maximum=DEMO_MAX_ITEMS)
@@ -340,6 +353,8 @@ class AtlasAPI:
         `search_dir` defaults to $ATLAS_MEDIA_DIR. Returns {"success": True, "results": [...],
         "warnings": [...]}, each result an item's fields plus "match" and "score".
         """
+        from atlas_tui.media import KINDS, MediaDirError, MediaError, search_media
+
         try:
             folder = (
                 Path(clean_path("dir", search_dir))

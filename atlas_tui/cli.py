@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from atlas_tui import __version__
-from atlas_tui.api import AtlasAPI, Envelope, failure
 from atlas_tui.cli_output import EXIT_OK, EXIT_REFUSED, Output
-from atlas_tui.cli_workflows import add_workflow_commands, run_workflow
-from atlas_tui.render import (
-    history_table,
-    item_details,
-    items_table,
-    media_table,
-    plain,
-    reorder_table,
-    status_of,
-    summary_view,
-)
-from atlas_tui.text import safe_json, safe_text
+from atlas_tui.text import safe_text
 
+# Each command imports what it needs when it runs: `atlas --help` or `atlas show` should not
+# pay for Rich tables, import/export, media search or the app.
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from _typeshed import SupportsWrite
+
+    from atlas_tui.api import AtlasAPI, Envelope
+    from atlas_tui.service import InventoryService
 
 
 def _attribute(text: str) -> tuple[str, str]:
@@ -47,17 +40,208 @@ def _count(text: str) -> int:
     return value
 
 
+def _help_width() -> int:
+    """What argparse takes for help text: the terminal's width ($COLUMNS first) less 2.
+
+    Measured here because argparse would import shutil (4 ms) for it, even for parsers
+    that never print help (each add_argument makes a formatter)."""
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, OSError, ValueError):
+            columns = 80
+    return max(columns - 2, 11)
+
+
+class _Formatter(argparse.HelpFormatter):
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, width=_help_width())
+
+
 class SafeParser(argparse.ArgumentParser):
     """An argument parser whose usage, help and errors reach the terminal escaped: its
     errors quote what was typed, e.g. an unknown argument holding an escape sequence."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def _print_message(self, message: str, file: SupportsWrite[str] | None = None) -> None:
         if message:
             super()._print_message(safe_text(message, keep_lines=True), file)
 
 
+Setup = Callable[[argparse.ArgumentParser], None]
+
+
+class _LazyParser:
+    """A subcommand's parser, made (and given its arguments) only when argparse uses it.
+
+    Making an ArgumentParser costs a quarter of a millisecond (gettext looks for
+    translations each time); `atlas show` should not pay that for all 20 commands.
+    """
+
+    def __init__(self, *, setup: Setup, **kwargs: Any) -> None:
+        self._setup = setup
+        self._kwargs = kwargs
+        self._parser: argparse.ArgumentParser | None = None
+
+    def __getattr__(self, name: str) -> Any:  # only for what this class lacks
+        if self._parser is None:
+            self._parser = SafeParser(**self._kwargs)
+            self._setup(self._parser)
+        return getattr(self._parser, name)
+
+
+def _sku(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sku", required=True, help="the item's SKU (any case)")
+
+
+def _reason(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--reason", help="why, recorded in the history")
+
+
+def _add_args(p: argparse.ArgumentParser) -> None:
+    _sku(p)
+    p.add_argument("--name", required=True)
+    p.add_argument("--category", default="")
+    p.add_argument("--qty", type=int, default=0, help="quantity on hand (default 0)")
+    p.add_argument("--location", default="")
+    p.add_argument("--min", type=int, default=0, help="minimum stock (0 = none)")
+    p.add_argument("--max", type=int, default=0, help="maximum stock (0 = no ceiling)")
+    p.add_argument("--attr", type=_attribute, action="append", default=[], metavar="KEY=VALUE")
+    _reason(p)
+
+
+def _list_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--category")
+    p.add_argument("--location")
+    p.add_argument("--search", metavar="TEXT", help="SKU or name contains TEXT (any case)")
+    p.add_argument("--low", action="store_true", help="only items at or below their minimum")
+    p.add_argument("--over", action="store_true", help="only items above their maximum")
+    p.add_argument("--limit", type=_count, metavar="N", help="at most N items (the first by SKU)")
+    p.add_argument(
+        "--format",
+        choices=("table", "csv", "tsv"),
+        default="table",
+        help="table (default, for people), or csv / tsv for scripts: one line per item, "
+        "exact data to a file or pipe",
+    )
+
+
+def _adjust_args(p: argparse.ArgumentParser) -> None:
+    _sku(p)
+    p.add_argument("--delta", type=int, required=True, help="the change of quantity, e.g. 5 or -5")
+    _reason(p)
+
+
+def _count_args(p: argparse.ArgumentParser) -> None:
+    _sku(p)
+    p.add_argument("--qty", type=int, required=True)
+    _reason(p)
+
+
+def _move_args(p: argparse.ArgumentParser) -> None:
+    _sku(p)
+    p.add_argument("--location", required=True)
+    _reason(p)
+
+
+def _update_args(p: argparse.ArgumentParser) -> None:
+    _sku(p)
+    p.add_argument("--name")
+    p.add_argument("--category")
+    p.add_argument("--min", type=int, help="minimum stock (0 = none)")
+    p.add_argument("--max", type=int, help="maximum stock (0 = no ceiling)")
+    p.add_argument("--attr", type=_attribute, action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--unset-attr", action="append", default=[], metavar="KEY")
+    _reason(p)
+
+
+def _delete_args(p: argparse.ArgumentParser) -> None:
+    _sku(p)
+    _reason(p)
+
+
+def _report_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--type", choices=("summary", "low", "over", "reorder"), default="summary")
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help="as it was then, rebuilt from the history (e.g. 2026-11-01T12:00Z)",
+    )
+
+
+def _history_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--sku", help="the item's SKU (any case)")
+    p.add_argument("--since", metavar="TIME", help="only changes at or after TIME (UTC if no zone)")
+
+
+def _backup_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--to", metavar="DIR", help="folder for the snapshot (default: backups/ beside the data)"
+    )
+
+
+def _restore_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "file", metavar="FILE", help="a snapshot made by `atlas backup` (or a data file)"
+    )
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+
+
+def _migrate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--to",
+        required=True,
+        metavar="PATH",
+        help="new data file (.json, .sqlite, .db or sqlite:///...)",
+    )
+
+
+def _demo_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--items",
+        type=_count,
+        default=300,
+        help="how many items, at most a million (default 300)",
+    )
+    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
+    p.add_argument(
+        "--if-new", action="store_true", help="only when the store has no items and no history"
+    )
+
+
+def _find_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "title", metavar="TITLE", help="the title to look for (any case, accents optional)"
+    )
+    p.add_argument("--dir", metavar="DIR", help="the media folder (default: $ATLAS_MEDIA_DIR)")
+    p.add_argument("--kind", choices=("movie", "series"))
+    p.add_argument("--year", type=int)
+    p.add_argument("--limit", type=_count, metavar="N", help="at most N results")
+
+
+def _no_args(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+MEDIA_HELP = "folder the app's media search looks in (default: $ATLAS_MEDIA_DIR)"
+
+
+def _tui_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--media-dir", metavar="DIR", default=argparse.SUPPRESS, help=MEDIA_HELP)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser; --json and --db are accepted before or after the subcommand."""
+    """The argument parser; --json and --db are accepted before or after the subcommand.
+
+    Each subcommand's parser is made when it is used (see _LazyParser).
+    """
     common = SafeParser(add_help=False)
     common.add_argument(
         "--json",
@@ -78,127 +262,45 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, starts the app.",
     )
     parser.add_argument("--version", action="version", version=f"atlas {__version__}")
-    media_help = "folder the app's media search looks in (default: $ATLAS_MEDIA_DIR)"
-    parser.add_argument("--media-dir", metavar="DIR", help=media_help)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    parser.add_argument("--media-dir", metavar="DIR", help=MEDIA_HELP)
+    # _LazyParser stands in for the parser class: argparse only calls it and its methods.
+    lazy = cast("type[argparse.ArgumentParser]", _LazyParser)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=lazy)
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+    def command(name: str, help_text: str, setup: Setup) -> None:
+        sub.add_parser(name, parents=[common], help=help_text, description=help_text, setup=setup)
 
-    def sku(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--sku", required=True, help="the item's SKU (any case)")
-
-    def reason(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--reason", help="why, recorded in the history")
-
-    p = command("add", "add a new item")
-    sku(p)
-    p.add_argument("--name", required=True)
-    p.add_argument("--category", default="")
-    p.add_argument("--qty", type=int, default=0, help="quantity on hand (default 0)")
-    p.add_argument("--location", default="")
-    p.add_argument("--min", type=int, default=0, help="minimum stock (0 = none)")
-    p.add_argument("--max", type=int, default=0, help="maximum stock (0 = no ceiling)")
-    p.add_argument("--attr", type=_attribute, action="append", default=[], metavar="KEY=VALUE")
-    reason(p)
-
-    p = command("list", "list items, optionally filtered")
-    p.add_argument("--category")
-    p.add_argument("--location")
-    p.add_argument("--search", metavar="TEXT", help="SKU or name contains TEXT (any case)")
-    p.add_argument("--low", action="store_true", help="only items at or below their minimum")
-    p.add_argument("--over", action="store_true", help="only items above their maximum")
-
-    p = command("show", "show one item")
-    sku(p)
-
-    p = command("adjust", "add or remove stock (never below zero)")
-    sku(p)
-    p.add_argument("--delta", type=int, required=True, help="the change of quantity, e.g. 5 or -5")
-    reason(p)
-
-    p = command("count", "set the quantity on hand to a counted figure")
-    sku(p)
-    p.add_argument("--qty", type=int, required=True)
-    reason(p)
-
-    p = command("move", "move an item to another location")
-    sku(p)
-    p.add_argument("--location", required=True)
-    reason(p)
-
-    p = command("update", "change name, category, min/max or attributes")
-    sku(p)
-    p.add_argument("--name")
-    p.add_argument("--category")
-    p.add_argument("--min", type=int, help="minimum stock (0 = none)")
-    p.add_argument("--max", type=int, help="maximum stock (0 = no ceiling)")
-    p.add_argument("--attr", type=_attribute, action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--unset-attr", action="append", default=[], metavar="KEY")
-    reason(p)
-
-    p = command("delete", "delete an item (its history is kept)")
-    sku(p)
-    reason(p)
-
-    p = command("report", "summary, low-stock, over-stock or reorder report")
-    p.add_argument("--type", choices=("summary", "low", "over", "reorder"), default="summary")
-    p.add_argument(
-        "--at",
-        metavar="TIME",
-        help="as it was then, rebuilt from the history (e.g. 2026-11-01T12:00Z)",
+    command("add", "add a new item", _add_args)
+    command("list", "list items, optionally filtered", _list_args)
+    command("show", "show one item", _sku)
+    command("adjust", "add or remove stock (never below zero)", _adjust_args)
+    command("count", "set the quantity on hand to a counted figure", _count_args)
+    command("move", "move an item to another location", _move_args)
+    command("update", "change name, category, min/max or attributes", _update_args)
+    command("delete", "delete an item (its history is kept)", _delete_args)
+    command("report", "summary, low-stock, over-stock or reorder report", _report_args)
+    command("history", "changes newest first: of one item, or of all since a time", _history_args)
+    command("verify", "check the data file, the rules and that the history adds up", _no_args)
+    command("backup", "write a consistent snapshot of items and history", _backup_args)
+    command(
+        "restore",
+        "replace all data with a backup (the current data is backed up first)",
+        _restore_args,
     )
-
-    p = command("history", "changes newest first: of one item, or of all since a time")
-    p.add_argument("--sku", help="the item's SKU (any case)")
-    p.add_argument("--since", metavar="TIME", help="only changes at or after TIME (UTC if no zone)")
-
-    command("verify", "check the data file, the rules and that the history adds up")
-
-    p = command("backup", "write a consistent snapshot of items and history")
-    p.add_argument(
-        "--to", metavar="DIR", help="folder for the snapshot (default: backups/ beside the data)"
-    )
-
-    p = command("restore", "replace all data with a backup (the current data is backed up first)")
-    p.add_argument(
-        "file", metavar="FILE", help="a snapshot made by `atlas backup` (or a data file)"
-    )
-    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
-
-    p = command("migrate", "copy items and full history to a new store, e.g. SQLite")
-    p.add_argument(
-        "--to",
-        required=True,
-        metavar="PATH",
-        help="new data file (.json, .sqlite, .db or sqlite:///...)",
-    )
-
-    p = command("demo", "add a realistic demo inventory with history")
-    p.add_argument("--items", type=_count, default=300, help="how many items (default 300)")
-    p.add_argument("--seed", type=int, default=7, help="random seed (default 7)")
-    p.add_argument(
-        "--if-new", action="store_true", help="only when the store has no items and no history"
-    )
-
-    p = command("find", "find movies and series by title in a folder of metadata files")
-    p.add_argument(
-        "title", metavar="TITLE", help="the title to look for (any case, accents optional)"
-    )
-    p.add_argument("--dir", metavar="DIR", help="the media folder (default: $ATLAS_MEDIA_DIR)")
-    p.add_argument("--kind", choices=("movie", "series"))
-    p.add_argument("--year", type=int)
-    p.add_argument("--limit", type=_count, metavar="N", help="at most N results")
+    command("migrate", "copy items and full history to a new store, e.g. SQLite", _migrate_args)
+    command("demo", "add a realistic demo inventory with history", _demo_args)
+    command("find", "find movies and series by title in a folder of metadata files", _find_args)
+    from atlas_tui.cli_workflows import add_workflow_commands
 
     add_workflow_commands(command, common)
-
-    p = command("tui", "start the app (the default)")
-    p.add_argument("--media-dir", metavar="DIR", default=argparse.SUPPRESS, help=media_help)
+    command("tui", "start the app (the default)", _tui_args)
     return parser
 
 
 def _low_warning(out: Output, item: dict[str, Any]) -> None:
-    status = status_of(item)
+    from atlas_tui.cli_plain import status_of
+
+    status = status_of(item["quantity"], item["min_stock"], item["max_stock"])
     if status == "low":
         out.line(("  ▼ ", "bold yellow"), f"at or below its minimum of {item['min_stock']}")
     elif status == "over":
@@ -207,9 +309,22 @@ def _low_warning(out: Output, item: dict[str, Any]) -> None:
 
 def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     command = args.command
+    # The quick commands first: plain output, no Rich.
+    if command == "list":
+        return _list(args, api, out)
+    if command == "show":
+        return out.finish(api.get_item(args.sku), _show_item)
+    from atlas_tui.cli_workflows import run_workflow
+
     done = run_workflow(args, api, out)
     if done is not None:
         return done
+    from atlas_tui.render import (
+        history_table,
+        plain,
+        reorder_table,
+        summary_view,
+    )
 
     if command == "add":
         attributes = dict(args.attr) or None
@@ -239,22 +354,6 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
                 reason=args.reason,
             ),
             shown_added,
-        )
-    if command == "list":
-
-        def shown_list(items: list[dict[str, Any]]) -> None:
-            if items:
-                out.console.print(items_table(items, out.console.width))
-            noun = "item" if len(items) == 1 else "items"
-            out.line(f"{len(items)} {noun}")
-
-        return out.finish(
-            api.list_items(args.category, args.location, args.search, args.low, args.over),
-            shown_list,
-        )
-    if command == "show":
-        return out.finish(
-            api.get_item(args.sku), lambda item: out.console.print(item_details(item))
         )
     if command == "adjust":
 
@@ -300,6 +399,7 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
             ),
         )
     if command == "report":
+        from atlas_tui.cli_plain import dict_row
 
         def shown_report(report: dict[str, Any]) -> None:
             if args.at:
@@ -315,7 +415,7 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
                 return
             items = report["low_stock" if args.type == "low" else "over_stock"]
             if items:
-                out.console.print(items_table(items, out.console.width))
+                _table(dict_row(item) for item in items)
             out.line(f"{len(items)} {'low-stock' if args.type == 'low' else 'over-stock'} items")
 
         return out.finish(api.report(args.type, args.at), shown_report)
@@ -398,6 +498,70 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     raise AssertionError(command)
 
 
+def _show_item(item: dict[str, Any]) -> None:
+    from atlas_tui.cli_plain import Styler, use_color, write_details
+
+    write_details(item, sys.stdout, Styler(use_color(sys.stdout)))
+
+
+def _table(rows: Any) -> int:
+    """An items table on stdout, written as it goes; how many rows it had."""
+    from atlas_tui.cli_plain import Styler, terminal_width, use_color, write_table
+
+    stream = sys.stdout
+    return write_table(rows, stream, width=terminal_width(stream), style=Styler(use_color(stream)))
+
+
+def _storage_path(api: AtlasAPI) -> object:
+    try:
+        return api.settings.storage_path
+    except Exception:  # a bad setting: its own message says what is wrong
+        return None
+
+
+def _listed(args: argparse.Namespace, service: InventoryService) -> Sequence[Any]:
+    """The items `atlas list` shows: just the first N when no filter needs them all."""
+    filtered = args.category or args.location or args.search or args.low or args.over
+    if args.limit is not None and not filtered:
+        return service.first_items(args.limit)
+    items = service.list_items(
+        category=args.category,
+        location=args.location,
+        search=args.search,
+        low=args.low,
+        over=args.over,
+    )
+    return items if args.limit is None else items[: args.limit]
+
+
+def _list(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
+    """`atlas list`: a table written row by row, CSV / TSV for scripts, or the JSON envelope."""
+    from atlas_tui.api import failure
+
+    if out.as_json and args.format != "table":
+        out.parser_error("list: give --json or --format, not both")
+    try:
+        items = _listed(args, api.service)
+    except Exception as exc:  # refused like every API call: one line, exit 1
+        return out.finish(failure(exc, _storage_path(api)), lambda _: None)
+    if out.as_json:
+        envelope: Envelope = {"success": True, "items": [item.to_dict() for item in items]}
+        return out.finish(envelope, lambda _: None)
+    from atlas_tui.cli_plain import item_row, write_csv, write_tsv
+
+    rows = (item_row(item) for item in items)
+    stream = sys.stdout
+    if args.format == "csv":
+        write_csv(rows, stream, escape=stream.isatty())
+        return EXIT_OK
+    if args.format == "tsv":
+        write_tsv(rows, stream, escape=stream.isatty())
+        return EXIT_OK
+    count = _table(rows)
+    stream.write(f"{count} {'item' if count == 1 else 'items'}\n")
+    return EXIT_OK
+
+
 def _find(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     """`atlas find`: its JSON is the list of results (`[]` for no match), not an envelope."""
     found = api.find_media(args.title, args.dir, kind=args.kind, year=args.year, limit=args.limit)
@@ -412,8 +576,12 @@ def _find(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
         print(f"warning: and {len(warnings) - 10} more files skipped", file=sys.stderr)
     results = found["results"]
     if out.as_json:
+        from atlas_tui.text import safe_json
+
         print(safe_json(results))
     elif results:
+        from atlas_tui.render import media_table
+
         out.console.print(media_table(results, out.console.width))
     if not results:
         print(f"no match for {safe_text(repr(args.title))}", file=sys.stderr)
@@ -422,11 +590,15 @@ def _find(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
 
 
 def _run_app(api: AtlasAPI, media_dir: Path | None = None) -> int:
+    from atlas_tui.api import failure
+
     try:
         service = api.service
-        service.list_items()  # fail fast, before the screen takes over, on a bad file or setting
+        # Fail fast, before the screen takes over, on a bad file or setting: reading the
+        # first item opens and checks the data file without reading every item.
+        service.first_items(1)
     except Exception as exc:
-        print(f"error: {safe_text(failure(exc)['error'])}", file=sys.stderr)
+        print(f"error: {safe_text(failure(exc, _storage_path(api))['error'])}", file=sys.stderr)
         return EXIT_REFUSED
     from atlas_tui.app import AtlasApp
 
@@ -434,17 +606,28 @@ def _run_app(api: AtlasAPI, media_dir: Path | None = None) -> int:
     return EXIT_OK
 
 
+def _quiet_logging() -> None:
+    """Media warnings reach the user through our own output; keep logging's last-resort
+    handler from printing them a second time (only media search logs)."""
+    import logging
+
+    logging.getLogger("atlas_tui").addHandler(logging.NullHandler())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (0 done, 1 refused, 2 bad usage)."""
-    # Warnings reach the user through our own output; keep logging's last-resort
-    # handler from printing them a second time.
-    logging.getLogger("atlas_tui").addHandler(logging.NullHandler())
     parser = build_parser()
     args = parser.parse_args(argv)
+    from atlas_tui.api import AtlasAPI
+
     api = AtlasAPI(getattr(args, "db", None))
     out = Output(getattr(args, "json", False), parser)
     try:
+        if args.command in (None, "tui", "find"):
+            _quiet_logging()
         if args.command in (None, "tui"):
+            from pathlib import Path
+
             media_dir = getattr(args, "media_dir", None)
             return _run_app(api, Path(media_dir) if media_dir else None)
         return _run(args, api, out)
@@ -455,5 +638,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return EXIT_OK
     except Exception as exc:  # a bug: one line, never a traceback full of user data
+        from atlas_tui.api import failure
+
         print(f"error: {safe_text(failure(exc)['error'])}", file=sys.stderr)
         return EXIT_REFUSED

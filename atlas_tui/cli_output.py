@@ -5,13 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.text import Text
-
-from atlas_tui.api import Envelope
 from atlas_tui.text import safe_json, safe_text
+
+if TYPE_CHECKING:  # Rich is imported by the commands that draw with it, when they run
+    from rich.console import Console
+    from rich.text import Text
+
+    from atlas_tui.api import Envelope
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
 
@@ -22,7 +24,16 @@ class Output:
     def __init__(self, as_json: bool, parser: argparse.ArgumentParser | None = None) -> None:
         self.as_json = as_json
         self.parser = parser
-        self.console = Console(highlight=False, emoji=False)
+        self._console: Console | None = None
+
+    @property
+    def console(self) -> Console:
+        """Rich's console for the commands that draw tables (made on first use)."""
+        if self._console is None:
+            from rich.console import Console
+
+            self._console = Console(highlight=False, emoji=False)
+        return self._console
 
     def finish(self, envelope: Envelope, show: Callable[[Any], None]) -> int:
         if self.as_json:
@@ -36,6 +47,8 @@ class Output:
 
     def line(self, *parts: str | Text | tuple[str, str]) -> None:
         """One message line; never wrapped, so paths and SKUs stay whole for copying."""
+        from rich.text import Text
+
         self.console.print(Text.assemble(*parts), soft_wrap=True)
 
     def confirm(self, question: str) -> bool:

@@ -5,28 +5,39 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
-
-from atlas_tui.api import AtlasAPI
 from atlas_tui.cli_output import EXIT_OK, EXIT_REFUSED, Output
-from atlas_tui.render import plain
-from atlas_tui.render_counts import count_table, describe_change
 from atlas_tui.text import safe_json_text, safe_text
 
-Command = Callable[[str, str], argparse.ArgumentParser]
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from atlas_tui.api import AtlasAPI
+
+Command = Callable[[str, str, Callable[[argparse.ArgumentParser], None]], None]
 
 
 def add_workflow_commands(command: Command, common: argparse.ArgumentParser) -> None:
-    """Add `import`, `export` and `count-session` through the CLI's command factory."""
-    p = command("export", "write every item, attributes included, as CSV or JSON")
+    """Add `import`, `export` and `count-session` through the CLI's command factory (each
+    gets its arguments when it is used)."""
+    command("export", "write every item, attributes included, as CSV or JSON", _export_args)
+    command("import", "add and update items from a CSV or JSON file", _import_args)
+
+    def session_args(p: argparse.ArgumentParser) -> None:
+        _count_session_args(p, common)
+
+    command("count-session", "stocktake: count items in any order, review, apply", session_args)
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--format", choices=("csv", "json"), help="default: csv, or json for a .json --out"
     )
     p.add_argument("--out", metavar="FILE", help="write to FILE (atomically) instead of stdout")
 
-    p = command("import", "add and update items from a CSV or JSON file")
+
+def _import_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("file", metavar="FILE", help="CSV (, ; or tab) or JSON; ATLAS exports too")
     p.add_argument("--dry-run", action="store_true", help="show what would happen, change nothing")
     p.add_argument(
@@ -43,7 +54,8 @@ def add_workflow_commands(command: Command, common: argparse.ArgumentParser) -> 
     p.add_argument("--format", choices=("csv", "json"), help="default: from the content")
     p.add_argument("--reason", help="reason recorded on every movement (default: import of FILE)")
 
-    p = command("count-session", "stocktake: count items in any order, review, apply")
+
+def _count_session_args(p: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
     actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
 
     def action(name: str, help_text: str) -> argparse.ArgumentParser:
@@ -81,6 +93,8 @@ def run_workflow(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int | 
 
 
 def _export(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
+    from atlas_tui.render import plain
+
     file_format = args.format or (
         "json" if args.out and str(args.out).lower().endswith(".json") else "csv"
     )
@@ -101,6 +115,9 @@ def _export(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
 
 
 def _import(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
+    from atlas_tui.render import plain
+    from atlas_tui.render_counts import describe_change
+
     envelope = api.import_file(
         args.file,
         dry_run=args.dry_run,
@@ -145,6 +162,8 @@ def _import(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
 
 
 def _import_summary(report: dict[str, Any]) -> Text:
+    from rich.text import Text
+
     added, updated = report["added"], report["updated"]
     unchanged, refused = report["unchanged"], report["refused"]
     if report["dry_run"]:
@@ -161,6 +180,8 @@ def _import_summary(report: dict[str, Any]) -> Text:
 
 
 def _count_session(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
+    from atlas_tui.render import plain
+
     action = args.action
     if action == "start":
         return out.finish(
@@ -194,6 +215,8 @@ def _count_session(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
 
 
 def _session_list(out: Output, found: list[dict[str, Any]]) -> None:
+    from atlas_tui.render import plain
+
     if not found:
         out.line("no open count sessions (start one with `atlas count-session start`)")
         return
@@ -207,6 +230,9 @@ def _session_list(out: Output, found: list[dict[str, Any]]) -> None:
 
 
 def _variance(out: Output, variance: dict[str, Any]) -> None:
+    from atlas_tui.render import plain
+    from atlas_tui.render_counts import count_table
+
     session, totals = variance["session"], variance["totals"]
     out.line(f"count #{session['id']} ({session['status']}) ", plain(session["scope"]))
     if variance["rows"] or variance["uncounted"]:
@@ -219,6 +245,8 @@ def _variance(out: Output, variance: dict[str, Any]) -> None:
 
 
 def _applied(out: Output, result: dict[str, Any]) -> None:
+    from atlas_tui.render import plain
+
     session, changes = result["session"], result["changes"]
     for change in changes:
         out.line(

@@ -8,8 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from platformdirs import user_data_dir
-
 from atlas_tui.errors import ConfigError, ValidationError
 from atlas_tui.models import LABEL_MAX_LEN as USER_MAX_LEN
 from atlas_tui.models import clean_path
@@ -26,6 +24,8 @@ _FALSE = {"", "0", "false", "no", "off"}
 
 def default_storage_path() -> Path:
     """The per-user data file, e.g. ~/.local/share/atlas/atlas.json on Linux."""
+    from platformdirs import user_data_dir  # only when no data file is named
+
     return Path(user_data_dir("atlas", appauthor=False)) / "atlas.json"
 
 

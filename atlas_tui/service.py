@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from atlas_tui.errors import AtlasError, BulkError, ConflictError, NotFoundError, ValidationError
-from atlas_tui.imports import ImportResult, plan_rows
 from atlas_tui.models import (
     ITEM_FIELDS,
     LABEL_MAX_LEN,
@@ -35,6 +34,7 @@ from atlas_tui.stocktake import Stocktake
 from atlas_tui.trends import quantity_trend, reorder_report
 
 if TYPE_CHECKING:
+    from atlas_tui.imports import ImportResult
     from atlas_tui.transfer import ImportTable
 
 REPORT_TYPES: Final = ("summary", "low", "over", "reorder")
@@ -355,6 +355,8 @@ class InventoryService:
         changes, else `update`), or none when `strict` and a row is refused, or when
         `dry_run`. An import ends what `undo_last` can take back.
         """
+        from atlas_tui.imports import ImportResult, plan_rows  # only imports pay for it
+
         why = clean_text("reason", reason, REASON_MAX_LEN) or f"import of {source}"
         with nullcontext() if dry_run else self._transaction():
             now = self._clock()

@@ -123,3 +123,31 @@ def test_api_find_media_envelope(library: Path, tmp_path: Path) -> None:
     assert missing["success"] is False and missing["error_type"] == "not_found"
     assert api.find_media("x", library, kind="opera")["error_type"] == "validation"
     assert api.find_media("x", library, limit=0)["error_type"] == "validation"
+
+
+def test_parsing_in_a_pool_of_processes_finds_exactly_what_one_process_finds(
+    library: Path, tmp_path: Path
+) -> None:
+    """The demo folder and the test library, copied often enough that several workers
+    share the files: the same titles, sources, order and warnings."""
+    from atlas_tui.media import load_index
+    from atlas_tui.media.parallel import CHUNK_FILES
+
+    folder = tmp_path / "all"
+    for copy in range(20):
+        for source in (DEMO_DIR, library):
+            for path in source.rglob("*"):
+                if path.is_file():
+                    target = folder / f"{copy:02d}" / source.name / path.relative_to(source)
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(path.read_bytes())
+    (folder / "broken.json").write_text("{not json")
+    one = load_index(folder, use_cache=False, processes=1)
+    pooled = load_index(folder, use_cache=False, processes=2)
+    assert one.stats.files_read == pooled.stats.files_read > 2 * CHUNK_FILES
+    for query in ("heat", "breaking bad", "the", "alien"):
+        assert [(m.item.to_dict(), m.match, m.score) for m in one.search(query).matches] == [
+            (m.item.to_dict(), m.match, m.score) for m in pooled.search(query).matches
+        ]
+    assert [w.to_dict() for w in one.warnings] == [w.to_dict() for w in pooled.warnings]
+    assert any("broken.json" in w.path for w in pooled.warnings)

@@ -302,6 +302,37 @@ def _decode(head: bytes, folder: str, rest: CacheReader | None) -> IndexData | N
     )
 
 
+@dataclass(slots=True)
+class Prepared:
+    """One file's contribution to an index: its items as the cache stores them and their
+    records. Small and picklable, so files can be parsed in other processes."""
+
+    payload: bytes
+    problems: list[str]
+    kinds: list[str]
+    years: list[int | None]
+    ids: list[dict[str, str]]
+    keys: list[list[SearchKey]]
+
+
+def prepare(outcome: FileOutcome) -> Prepared:
+    """What `IndexBuilder` keeps of a file just read."""
+    dicts = []
+    file = Prepared(b"", outcome.problems, [], [], [], [])
+    for item in outcome.items:
+        # Empty fields are left out (from_dict restores them): a smaller cache loads
+        # faster. Sources are the file's path, which the index knows already.
+        data = item.to_dict()
+        del data["sources"]
+        dicts.append({key: value for key, value in data.items() if value or value == 0})
+        file.kinds.append(item.kind)
+        file.years.append(item.year)
+        file.ids.append(merge_ids(item))
+        file.keys.append(search_keys(item))
+    file.payload = orjson.dumps(dicts)
+    return file
+
+
 class IndexBuilder:
     """Collects files, reusing a previous index's work for files that did not change."""
 
@@ -345,20 +376,21 @@ class IndexBuilder:
         rec.keys += prev.keys[start:end]
         return True
 
+    def reusable(self, key: FileKey) -> bool:
+        """Whether `reuse` would take this file from the previous index."""
+        return self._old is not None and key in self._where
+
     def add(self, outcome: FileOutcome) -> None:
         """Add the next file, just read."""
-        dicts = []
-        for item in outcome.items:
-            # Empty fields are left out (from_dict restores them): a smaller cache loads
-            # faster. Sources are the file's path, which the index knows already.
-            data = item.to_dict()
-            del data["sources"]
-            dicts.append({key: value for key, value in data.items() if value or value == 0})
-            self.records.kinds.append(item.kind)
-            self.records.years.append(item.year)
-            self.records.ids.append(merge_ids(item))
-            self.records.keys.append(search_keys(item))
-        self._add_file(orjson.dumps(dicts), len(dicts), outcome.problems)
+        self.add_prepared(prepare(outcome))
+
+    def add_prepared(self, file: Prepared) -> None:
+        """Add the next file, read and prepared (perhaps by another process)."""
+        self.records.kinds += file.kinds
+        self.records.years += file.years
+        self.records.ids += file.ids
+        self.records.keys += file.keys
+        self._add_file(file.payload, len(file.kinds), file.problems)
 
     def skip(self, *, unreadable: bool) -> None:
         """Add the next file as not read: too large, or unreadable (so read it next time)."""

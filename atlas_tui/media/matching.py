@@ -9,8 +9,6 @@ from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any, Literal
 
-from rapidfuzz import fuzz, process
-
 from atlas_tui.media.models import MOVIE, SERIES, MediaItem, MediaKind
 from atlas_tui.media.normalize import exact_key, normal_key
 
@@ -195,6 +193,8 @@ class Matcher:
                 found = text.find(normal, at[i + 1])  # the next key: one offer per key
             if not best:
                 keys = self.normal_keys()
+                from rapidfuzz import fuzz, process  # only when nothing else matched
+
                 hits = process.extract(
                     normal, keys, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
                 )

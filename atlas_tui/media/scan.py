@@ -15,10 +15,11 @@ from atlas_tui.media import cache
 from atlas_tui.media.config import cache_root, max_file_bytes
 from atlas_tui.media.data import IndexBuilder, IndexData
 from atlas_tui.media.errors import MediaDirError
-from atlas_tui.media.files import read_media_file, size_warning
+from atlas_tui.media.files import size_warning
 from atlas_tui.media.index import MediaIndex
 from atlas_tui.media.memory import recall, remember
 from atlas_tui.media.models import MediaWarning
+from atlas_tui.media.parallel import read_files
 from atlas_tui.media.results import ScanStats
 from atlas_tui.media.walk import Tree, walk
 
@@ -45,6 +46,7 @@ def load_index(
     cache_dir: str | os.PathLike[str] | None = None,
     use_cache: bool = True,
     on_progress: ProgressHook | None = None,
+    processes: int | None = None,
 ) -> MediaIndex:
     """Scan ``search_dir`` recursively for .json, .ndjson and .nfo files.
 
@@ -54,7 +56,8 @@ def load_index(
     UTF-8 or not valid JSON/XML are skipped with a :class:`MediaWarning` (also logged).
     ``on_progress(done, total)`` is called with (0, total) first, then about every 1%
     of files and at the end; it runs in the scanning thread, and an exception it raises
-    stops the scan.
+    stops the scan. ``processes``: how many processes parse files (None: one per core once
+    there are many files to read, else this one).
     """
     started = time.perf_counter()
     folder = check_folder(search_dir)
@@ -84,7 +87,9 @@ def load_index(
             if cache_path is not None and _worth_saving(data):
                 scan.written = _write(cache_path, data, real, scan.warnings)
         else:
-            data, scan = _build(folder, tree, limit, set(too_large), previous, on_progress)
+            data, scan = _build(
+                folder, tree, limit, set(too_large), previous, on_progress, processes
+            )
             if cache_path is not None:
                 scan.written = _write(cache_path, data, real, scan.warnings)
     warnings += scan.warnings
@@ -126,14 +131,23 @@ def _build(
     too_large: set[int],
     previous: IndexData | None,
     on_progress: ProgressHook | None,
+    processes: int | None = None,
 ) -> tuple[IndexData, _Scan]:
-    """Index the files of ``tree``, reading only those ``previous`` does not hold unchanged."""
+    """Index the files of ``tree``, reading only those ``previous`` does not hold unchanged
+    (in a pool of processes when there are many; see `parallel.read_files`)."""
     scan = _Scan()
     builder = IndexBuilder(previous)
     total = len(tree) - len(too_large)
     step = max(1, total // _PROGRESS_STEPS)
     done = 0
-    for file, key in enumerate(tree.keys()):
+    keys = tree.keys()
+    unread = [
+        os.path.join(folder, key[0])
+        for file, key in enumerate(keys)
+        if file not in too_large and not builder.reusable(key)
+    ]
+    files_read = read_files(unread, limit, processes)
+    for file, key in enumerate(keys):
         if file in too_large:
             builder.skip(unreadable=False)
             continue
@@ -142,16 +156,17 @@ def _build(
             scan.reused += 1
         else:
             scan.read += 1
-            path = os.path.join(folder, key[0])
-            outcome = read_media_file(path, limit)
-            if outcome.cacheable:
-                builder.add(outcome)
+            prepared, problems = next(files_read)
+            if prepared is not None:
+                builder.add_prepared(prepared)
             else:  # e.g. permission denied: not in the index, so tried again next time
                 builder.skip(unreadable=True)
                 scan.unreadable += 1
-                scan.warnings.extend(MediaWarning(path, problem) for problem in outcome.problems)
+                path = os.path.join(folder, key[0])
+                scan.warnings.extend(MediaWarning(path, problem) for problem in problems)
         if on_progress and done % step == 0 and done < total:
             on_progress(done, total)
+    files_read.close()
     return builder.finish(tree, limit), scan
 
 
