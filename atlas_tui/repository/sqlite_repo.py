@@ -20,6 +20,7 @@ from atlas_tui.models import InventoryItem, Movement, format_timestamp, sku_key
 from atlas_tui.repository.backups import BackupPolicy, backup_name, rotate
 from atlas_tui.repository.base import joined
 from atlas_tui.repository.files import (
+    FileLock,
     check_still_ours,
     fsync_dir,
     new_temp,
@@ -122,7 +123,12 @@ def _loads(text: object) -> object:
 
 
 class SQLiteRepository:
-    """Inventory data in one SQLite file; writers serialise on BEGIN IMMEDIATE."""
+    """Inventory data in one SQLite file; readers never wait.
+
+    Writers queue on a FileLock beside the file (served in arrival order) before BEGIN
+    IMMEDIATE, so SQLite's busy handler, which polls with sleeps, never decides who goes
+    next; BEGIN IMMEDIATE still keeps out writers that do not take the lock.
+    """
 
     backend = "sqlite"
 
@@ -131,6 +137,7 @@ class SQLiteRepository:
     ) -> None:
         self._path = Path(path)
         self._timeout = lock_timeout
+        self._lock = FileLock(self._path.with_name(self._path.name + ".lock"), lock_timeout)
         self._backups = backups
         self._backed_up = False
         self._mutex = threading.RLock()
@@ -274,15 +281,12 @@ class SQLiteRepository:
                 return
             conn = self._connect(create=True)
             assert conn is not None
+            self._lock.acquire()
             try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if "locked" in str(exc) or "busy" in str(exc):
-                    raise BusyError(
-                        f"data is busy (held by another ATLAS process) for more than "
-                        f"{self._timeout:g}s, try again"
-                    ) from None
-                raise StorageError(f"cannot write data file {self._path}: {exc}") from None
+                self._begin(conn)
+            except BaseException:
+                self._lock.release()
+                raise
             self._depth = 1
             self._dirty = False
             self._next_movement_id = None
@@ -304,6 +308,18 @@ class SQLiteRepository:
                 raise
             finally:
                 self._depth = 0
+                self._lock.release()
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise BusyError(
+                    f"data is busy (held by another ATLAS process) for more than "
+                    f"{self._timeout:g}s, try again"
+                ) from None
+            raise StorageError(f"cannot write data file {self._path}: {exc}") from None
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
