@@ -19,6 +19,7 @@ import stat
 import struct
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -343,6 +344,8 @@ _folders: dict[tuple[int, int], _FolderHold] = {}
 # One thread of this process at a time per lock (folder, name); the others wait here.
 _names: dict[tuple[tuple[int, int], str], threading.Lock] = {}
 _folders_mutex = threading.Lock()
+# Attempts holding or waiting for a lock: a forked child closes its copies of their files.
+_attempts: weakref.WeakSet[_Attempt] = weakref.WeakSet()
 
 
 def _forget_folders() -> None:
@@ -355,6 +358,9 @@ def _forget_folders() -> None:
                 os.close(hold.fd)  # the parent keeps its lock: the flock is on its open file
     _folders.clear()
     _names.clear()
+    for attempt in list(_attempts):
+        attempt.forget()
+    _attempts.clear()
 
 
 os.register_at_fork(after_in_child=_forget_folders)
@@ -473,6 +479,7 @@ class _Attempt:
         self.error: BaseException | None = None
         self.granted = threading.Lock()
         self.granted.acquire()
+        _attempts.add(self)
 
     def run(self, *, block: bool) -> bool:
         """Take the steps still to take; False when one would wait (and `block` is off)."""
@@ -585,6 +592,16 @@ class _Attempt:
                 return True
             os.close(fd)
 
+    def forget(self) -> None:
+        """In a forked child: close our copies of the files, never unlocking them (the locks
+        belong to the open files the parent shares; an unlock here would be the parent's)."""
+        for fd in (self.fd, self.queue):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.fd = self.queue = self.folder = None
+        self.named = False
+
     def undo(self) -> None:
         """Let go of whatever the attempt holds, the lock file first and its turn last."""
         fd, self.fd = self.fd, None
@@ -604,6 +621,7 @@ class _Attempt:
         if self.named:
             self.named = False
             self.local.release()
+        _attempts.discard(self)
 
 
 class FileLock:
