@@ -352,13 +352,29 @@ class InventoryService:
         """
         why = clean_text("reason", reason, REASON_MAX_LEN) or f"import of {source}"
         from atlas_tui import imports
-        from atlas_tui.repository.base import append_movements, put_many
 
         # Planned outside the writers' lock: reading, checking and building every row takes
         # seconds at 100k rows, and every other writer would wait for all of it. The lock is
         # held only to re-check and commit, in one transaction.
         seen = self.repository.version()
         now = self._clock()
+        with imports.paused_gc():
+            return self._import_planned(table, seen, now, source, why, dry_run, strict)
+
+    def _import_planned(
+        self,
+        table: ImportTable,
+        seen: Hashable,
+        now: datetime,
+        source: str,
+        why: str,
+        dry_run: bool,
+        strict: bool,
+    ) -> ImportResult:
+        """import_table's plan, re-check and commit."""
+        from atlas_tui import imports
+        from atlas_tui.repository.base import append_movements, put_many
+
         rows = len(table.rows)
         outcomes = imports.plan_rows(table, imports.lookup_for(self.repository, rows), now)
         if dry_run or (strict and imports.refused(outcomes)):
