@@ -2,18 +2,29 @@
 
 A row naming a new SKU adds the item; a row naming a stored SKU updates the fields the
 file gives and sets the quantity as a `count`. Each applied row records one movement.
+
+The plan is made outside the writers' lock, against the data as it was then; `recheck`
+refuses, under the lock, every row whose item another writer changed meanwhile.
 """
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from atlas_tui.errors import AtlasError, ValidationError
 from atlas_tui.models import (
+    ITEM_FIELDS,
     InventoryItem,
+    Movement,
+    MovementKind,
     check_attribute_limits,
+    format_timestamp,
     merge_attributes,
     parse_timestamp,
     sku_key,
@@ -38,6 +49,8 @@ class RowOutcome:
     item: InventoryItem | None = None
     before: InventoryItem | None = None
     changes: dict[str, list[Any]] = field(default_factory=dict)
+    # An added item's `to_dict()`, made once for its movement and this outcome (read-only).
+    data: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: row, sku, action, and reason or changes."""
@@ -45,7 +58,7 @@ class RowOutcome:
         if self.action == "refuse":
             data["reason"] = self.reason
         if self.action == "add" and self.item is not None:
-            data["item"] = self.item.to_dict()
+            data["item"] = dict(self.data) if self.data is not None else self.item.to_dict()
         if self.action == "update":
             data["changes"] = self.changes
         return data
@@ -155,6 +168,35 @@ class Lookup(Protocol):
     def get(self, sku: str) -> InventoryItem | None: ...
 
 
+class Stored(Protocol):
+    """What an import reads of the store (a repository)."""
+
+    def get(self, sku: str) -> InventoryItem | None: ...
+
+    def items(self) -> list[InventoryItem]: ...
+
+    def count(self) -> int: ...
+
+
+class _Items:
+    """Items read at once, looked up by SKU like a repository."""
+
+    def __init__(self, items: list[InventoryItem]) -> None:
+        self._by_key = {item.key: item for item in items}
+
+    def get(self, sku: str) -> InventoryItem | None:
+        return self._by_key.get(sku_key(sku))
+
+
+def lookup_for(store: Stored, rows: int) -> Lookup:
+    """How to find the stored items of `rows` rows: the whole store read once (one moment's
+    data, and no query per row) unless the store is much bigger than the file."""
+    present = store.count()
+    if present > 4 * rows:
+        return store
+    return _Items(store.items() if present else [])
+
+
 def plan_rows(table: ImportTable, lookup: Lookup, now: datetime) -> list[RowOutcome]:
     """The outcome of every row, against the items `lookup` finds."""
     duplicates = _duplicates(table.rows)
@@ -170,7 +212,9 @@ def plan_rows(table: ImportTable, lookup: Lookup, now: datetime) -> list[RowOutc
         try:
             existing = lookup.get(sku)
             if existing is None:
-                outcomes.append(RowOutcome(row.row, sku, "add", item=_new_item(row, now)))
+                item = _new_item(row, now)
+                data = _item_data(item)
+                outcomes.append(RowOutcome(row.row, sku, "add", item=item, data=data))
                 continue
             candidate, diff = _updated_item(row, existing, now)
         except AtlasError as exc:
@@ -194,3 +238,101 @@ def plan_rows(table: ImportTable, lookup: Lookup, now: datetime) -> list[RowOutc
             )
         )
     return outcomes
+
+
+# One import stamps every row with the same moment: format it once, not per row.
+_stamp = lru_cache(maxsize=64)(format_timestamp)
+
+
+def _item_data(item: InventoryItem) -> dict[str, Any]:
+    """`item.to_dict()`, with the timestamps formatted once per import."""
+    data = {name: getattr(item, name) for name in ITEM_FIELDS}
+    data["created_at"] = _stamp(item.created_at)
+    data["updated_at"] = _stamp(item.updated_at)
+    data["attributes"] = dict(item.attributes)
+    return data
+
+
+def recheck(outcomes: list[RowOutcome], lookup: Lookup) -> list[RowOutcome]:
+    """The plan, with every row refused whose item is no longer as planned (added, changed
+    or deleted by another writer since): an import never overwrites such a change."""
+    checked: list[RowOutcome] = []
+    for outcome in outcomes:
+        if outcome.action == "refuse":
+            checked.append(outcome)
+            continue
+        planned = outcome.before if outcome.action == "update" else None
+        if outcome.action == "unchanged":
+            planned = outcome.item
+        current = lookup.get(outcome.sku)
+        if current == planned:
+            checked.append(outcome)
+            continue
+        what = "added" if planned is None else "deleted" if current is None else "changed"
+        reason = (
+            f"sku: {outcome.sku!r} was {what} by another writer while this file was being "
+            "imported; this row was not applied, import the file again to apply it"
+        )
+        checked.append(RowOutcome(outcome.row, outcome.sku, "refuse", reason))
+    return checked
+
+
+def changes_of(
+    outcomes: list[RowOutcome], *, reason: str, user: str, now: datetime, source: str
+) -> tuple[list[InventoryItem], list[Movement]]:
+    """The items to store and the movement of each applied row (`add`; `count` when the
+    quantity changes, else `update`)."""
+    items: list[InventoryItem] = []
+    movements: list[Movement] = []
+    for outcome in outcomes:
+        item = outcome.item
+        if item is None or outcome.action not in ("add", "update"):
+            continue
+        items.append(item)
+        if outcome.before is None:
+            data = outcome.data if outcome.data is not None else item.to_dict()
+            kind: MovementKind = "add"
+            before = 0
+            details: dict[str, Any] = {"item": data, "import": source}
+        else:
+            changes = {k: v for k, v in outcome.changes.items() if k != "quantity"}
+            kind = "count" if "quantity" in outcome.changes else "update"
+            before = outcome.before.quantity
+            details = {"changes": changes, "import": source}
+        movements.append(
+            Movement(
+                sku=item.sku,
+                kind=kind,
+                delta=item.quantity - before,
+                quantity_before=before,
+                quantity_after=item.quantity,
+                reason=reason,
+                user=user,
+                timestamp=now,
+                details=details,
+            )
+        )
+    return items, movements
+
+
+def refused(outcomes: list[RowOutcome]) -> bool:
+    """Whether any row is refused."""
+    return any(outcome.action == "refuse" for outcome in outcomes)
+
+
+def added(outcomes: list[RowOutcome]) -> int:
+    """How many rows add an item."""
+    return sum(outcome.action == "add" for outcome in outcomes)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while 100k rows become items and movements: they
+    hold no cycles, and each pass would rescan every one built so far."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

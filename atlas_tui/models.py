@@ -172,7 +172,12 @@ def _check_json(path: str, value: object, depth: int = 0) -> None:
         for key, element in value.items():
             if not isinstance(key, str):
                 raise ValidationError(path, f"keys must be text, got {shown(key)}")
-            check_utf8(f"{path} key {shown(key)}", key)
+            if not key.isascii():  # the names below are built only when needed: 100k rows
+                check_utf8(f"{path} key {shown(key)}", key)
+            if type(element) is str and depth < 32:
+                if not element.isascii():
+                    check_utf8(f"{path}.{key}", element)
+                continue
             _check_json(f"{path}.{key}", element, depth + 1)
         return
     raise ValidationError(path, f"is not JSON data ({type(value).__name__})")
@@ -235,7 +240,14 @@ def check_attribute_limits(
             )
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def _copy_json(value: Any) -> Any:
+    if type(value) in _PLAIN:  # before the slower ABC check below
+        return value
+    if type(value) is dict:
+        return {key: _copy_json(element) for key, element in value.items()}
     if isinstance(value, Mapping):
         return {key: _copy_json(element) for key, element in value.items()}
     if isinstance(value, list | tuple):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -355,37 +355,57 @@ class InventoryService:
         changes, else `update`), or none when `strict` and a row is refused, or when
         `dry_run`. An import ends what `undo_last` can take back.
         """
-        from atlas_tui.imports import ImportResult, plan_rows  # only imports pay for it
+        from atlas_tui import imports  # only imports pay for it
 
         why = clean_text("reason", reason, REASON_MAX_LEN) or f"import of {source}"
-        with nullcontext() if dry_run else self._transaction():
-            now = self._clock()
-            outcomes = plan_rows(table, self.repository, now)
-            refused = any(o.action == "refuse" for o in outcomes)
-            if not dry_run and strict and refused:
-                return ImportResult(source, outcomes, applied=False, dry_run=False, strict=True)
-            self._check_capacity(sum(o.action == "add" for o in outcomes), None)
+
+        # Planned outside the writers' lock: reading, checking and building every row takes
+        # seconds at 100k rows, and every other writer would wait for all of it. The lock is
+        # held only to re-check and commit, in one transaction.
+        seen = self.repository.version()
+        now = self._clock()
+        with imports.paused_gc():
+            return self._import_planned(table, seen, now, source, why, dry_run, strict)
+
+    def _import_planned(
+        self,
+        table: ImportTable,
+        seen: Hashable,
+        now: datetime,
+        source: str,
+        why: str,
+        dry_run: bool,
+        strict: bool,
+    ) -> ImportResult:
+        """import_table's plan, re-check and commit."""
+        from atlas_tui import imports
+        from atlas_tui.repository.base import append_movements, put_many
+
+        rows = len(table.rows)
+        outcomes = imports.plan_rows(table, imports.lookup_for(self.repository, rows), now)
+        if dry_run or (strict and imports.refused(outcomes)):
             if dry_run:
-                return ImportResult(source, outcomes, applied=False, dry_run=True, strict=strict)
-            mark = len(self._uncommitted)
-            for outcome in outcomes:
-                item = outcome.item
-                if item is None or outcome.action not in ("add", "update"):
-                    continue
-                self.repository.put(item)
-                if outcome.before is None:
-                    details = {"item": item.to_dict(), "import": source}
-                    self._record(item, "add", 0, item.quantity, why, now, details)
-                    continue
-                changes = {k: v for k, v in outcome.changes.items() if k != "quantity"}
-                kind: MovementKind = "count" if "quantity" in outcome.changes else "update"
-                before = outcome.before.quantity
-                details = {"changes": changes, "import": source}
-                self._record(item, kind, before, item.quantity, why, now, details)
-            del self._uncommitted[mark:]
+                self._check_capacity(imports.added(outcomes), None)
+            return imports.ImportResult(
+                source, outcomes, applied=False, dry_run=dry_run, strict=strict
+            )
+        with self._transaction():
+            if self.repository.version() != seen:
+                # Another writer committed meanwhile: its changes are never overwritten.
+                outcomes = imports.recheck(outcomes, imports.lookup_for(self.repository, rows))
+                if strict and imports.refused(outcomes):
+                    return imports.ImportResult(
+                        source, outcomes, applied=False, dry_run=False, strict=True
+                    )
+            self._check_capacity(imports.added(outcomes), None)
+            items, movements = imports.changes_of(
+                outcomes, reason=why, user=self.user, now=now, source=source
+            )
+            put_many(self.repository, items)
+            append_movements(self.repository, movements)
         # Undo after an import would take back one row of it, or a change made before it.
         self._done.clear()
-        return ImportResult(source, outcomes, applied=True, dry_run=False, strict=strict)
+        return imports.ImportResult(source, outcomes, applied=True, dry_run=False, strict=strict)
 
     def _refuse_duplicate(self, item: InventoryItem) -> None:
         existing = self.repository.get(item.sku)

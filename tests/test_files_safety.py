@@ -25,6 +25,7 @@ from support import BACKENDS, ROOT, backend_of, run_atlas
 from atlas_tui.errors import AtlasError
 from atlas_tui.factory import make_service
 from atlas_tui.media import clear_index_memory, load_index, read_media_file
+from atlas_tui.repository.files import QUEUE_NAME
 
 FORK = multiprocessing.get_context("fork")
 VICTIM = b"precious: a colleague's file, not ATLAS's\n"
@@ -373,11 +374,10 @@ def test_a_new_store_in_a_group_folder_is_group_writable(db: Path, group: int) -
     os.chown(db.parent, -1, group)
     os.chmod(db.parent, 0o2775)  # setgid: new files take the folder's group
     modes = _modes_of_a_new_store(db, 0o002)
-    expected = {db.name, f"{db.name}.counts.json", f"{db.name}.counts.json.lock"}
+    expected = {db.name, f"{db.name}.counts.json", f"{db.name}.counts.json.lock", f"{db.name}.lock"}
+    expected.add(QUEUE_NAME)
     expected |= (
-        {f"{db.name}-wal", f"{db.name}-shm"}
-        if backend_of(db) == "sqlite"
-        else {f"{db.name}.lock", _journal(db).name}
+        {f"{db.name}-wal", f"{db.name}-shm"} if backend_of(db) == "sqlite" else {_journal(db).name}
     )
     assert set(modes) == expected
     assert {name: tuple(mode) for name, mode in modes.items()} == dict.fromkeys(

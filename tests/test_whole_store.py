@@ -198,7 +198,7 @@ def _hold_with_pending_adjust(db: str, delta: int, ready: int, go: int) -> None:
 
 def _waiting_for_a_lock(thread: threading.Thread) -> bool:
     """Whether the thread waits for a lock: the line it is on in our storage code is the
-    lock's pause between tries, or SQLite's BEGIN IMMEDIATE (whose busy handler waits).
+    lock's wait for its turn, or SQLite's BEGIN IMMEDIATE (whose busy handler waits).
 
     With the data lock held elsewhere, that is where an apply stops: past its plan if it
     plans outside the data transaction (the bug), before it if it plans inside.
@@ -207,7 +207,7 @@ def _waiting_for_a_lock(thread: threading.Thread) -> bool:
     if frame is None or f"{os.sep}repository{os.sep}" not in frame.f_code.co_filename:
         return False
     line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
-    return "sleep(" in line or "BEGIN IMMEDIATE" in line
+    return "granted.acquire(" in line or "BEGIN IMMEDIATE" in line
 
 
 def _apply_while_a_change_waits(db: Path, pending: int, counted: int) -> object:

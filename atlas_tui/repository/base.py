@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
@@ -111,6 +111,26 @@ class InventoryRepository(Protocol):
     def close(self) -> None:
         """Release what the repository holds open."""
         ...
+
+
+def put_many(repository: InventoryRepository, items: Sequence[InventoryItem]) -> None:
+    """`put` every item, in one call where the backend writes in bulk (`put_many`)."""
+    bulk = getattr(repository, "put_many", None)
+    if bulk is not None:
+        bulk(items)
+        return
+    for item in items:
+        repository.put(item)
+
+
+def append_movements(repository: InventoryRepository, movements: Sequence[Movement]) -> None:
+    """`append_movement` each one, in one call where the backend writes in bulk."""
+    bulk = getattr(repository, "append_movements", None)
+    if bulk is not None:
+        bulk(movements)
+        return
+    for movement in movements:
+        repository.append_movement(movement)
 
 
 class Nestable(Protocol):

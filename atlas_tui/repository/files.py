@@ -16,8 +16,10 @@ import re
 import secrets
 import socket
 import stat
+import struct
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -289,16 +291,61 @@ def _whoami() -> str:
     return f"{user}@{socket.gethostname()} pid {os.getpid()} since {stamp}"
 
 
+# Waiters queue up in one small file per folder (the folder's flock is what every lock there
+# shares): a ticket counter at its start, and one byte per ticket, locked by its holder (OFD
+# locks: per open file, not per process, so threads and kill -9 behave as with flock). A
+# waiter waits for the byte of the ticket before its own, which its owner unlocks when it is
+# done, dies or gives up: arrival order, with no polling. Where OFD locks are missing (not
+# Linux) the queue is skipped and the kernel's flock alone decides, which wakes every waiter
+# at once.
+_OFD_SETLK: int | None = getattr(fcntl, "F_OFD_SETLK", None)
+_OFD_SETLKW: int | None = getattr(fcntl, "F_OFD_SETLKW", None)
+QUEUE_NAME = ".atlas-queue"
+_COUNTER = 8  # bytes at offset 0: the last ticket handed out, little-endian
+_SLOTS = 4096  # offset of ticket 0's byte
+_TICKETS = 1 << 40  # tickets wrap around here (years of writes)
+
+
+def _range_lock(fd: int, kind: int, start: int, length: int, *, block: bool) -> bool:
+    """An OFD lock (or unlock) of bytes [start, start + length); False if `block` is off and
+    another open file holds a conflicting one."""
+    command = _OFD_SETLKW if block else _OFD_SETLK
+    assert command is not None
+    request = struct.pack("hhqqi4x", kind, os.SEEK_SET, start, length, 0)
+    try:
+        fcntl.fcntl(fd, command, request)
+    except OSError as exc:
+        if not block and exc.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        raise
+    return True
+
+
+def _slot(ticket: int) -> int:
+    return _SLOTS + ticket % _TICKETS
+
+
 @dataclass(slots=True)
 class _FolderHold:
-    """This process's flock on one folder, shared by the locks it holds there."""
+    """This process's flock on one folder, shared by the locks it holds there.
 
-    fd: int | None
+    Every thread of the process waits for it on the same open folder (`fd`), so when the
+    kernel grants it, it is granted to all of them: several locks of one folder held by one
+    process never wait for each other there.
+    """
+
+    fd: int | None  # None where folders cannot be locked: the lock file alone serves
     names: set[str] = field(default_factory=set)
+    waiting: int = 0  # threads in flock() on fd
+    held: bool = False
 
 
 _folders: dict[tuple[int, int], _FolderHold] = {}
+# One thread of this process at a time per lock (folder, name); the others wait here.
+_names: dict[tuple[tuple[int, int], str], threading.Lock] = {}
 _folders_mutex = threading.Lock()
+# Attempts holding or waiting for a lock: a forked child closes its copies of their files.
+_attempts: weakref.WeakSet[_Attempt] = weakref.WeakSet()
 
 
 def _forget_folders() -> None:
@@ -310,68 +357,271 @@ def _forget_folders() -> None:
             with contextlib.suppress(OSError):
                 os.close(hold.fd)  # the parent keeps its lock: the flock is on its open file
     _folders.clear()
+    _names.clear()
+    for attempt in list(_attempts):
+        attempt.forget()
+    _attempts.clear()
 
 
 os.register_at_fork(after_in_child=_forget_folders)
 
 
-def _enter_folder(folder: Path, name: str) -> tuple[int, int] | None:
-    """Take the folder's lock for lock `name` without waiting; its key, or None if busy.
-
-    Several locks of one folder held by one process share one flock on the folder; a
-    lock name is held by one thread at a time.
-    """
+def _folder_key(folder: Path) -> tuple[int, int]:
     try:
         info = os.stat(folder)
     except OSError as exc:
         raise StorageError(f"cannot lock {folder}: {exc.strerror or exc}") from None
-    key = (info.st_dev, info.st_ino)
+    return (info.st_dev, info.st_ino)
+
+
+def _name_lock(key: tuple[int, int], name: str) -> threading.Lock:
     with _folders_mutex:
-        hold = _folders.get(key)
-        if hold is not None:
-            if name in hold.names:
-                return None
-            hold.names.add(name)
-            return key
-        fd = _lock_folder(folder, key)
-        if fd == -1:
-            return None
-        _folders[key] = _FolderHold(fd, {name})
-        return key
+        return _names.setdefault((key, name), threading.Lock())
 
 
-def _lock_folder(folder: Path, key: tuple[int, int]) -> int | None:
-    """A descriptor holding the folder's flock; -1 if another process holds it, None
-    where folders cannot be locked (not readable, or NFS): the lock file alone serves."""
+def _open_folder(folder: Path, key: tuple[int, int]) -> int | None:
+    """The folder open for flock; -1 if it was renamed meanwhile, None where folders cannot
+    be opened (not readable)."""
     try:
         fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except OSError:
         return None
     try:
         info = os.fstat(fd)
-        if (info.st_dev, info.st_ino) != key:  # renamed meanwhile: look again
-            os.close(fd)
-            return -1
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
+    except OSError:
         os.close(fd)
-        return -1 if exc.errno == errno.EWOULDBLOCK else None
+        return None
+    if (info.st_dev, info.st_ino) != key:
+        os.close(fd)
+        return -1
     return fd
+
+
+def _enter_folder(folder: Path, name: str, *, block: bool) -> tuple[int, int] | None:
+    """Take the folder's lock for lock `name`; its key, or None if busy (only when not
+    `block`). The caller holds the name (see _name_lock)."""
+    while True:
+        key = _folder_key(folder)
+        with _folders_mutex:
+            hold = _folders.get(key)
+            if hold is None:
+                fd = _open_folder(folder, key)
+                if fd == -1:
+                    continue  # renamed meanwhile: look again
+                hold = _folders[key] = _FolderHold(fd)
+            if hold.held or hold.fd is None:
+                hold.held = True
+                hold.names.add(name)
+                return key
+            hold.waiting += 1
+            fd = hold.fd
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+            got = True
+        except OSError as exc:
+            got = exc.errno != errno.EWOULDBLOCK  # elsewhere (NFS) the lock file alone serves
+        with _folders_mutex:
+            hold.waiting -= 1
+            if got:
+                hold.held = True
+                hold.names.add(name)
+                return key
+            _settle(key, hold)
+            return None
+
+
+def _settle(key: tuple[int, int], hold: _FolderHold) -> None:
+    """Under _folders_mutex: let the folder go once no lock of ours holds or waits for it."""
+    if hold.names or hold.waiting:
+        return
+    if hold.fd is not None:
+        if hold.held:
+            with contextlib.suppress(OSError):
+                fcntl.flock(hold.fd, fcntl.LOCK_UN)
+        os.close(hold.fd)
+    hold.held = False
+    if _folders.get(key) is hold:
+        del _folders[key]
 
 
 def _leave_folder(key: tuple[int, int], name: str) -> None:
     with _folders_mutex:
         hold = _folders.get(key)
-        if hold is None:
-            return
-        hold.names.discard(name)
-        if hold.names:
-            return
-        del _folders[key]
-        if hold.fd is not None:
+        if hold is not None:
+            hold.names.discard(name)
+            _settle(key, hold)
+
+
+class _Attempt:
+    """One acquisition of a FileLock, step by step in arrival order: this process's turn
+    for the name, a ticket in the queue, the turn of that ticket, the folder, the lock file.
+
+    Each step is tried without waiting first; when one would wait, a helper thread takes
+    the remaining steps with blocking calls (woken by the kernel, never by a timer) while
+    the caller waits for it up to its deadline. A caller that gives up abandons the
+    attempt: its thread keeps its place and lets the lock go the moment it gets it.
+    """
+
+    def __init__(self, lock: FileLock) -> None:
+        self.lock = lock
+        self.key = _folder_key(lock.path.parent)
+        self.name = lock.path.name
+        self.local = _name_lock(self.key, self.name)
+        self.named = False
+        self.queue: int | None = None
+        self.ticket = 0
+        self.folder: tuple[int, int] | None = None
+        self.fd: int | None = None
+        self.done_steps = 0
+        self.state = threading.Lock()
+        self.abandoned = False
+        self.finished = False
+        self.error: BaseException | None = None
+        self.granted = threading.Lock()
+        self.granted.acquire()
+        _attempts.add(self)
+
+    def run(self, *, block: bool) -> bool:
+        """Take the steps still to take; False when one would wait (and `block` is off)."""
+        steps = (
+            self._take_name,
+            self._take_ticket,
+            self._await_turn,
+            self._take_folder,
+            self._take_file,
+        )
+        try:
+            while self.done_steps < len(steps):
+                if not steps[self.done_steps](block):
+                    return False
+                self.done_steps += 1
+        except BaseException:
+            self.undo()
+            raise
+        return True
+
+    def finish(self) -> None:
+        """The helper thread: wait for every remaining step, then hand over or let go."""
+        try:
+            self.run(block=True)
+        except BaseException as exc:  # handed to the waiting caller
+            self.error = exc
+        with self.state:
+            self.finished = True
+            if self.abandoned:
+                self.undo()
+        self.granted.release()
+
+    def wait(self, deadline: float) -> bool:
+        """Whether the helper thread got the lock before `deadline`; else it is abandoned."""
+        if self.granted.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            return True
+        with self.state:
+            if self.finished:
+                return True
+            self.abandoned = True
+            return False
+
+    def _take_name(self, block: bool) -> bool:
+        self.named = self.local.acquire(blocking=block)
+        return self.named
+
+    def _take_ticket(self, block: bool) -> bool:
+        if _OFD_SETLK is None:
+            return True
+        with _folders_mutex:
+            hold = _folders.get(self.key)
+            if hold is not None and hold.held:
+                # A lock taken inside another of this process (the sessions' around the
+                # data's): queueing could mean waiting for a waiter who waits for us.
+                return True
+        path = self.lock.path.parent / QUEUE_NAME
+        try:
+            fd, _ = open_or_create(path, os.O_RDWR, "lock queue file", like=self.lock._like)
+        except OSError:
+            return True  # a colleague's read-only queue: the flock queue alone decides
+        try:
+            if os.fstat(fd).st_nlink > 1:
+                raise StorageError(
+                    f"lock queue file {path} has other names (hard links); remove it"
+                )
+            if not _range_lock(fd, fcntl.F_WRLCK, 0, _COUNTER, block=block):
+                os.close(fd)
+                return False
+            try:
+                raw = os.pread(fd, _COUNTER, 0)
+                last = int.from_bytes(raw, "little") if len(raw) == _COUNTER else 0
+                ticket = (last + 1) % _TICKETS
+                os.pwrite(fd, ticket.to_bytes(_COUNTER, "little"), 0)
+                # Ours until we are done; nobody else has this ticket, so it is free.
+                _range_lock(fd, fcntl.F_WRLCK, _slot(ticket), 1, block=False)
+            finally:
+                _range_lock(fd, fcntl.F_UNLCK, 0, _COUNTER, block=False)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.queue, self.ticket = fd, ticket
+        return True
+
+    def _await_turn(self, block: bool) -> bool:
+        if self.queue is None:
+            return True
+        before = _slot(self.ticket - 1)
+        if not _range_lock(self.queue, fcntl.F_RDLCK, before, 1, block=block):
+            return False
+        _range_lock(self.queue, fcntl.F_UNLCK, before, 1, block=False)
+        return True
+
+    def _take_folder(self, block: bool) -> bool:
+        self.folder = _enter_folder(self.lock.path.parent, self.name, block=block)
+        return self.folder is not None
+
+    def _take_file(self, block: bool) -> bool:
+        while True:
+            fd = self.lock._open()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | (0 if block else fcntl.LOCK_NB))
+            except OSError as exc:
+                os.close(fd)
+                if exc.errno in (errno.EAGAIN, errno.EACCES):
+                    return False
+                raise StorageError(f"cannot lock {self.lock.path}: {exc.strerror}") from None
+            # Opened, then deleted or replaced before we locked it: that lock guards nothing.
+            if _same_file(self.lock.path, os.fstat(fd)):
+                self.fd = fd
+                return True
+            os.close(fd)
+
+    def forget(self) -> None:
+        """In a forked child: close our copies of the files, never unlocking them (the locks
+        belong to the open files the parent shares; an unlock here would be the parent's)."""
+        for fd in (self.fd, self.queue):
+            if fd is not None:
+                with contextlib.suppress(OSError):
+                    os.close(fd)
+        self.fd = self.queue = self.folder = None
+        self.named = False
+
+    def undo(self) -> None:
+        """Let go of whatever the attempt holds, the lock file first and its turn last."""
+        fd, self.fd = self.fd, None
+        if fd is not None:
             with contextlib.suppress(OSError):
-                fcntl.flock(hold.fd, fcntl.LOCK_UN)
-            os.close(hold.fd)
+                os.ftruncate(fd, 0)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+            finally:
+                os.close(fd)
+        folder, self.folder = self.folder, None
+        if folder is not None:
+            _leave_folder(folder, self.name)
+        queue, self.queue = self.queue, None
+        if queue is not None:
+            os.close(queue)  # drops its ticket's byte: the next in line goes
+        if self.named:
+            self.named = False
+            self.local.release()
+        _attempts.discard(self)
 
 
 class FileLock:
@@ -380,7 +630,8 @@ class FileLock:
     The holder has a flock on the lock file and one on its folder. The file names the
     holder and keeps older ATLAS versions out; the folder, which cannot be deleted
     while it holds the data, keeps a second writer out even when someone deletes or
-    replaces the lock file while it is held (a new file would lock nothing).
+    replaces the lock file while it is held (a new file would lock nothing). Waiters are
+    served in arrival order (see _Attempt), and woken by the kernel, not by polling.
     """
 
     def __init__(self, path: Path, timeout: float, *, like: Path | None = None) -> None:
@@ -388,51 +639,27 @@ class FileLock:
         self.timeout = timeout
         # A new lock file is as shared as the data it guards.
         self._like = like if like is not None else path.with_suffix("")
-        self._fd: int | None = None
-        self._folder: tuple[int, int] | None = None
+        self._held: _Attempt | None = None
 
     def acquire(self) -> None:
         """Wait up to `timeout` seconds, then raise BusyError naming the holder."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.timeout
-        pause = 0.0005
-        while True:
-            folder = _enter_folder(self.path.parent, self.path.name)
-            if folder is not None:
-                try:
-                    fd = self._lock_file()
-                except BaseException:
-                    _leave_folder(folder, self.path.name)
-                    raise
-                if fd is not None:
-                    self._fd, self._folder = fd, folder
-                    break
-                _leave_folder(folder, self.path.name)
-            if time.monotonic() >= deadline:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        attempt = _Attempt(self)
+        if not attempt.run(block=False):
+            threading.Thread(target=attempt.finish, name="atlas-lock", daemon=True).start()
+            if not attempt.wait(deadline):
                 raise BusyError(
                     f"data is busy (held by {self._holder()}) for more than "
                     f"{self.timeout:g}s, try again"
                 )
-            time.sleep(pause)
-            pause = min(pause * 2, 0.05)
+            if attempt.error is not None:
+                raise attempt.error
+        self._held = attempt
+        assert attempt.fd is not None
         with contextlib.suppress(OSError):
-            os.ftruncate(self._fd, 0)
-            os.pwrite(self._fd, _whoami().encode(), 0)
-
-    def _lock_file(self) -> int | None:
-        """The locked lock file, or None if it is held (or was replaced: try again)."""
-        fd = self._open()
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            # Opened, then deleted or replaced before we locked it: that lock guards nothing.
-            if _same_file(self.path, os.fstat(fd)):
-                return fd
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                os.close(fd)
-                raise StorageError(f"cannot lock {self.path}: {exc.strerror}") from None
-        os.close(fd)
-        return None
+            os.ftruncate(attempt.fd, 0)
+            os.pwrite(attempt.fd, _whoami().encode(), 0)
 
     def _open(self) -> int:
         what = "lock file"
@@ -468,14 +695,6 @@ class FileLock:
 
     def release(self) -> None:
         """Let the next waiter in."""
-        fd, self._fd = self._fd, None
-        folder, self._folder = self._folder, None
-        if fd is not None:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, 0)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-            finally:
-                os.close(fd)
-        if folder is not None:
-            _leave_folder(folder, self.path.name)
+        attempt, self._held = self._held, None
+        if attempt is not None:
+            attempt.undo()

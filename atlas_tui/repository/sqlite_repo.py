@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import threading
 import urllib.parse
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -20,6 +21,7 @@ from atlas_tui.models import InventoryItem, Movement, format_timestamp, sku_key
 from atlas_tui.repository.backups import BackupPolicy, backup_name, rotate
 from atlas_tui.repository.base import ROW_FIELDS, joined
 from atlas_tui.repository.files import (
+    FileLock,
     check_still_ours,
     fsync_dir,
     new_temp,
@@ -81,26 +83,29 @@ INSERT_MOVEMENT = (
 )
 
 
+# Rows written together mostly share one moment (an import's): format it once.
+_stamp = functools.lru_cache(maxsize=64)(format_timestamp)
+
+
 def _item_row(item: InventoryItem) -> tuple[Any, ...]:
-    data = item.to_dict()
     return (
         item.key,
-        data["sku"],
-        data["name"],
-        data["category"],
-        data["quantity"],
-        data["location"],
-        data["min_stock"],
-        data["max_stock"],
-        data["created_at"],
-        data["updated_at"],
-        orjson.dumps(data["attributes"]).decode(),
+        item.sku,
+        item.name,
+        item.category,
+        item.quantity,
+        item.location,
+        item.min_stock,
+        item.max_stock,
+        _stamp(item.created_at),
+        _stamp(item.updated_at),
+        orjson.dumps(item.attributes).decode(),
     )
 
 
-def _movement_row(movement: Movement) -> tuple[Any, ...]:
+def _movement_row(movement: Movement, id: int | None = None) -> tuple[Any, ...]:
     return (
-        movement.id,
+        movement.id if id is None else id,
         movement.sku,
         sku_key(movement.sku),
         movement.kind,
@@ -109,7 +114,7 @@ def _movement_row(movement: Movement) -> tuple[Any, ...]:
         movement.quantity_after,
         movement.reason,
         movement.user,
-        format_timestamp(movement.timestamp),
+        _stamp(movement.timestamp),
         orjson.dumps(movement.details).decode(),
     )
 
@@ -122,7 +127,12 @@ def _loads(text: object) -> object:
 
 
 class SQLiteRepository:
-    """Inventory data in one SQLite file; writers serialise on BEGIN IMMEDIATE."""
+    """Inventory data in one SQLite file; readers never wait.
+
+    Writers queue on a FileLock beside the file (served in arrival order) before BEGIN
+    IMMEDIATE, so SQLite's busy handler, which polls with sleeps, never decides who goes
+    next; BEGIN IMMEDIATE still keeps out writers that do not take the lock.
+    """
 
     backend = "sqlite"
 
@@ -131,6 +141,7 @@ class SQLiteRepository:
     ) -> None:
         self._path = Path(path)
         self._timeout = lock_timeout
+        self._lock = FileLock(self._path.with_name(self._path.name + ".lock"), lock_timeout)
         self._backups = backups
         self._backed_up = False
         self._mutex = threading.RLock()
@@ -274,15 +285,12 @@ class SQLiteRepository:
                 return
             conn = self._connect(create=True)
             assert conn is not None
+            self._lock.acquire()
             try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                if "locked" in str(exc) or "busy" in str(exc):
-                    raise BusyError(
-                        f"data is busy (held by another ATLAS process) for more than "
-                        f"{self._timeout:g}s, try again"
-                    ) from None
-                raise StorageError(f"cannot write data file {self._path}: {exc}") from None
+                self._begin(conn)
+            except BaseException:
+                self._lock.release()
+                raise
             self._depth = 1
             self._dirty = False
             self._next_movement_id = None
@@ -304,6 +312,18 @@ class SQLiteRepository:
                 raise
             finally:
                 self._depth = 0
+                self._lock.release()
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise BusyError(
+                    f"data is busy (held by another ATLAS process) for more than "
+                    f"{self._timeout:g}s, try again"
+                ) from None
+            raise StorageError(f"cannot write data file {self._path}: {exc}") from None
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -444,6 +464,11 @@ class SQLiteRepository:
         with self._mutex:
             self._write(INSERT_ITEM, _item_row(item))
 
+    def put_many(self, items: Sequence[InventoryItem]) -> None:
+        """`put` every item, in one statement."""
+        with self._mutex:
+            self._write(INSERT_ITEM, [_item_row(item) for item in items], many=True)
+
     def remove(self, sku: str) -> None:
         with self._mutex:
             self._write("DELETE FROM items WHERE key = ?", (sku_key(sku),))
@@ -465,6 +490,16 @@ class SQLiteRepository:
             self._write(INSERT_MOVEMENT, _movement_row(recorded))
             self._next_movement_id += 1
             return recorded
+
+    def append_movements(self, movements: Sequence[Movement]) -> None:
+        """Record movements, numbered on from the last, in one statement."""
+        with self._mutex:
+            if self._depth == 0 or self._next_movement_id is None:
+                self._next_movement_id = self.movement_count() + 1
+            first = self._next_movement_id
+            rows = [_movement_row(m, first + n) for n, m in enumerate(movements)]
+            self._write(INSERT_MOVEMENT, rows, many=True)
+            self._next_movement_id = first + len(rows)
 
     def movements(self, sku: str | None = None) -> list[Movement]:
         with self._mutex:
