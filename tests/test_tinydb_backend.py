@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import orjson
@@ -171,3 +172,31 @@ def test_lock_file_names_the_holder_while_held(json_db: Path) -> None:
         service.add("A", "a")
         holder = json_db.with_name(json_db.name + ".lock").read_text()
         assert f"pid {os.getpid()}" in holder
+
+
+def test_other_threads_read_while_a_transaction_is_open(json_db: Path) -> None:
+    """The app's change check and reads never wait for a writer thread, nor see its
+    uncommitted changes."""
+    service = make_service(json_db)
+    service.add("A", "a", quantity=1)
+    inside, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with service.batch():
+            service.adjust("A", 10)
+            inside.set()
+            release.wait()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    inside.wait()
+    try:
+        version = service.version()
+        assert service.get("A").quantity == 1
+        assert [item.quantity for item in service.list_items()] == [1]
+        assert service.version() == version
+    finally:
+        release.set()
+        thread.join()
+    assert service.get("A").quantity == 11
+    assert service.version() != version

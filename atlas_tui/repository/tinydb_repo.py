@@ -217,7 +217,7 @@ class TinyDBRepository:
         state.layout, state.others = True, checkpoint.others
         return True
 
-    def _catch_up(self, state: _State) -> None:
+    def _catch_up(self, state: _State, *, again: bool = False) -> None:
         """Apply the journal transactions committed since the state was last read."""
         journal_id = state.journal_id
         if journal_id is None:
@@ -230,6 +230,21 @@ class TinyDBRepository:
             state.seen = state.pos if size is None else size
             return
         data = self._journal.read(journal_id, state.pos, size)
+        applied = self._apply(state, data)
+        if applied < len(data) and has_commit_line(data[applied:]):
+            # A complete commit line after one that does not check out: damage, unless a
+            # writer was cutting a torn tail as this was read. A second look tells.
+            if again:
+                raise StorageError(
+                    f"history journal {self._journal.path(journal_id)} is damaged after byte "
+                    f"{state.pos}; run `atlas verify` or restore a backup"
+                )
+            self._catch_up(state, again=True)
+            return
+        state.seen = size
+
+    def _apply(self, state: _State, data: bytes) -> int:
+        """Apply the complete transactions at the head of `data`; returns their length."""
         applied = 0
         for start, end, totals in transactions(data):
             if state.table is not None:
@@ -241,7 +256,7 @@ class TinyDBRepository:
             state.next_id, state.txn = int(totals["next"]), int(totals["~c"])
             applied = end
         state.pos += applied
-        state.seen = size
+        return applied
 
     @staticmethod
     def _set_doc(state: _State, doc_id: int, key: str, doc: dict[str, Any] | None) -> None:
