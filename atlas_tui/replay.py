@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
-from atlas_tui.errors import StorageError, ValidationError
+from atlas_tui.errors import AtlasError, StorageError, ValidationError
 from atlas_tui.models import InventoryItem, Movement, shown, sku_key
 from atlas_tui.repository.base import InventoryRepository
 
@@ -90,8 +91,22 @@ def _key(item: InventoryItem) -> str:
     return item.key
 
 
+@runtime_checkable
+class _Checkpointed(Protocol):
+    """A store whose data file may lag behind its journal (TinyDB)."""
+
+    def checkpoint(self) -> bool: ...
+
+
 def verify_store(repository: InventoryRepository) -> dict[str, Any]:
-    """Every item obeys the rules and the history replays to the stored quantities."""
+    """Every item obeys the rules and the history replays to the stored quantities.
+
+    A TinyDB data file is brought up to date first (when it may be written), so that
+    after a verify a plain TinyDB reader sees every change.
+    """
+    if isinstance(repository, _Checkpointed):
+        with contextlib.suppress(AtlasError):  # a damaged store is reported below
+            repository.checkpoint()
     problems: list[tuple[str, str]] = []
     items: dict[str, InventoryItem] = {}
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import orjson
@@ -19,16 +20,32 @@ def journals(db: Path) -> list[Path]:
     return sorted(db.parent.glob(f"{db.name}.history-*.ndjson"))
 
 
+def movement_lines(journal: Path) -> list[dict[str, object]]:
+    """The journal's movements (its other lines are item changes and commit marks)."""
+    return [
+        orjson.loads(line)
+        for line in journal.read_bytes().splitlines()
+        if not line.startswith(b'{"~')
+    ]
+
+
 def test_items_in_plain_tinydb_json_and_history_in_a_journal(json_db: Path) -> None:
     service = make_service(json_db)
     service.add("ITEM-001", "Widget", quantity=100)
     service.adjust("ITEM-001", -5, "picked")
-    with TinyDB(json_db) as plain:
+    repo = service.repository
+    assert isinstance(repo, TinyDBRepository)
+    with TinyDB(json_db) as plain:  # a plain reader sees the last checkpoint...
         assert set(plain.tables()) == {"_meta", "items"}
+        [doc] = plain.table("items").all()
+        assert (doc["sku"], doc["quantity"]) == ("ITEM-001", 100)
+    assert repo.checkpoint()  # ... and every change once one is asked for
+    assert not repo.checkpoint()
+    with TinyDB(json_db) as plain:
         [doc] = plain.table("items").all()
         assert (doc["sku"], doc["quantity"]) == ("ITEM-001", 95)
     [journal] = journals(json_db)
-    lines = [orjson.loads(line) for line in journal.read_bytes().splitlines()]
+    lines = movement_lines(journal)
     assert [(r["id"], r["kind"], r["delta"]) for r in lines] == [(1, "add", 100), (2, "adjust", -5)]
     meta = orjson.loads(json_db.read_bytes())["_meta"]["1"]
     assert meta["journal_bytes"] == journal.stat().st_size and meta["movements"] == 2
@@ -57,26 +74,39 @@ def test_reads_reuse_the_parsed_file_until_it_changes(json_db: Path) -> None:
     repo = service.repository
     assert isinstance(repo, TinyDBRepository)
     service.list_items()
-    reloads = repo._storage.reloads
+    reloads = repo.reloads
     for _ in range(20):
         service.get("ITEM-001")
         service.list_items()
-    assert repo._storage.reloads == reloads
-    make_service(json_db).adjust("ITEM-001", 1)
+    assert repo.reloads == reloads
+    other = make_service(json_db)
+    other.adjust("ITEM-001", 1)
     assert service.get("ITEM-001").quantity == 101
-    assert repo._storage.reloads == reloads + 1
+    assert service.list_items()[0].quantity == 101
+    # Another process's change is read from the journal, not by parsing the file again;
+    # nor is the file parsed again when another process rewrites it as a checkpoint.
+    other.repository.close()
+    other.adjust("ITEM-001", 1)
+    assert service.list_items()[0].quantity == 102
+    assert repo.reloads == reloads
 
 
-def test_a_batch_is_one_atomic_replace_of_the_file(json_db: Path) -> None:
+def test_a_batch_is_one_append_to_the_journal(json_db: Path) -> None:
     service = make_service(json_db)
     service.add("A", "a", quantity=10)
-    inode = json_db.stat().st_ino
+    data = json_db.read_bytes()
+    [journal] = journals(json_db)
+    size = journal.stat().st_size
     with service.batch():
         for _ in range(5):
             service.adjust("A", 1)
         service.add("B", "b")
-        assert json_db.stat().st_ino == inode  # nothing reached the disk yet
-    assert json_db.stat().st_ino != inode
+        assert journal.stat().st_size == size  # nothing reached the disk yet
+        assert json_db.read_bytes() == data
+    assert journal.stat().st_size > size
+    commits = [line for line in journal.read_bytes().splitlines() if line.startswith(b'{"~c":')]
+    assert len(commits) == 1
+    assert make_service(json_db).get("A").quantity == 15
 
 
 def test_leftovers_of_killed_writers_are_cleaned_at_the_first_write(json_db: Path) -> None:
@@ -96,8 +126,7 @@ def test_leftovers_of_killed_writers_are_cleaned_at_the_first_write(json_db: Pat
     assert len(fresh.history("A")) == 1  # readers ignore the uncommitted tail
     fresh.adjust("A", 1)
     assert not temp.exists() and not orphan.exists() and unrelated.exists()
-    records = [orjson.loads(line) for line in journal.read_bytes().splitlines()]
-    assert [r["kind"] for r in records] == ["add", "adjust"]
+    assert [r["kind"] for r in movement_lines(journal)] == ["add", "adjust"]
     assert journal.stat().st_size > committed
 
 
@@ -143,3 +172,31 @@ def test_lock_file_names_the_holder_while_held(json_db: Path) -> None:
         service.add("A", "a")
         holder = json_db.with_name(json_db.name + ".lock").read_text()
         assert f"pid {os.getpid()}" in holder
+
+
+def test_other_threads_read_while_a_transaction_is_open(json_db: Path) -> None:
+    """The app's change check and reads never wait for a writer thread, nor see its
+    uncommitted changes."""
+    service = make_service(json_db)
+    service.add("A", "a", quantity=1)
+    inside, release = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with service.batch():
+            service.adjust("A", 10)
+            inside.set()
+            release.wait()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    inside.wait()
+    try:
+        version = service.version()
+        assert service.get("A").quantity == 1
+        assert [item.quantity for item in service.list_items()] == [1]
+        assert service.version() == version
+    finally:
+        release.set()
+        thread.join()
+    assert service.get("A").quantity == 11
+    assert service.version() != version

@@ -1,48 +1,96 @@
-"""The TinyDB backend: items in a TinyDB file, movements in an append-only journal beside it."""
+"""The TinyDB backend: a TinyDB document of the items (a checkpoint), and an append-only
+journal beside it holding the history and every change since the checkpoint."""
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import os
 import threading
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
-from tinydb import TinyDB
-from tinydb.table import Table
 
-from atlas_tui.errors import StorageError, ValidationError
+from atlas_tui.errors import AtlasError, StorageError, ValidationError
 from atlas_tui.models import InventoryItem, Movement, sku_key
 from atlas_tui.repository.backups import BackupPolicy, backup_name, rotate
 from atlas_tui.repository.base import joined
 from atlas_tui.repository.files import FileLock, atomic_write, remove_stale_temps
-from atlas_tui.repository.journal import Journal, new_journal_id
-from atlas_tui.repository.tinydb_storage import META_TABLE, AtomicJSONStorage
+from atlas_tui.repository.journal import (
+    Journal,
+    find_item,
+    has_commit_line,
+    item_line,
+    item_records,
+    lines,
+    new_journal_id,
+    transaction,
+    transactions,
+)
+from atlas_tui.repository.tinydb_storage import (
+    ITEMS,
+    META_TABLE,
+    Checkpoint,
+    Stamp,
+    Tables,
+    check_writable,
+    doc_key,
+    file_stamp,
+    journal_id_of,
+    write_checkpoint,
+)
 
-ITEMS = "items"
 # Older files (and backups, which are self-contained) keep movements in this table; the
 # first write moves them into the journal.
 LEGACY_MOVEMENTS = "movements"
+# The data file is rewritten once the journal holds this many bytes of changes after it:
+# as many as the file itself holds (so rewriting costs at most as much as the appends
+# did), but at least 64 KiB and at most 8 MiB (what a new process reads on top of it).
+CHECKPOINT_MIN = 64 * 1024
+CHECKPOINT_MAX = 8 * 1024 * 1024
 
 
-def _record(movement: Movement) -> dict[str, Any]:
-    return movement.to_dict()
+@dataclass(eq=False)
+class _State:
+    """The committed store as this process last read it."""
 
+    checkpoint: Checkpoint | None  # the data file version it starts from (None: no file)
+    journal_id: str | None
+    base: int  # journal bytes the checkpoint covers
+    movements: int
+    count: int
+    next_id: int
+    txn: int
+    write_id: str | None = None
+    layout: bool = False  # the checkpoint has the sorted-lines layout
+    pos: int = 0  # journal bytes applied: always the end of a committed transaction
+    seen: int = -1  # journal size when last read
+    legacy: dict[str, Any] = field(default_factory=dict)
+    others: Tables = field(default_factory=dict)
+    # Either every item (read whole)...
+    table: dict[str, dict[str, Any]] | None = None
+    index: dict[str, int] = field(default_factory=dict)
+    # ... or the checkpoint read one item at a time plus the journal bytes after it.
+    tail: bytearray = field(default_factory=bytearray)
 
-def _next_id(table: dict[str, Any]) -> int:
-    return max(map(int, table), default=0) + 1
+    @property
+    def stamp(self) -> Stamp | None:
+        return None if self.checkpoint is None else self.checkpoint.stamp
 
 
 class TinyDBRepository:
-    """Inventory data in one TinyDB file, safe to share between threads and processes.
+    """Inventory data in one TinyDB file and its journal, safe to share between threads and
+    processes.
 
     A transaction takes the cross-process lock, works on the freshest data and keeps its
-    changes aside; at commit it appends the new movements to the journal (fsynced), then
-    writes the items with three TinyDB table operations and one atomic file replace.
+    changes aside; at commit it appends them, with its movements, to the journal as one
+    transaction and fsyncs it (the commit point). Every so often the data file is
+    rewritten as a checkpoint of all items. Readers need no lock: they apply only the
+    journal transactions they have not seen.
     """
 
     backend = "tinydb"
@@ -55,101 +103,250 @@ class TinyDBRepository:
         backups: BackupPolicy | None = None,
     ) -> None:
         self._path = Path(path)
-        self._storage = AtomicJSONStorage(self._path)
         self._journal = Journal(self._path)
         self._lock = FileLock(self._path.with_name(self._path.name + ".lock"), lock_timeout)
         self._backups = backups
         self._backed_up = False
         self._cleaned = False
+        self._wrote = False
+        # Transactions of this process, one thread at a time (held across a whole one).
+        self._writer = threading.RLock()
+        # The in-memory state; held only to read or update it, never across a lock wait.
         self._mutex = threading.RLock()
+        self._owner: int | None = None  # the thread whose transaction is open
         self._depth = 0
         # How many open sections (exclusive(), transaction(), replace_all()) hold the lock.
         self._lock_depth = 0
-        self._db: TinyDB | None = None
-        self._index: dict[str, int] = {}
-        self._cache: dict[int, InventoryItem] = {}
+        self._state: _State | None = None
+        self._cache: dict[int, tuple[dict[str, Any], InventoryItem]] = {}
         # Changes of the open transaction: sku key -> item (None = removed), new movements.
         self._pending: dict[str, InventoryItem | None] = {}
         self._new_movements: list[Movement] = []
-        self._next_item_id = 1
+        # (data file stamp, journal path) for version(), replaced whole, read without locks.
+        self._version_hint: tuple[Stamp | None, Path | None] | None = None
+        self._retry_checkpoint_at = 0
+        self.checkpoint_bytes: int | None = None  # tests: a fixed threshold
+        self.reloads = 0  # how often the whole data file was parsed
 
     @property
     def path(self) -> Path:
         return self._path
 
-    # Freshness --------------------------------------------------------------------------------
+    # Reading the files -----------------------------------------------------------------------
 
-    def _rebind(self) -> None:
-        """Start from scratch on newly read data: fresh tables, ID counters and index."""
-        storage = self._storage
-        # A new TinyDB per file version drops its per-table ID counters and query caches,
-        # which would otherwise go stale when another process writes.
-        self._db = TinyDB(storage=lambda: storage)
-        self._cache = {}
-        items = storage.current().get(ITEMS, {})
-        self._index = {sku_key(str(doc.get("sku", ""))): int(key) for key, doc in items.items()}
-        self._next_item_id = _next_id(items)
+    def _refresh(self) -> _State:
+        """The committed state, brought up to date (under `_mutex`): a stat of the data
+        file, and of the journal; only bytes appended since are read."""
+        state = self._state
+        if state is None or file_stamp(self._path) != state.stamp:
+            checkpoint = Checkpoint.open(self._path)
+            if state is None or checkpoint is None or not self._adopt(state, checkpoint):
+                if state is not None and state.checkpoint is not None:
+                    state.checkpoint.close()
+                state = self._load(checkpoint)
+                self._state = state
+        self._catch_up(state)
+        return state
 
-    def _fresh(self) -> TinyDB:
-        """The database, re-read first if another writer changed the file."""
-        changed = self._storage.refresh() if self._depth == 0 else False
-        if changed or self._db is None:
-            self._rebind()
-        assert self._db is not None
-        return self._db
+    def _load(self, checkpoint: Checkpoint | None) -> _State:
+        if checkpoint is None:
+            return _State(None, None, 0, 0, 0, 1, 0, table={}, seen=0)
+        meta = checkpoint.meta
+        if meta is not None:
+            state = _State(
+                checkpoint,
+                meta.get("journal"),
+                int(meta.get("journal_bytes", 0)),
+                int(meta.get("movements", 0)),
+                int(meta.get("count", 0)),
+                int(meta.get("next_id", 1)),
+                int(meta.get("txn", 0)),
+                write_id=meta.get("write_id"),
+                layout=True,
+                others=checkpoint.others,
+            )
+        else:
+            tables = checkpoint.load()
+            self.reloads += 1
+            record = tables.get(META_TABLE, {}).get("1", {})
+            meta = record if isinstance(record, dict) else {}
+            table = tables.get(ITEMS, {})
+            legacy = tables.get(LEGACY_MOVEMENTS, {})
+            state = _State(
+                checkpoint,
+                meta.get("journal"),
+                int(meta.get("journal_bytes", 0)),
+                int(meta.get("movements", 0)),
+                len(table),
+                max(max(map(int, table), default=0) + 1, int(meta.get("next_id", 1))),
+                int(meta.get("txn", 0)),
+                write_id=meta.get("write_id"),
+                legacy=legacy,
+                others={
+                    name: value
+                    for name, value in tables.items()
+                    if name not in (META_TABLE, ITEMS, LEGACY_MOVEMENTS)
+                },
+                table=table,
+                index={doc_key(doc): int(doc_id) for doc_id, doc in table.items()},
+            )
+        state.pos = state.base
+        return state
 
-    def _table(self, name: str) -> Table:
-        return self._fresh().table(name)
+    def _adopt(self, state: _State, checkpoint: Checkpoint) -> bool:
+        """Take on a checkpoint another writer made of data this state already holds,
+        without reading its items: only a new write id of the same journal, at or before
+        what was applied, qualifies (a hand edit keeps the old write id)."""
+        meta = checkpoint.meta
+        if (
+            meta is None
+            or state.journal_id is None
+            or meta.get("journal") != state.journal_id
+            or meta.get("write_id") == state.write_id
+        ):
+            return False
+        self._catch_up(state)
+        base = int(meta.get("journal_bytes", 0))
+        if not state.base <= base <= state.pos:
+            return False
+        if state.table is None:
+            del state.tail[: base - state.base]
+        if state.checkpoint is not None:
+            state.checkpoint.close()
+        state.checkpoint, state.base, state.write_id = checkpoint, base, meta.get("write_id")
+        state.layout, state.others = True, checkpoint.others
+        return True
 
-    def _meta(self) -> dict[str, Any]:
-        self._fresh()
-        return self._storage.meta()
+    def _catch_up(self, state: _State, *, again: bool = False) -> None:
+        """Apply the journal transactions committed since the state was last read."""
+        journal_id = state.journal_id
+        if journal_id is None:
+            return
+        size = self._journal.size(journal_id)
+        if size == state.seen == state.pos:
+            return
+        self._journal.check_length(journal_id, state.pos, size)
+        if size is None or size == state.pos:
+            state.seen = state.pos if size is None else size
+            return
+        data = self._journal.read(journal_id, state.pos, size)
+        applied = self._apply(state, data)
+        if applied < len(data) and has_commit_line(data[applied:]):
+            # A complete commit line after one that does not check out: damage, unless a
+            # writer was cutting a torn tail as this was read. A second look tells.
+            if again:
+                raise StorageError(
+                    f"history journal {self._journal.path(journal_id)} is damaged after byte "
+                    f"{state.pos}; run `atlas verify` or restore a backup"
+                )
+            self._catch_up(state, again=True)
+            return
+        state.seen = size
 
-    def _legacy(self) -> dict[str, Any]:
-        table = self._storage.current().get(LEGACY_MOVEMENTS, {})
-        return table if isinstance(table, dict) else {}
+    def _apply(self, state: _State, data: bytes) -> int:
+        """Apply the complete transactions at the head of `data`; returns their length."""
+        applied = 0
+        for start, end, totals in transactions(data):
+            if state.table is not None:
+                for record in item_records(data, start, end):
+                    self._set_doc(state, int(record["~i"]), str(record["k"]), record["d"])
+            else:
+                state.tail += data[start:end]
+            state.movements, state.count = int(totals["movements"]), int(totals["count"])
+            state.next_id, state.txn = int(totals["next"]), int(totals["~c"])
+            applied = end
+        state.pos += applied
+        return applied
+
+    @staticmethod
+    def _set_doc(state: _State, doc_id: int, key: str, doc: dict[str, Any] | None) -> None:
+        assert state.table is not None
+        if doc is None:
+            if state.table.pop(str(doc_id), None) is not None and state.index.get(key) == doc_id:
+                del state.index[key]
+        else:
+            state.table[str(doc_id)] = doc
+            state.index[key] = doc_id
+
+    def _whole(self, state: _State) -> dict[str, dict[str, Any]]:
+        """Every item document: the checkpoint read whole (once), the journal applied."""
+        if state.table is None:
+            assert state.checkpoint is not None
+            tables = state.checkpoint.load()
+            self.reloads += 1
+            table = tables.get(ITEMS, {})
+            state.index = {doc_key(doc): int(doc_id) for doc_id, doc in table.items()}
+            state.table = table
+            tail, state.tail = state.tail, bytearray()
+            for start, end, _ in transactions(tail):
+                for record in item_records(tail, start, end):
+                    self._set_doc(state, int(record["~i"]), str(record["k"]), record["d"])
+        return state.table
+
+    def _locate(self, state: _State, key: str) -> tuple[int, dict[str, Any]] | None:
+        """The committed document of a SKU key and its id."""
+        if state.table is not None:
+            doc_id = state.index.get(key)
+            doc = None if doc_id is None else state.table.get(str(doc_id))
+            return None if doc_id is None or doc is None else (doc_id, doc)
+        hit = find_item(state.tail, key)
+        if hit is not None:
+            return None if hit[1] is None else (hit[0], hit[1])
+        assert state.checkpoint is not None
+        return state.checkpoint.lookup(key)
+
+    def _mine(self) -> bool:
+        """Whether this thread has the open transaction (only it sees its changes)."""
+        return self._owner == threading.get_ident()
 
     # Transactions -----------------------------------------------------------------------------
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        with self._mutex:
-            if self._depth:
-                with joined(self):
-                    yield
-                return
+        if self._mine():
+            with joined(self):
+                yield
+            return
+        with self._writer:
             self._take_lock()
             try:
-                if self._storage.begin() or self._db is None:
-                    self._rebind()
-                meta = self._storage.meta()
-                if not self._cleaned:
-                    remove_stale_temps(self._path, legacy=True)
-                    for orphan in self._journal.others(meta.get("journal")):
-                        orphan.unlink(missing_ok=True)
-                    self._cleaned = True
-                if meta.get("journal"):
-                    self._journal.prepare(meta["journal"], int(meta.get("journal_bytes", 0)))
-                self._depth = 1
+                self._begin()
+                self._owner, self._depth = threading.get_ident(), 1
                 try:
                     yield
-                    self._commit(meta)
-                except BaseException:
-                    self._storage.rollback()
-                    self._db = None
-                    raise
+                    self._commit()
                 finally:
-                    self._depth = 0
+                    self._owner, self._depth = None, 0
                     self._pending = {}
                     self._new_movements = []
             finally:
                 self._drop_lock()
 
+    def _begin(self) -> None:
+        """Fresh data, leftovers of killed writers removed (the lock is held)."""
+        with self._mutex:
+            state = self._refresh()
+            if not self._cleaned:
+                remove_stale_temps(self._path, legacy=True)
+                for orphan in self._journal.others(state.journal_id):
+                    orphan.unlink(missing_ok=True)
+                self._cleaned = True
+            if state.journal_id is not None and state.seen > state.pos:
+                torn = self._journal.read(state.journal_id, state.pos, state.seen)
+                if has_commit_line(torn):
+                    raise StorageError(
+                        f"history journal {self._journal.path(state.journal_id)} is damaged "
+                        f"after byte {state.pos}; nothing was changed; run `atlas verify` or "
+                        "restore a backup"
+                    )
+                self._journal.cut(state.journal_id, state.pos)
+                state.seen = state.pos
+
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """Hold the lock across several whole-store steps; the file is not read to enter."""
-        with self._mutex:
-            if self._depth:
+        with self._writer:
+            if self._mine():
                 raise RuntimeError("exclusive() cannot start inside a transaction")
             self._take_lock()
             try:
@@ -158,7 +355,7 @@ class TinyDBRepository:
                 self._drop_lock()
 
     def _take_lock(self) -> None:
-        """The cross-process lock, unless this thread holds it already (under `_mutex`)."""
+        """The cross-process lock, unless this thread holds it already (under `_writer`)."""
         if not self._lock_depth:
             self._lock.acquire()
         self._lock_depth += 1
@@ -168,64 +365,137 @@ class TinyDBRepository:
         if not self._lock_depth:
             self._lock.release()
 
-    def _commit(self, meta: dict[str, Any]) -> None:
-        legacy = self._legacy()
-        if not self._pending and not self._new_movements and not legacy:
-            self._storage.commit()
-            return
+    def _commit(self) -> None:
+        with self._mutex:
+            state = self._refresh()
+            if not self._pending and not self._new_movements and not state.legacy:
+                return
+        check_writable(self._path)
         self._backup_once()
-        self._flush_items()
-        journal_id = meta.get("journal") or new_journal_id()
-        records = [{**doc, "id": int(doc_id)} for doc_id, doc in sorted(legacy.items(), key=_by_id)]
-        records += [_record(movement) for movement in self._new_movements]
-        committed = self._journal.append(journal_id, int(meta.get("journal_bytes", 0)), records)
-        total = self._movement_total(meta)
-        if legacy:
-            assert self._db is not None
-            self._db.drop_table(LEGACY_MOVEMENTS)
-        self._storage.mark_dirty()
-        self._storage.commit(
-            {
-                "journal": journal_id,
-                "journal_bytes": committed,
-                "movements": total,
-                "txn": int(meta.get("txn", 0)) + 1,
-            }
-        )
+        try:
+            with self._mutex:
+                state = self._refresh()
+                changes, count, next_id = self._changes(state)
+                records = [movement.to_dict() for movement in self._new_movements]
+                if not changes and not records and not state.legacy:
+                    return  # e.g. removing what was not there: nothing to write
+                totals = {
+                    "~c": state.txn + 1,
+                    "movements": state.movements + len(state.legacy) + len(records),
+                    "count": count,
+                    "next": next_id,
+                }
+                body = b"".join(item_line(*change) for change in changes)
+                if (
+                    state.journal_id is None
+                    or state.legacy
+                    or not state.layout
+                    or len(body) > self._threshold(state)
+                ):
+                    self._commit_whole(state, changes, records, totals)
+                    return
+                payload = transaction(lines(records) + body, totals)
+                journal_id, start = state.journal_id, state.pos
+            self._journal.append(journal_id, start, payload)
+            self._wrote = True
+            with self._mutex:
+                state = self._refresh()  # reads back what was just appended
+                if state.pos - state.base >= max(
+                    self._threshold(state), self._retry_checkpoint_at - state.base
+                ):
+                    try:
+                        self._write_checkpoint(state)
+                    except StorageError:
+                        # The change is committed; a checkpoint is tried again later.
+                        self._retry_checkpoint_at = state.pos + self._threshold(state)
+        except BaseException:
+            with self._mutex:
+                self._forget()
+            raise
 
-    def _movement_total(self, meta: dict[str, Any]) -> int:
-        return int(meta.get("movements", 0)) + len(self._legacy()) + len(self._new_movements)
-
-    def _flush_items(self) -> None:
-        """Apply the transaction's item changes to the buffered tables.
-
-        TinyDB's own table writes re-key the whole table twice per call (O(n)), which at 100k
-        items costs more than the write itself; the buffered data is ours (our Storage), so
-        changed documents are set in place and the file stays plain TinyDB JSON.
-        """
-        if not self._pending:
-            return
-        tables = self._storage.current()
-        table = tables.setdefault(ITEMS, {})
+    def _changes(self, state: _State) -> tuple[list[tuple[int, str, Any]], int, int]:
+        """The transaction's item changes as (id, key, doc or None), the item count and the
+        next item id after it."""
+        count = len(state.table) if state.table is not None else state.count
+        next_id = state.next_id
+        changes: list[tuple[int, str, Any]] = []
         for key, item in self._pending.items():
-            old_id = self._index.pop(key, None)
-            if old_id is not None:
-                self._cache.pop(old_id, None)
-                if item is None:
-                    del table[str(old_id)]
-                    continue
-            if item is None:
+            found = self._locate(state, key)
+            if found is not None:
+                doc_id = found[0]
+                count -= item is None
+            elif item is None:
                 continue
-            doc_id = old_id if old_id is not None else self._take_item_id()
-            table[str(doc_id)] = item.to_dict()
-            self._index[key] = doc_id
-            self._cache[doc_id] = item
-        self._storage.mark_dirty()
+            else:
+                doc_id, next_id = next_id, next_id + 1
+                count += 1
+            changes.append((doc_id, key, None if item is None else item.to_dict()))
+        return changes, count, next_id
 
-    def _take_item_id(self) -> int:
-        doc_id = self._next_item_id
-        self._next_item_id += 1
-        return doc_id
+    def _threshold(self, state: _State) -> int:
+        if self.checkpoint_bytes is not None:
+            return self.checkpoint_bytes
+        size = 0 if state.checkpoint is None else state.checkpoint.size
+        return min(max(size, CHECKPOINT_MIN), CHECKPOINT_MAX)
+
+    def _commit_whole(
+        self,
+        state: _State,
+        changes: list[tuple[int, str, Any]],
+        records: list[dict[str, Any]],
+        totals: dict[str, int],
+    ) -> None:
+        """Commit by rewriting the data file (a new store, an older file, or a change as big
+        as a checkpoint): movements appended without a commit line, then the data file,
+        which records the journal's new length, replaced (the commit point)."""
+        table = self._whole(state)
+        journal_id = state.journal_id or new_journal_id()
+        moved = [
+            {**doc, "id": int(doc_id)} for doc_id, doc in sorted(state.legacy.items(), key=_by_id)
+        ]
+        end = self._journal.append(journal_id, state.pos, lines(moved + records))
+        for doc_id, key, doc in changes:
+            self._set_doc(state, doc_id, key, doc)
+        state.journal_id, state.pos, state.seen, state.legacy = journal_id, end, end, {}
+        state.movements, state.count = totals["movements"], len(table)
+        state.next_id, state.txn = totals["next"], totals["~c"]
+        self._write_checkpoint(state)
+        self._wrote = True
+
+    def _write_checkpoint(self, state: _State) -> None:
+        """Rewrite the data file with every item as committed (the lock is held)."""
+        table = self._whole(state)
+        if len(state.index) == len(table):
+            order = sorted(state.index.items())
+            items = [(doc_id, table[str(doc_id)]) for _, doc_id in order]
+        else:  # SKUs stored twice (verify tells): keep every document
+            entries = sorted(table.items(), key=lambda entry: (doc_key(entry[1]), int(entry[0])))
+            items = [(int(doc_id), doc) for doc_id, doc in entries]
+        meta = {
+            "journal": state.journal_id,
+            "journal_bytes": state.pos,
+            "movements": state.movements,
+            "txn": state.txn,
+            "count": len(table),
+            "next_id": state.next_id,
+        }
+        write_checkpoint(self._path, meta, state.others, items)
+        checkpoint = Checkpoint.open(self._path)
+        if state.checkpoint is not None:
+            state.checkpoint.close()
+        state.checkpoint, state.base, state.layout = checkpoint, state.pos, True
+        state.write_id = (
+            None
+            if checkpoint is None or checkpoint.meta is None
+            else checkpoint.meta.get("write_id")
+        )
+        self._retry_checkpoint_at = 0
+
+    def _forget(self) -> None:
+        """Drop the in-memory state (after a failed commit): the next read starts afresh."""
+        if self._state is not None and self._state.checkpoint is not None:
+            self._state.checkpoint.close()
+        self._state = None
 
     def _backup_once(self) -> None:
         """Before this process's first write, keep a snapshot of the data as it was."""
@@ -238,15 +508,34 @@ class TinyDBRepository:
         self._backed_up = True
 
     def _require_transaction(self) -> None:
-        if self._depth == 0:
+        if not self._mine():
             raise RuntimeError("changes to the inventory must happen inside a transaction")
+
+    def checkpoint(self) -> bool:
+        """Bring the data file up to date, so that a plain TinyDB reader sees every change
+        (`atlas verify` and `atlas backup` ask for it); True when it was rewritten.
+
+        A data file that may not be written is left as it is.
+        """
+        with self.transaction(), self._mutex:
+            state = self._refresh()
+            current = state.layout and state.pos == state.base
+            if current or state.legacy or state.checkpoint is None:
+                return False
+            try:
+                check_writable(self._path)
+            except StorageError:
+                return False
+            self._write_checkpoint(state)
+            return True
 
     # Items ------------------------------------------------------------------------------------
 
     def _to_item(self, doc_id: int, doc: dict[str, Any]) -> InventoryItem:
         cached = self._cache.get(doc_id)
-        if cached is not None:
-            return cached
+        # A document is never changed in place, only replaced: the same object, same item.
+        if cached is not None and cached[0] is doc:
+            return cached[1]
         try:
             item = InventoryItem.from_stored(doc)
         except ValidationError as exc:
@@ -254,43 +543,48 @@ class TinyDBRepository:
                 f"data file {self._path}: stored item #{doc_id} is invalid ({exc}); "
                 "run `atlas verify` or restore a backup"
             ) from None
-        self._cache[doc_id] = item
+        self._cache[doc_id] = (doc, item)
         return item
 
     def get(self, sku: str) -> InventoryItem | None:
         key = sku_key(sku)
+        if self._mine() and key in self._pending:
+            return self._pending[key]
         with self._mutex:
-            if key in self._pending:
-                return self._pending[key]
-            table = self._table(ITEMS)
-            doc_id = self._index.get(key)
-            if doc_id is None:
-                return None
-            doc = table.get(doc_id=doc_id)
-            return None if doc is None else self._to_item(doc_id, dict(doc))
+            found = self._locate(self._refresh(), key)
+        return None if found is None else self._to_item(*found)
+
+    def _documents(self) -> list[tuple[str, dict[str, Any]]]:
+        with self._mutex:
+            return list(self._whole(self._refresh()).items())
 
     def items(self) -> list[InventoryItem]:
-        with self._mutex:
-            self._fresh()
-            # Straight from the parsed table (our Storage's data): TinyDB's iteration would
-            # wrap each of 100k documents in a Document first.
-            table = self._storage.current().get(ITEMS, {})
-            to_item = self._to_item
-            found = [to_item(int(doc_id), doc) for doc_id, doc in table.items()]
-            if self._pending:
-                kept = [item for item in found if item.key not in self._pending]
-                found = kept + [item for item in self._pending.values() if item is not None]
+        # Converted outside the mutex: another thread's get() or version() need not wait.
+        to_item = self._to_item
+        found = [to_item(int(doc_id), doc) for doc_id, doc in self._documents()]
+        if self._mine() and self._pending:
+            kept = [item for item in found if item.key not in self._pending]
+            found = kept + [item for item in self._pending.values() if item is not None]
         found.sort(key=_item_key)
         return found
 
     def head(self, limit: int) -> list[InventoryItem]:
         with self._mutex:
-            self._fresh()
-            table = self._storage.current().get(ITEMS, {})
-            first = heapq.nsmallest(
-                limit, table.items(), key=lambda entry: sku_key(str(entry[1].get("sku", "")))
-            )
-            return [self._to_item(int(doc_id), doc) for doc_id, doc in first]
+            state = self._refresh()
+            if state.table is not None:
+                docs = list(state.table.items())
+                first = heapq.nsmallest(limit, docs, key=lambda entry: doc_key(entry[1]))
+                return [self._to_item(int(doc_id), doc) for doc_id, doc in first]
+            assert state.checkpoint is not None
+            changed: dict[int, dict[str, Any] | None] = {}
+            for start, end, _ in transactions(state.tail):
+                for record in item_records(state.tail, start, end):
+                    changed[int(record["~i"])] = record["d"]
+            lines_ = state.checkpoint.first(limit + len(changed))
+        docs_ = [(doc_id, doc) for doc_id, doc in lines_ if doc_id not in changed]
+        docs_ += [(doc_id, doc) for doc_id, doc in changed.items() if doc is not None]
+        first_ = heapq.nsmallest(limit, docs_, key=lambda entry: doc_key(entry[1]))
+        return [self._to_item(doc_id, doc) for doc_id, doc in first_]
 
     def scan(self, batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
         """Rows in SKU order; the lock is held only to take the parsed documents (commits
@@ -310,49 +604,44 @@ class TinyDBRepository:
             yield rows[start : start + batch]
 
     def raw_items(self) -> list[tuple[str, dict[str, Any]]]:
-        with self._mutex:
-            return [(f"item #{doc.doc_id}", dict(doc)) for doc in self._table(ITEMS)]
+        return [(f"item #{doc_id}", dict(doc)) for doc_id, doc in self._documents()]
 
     def count(self) -> int:
         with self._mutex:
-            self._fresh()
-            total = len(self._index)
-            for key, item in self._pending.items():
-                total += (item is not None) - (key in self._index)
+            state = self._refresh()
+            total = len(state.table) if state.table is not None else state.count
+            if self._mine():
+                for key, item in self._pending.items():
+                    total += (item is not None) - (self._locate(state, key) is not None)
             return total
 
     def put(self, item: InventoryItem) -> None:
-        with self._mutex:
-            self._require_transaction()
-            self._pending[item.key] = item
+        self._require_transaction()
+        self._pending[item.key] = item
 
     def remove(self, sku: str) -> None:
-        with self._mutex:
-            self._require_transaction()
-            self._pending[sku_key(sku)] = None
+        self._require_transaction()
+        self._pending[sku_key(sku)] = None
 
     # Movements --------------------------------------------------------------------------------
 
     def append_movement(self, movement: Movement) -> Movement:
-        with self._mutex:
-            self._require_transaction()
-            recorded = replace(movement, id=self.movement_count() + 1)
-            self._new_movements.append(recorded)
-            return recorded
+        self._require_transaction()
+        recorded = replace(movement, id=self.movement_count() + 1)
+        self._new_movements.append(recorded)
+        return recorded
 
     def movement_count(self) -> int:
         with self._mutex:
-            meta = self._meta()
-            return self._movement_total(meta)
+            state = self._refresh()
+            total = state.movements + len(state.legacy)
+        return total + (len(self._new_movements) if self._mine() else 0)
 
     def _committed_records(
-        self, meta: dict[str, Any], wanted: str | None = None
+        self, journal_id: str | None, committed: int, legacy: dict[str, Any], wanted: str | None
     ) -> list[dict[str, Any]]:
         """Stored movement records (legacy table, then journal), oldest first."""
-        journal_id, committed = meta.get("journal"), int(meta.get("journal_bytes", 0))
-        records = [
-            {**doc, "id": int(doc_id)} for doc_id, doc in sorted(self._legacy().items(), key=_by_id)
-        ]
+        records = [{**doc, "id": int(doc_id)} for doc_id, doc in sorted(legacy.items(), key=_by_id)]
         if wanted is None:
             records += self._journal.records(journal_id, committed)
         else:
@@ -361,9 +650,16 @@ class TinyDBRepository:
         return records
 
     def movements(self, sku: str | None = None) -> list[Movement]:
+        wanted = None if sku is None else sku_key(sku)
         with self._mutex:
-            wanted = None if sku is None else sku_key(sku)
-            found = [self._to_movement(r) for r in self._committed_records(self._meta(), wanted)]
+            state = self._refresh()
+            where = (state.journal_id, state.pos, state.legacy)
+            if wanted is not None:  # the per-SKU scan keeps its findings: one thread at a time
+                records = self._committed_records(*where, wanted)
+        if wanted is None:
+            records = self._committed_records(*where, None)
+        found = [self._to_movement(r) for r in records]
+        if self._mine():
             found += [m for m in self._new_movements if wanted in (None, sku_key(m.sku))]
         return found
 
@@ -384,74 +680,98 @@ class TinyDBRepository:
         The current file is not read, so this also replaces a file that no longer parses.
         Inside `exclusive()` it joins the lock already held.
         """
-        with self._mutex:
-            if self._depth:
+        with self._writer:
+            if self._mine():
                 raise RuntimeError("replace_all cannot run inside a transaction")
             self._take_lock()
             try:
+                check_writable(self._path)
                 journal_id = new_journal_id()
-                records = [_record(replace(m, id=n)) for n, m in enumerate(movements, start=1)]
-                committed = self._journal.write_new(journal_id, records)
-                tables = {ITEMS: {str(n): item.to_dict() for n, item in enumerate(items, start=1)}}
-                self._storage.overwrite(
-                    tables,
-                    {
-                        "journal": journal_id,
-                        "journal_bytes": committed,
-                        "movements": len(records),
-                        "txn": 1,
-                    },
+                records = [
+                    m.to_dict() for m in (replace(m, id=n) for n, m in enumerate(movements, 1))
+                ]
+                committed = self._journal.write_new(journal_id, lines(records))
+                table = {str(n): item.to_dict() for n, item in enumerate(items, start=1)}
+                state = _State(
+                    None,
+                    journal_id,
+                    committed,
+                    len(records),
+                    len(table),
+                    len(table) + 1,
+                    1,
+                    pos=committed,
+                    seen=committed,
+                    table=table,
+                    index={doc_key(doc): int(doc_id) for doc_id, doc in table.items()},
                 )
+                with self._mutex:
+                    self._forget()
+                    try:
+                        self._write_checkpoint(state)
+                    finally:
+                        if state.checkpoint is not None:
+                            state.checkpoint.close()
                 for orphan in self._journal.others(journal_id):
                     orphan.unlink(missing_ok=True)
             finally:
-                self._storage.close()
-                self._db = None
+                with self._mutex:
+                    self._forget()
                 self._drop_lock()
 
     def read_all(self) -> tuple[list[InventoryItem], list[Movement]]:
-        """Every item and the whole history as one version of the data file committed them.
+        """Every item and the whole history as one committed moment had them.
 
-        A version names its journal and how many bytes of it are committed, and a journal
-        only grows, so no lock is needed (a backup on read-only media can be read). Only a
-        restore replaces the journal; a read that loses that race starts again.
+        A moment is a journal and a length of it, and a journal only grows, so no lock is
+        needed (a backup on read-only media can be read). Only a restore replaces the
+        journal; a read that loses that race starts again.
         """
-        with self._mutex:
-            if self._depth:
-                return self.items(), self.movements()
-            while True:
-                self._fresh()
-                data = self._storage.current()
-                try:
-                    records = self._committed_records(self._storage.meta())
-                except StorageError:
-                    if not self._storage.refresh():
+        if self._mine():
+            return self.items(), self.movements()
+        while True:
+            with self._mutex:
+                state = self._refresh()
+                docs = list(self._whole(state).items())
+                where = (state.journal_id, state.pos, state.legacy)
+            try:
+                records = self._committed_records(*where, None)
+            except StorageError:
+                with self._mutex:
+                    stamp = self._state.stamp if self._state is not None else None
+                    if file_stamp(self._path) == stamp:
                         raise
-                    self._db = None  # another version is in: read that one
-                    continue
-                table = data.get(ITEMS, {})
-                items = [self._to_item(int(doc_id), doc) for doc_id, doc in table.items()]
-                items.sort(key=_item_key)
-                return items, [self._to_movement(record) for record in records]
+                continue  # another version is in: read that one
+            items = [self._to_item(int(doc_id), doc) for doc_id, doc in docs]
+            items.sort(key=_item_key)
+            return items, [self._to_movement(record) for record in records]
 
     def snapshot(self, target: Path) -> Path:
-        """A self-contained copy (items and full history) taken under the lock."""
+        """A self-contained copy (items and full history) taken under the lock; the data
+        file is brought up to date first when it may be written."""
         with self.transaction():
+            with self._mutex:
+                state = self._refresh()
+                if state.pos > state.base and not state.legacy:
+                    with contextlib.suppress(StorageError):
+                        check_writable(self._path)
+                        self._write_checkpoint(state)
             self._write_snapshot(target)
         return target
 
     def _write_snapshot(self, target: Path) -> None:
         """Items as committed and the committed history, in one plain TinyDB file."""
-        data = self._storage.current()
-        meta = data.get(META_TABLE, {}).get("1", {})
+        with self._mutex:
+            state = self._refresh()
+            table = self._whole(state)
+            where = (state.journal_id, state.pos, state.legacy)
         history = {
             str(record["id"]): {key: value for key, value in record.items() if key != "id"}
-            for record in self._committed_records(meta)
+            for record in self._committed_records(*where, None)
         }
         payload = {
             # A folder name that is not UTF-8 must not stop a backup (orjson takes only UTF-8).
             META_TABLE: {"1": {"snapshot_of": os.fsencode(self._path).decode("utf-8", "replace")}},
-            ITEMS: data.get(ITEMS, {}),
+            ITEMS: table,
             LEGACY_MOVEMENTS: history,
         }
         try:
@@ -464,13 +784,27 @@ class TinyDBRepository:
     # Housekeeping -----------------------------------------------------------------------------
 
     def version(self) -> Hashable:
-        with self._mutex:
-            return self._storage.stamp()
+        """Two stats (data file, journal), no lock: never waits for another thread."""
+        data = file_stamp(self._path)
+        hint = self._version_hint
+        if hint is None or hint[0] != data:
+            journal_id = journal_id_of(self._path)
+            hint = (data, None if journal_id is None else self._journal.path(journal_id))
+            self._version_hint = hint
+        journal: tuple[int, int, int] | None = None
+        if hint[1] is not None:
+            with contextlib.suppress(OSError):
+                info = os.lstat(hint[1])
+                journal = (info.st_ino, info.st_size, info.st_mtime_ns)
+        return (data, journal)
 
     def close(self) -> None:
+        """Release the files; a process that wrote brings the data file up to date first."""
+        if self._wrote:
+            with contextlib.suppress(AtlasError):
+                self.checkpoint()
         with self._mutex:
-            self._storage.close()
-            self._db = None
+            self._forget()
 
 
 def _row_key(row: tuple[Any, ...]) -> str:
