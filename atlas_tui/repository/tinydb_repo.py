@@ -587,11 +587,9 @@ class TinyDBRepository:
         return [self._to_item(doc_id, doc) for doc_id, doc in first_]
 
     def scan(self, batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
-        """Rows in SKU order; the lock is held only to take the parsed documents (commits
-        replace documents, never change one in place)."""
-        with self._mutex:
-            self._fresh()
-            docs = list(self._storage.current().get(ITEMS, {}).values())
+        """Rows in SKU order; the lock is held only to take the documents (commits replace
+        documents, never change one in place)."""
+        docs = [doc for _, doc in self._documents()]
         get = dict.get
         rows = [
             (get(d, "sku", ""), get(d, "name", ""), get(d, "category", ""), get(d, "quantity", 0),
