@@ -14,6 +14,7 @@ from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.theme import Theme
+from textual.timer import Timer
 from textual.worker import get_current_worker
 
 from atlas_tui.errors import AtlasError
@@ -23,6 +24,8 @@ from atlas_tui.trends import quantity_trend
 from screens.widgets.item_rows import Row
 
 SPARK_CELLS = 30
+# How long a newly highlighted item's history may take before "history…" is drawn.
+PLACEHOLDER_DELAY = 0.05
 TREND_DAYS = (30, 90)
 ZERO = "·"
 _LEVELS = ZERO + "▁▂▃▄▅▆▇█"
@@ -84,6 +87,7 @@ class ItemDetail(ScrollView, can_focus=True):
         super().__init__(*args, **kwargs)
         self.days = TREND_DAYS[0]
         self._row: Row | None = None
+        self._placeholder: Timer | None = None
         # The two columns as drawn: facts (and attributes) left, recent history right.
         self._left: list[Text] = []
         self._right: list[Text] = []
@@ -109,11 +113,17 @@ class ItemDetail(ScrollView, can_focus=True):
             self._item = self._history = self._trend = None
             self._set_lines([], [])
             return
-        if previous is None or previous.key != row.key:
-            # Another item: nothing of the last one's may show while this one's loads.
-            self._item = self._history = self._trend = None
-        self._draw()
         self._load(row, self.days)
+        if previous is not None and previous.key == row.key:
+            self._draw()  # new figures of the same item
+            return
+        # Another item: nothing of the last one's may show with it. Its history usually
+        # arrives within milliseconds; drawing "history…" first would send every line of
+        # the pane twice, so the placeholders wait a moment for it.
+        self._item = self._history = self._trend = None
+        if self._placeholder is not None:
+            self._placeholder.stop()
+        self._placeholder = self.set_timer(PLACEHOLDER_DELAY, self._draw)
 
     def set_days(self, days: int) -> None:
         """Show the trend over the last `days` days (30 or 90 are the usual)."""
@@ -163,6 +173,9 @@ class ItemDetail(ScrollView, can_focus=True):
         if self._row is None or self._row.key != row.key or days != self.days:
             return  # the cursor or the period moved on while this was read
         self._item, self._history, self._trend = item, history, trend
+        if self._placeholder is not None:
+            self._placeholder.stop()
+            self._placeholder = None
         self._draw()
 
     def _theme_changed(self, theme: Theme) -> None:
