@@ -4,6 +4,9 @@ Prints cold scan, warm (cached) scan, per-query time on a warm index and a whole
 search, against a naive baseline that reads and parses every file on every search, all
 in the same run. Figures only: nothing here asserts on time.
 
+Last, `atlas find` as a process, cold (no index yet) and warm, against the naive loop run
+as a process too: the goal is cold >= 1x naive (not slower), warm >= 20x.
+
 Warm scans are measured twice. Right after the tree is built, every folder changed
 moments ago, so each one is listed again (a listing is only reused once its folder has
 been left alone for ``SETTLE_NS``, 2 s). Then, after waiting that long, as a library
@@ -37,6 +40,7 @@ from atlas_tui.media import (
     search_media,
 )
 from atlas_tui.media.normalize import exact_key, normal_key
+from atlas_tui.media.parallel import cores
 from atlas_tui.media.walk import SETTLE_NS, walk
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -418,6 +422,49 @@ def main() -> None:
             else:
                 seconds = timed(search, repeat)
             print(f"  {label:<34} {seconds * 1000:8.2f} ms  {naive / seconds:7.1f}x naive")
+        atlas_find_processes(query, root, Path(temp), repeat)
+
+
+# The naive baseline as a process: walk, parse every file with the same reader, compare.
+_NAIVE_PROCESS = """
+import os, sys
+from atlas_tui.media import read_media_file
+from atlas_tui.media.normalize import exact_key, normal_key
+exact, normal = exact_key(sys.argv[2]), normal_key(sys.argv[2])
+hits = [item.title for folder, _d, files in os.walk(sys.argv[1]) for name in files
+        if name.endswith((".json", ".ndjson", ".nfo"))
+        for item in read_media_file(os.path.join(folder, name)).items
+        if exact_key(item.title) == exact or normal in normal_key(item.title)]
+print(len(hits))
+"""
+
+
+def atlas_find_processes(query: str, root: Path, temp: Path, repeat: int) -> None:
+    """`atlas find` as users run it, cold (no index yet: a new cache folder each time) and
+    warm, against the naive loop run as a process, all whole processes."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE",)}
+    atlas = str(Path(sys.executable).parent / "atlas")
+
+    def process(command: list[str], cache: Path) -> float:
+        started = time.perf_counter()
+        subprocess.run(command, stdout=subprocess.DEVNULL, check=True,
+                       env={**env, "ATLAS_CACHE_DIR": str(cache)})  # fmt: skip
+        return time.perf_counter() - started
+
+    find = [atlas, "find", query, "--dir", str(root)]
+    naive_command = [sys.executable, "-c", _NAIVE_PROCESS, str(root), query]
+    process(naive_command, temp / "unused")  # warm the page cache and the .pyc files
+    naive, cold, warm = [], [], []
+    for run in range(repeat):
+        naive.append(process(naive_command, temp / "unused"))
+        cold.append(process(find, temp / f"cold-{run}"))
+        warm.append(process(find, temp / "cold-0"))
+    base = statistics.median(naive)
+    print(f"atlas find as a process, {query!r} (median of {repeat}, one per core: {cores()}):")
+    print(f"  {'naive loop, as a process':<34} {base * 1000:8.1f} ms")
+    for label, times in (("cold: no index yet", cold), ("warm: index cached", warm)):
+        seconds = statistics.median(times)
+        print(f"  {label:<34} {seconds * 1000:8.1f} ms  naive/this {base / seconds:5.2f}x")
 
 
 def from_disk_search(query: str, root: Path, cache: Path) -> object:
