@@ -389,6 +389,9 @@ class InventoryService:
             return imports.ImportResult(
                 source, outcomes, applied=False, dry_run=dry_run, strict=strict
             )
+        items, movements = imports.changes_of(
+            outcomes, reason=why, user=self.user, now=now, source=source
+        )
         with self._transaction():
             if self.repository.version() != seen:
                 # Another writer committed meanwhile: its changes are never overwritten.
@@ -397,10 +400,10 @@ class InventoryService:
                     return imports.ImportResult(
                         source, outcomes, applied=False, dry_run=False, strict=True
                     )
+                items, movements = imports.changes_of(
+                    outcomes, reason=why, user=self.user, now=now, source=source
+                )
             self._check_capacity(imports.added(outcomes), None)
-            items, movements = imports.changes_of(
-                outcomes, reason=why, user=self.user, now=now, source=source
-            )
             put_many(self.repository, items)
             append_movements(self.repository, movements)
         # Undo after an import would take back one row of it, or a change made before it.
