@@ -140,11 +140,15 @@ class TinyDBRepository:
         state = self._state
         if state is None or file_stamp(self._path) != state.stamp:
             checkpoint = Checkpoint.open(self._path)
-            if state is None or checkpoint is None or not self._adopt(state, checkpoint):
-                if state is not None and state.checkpoint is not None:
-                    state.checkpoint.close()
-                state = self._load(checkpoint)
-                self._state = state
+            try:
+                if state is None or checkpoint is None or not self._adopt(state, checkpoint):
+                    self._forget()
+                    state = self._load(checkpoint)
+                    self._state = state
+            except BaseException:
+                if checkpoint is not None and (state is None or checkpoint is not state.checkpoint):
+                    checkpoint.close()
+                raise
         self._catch_up(state)
         return state
 

@@ -81,10 +81,17 @@ def file_stamp(path: Path) -> Stamp | None:
 def journal_id_of(path: Path) -> str | None:
     """The journal the data file names, read from its first bytes (None if none)."""
     try:
-        with open(path, "rb") as handle:
-            match = _JOURNAL.match(handle.read(4096))
+        # O_NONBLOCK: a FIFO at the data file's name must not be waited on.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         return None
+    try:
+        head = os.pread(fd, 4096, 0) if stat.S_ISREG(os.fstat(fd).st_mode) else b""
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    match = _JOURNAL.match(head)
     return match[1].decode() if match else None
 
 
