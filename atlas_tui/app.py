@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import ClassVar
@@ -44,6 +45,9 @@ class AtlasApp(TypeAheadApp[None]):
         self._control_filter = ControlFilter()
 
     def on_mount(self) -> None:
+        # Workers read and search a million rows while keys arrive: a key waiting for the
+        # interpreter waits at most 1 ms for a busy worker to hand it over, not 5 ms each time.
+        sys.setswitchinterval(0.001)
         self.push_screen(ItemsScreen(self.service))
 
     def get_line_filters(self) -> Sequence[LineFilter]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import threading
+import time
 from array import array
 from collections.abc import Callable, Hashable, Sequence
 from typing import ClassVar
@@ -49,6 +51,8 @@ from screens.widgets.item_table import SORTABLE, ItemTable
 
 # Rows drawn before the rest are read or found: more than any terminal shows.
 FIRST_ROWS = 200
+# Rows read at a time while loading (about a millisecond's work each).
+LOAD_BATCH = 1000
 
 
 class FilterInput(Input):
@@ -107,6 +111,7 @@ class ItemsScreen(Screen[None]):
         super().__init__()
         self.service = service
         self._rows = ItemRows()
+        self._drawn = threading.Event()  # the first screenful is on screen
         self._version: Hashable = None
         self.loaded = False
         self.category: str = ""
@@ -226,11 +231,16 @@ class ItemsScreen(Screen[None]):
                 # A big store takes a while to read whole: draw the first screenful at once.
                 head = ItemRows(Row.of(item) for item in self.service.first_items(FIRST_ROWS))
                 self.post_message(self.Loaded(head, version, True, since))
+                # The screen finishes starting up (footer, detail pane) before the long read
+                # competes with it for the interpreter.
+                self._drawn.wait(1.0)
             rows = ItemRows()
-            for batch in self.service.item_rows():
+            # Small batches: reading one holds the interpreter, and a key must not wait long.
+            for batch in self.service.item_rows(LOAD_BATCH):
                 if worker.is_cancelled:
                     return
                 rows.extend(batch)
+                time.sleep(0)  # let the screen have the interpreter between batches
         except (AtlasError, BadRow) as error:
             message = str(error)
             if isinstance(error, BadRow):
@@ -245,6 +255,7 @@ class ItemsScreen(Screen[None]):
         if message.partial:
             if not self.loaded:
                 self._take(message.rows)
+            self.call_after_refresh(self.call_after_refresh, self._drawn.set)
             return
         rows = message.rows
         # Changes shown here after the read began may be missing from it: show them again.

@@ -10,6 +10,7 @@ import threading
 from collections.abc import Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -591,19 +592,39 @@ class TinyDBRepository:
         return [self._to_item(doc_id, doc) for doc_id, doc in first_]
 
     def scan(self, batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
-        """Rows in SKU order; the lock is held only to take the documents (commits replace
-        documents, never change one in place)."""
-        docs = [doc for _, doc in self._documents()]
-        get = dict.get
-        rows = [
-            (get(d, "sku", ""), get(d, "name", ""), get(d, "category", ""), get(d, "quantity", 0),
-             get(d, "location", ""), get(d, "min_stock", 0), get(d, "max_stock", 0))
-            for d in docs
-        ]  # fmt: skip
-        del docs
-        rows.sort(key=_row_key)
-        for start in range(0, len(rows), batch):
-            yield rows[start : start + batch]
+        """Rows in SKU order. A sorted checkpoint is read a line at a time from a descriptor
+        of the scan's own, with the journal's changes merged in: no lock is held while it is
+        read, and no single parse of the whole file holds the interpreter."""
+        own: Checkpoint | None = None
+        with self._mutex:
+            state = self._refresh()
+            if state.table is None and state.checkpoint is not None:
+                own = Checkpoint.open(self._path)
+                if own is not None and (own.stamp != state.checkpoint.stamp or own.meta is None):
+                    own.close()
+                    own = None
+                tail = bytes(state.tail)
+            if own is None:
+                docs = [doc for _, doc in self._whole(state).items()]
+        if own is None:
+            rows = list(map(_row, docs))
+            del docs
+            rows.sort(key=_row_key)
+            for start in range(0, len(rows), batch):
+                yield rows[start : start + batch]
+            return
+        try:
+            changed: dict[int, dict[str, Any] | None] = {}
+            for start, end, _ in transactions(tail):
+                for record in item_records(tail, start, end):
+                    changed[int(record["~i"])] = record["d"]
+            kept = (doc for doc_id, doc in own.each() if doc_id not in changed)
+            new = sorted((doc for doc in changed.values() if doc is not None), key=doc_key)
+            merged = map(_row, heapq.merge(kept, new, key=doc_key))
+            while chunk := list(islice(merged, batch)):
+                yield chunk
+        finally:
+            own.close()
 
     def raw_items(self) -> list[tuple[str, dict[str, Any]]]:
         return [(f"item #{doc_id}", dict(doc)) for doc_id, doc in self._documents()]
@@ -807,6 +828,12 @@ class TinyDBRepository:
                 self.checkpoint()
         with self._mutex:
             self._forget()
+
+
+def _row(doc: dict[str, Any]) -> tuple[Any, ...]:
+    get = doc.get
+    return (get("sku", ""), get("name", ""), get("category", ""), get("quantity", 0),
+            get("location", ""), get("min_stock", 0), get("max_stock", 0))  # fmt: skip
 
 
 def _row_key(row: tuple[Any, ...]) -> str:

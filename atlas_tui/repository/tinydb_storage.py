@@ -21,6 +21,7 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -257,6 +258,15 @@ class Checkpoint:
             else:
                 high = start
         return None
+
+    def each(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """Every item line in SKU order, parsed one at a time (checkpoint layout only)."""
+        data = self._data()
+        start = self._start
+        while start < self._end:
+            end = data.find(b"\n", start, self._end) + 1 or self._end
+            yield self._line(data, start, end)
+            start = end
 
     def first(self, limit: int) -> list[tuple[int, dict[str, Any]]]:
         """The first `limit` items by SKU key."""

@@ -11,9 +11,10 @@ Python loop over every item.
 from __future__ import annotations
 
 import bisect
+import operator
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import accumulate, islice
+from itertools import accumulate, compress, islice
 from typing import Any, NamedTuple
 
 from atlas_tui.models import InventoryItem, sku_key, stock_is_low, stock_is_over
@@ -47,6 +48,18 @@ class Row(NamedTuple):
     def of(cls, item: InventoryItem) -> Row:
         return cls(item.sku, item.name, item.category, item.quantity, item.location,
                    item.min_stock, item.max_stock)  # fmt: skip
+
+
+def _count_low(quantities: Sequence[int], minimums: Sequence[int]) -> int:
+    """How many are at or below a minimum that is set (`stock_is_low`, at C speed)."""
+    has = list(map((0).__lt__, minimums))
+    return sum(map(operator.le, compress(quantities, has), compress(minimums, has)))
+
+
+def _count_over(quantities: Sequence[int], maximums: Sequence[int]) -> int:
+    """How many are above a ceiling that is set (`stock_is_over`, at C speed)."""
+    has = list(map((0).__lt__, maximums))
+    return sum(map(operator.gt, compress(quantities, has), compress(maximums, has)))
 
 
 class BadRow(ValueError):
@@ -91,7 +104,7 @@ class ItemRows:
         except (TypeError, ValueError):
             raise BadRow("a stored item does not have the fields of an item") from None
         for column in (skus, names, categories, locations):
-            if not all(type(value) is str for value in column):
+            if not set(map(type, column)) <= {str}:  # C speed: a million rows are checked
                 bad = next(value for value in column if type(value) is not str)
                 raise BadRow(f"a stored text field holds {type(bad).__name__}, not text")
         label = self._labels.setdefault
@@ -105,10 +118,10 @@ class ItemRows:
             raise BadRow("a stored quantity, minimum or maximum is not a whole number") from None
         self.skus.extend(skus)
         self.names.extend(names)
-        self.categories.extend([label(c, c) for c in categories])
-        self.locations.extend([label(loc, loc) for loc in locations])
-        self.low += sum(map(stock_is_low, quantities, minimums))
-        self.over += sum(map(stock_is_over, quantities, maximums))
+        self.categories.extend(map(label, categories, categories))
+        self.locations.extend(map(label, locations, locations))
+        self.low += _count_low(quantities, minimums)
+        self.over += _count_over(quantities, maximums)
         self._haystack = None
 
     # Reading -------------------------------------------------------------------------------
