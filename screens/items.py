@@ -270,6 +270,13 @@ class ItemsScreen(Screen[None]):
             self._version = message.version  # else our own saves since have moved it on
         self.loaded = True
         self._take(rows)
+        if len(rows) > self.INLINE_ROWS:
+            self._prepare_search(rows)
+
+    @work(thread=True, exclusive=True, group="prepare", exit_on_error=False)
+    def _prepare_search(self, rows: ItemRows) -> None:
+        """Build the filter's text ahead of the first keystroke (a second at a million rows)."""
+        rows.haystack()
 
     def _take(self, rows: ItemRows) -> None:
         self._rows = rows
@@ -323,31 +330,40 @@ class ItemsScreen(Screen[None]):
             return None
         needle, generation, found = last
         if generation == spec.generation and needle and needle in spec.needle:
-            return found if len(found) < len(self._rows) // 4 else None
+            return found
         return None
 
-    def _select(self, spec: ViewSpec, first: int | None = None) -> Sequence[int]:
+    def _select(
+        self, spec: ViewSpec, first: int | None = None, stop: Callable[[], bool] | None = None
+    ) -> Sequence[int]:
         rows = self._rows
         within = self._within(spec)
         if spec.needle and first is None:
-            found = array("q", rows.matches(spec.needle, within))
+            found = array("q", rows.matches(spec.needle, within, stop))
+            if stop is not None and stop():
+                return found  # incomplete: the caller drops it
             self._searched = (spec.needle, spec.generation, found)
-            return select(rows, spec, self._order_for(spec), matched=found)
-        return select(rows, spec, self._order_for(spec), within, first)
+            return select(rows, spec, self._order_for(spec), matched=found, stop=stop)
+        return select(rows, spec, self._order_for(spec), within, first, stop=stop)
 
     @work(thread=True, exclusive=True, group="view", exit_on_error=False)
     def _select_in_worker(self, spec: ViewSpec, rows: ItemRows) -> None:
         worker = get_current_worker()
+
+        def stop() -> bool:
+            # A newer keystroke cancels this search: it must stop using the interpreter.
+            return worker.is_cancelled
+
         try:
             if spec.needle and spec.column == "sku" and not spec.reverse:
                 # Matches come in SKU order: the first screenful is shown before the rest.
-                head = self._select(spec, first=FIRST_ROWS)
-                if len(head) == FIRST_ROWS and not worker.is_cancelled:
+                head = self._select(spec, first=FIRST_ROWS, stop=stop)
+                if len(head) == FIRST_ROWS and not stop():
                     self.app.call_from_thread(self._present, spec, head, True)
-            view = self._select(spec)
+            view = self._select(spec, stop=stop)
         except (IndexError, ValueError):
             return  # rows changed underneath (a reload or an add): a new view is on its way
-        if not worker.is_cancelled:
+        if not stop():
             self.app.call_from_thread(self._present, spec, view, False)
 
     def _present(self, spec: ViewSpec, view: Sequence[int], partial: bool) -> None:

@@ -200,3 +200,22 @@ def test_other_threads_read_while_a_transaction_is_open(json_db: Path) -> None:
         thread.join()
     assert service.get("A").quantity == 11
     assert service.version() != version
+
+
+def test_history_of_one_item_is_whole_across_a_journal_of_many_megabytes(tmp_path: Path) -> None:
+    """The journal is searched a window at a time: movements on either side of every window
+    edge are found, in order, and no other item's."""
+    service = make_service(tmp_path / "atlas.json")
+    service.add("TARGET", "The one", quantity=1)
+    for round_ in range(3):
+        service.add_many(
+            [{"sku": f"R{round_}-{n:05d}", "name": "x" * 120, "quantity": 1} for n in range(4000)]
+        )
+        service.adjust("target", 2, reason=f"round {round_}")
+    journal = next(tmp_path.glob("atlas.json.history-*.ndjson"))
+    assert journal.stat().st_size > 2 * 1024 * 1024  # several search windows
+    fresh = make_service(tmp_path / "atlas.json")  # a first lookup: the whole journal searched
+    history = fresh.history("Target")
+    assert [m.reason for m in history[:3]] == ["round 2", "round 1", "round 0"]
+    assert [m.quantity_after for m in history] == [7, 5, 3, 1]
+    assert {m.sku for m in history} == {"TARGET"}

@@ -36,6 +36,10 @@ COMMIT = b'{"~c":'
 _META_LINE = b'{"~'
 
 
+# Bytes of journal searched per call while looking for one SKU's movements.
+_SCAN_WINDOW = 1 << 20
+
+
 def new_journal_id() -> str:
     """A fresh journal identity (a restore or a migration starts a new journal)."""
     return secrets.token_hex(6)
@@ -331,7 +335,7 @@ class Journal:
             else:
                 # A line is found by the newline before it: the first line has none.
                 first = [start] if start == 0 else []
-                matched = (m.start() + 1 for m in pattern.finditer(data, max(start - 1, 0), end))
+                matched = self._matches(pattern, data, max(start - 1, 0), end)
                 candidates = iter([*first, *matched])
             offsets = []
             for offset in candidates:
@@ -342,6 +346,20 @@ class Journal:
                 if sku_key(str(record.get("sku", ""))) == key:
                     offsets.append(offset)
         return offsets
+
+    @staticmethod
+    def _matches(
+        pattern: re.Pattern[bytes], data: mmap.mmap, start: int, end: int
+    ) -> Iterator[int]:
+        """Where `pattern` matches, a megabyte at a time: one search call over a big journal
+        would hold the interpreter (and the app's screen) for its whole length. Windows end
+        at a newline, and a match never crosses one."""
+        while start < end:
+            stop = data.find(b"\n", start + _SCAN_WINDOW, end)
+            stop = end if stop < 0 else stop
+            for match in pattern.finditer(data, start, stop):
+                yield match.start() + 1
+            start = stop
 
     @staticmethod
     def _line_starts(data: mmap.mmap, start: int, end: int) -> Iterator[int]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from rich.cells import cell_len
 from rich.segment import Segment
 from rich.style import Style
 from rich.text import Text
@@ -58,6 +59,35 @@ def usage_text(trend: Mapping[str, Any]) -> str:
         return f"no use in {days} d"
     rate = "<0.1" if daily < 0.05 else f"~{daily:.1f}" if daily < 10 else f"~{daily:,.0f}"
     return f"uses {rate}/day · {trend['used']:,} in {days} d"
+
+
+def _cells(strip: Strip) -> list[tuple[str, Style | None]]:
+    """A line as its cells: (character, style), a wide character followed by an empty cell."""
+    cells: list[tuple[str, Style | None]] = []
+    for text, style, _ in strip:
+        for char in text:
+            cells.append((char, style))
+            if not char.isascii() and cell_len(char) == 2:
+                cells.append(("", style))
+    return cells
+
+
+def _changed_span(old: Strip, new: Strip) -> tuple[int, int]:
+    """The first changed cell and one past the last between two lines of the same width."""
+    before, after = _cells(old), _cells(new)
+    start, end_old, end_new = 0, len(before), len(after)
+    while start < min(end_old, end_new) and before[start] == after[start]:
+        start += 1
+    while end_old > start and end_new > start and before[end_old - 1] == after[end_new - 1]:
+        end_old -= 1
+        end_new -= 1
+    end = max(end_old, end_new, start + 1)
+    # A wide character's two cells go together.
+    while 0 < start < len(after) and after[start][0] == "":
+        start -= 1
+    while end < len(after) and after[end][0] == "":
+        end += 1
+    return start, end
 
 
 class ItemDetail(ScrollView, can_focus=True):
@@ -222,10 +252,14 @@ class ItemDetail(ScrollView, can_focus=True):
         self.virtual_size = Size(self.scrollable_content_region.width, max(len(left), len(right)))
         old, new = self._strips, self._render_all()
         self._strips = new
-        top, width = int(self.scroll_y), self.size.width
+        top, width, left_gutter = int(self.scroll_y), self.size.width, self.gutter.left
         for y in range(max(len(old), len(new))):
-            if y >= len(old) or y >= len(new) or old[y] != new[y]:
+            if y >= len(old) or y >= len(new):
                 self.refresh(Region(0, y - top, width, 1))
+            elif old[y] != new[y]:
+                # Only the cells that differ: the rest of the line is on screen already.
+                start, end = _changed_span(old[y], new[y])
+                self.refresh(Region(left_gutter + start, y - top, end - start, 1))
 
     def _render_all(self) -> list[Strip]:
         return [self._line(y) for y in range(max(len(self._left), len(self._right)))]

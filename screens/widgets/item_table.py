@@ -249,10 +249,9 @@ class ItemTable(ScrollView, can_focus=True):
         for key, values in (("sku", rows.skus), ("category", rows.categories),
                             ("location", rows.locations)):  # fmt: skip
             natural[key] = max(natural[key], *(cell_len(safe_text(values[n])) for n in sample), 0)
-        # Figures are never cut: size them on the largest value of all rows (C speed).
-        for key, figures in (("quantity", rows.quantities), ("min_stock", rows.minimums),
-                             ("max_stock", rows.maximums)):  # fmt: skip
-            natural[key] = max(natural[key], len(str(max(figures, default=0))))
+        # Figures are never cut: size them on the largest value held.
+        for key, largest in zip(("quantity", "min_stock", "max_stock"), rows.largest, strict=True):
+            natural[key] = max(natural[key], len(str(largest)))
         return natural
 
     def _layout(self) -> None:
