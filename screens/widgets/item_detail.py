@@ -252,14 +252,15 @@ class ItemDetail(ScrollView, can_focus=True):
         self.virtual_size = Size(self.scrollable_content_region.width, max(len(left), len(right)))
         old, new = self._strips, self._render_all()
         self._strips = new
-        top, width, left_gutter = int(self.scroll_y), self.size.width, self.gutter.left
+        top, width = int(self.scroll_y), self.size.width
         for y in range(max(len(old), len(new))):
             if y >= len(old) or y >= len(new):
                 self.refresh(Region(0, y - top, width, 1))
             elif old[y] != new[y]:
-                # Only the cells that differ: the rest of the line is on screen already.
+                # Up to the last changed cell (content coordinates): Textual sends a line
+                # from its start to the end of the region, so unchanged cells after it stay.
                 start, end = _changed_span(old[y], new[y])
-                self.refresh(Region(left_gutter + start, y - top, end - start, 1))
+                self.refresh(Region(start, y - top, end - start, 1))
 
     def _render_all(self) -> list[Strip]:
         return [self._line(y) for y in range(max(len(self._left), len(self._right)))]
