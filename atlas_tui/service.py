@@ -246,6 +246,10 @@ class InventoryService:
         SKU order, a batch at a time, without building items: a million rows for a screen."""
         return self.repository.scan(batch)
 
+    def warm_history(self) -> None:
+        """Make later `history` lookups quick (run it in the background before browsing)."""
+        self.repository.warm_history()
+
     def categories(self) -> list[str]:
         """Distinct non-empty categories (one spelling per case-insensitive value), sorted."""
         return _distinct(item.category for item in self.repository.items())

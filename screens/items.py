@@ -270,13 +270,16 @@ class ItemsScreen(Screen[None]):
             self._version = message.version  # else our own saves since have moved it on
         self.loaded = True
         self._take(rows)
-        if len(rows) > self.INLINE_ROWS:
-            self._prepare_search(rows)
+        self._prepare(rows)
 
     @work(thread=True, exclusive=True, group="prepare", exit_on_error=False)
-    def _prepare_search(self, rows: ItemRows) -> None:
-        """Build the filter's text ahead of the first keystroke (a second at a million rows)."""
-        rows.haystack()
+    def _prepare(self, rows: ItemRows) -> None:
+        """Ahead of the first keystroke: the filter's text (a second at a million rows) and
+        the index of each item's history, which the detail pane reads on every cursor move."""
+        if len(rows) > self.INLINE_ROWS:
+            rows.haystack()
+        with contextlib.suppress(AtlasError):  # the detail pane reports a broken history
+            self.service.warm_history()
 
     def _take(self, rows: ItemRows) -> None:
         self._rows = rows

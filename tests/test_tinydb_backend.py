@@ -219,3 +219,28 @@ def test_history_of_one_item_is_whole_across_a_journal_of_many_megabytes(tmp_pat
     assert [m.reason for m in history[:3]] == ["round 2", "round 1", "round 0"]
     assert [m.quantity_after for m in history] == [7, 5, 3, 1]
     assert {m.sku for m in history} == {"TARGET"}
+
+
+def test_warmed_history_gives_every_item_the_same_movements(tmp_path: Path) -> None:
+    """The one-pass index of every SKU (built while the app shows the first items) finds what
+    a lookup of each SKU alone finds: odd SKUs, case variants, later changes included."""
+    path = tmp_path / "atlas.json"
+    service = make_service(path)
+    odd = ['Q"uote', "Back\\slash", "Ünï-cødé", "slash/in", "A-1"]
+    service.add_many([{"sku": sku, "name": "odd", "quantity": 1} for sku in odd])
+    service.add_many([{"sku": f"P-{n}", "name": "plain", "quantity": n} for n in range(300)])
+    for sku in ["a-1", "ünï-CØDÉ", 'q"UOTE', "P-7"]:
+        service.adjust(sku, 2)
+    every = odd + [f"P-{n}" for n in range(300)]
+    alone = {sku: make_service(path).history(sku) for sku in every}
+    warmed = make_service(path)
+    warmed.history("P-1")  # a key looked up before the index is built
+    warmed.warm_history()
+    service.adjust("P-299", 1)  # and a change after it
+    service.delete("slash/in")
+    for sku in every:
+        expected = make_service(path).history(sku)
+        assert warmed.history(sku) == expected, sku
+        assert len(expected) >= len(alone[sku])
+    assert [m.kind for m in warmed.history("A-1")] == ["adjust", "add"]
+    assert warmed.history("NO-SUCH") == []

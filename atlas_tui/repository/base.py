@@ -75,6 +75,11 @@ class InventoryRepository(Protocol):
         """Movements oldest first, all or only one SKU's (matched case-insensitively)."""
         ...
 
+    def warm_history(self) -> None:
+        """Prepare for many history lookups (a screen that shows each item's): may take a
+        while, holds up no reader or writer; a no-op where lookups are indexed anyway."""
+        ...
+
     def movement_count(self) -> int:
         """How many movements the history holds."""
         ...

@@ -159,6 +159,13 @@ def _sku_pattern(key: str) -> re.Pattern[bytes] | None:
     )
 
 
+# Every movement line, its SKU taken when it is plain (no escape): the others, and lines of any
+# other shape except item and commit lines ({"~...), are parsed to learn theirs.
+_ANY_MOVEMENT = re.compile(
+    rb'\n(?:\{(?:"id":\d+,)?"sku":"([^"\\\n]*)"|\{(?!(?:"id":\d+,)?"sku":"[^"\\\n]*"|"~))'
+)
+
+
 class Journal:
     """Reads and appends journal lines; finds one SKU's movements with a byte scan."""
 
@@ -167,6 +174,9 @@ class Journal:
         self._scanned_id: str | None = None
         # sku key -> (line offsets of its movements, bytes scanned so far)
         self._found: dict[str, tuple[list[int], int]] = {}
+        # Bytes of the journal every key's offsets cover (index_all): a key not in _found
+        # has no movement before it.
+        self._all = 0
 
     def path(self, journal_id: str) -> Path:
         """e.g. atlas.json.history-3f9a1c2b7d10.ndjson beside atlas.json."""
@@ -310,8 +320,8 @@ class Journal:
         if journal_id is None or committed == 0:
             return []
         if self._scanned_id != journal_id:
-            self._scanned_id, self._found = journal_id, {}
-        offsets, scanned = self._found.get(key, ([], 0))
+            self._scanned_id, self._found, self._all = journal_id, {}, 0
+        offsets, scanned = self._found.get(key, ([], self._all))
         found: list[dict[str, Any]] = []
         with self._open(journal_id) as handle:
             if scanned < committed:
@@ -325,6 +335,58 @@ class Journal:
                 if sku_key(str(record.get("sku", ""))) == key:
                     found.append(record)
         return found
+
+    def indexed(self, journal_id: str | None) -> int:
+        """How many bytes of this journal every key's offsets cover (see `index_all`)."""
+        return self._all if journal_id is not None and journal_id == self._scanned_id else 0
+
+    def index_all(self, journal_id: str, start: int, committed: int) -> dict[str, list[int]]:
+        """Where every SKU's movements are in [start, committed), in one pass.
+
+        Touches nothing shared (the caller need not hold a lock: committed bytes never
+        change); `adopt` takes the result. About a second per million lines.
+        """
+        found: dict[str, list[int]] = {}
+        if start >= committed:
+            return found
+        with (
+            self._open(journal_id) as handle,
+            mmap.mmap(handle.fileno(), committed, access=mmap.ACCESS_READ) as data,
+        ):
+            if start == 0 and data[:3] != _META_LINE:  # the first line has no newline before
+                first = self._parse(journal_id, data[: data.find(b"\n")])
+                found.setdefault(sku_key(str(first.get("sku", ""))), []).append(0)
+            for match in self._windows(_ANY_MOVEMENT, data, max(start - 1, 0), committed):
+                offset = match.start() + 1
+                plain = match[1]
+                if plain is not None:
+                    try:
+                        key = sku_key(plain.decode())
+                    except UnicodeDecodeError:
+                        continue  # not a line ATLAS wrote: `atlas verify` reports it
+                else:
+                    line = data[offset : data.find(b"\n", offset, committed)]
+                    key = sku_key(str(self._parse(journal_id, line).get("sku", "")))
+                found.setdefault(key, []).append(offset)
+        return found
+
+    def adopt(
+        self, journal_id: str, start: int, committed: int, found: dict[str, list[int]]
+    ) -> None:
+        """Take `index_all`'s result (under the caller's lock): every key's lookups then
+        read only its own lines, and a key not found has no movements before `committed`."""
+        if journal_id != self._scanned_id:
+            self._scanned_id, self._found, self._all = journal_id, {}, 0
+        if self._all != start:
+            return  # another index got there first
+        known = self._found
+        for key, offsets in found.items():
+            had, scanned = known.get(key, ([], start))
+            known[key] = ([*had, *(o for o in offsets if o >= scanned)], max(scanned, committed))
+        for key, (had, scanned) in known.items():
+            if key not in found and scanned < committed:
+                known[key] = (had, committed)
+        self._all = committed
 
     def _scan(self, journal_id: str, handle: Any, key: str, start: int, end: int) -> list[int]:
         """Line offsets in [start, end) that hold movements of `key`."""
@@ -348,18 +410,23 @@ class Journal:
         return offsets
 
     @staticmethod
-    def _matches(
+    def _windows(
         pattern: re.Pattern[bytes], data: mmap.mmap, start: int, end: int
-    ) -> Iterator[int]:
+    ) -> Iterator[re.Match[bytes]]:
         """Where `pattern` matches, a megabyte at a time: one search call over a big journal
         would hold the interpreter (and the app's screen) for its whole length. Windows end
         at a newline, and a match never crosses one."""
         while start < end:
             stop = data.find(b"\n", start + _SCAN_WINDOW, end)
             stop = end if stop < 0 else stop
-            for match in pattern.finditer(data, start, stop):
-                yield match.start() + 1
+            yield from pattern.finditer(data, start, stop)
             start = stop
+
+    @classmethod
+    def _matches(
+        cls, pattern: re.Pattern[bytes], data: mmap.mmap, start: int, end: int
+    ) -> Iterator[int]:
+        return (match.start() + 1 for match in cls._windows(pattern, data, start, end))
 
     @staticmethod
     def _line_starts(data: mmap.mmap, start: int, end: int) -> Iterator[int]:

@@ -445,6 +445,9 @@ class SQLiteRepository:
         finally:
             conn.close()
 
+    def warm_history(self) -> None:
+        """Nothing to do: the movements table has an index by SKU."""
+
     def raw_items(self) -> list[tuple[str, dict[str, Any]]]:
         with self._mutex:
             names = ITEM_COLUMNS.split(", ")

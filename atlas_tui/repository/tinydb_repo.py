@@ -686,6 +686,19 @@ class TinyDBRepository:
             found += [m for m in self._new_movements if wanted in (None, sku_key(m.sku))]
         return found
 
+    def warm_history(self) -> None:
+        """Index where every SKU's movements are in the journal (one pass, no lock held
+        while reading), so each later history lookup reads only its own lines."""
+        with self._mutex:
+            state = self._refresh()
+            journal_id, committed = state.journal_id, state.pos
+            start = self._journal.indexed(journal_id)
+        if journal_id is None or start >= committed:
+            return
+        found = self._journal.index_all(journal_id, start, committed)
+        with self._mutex:
+            self._journal.adopt(journal_id, start, committed, found)
+
     def _to_movement(self, record: dict[str, Any]) -> Movement:
         try:
             return Movement.from_dict(record)
