@@ -11,8 +11,12 @@ restore and migrate use, so the files are exactly what ATLAS writes.
 from __future__ import annotations
 
 import argparse
+import glob
 import os
+import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -78,6 +82,17 @@ def store(kind: str, size: int, directory: Path = DEFAULT_DIR) -> Path:
         repo.close()
     done.touch()
     return path
+
+
+@contextmanager
+def working_copy(path: Path) -> Iterator[Path]:
+    """A copy of a bench store (with its journal or WAL) in a temporary folder, so a bench
+    that changes it leaves the built store as it was for the next run."""
+    with tempfile.TemporaryDirectory(prefix="atlas-bench-", dir=path.parent) as folder:
+        for part in path.parent.glob(glob.escape(path.name) + "*"):
+            if part.suffix not in {".built", ".lock"} and not part.name.endswith("-shm"):
+                shutil.copy2(part, Path(folder) / part.name)
+        yield Path(folder) / path.name
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ threshold so a few hundred real items take them too, and compare with what the s
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from test_app import ready, rows, status, wait_for
 from atlas_tui.app import make_app
 from atlas_tui.factory import make_service
 from screens.items import ItemsScreen
+from screens.widgets.item_rows import ItemRows
 
 WORDS = ("bolt", "anvil", "washer", "hinge", "Bracket")
 
@@ -107,3 +109,41 @@ async def test_changes_while_filtered_show_at_once(big: Path) -> None:
         await wait_for(pilot, lambda: settled(screen) and "P-0004a" in rows(screen))
         assert rows(screen) == sorted([*before[1:], "P-0004a"], key=str.casefold)
         assert screen.table.current is not None and screen.table.current.sku == "P-0004a"
+
+
+async def test_a_change_made_while_the_store_is_read_survives_the_read(tmp_path: Path) -> None:
+    """A read of every item that began before a `+` (a million rows take seconds) must not
+    put the old figure back when it lands."""
+    path = tmp_path / "atlas.db"
+    make_service(path).add_many([{"sku": f"K-{n:03d}", "name": "k", "quantity": 5}
+                                 for n in range(50)])  # fmt: skip
+    app = make_app(path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(app, pilot)
+        # What a read begun now would deliver, and the change count it would start from.
+        since, version = screen._changes, make_service(path).version()
+        stale = ItemRows(row for batch in make_service(path).item_rows() for row in batch)
+        await pilot.press("plus", "plus")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert make_service(path).get("K-000").quantity == 7
+        screen.post_message(ItemsScreen.Loaded(stale, version, False, since))
+        await pilot.pause()
+        assert screen.table.current is not None and screen.table.current.quantity == 7
+        assert rows(screen)[:2] == ["K-000", "K-001"]
+
+
+@pytest.mark.parametrize("bad", ["D-002", "D-249"])  # in the first screenful, or read later
+async def test_a_damaged_row_is_reported_not_shown(tmp_path: Path, bad: str) -> None:
+    path = tmp_path / "atlas.db"
+    make_service(path).add_many(
+        [{"sku": f"D-{n:03d}", "name": "d", "quantity": 1} for n in range(250)]
+    )
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE items SET quantity = 'lots' WHERE sku = ?", (bad,))
+    app = make_app(path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        notice = lambda: str(app.screen.query_one("#notice").render())  # noqa: E731
+        await wait_for(pilot, lambda: "atlas verify" in notice())
+        assert "whole number" in notice() and str(path) in notice()
+        assert not isinstance(app.screen, ItemsScreen) or bad not in rows(app.screen)
