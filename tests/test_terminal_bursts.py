@@ -161,3 +161,29 @@ def test_a_click_typed_ahead_waits_for_the_keys_before_it(
     terminal.burst("/w" + click + "+")
     poll(lambda: quantities(json_db)["W-1"] == 10, "+1 on the clicked row")
     assert "w+" not in terminal.screen()
+
+
+@pytest.mark.parametrize("suffix", [".db", ".json"])
+def test_keys_typed_while_a_big_store_loads_act_on_what_is_shown(
+    tmp_path: Path, suffix: str
+) -> None:
+    """The first screenful shows before the rest is read; keys typed then work on it, and
+    what they changed is still shown once every item is in (and the filter covers all)."""
+    db = tmp_path / f"big{suffix}"
+    size = 40_000
+    make_service(db).add_many(
+        [{"sku": f"B{n:05d}", "name": f"bulk {n}", "quantity": 10} for n in range(size)]
+    )
+    term = Terminal(tmp_path, db)
+    try:
+        term.wait_for("B00000", "the first rows")
+        term.burst("++")  # on B00000, whether or not the rest is read yet
+        term.burst("/b39999")
+        term.wait_for(f"1 of {size} items", "the filter over every item")
+        term.keys("Escape")
+        term.wait_for(f"{size} items", "every item")
+        poll(lambda: make_service(db).get("B00000").quantity == 12, "both + saved")
+        poll(lambda: any(line.startswith("B00000 ") and " 12 " in line
+                         for line in term.screen().splitlines()), "B00000 at 12")  # fmt: skip
+    finally:
+        term.close()
