@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import select
 import shlex
 import subprocess
 import sys
@@ -130,3 +131,11 @@ class Terminal:
 
     def close(self) -> None:
         subprocess.run([*self.tmux, "kill-server"], capture_output=True)
+
+
+def readable(fd: Any) -> bool:
+    """Whether a pipe has something to read now (poll, not select: a long suite's descriptor
+    numbers pass select's limit of 1024)."""
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))

@@ -8,11 +8,11 @@ import contextlib
 import multiprocessing
 import os
 import random
-import select
 import signal
 from pathlib import Path
 
 import pytest
+from support import readable
 
 from atlas_tui.errors import ConflictError
 from atlas_tui.factory import make_service
@@ -54,7 +54,7 @@ def _next_write_started(db: Path, pipe: int) -> bool:
     """Wait until the writer's next write shows on disk (True), or until it confirms one
     more write first (False: it is starting yet another then)."""
     before = _write_evidence(db)
-    while not select.select([pipe], [], [], 0)[0]:
+    while not readable(pipe):
         if _write_evidence(db) != before:
             return True
     return False

@@ -12,12 +12,12 @@ import fcntl
 import multiprocessing
 import os
 import random
-import select
 import signal
 from pathlib import Path
 
 import orjson
 import pytest
+from support import readable
 
 from atlas_tui.errors import StorageError
 from atlas_tui.factory import make_service
@@ -162,7 +162,7 @@ def test_sigkill_during_appends_and_checkpoints_never_loses_nor_halves_a_transac
             how = rng.random()
             if how < 0.4:  # as soon as a checkpoint's temp file shows, or a write confirms
                 while not _checkpoint_under_way(json_db):
-                    if select.select([pipe], [], [], 0)[0]:
+                    if readable(pipe):
                         break
             elif how < 0.8:  # at a random moment of the next transaction
                 busy = rng.randint(0, 20_000)

@@ -21,6 +21,7 @@ import os
 import re
 import secrets
 import stat
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,8 @@ class Checkpoint:
         self.stamp = _stamp(info)
         self.size = info.st_size
         self._fd: int | None = fd
+        # A repository dropped without close() (an API caller's) must not keep the file open.
+        self._release = weakref.finalize(self, os.close, fd)
         self._map: mmap.mmap | None = None
         # Set when the file has the checkpoint layout: its meta record and other tables.
         self.meta: dict[str, Any] | None = None
@@ -187,7 +190,7 @@ class Checkpoint:
 
     def close(self) -> None:
         if self._fd is not None:
-            os.close(self._fd)
+            self._release()
             self._fd = None
         if self._map is not None:
             self._map.close()
