@@ -11,9 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import IO, Any, Final
+from typing import IO, TYPE_CHECKING, Any, Final
 
+from atlas_tui.models import ItemRow, stock_status
 from atlas_tui.text import safe_text
+
+if TYPE_CHECKING:
+    from atlas_tui.models import InventoryItem
 
 LOW_MARK: Final = "▼ low"
 OVER_MARK: Final = "▲ over"
@@ -108,24 +112,12 @@ def fold(text: str, width: int) -> list[str]:
 
 def status_of(quantity: int, low: int, high: int) -> str:
     """low, over or ok."""
-    if low > 0 and quantity <= low:
-        return "low"
-    if high > 0 and quantity > high:
-        return "over"
-    return "ok"
+    return stock_status(quantity, low, high)
 
 
-def item_row(item: Any) -> Row:
+def item_row(item: InventoryItem) -> Row:
     """The table's fields of an InventoryItem."""
-    return (
-        item.sku,
-        item.name,
-        item.category,
-        item.quantity,
-        item.location,
-        item.min_stock,
-        item.max_stock,
-    )
+    return ItemRow.of(item)
 
 
 def dict_row(item: Mapping[str, Any]) -> Row:

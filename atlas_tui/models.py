@@ -8,7 +8,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, cast
+from typing import Any, Final, Literal, NamedTuple, cast
 
 from atlas_tui.errors import ValidationError
 
@@ -313,6 +313,13 @@ def stock_is_over(quantity: int, max_stock: int) -> bool:
     return max_stock > 0 and quantity > max_stock
 
 
+def stock_status(quantity: int, min_stock: int, max_stock: int) -> Literal["low", "over", "ok"]:
+    """low, over or ok."""
+    if stock_is_low(quantity, min_stock):
+        return "low"
+    return "over" if stock_is_over(quantity, max_stock) else "ok"
+
+
 @dataclass(frozen=True, slots=True)
 class InventoryItem:
     """One stocked article, identified by its SKU."""
@@ -360,7 +367,7 @@ class InventoryItem:
     @property
     def status(self) -> Literal["low", "over", "ok"]:
         """low, over or ok."""
-        return "low" if self.is_low else "over" if self.is_over else "ok"
+        return stock_status(self.quantity, self.min_stock, self.max_stock)
 
     def evolve(self, **changes: Any) -> InventoryItem:
         """A validated copy with some fields changed."""
@@ -444,6 +451,44 @@ class InventoryItem:
                 raise ValidationError(required, "is required")
         kwargs = {name: data[name] for name in ITEM_FIELDS if name in data}
         return cls(**kwargs)
+
+
+ROW_FIELDS: Final = ("sku", "name", "category", "quantity", "location", "min_stock", "max_stock")
+
+
+class ItemRow(NamedTuple):
+    """An item's fields as a list or table shows them (ROW_FIELDS): what a million items are
+    read as, without building an `InventoryItem` (dates, attributes, checks) for each."""
+
+    sku: str
+    name: str
+    category: str
+    quantity: int
+    location: str
+    min_stock: int
+    max_stock: int
+
+    @property
+    def key(self) -> str:
+        """The case-insensitive identity (as `InventoryItem.key`)."""
+        return sku_key(self.sku)
+
+    @property
+    def is_low(self) -> bool:
+        return stock_is_low(self.quantity, self.min_stock)
+
+    @property
+    def is_over(self) -> bool:
+        return stock_is_over(self.quantity, self.max_stock)
+
+    @property
+    def status(self) -> Literal["low", "over", "ok"]:
+        return stock_status(self.quantity, self.min_stock, self.max_stock)
+
+    @classmethod
+    def of(cls, item: InventoryItem) -> ItemRow:
+        return cls(item.sku, item.name, item.category, item.quantity, item.location,
+                   item.min_stock, item.max_stock)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

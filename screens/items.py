@@ -22,7 +22,7 @@ from textual.worker import get_current_worker
 
 from atlas_tui.errors import AtlasError
 from atlas_tui.imports import ImportResult
-from atlas_tui.models import InventoryItem
+from atlas_tui.models import InventoryItem, ItemRow
 from atlas_tui.service import InventoryService
 from atlas_tui.text import safe_text
 from screens.dialogs import (
@@ -41,7 +41,6 @@ from screens.widgets.item_detail import ItemDetail
 from screens.widgets.item_rows import (
     BadRow,
     ItemRows,
-    Row,
     ViewSpec,
     ordering,
     reshaped,
@@ -121,7 +120,7 @@ class ItemsScreen(Screen[None]):
         self._toasts: dict[str, Notification] = {}
         # Changes shown here, numbered: a reload that began earlier may not hold them yet.
         self._changes = 0
-        self._recent: dict[str, tuple[int, str, Row | None]] = {}
+        self._recent: dict[str, tuple[int, str, ItemRow | None]] = {}
         # The view being worked out in a worker (None: the one shown is complete).
         self._wanted: ViewSpec | None = None
         # Sorted row numbers per (column, generation), and the last search's result.
@@ -229,7 +228,7 @@ class ItemsScreen(Screen[None]):
             version = self.service.version()
             if not self.loaded:
                 # A big store takes a while to read whole: draw the first screenful at once.
-                head = ItemRows(Row.of(item) for item in self.service.first_items(FIRST_ROWS))
+                head = ItemRows(ItemRow.of(item) for item in self.service.first_items(FIRST_ROWS))
                 self.post_message(self.Loaded(head, version, True, since))
                 # The screen finishes starting up (footer, detail pane) before the long read
                 # competes with it for the interpreter.
@@ -446,14 +445,14 @@ class ItemsScreen(Screen[None]):
 
     # Changes ------------------------------------------------------------------------------
 
-    def _note(self, key: str, row: Row | None) -> None:
+    def _note(self, key: str, row: ItemRow | None) -> None:
         """Remember a change shown here, for a reload that began before it was stored."""
         self._changes += 1
         self._recent[key] = (self._changes, key, row)
 
-    def replace_item(self, item: InventoryItem | Row) -> None:
+    def replace_item(self, item: InventoryItem | ItemRow) -> None:
         """Show a changed item in place, without reloading the table."""
-        row = Row.of(item) if isinstance(item, InventoryItem) else item
+        row = ItemRow.of(item) if isinstance(item, InventoryItem) else item
         self._note(row.key, row)
         rows = self._rows
         size, generation = len(rows), rows.generation

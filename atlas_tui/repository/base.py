@@ -11,8 +11,6 @@ from atlas_tui.models import InventoryItem, Movement
 
 T = TypeVar("T")
 
-ROW_FIELDS = ("sku", "name", "category", "quantity", "location", "min_stock", "max_stock")
-
 
 @runtime_checkable
 class InventoryRepository(Protocol):

@@ -17,9 +17,9 @@ from typing import Any
 import orjson
 
 from atlas_tui.errors import BusyError, StorageError, ValidationError
-from atlas_tui.models import InventoryItem, Movement, format_timestamp, sku_key
+from atlas_tui.models import ROW_FIELDS, InventoryItem, Movement, format_timestamp, sku_key
 from atlas_tui.repository.backups import BackupPolicy, backup_name, rotate
-from atlas_tui.repository.base import ROW_FIELDS, joined
+from atlas_tui.repository.base import joined
 from atlas_tui.repository.files import (
     FileLock,
     check_still_ours,

@@ -19,10 +19,9 @@ from textual.timer import Timer
 from textual.worker import get_current_worker
 
 from atlas_tui.errors import AtlasError
-from atlas_tui.models import InventoryItem, Movement
+from atlas_tui.models import InventoryItem, ItemRow, Movement
 from atlas_tui.text import safe_text
 from atlas_tui.trends import quantity_trend
-from screens.widgets.item_rows import Row
 
 SPARK_CELLS = 30
 # How long a newly highlighted item's history may take before "history…" is drawn.
@@ -116,7 +115,7 @@ class ItemDetail(ScrollView, can_focus=True):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.days = TREND_DAYS[0]
-        self._row: Row | None = None
+        self._row: ItemRow | None = None
         self._placeholder: Timer | None = None
         # The two columns as drawn: facts (and attributes) left, recent history right.
         self._left: list[Text] = []
@@ -135,10 +134,10 @@ class ItemDetail(ScrollView, can_focus=True):
         # The sparkline's colour is baked into the text: draw again on a new theme.
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 
-    def show(self, row: Row | InventoryItem | None) -> None:
+    def show(self, row: ItemRow | InventoryItem | None) -> None:
         """Describe the item of `row` (or nothing)."""
         previous = self._row
-        self._row = row = Row.of(row) if isinstance(row, InventoryItem) else row
+        self._row = row = ItemRow.of(row) if isinstance(row, InventoryItem) else row
         if row is None:
             self._item = self._history = self._trend = None
             self._set_lines([], [])
@@ -173,7 +172,7 @@ class ItemDetail(ScrollView, can_focus=True):
         self.set_days(long if self.days == short else short)
 
     @work(thread=True, exclusive=True, group="detail", exit_on_error=False)
-    def _load(self, row: Row, days: int) -> None:
+    def _load(self, row: ItemRow, days: int) -> None:
         service = getattr(self.screen, "service", None)
         if service is None:
             return
@@ -194,7 +193,7 @@ class ItemDetail(ScrollView, can_focus=True):
 
     def _loaded(
         self,
-        row: Row,
+        row: ItemRow,
         item: InventoryItem | None,
         days: int,
         history: list[Movement] | None,

@@ -17,40 +17,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress, islice, repeat
 from typing import Any, NamedTuple
 
-from atlas_tui.models import InventoryItem, sku_key, stock_is_low, stock_is_over
+from atlas_tui.models import ItemRow, sku_key, stock_is_low, stock_is_over
 
 # Rows tested at a time by a search: about a millisecond of work.
 SEARCH_SLICE = 20_000
-
-
-class Row(NamedTuple):
-    """What the table shows of one item."""
-
-    sku: str
-    name: str
-    category: str
-    quantity: int
-    location: str
-    min_stock: int
-    max_stock: int
-
-    @property
-    def key(self) -> str:
-        """The case-insensitive identity (as `InventoryItem.key`)."""
-        return sku_key(self.sku)
-
-    @property
-    def is_low(self) -> bool:
-        return stock_is_low(self.quantity, self.min_stock)
-
-    @property
-    def is_over(self) -> bool:
-        return stock_is_over(self.quantity, self.max_stock)
-
-    @classmethod
-    def of(cls, item: InventoryItem) -> Row:
-        return cls(item.sku, item.name, item.category, item.quantity, item.location,
-                   item.min_stock, item.max_stock)  # fmt: skip
 
 
 def _count_low(quantities: Sequence[int], minimums: Sequence[int]) -> int:
@@ -133,8 +103,8 @@ class ItemRows:
 
     # Reading -------------------------------------------------------------------------------
 
-    def row(self, n: int) -> Row:
-        return Row(self.skus[n], self.names[n], self.categories[n], self.quantities[n],
+    def row(self, n: int) -> ItemRow:
+        return ItemRow(self.skus[n], self.names[n], self.categories[n], self.quantities[n],
                    self.locations[n], self.minimums[n], self.maximums[n])  # fmt: skip
 
     def key(self, n: int) -> str:
@@ -151,7 +121,7 @@ class ItemRows:
 
     # Changing ------------------------------------------------------------------------------
 
-    def put(self, row: Row) -> int:
+    def put(self, row: ItemRow) -> int:
         """Replace the row with the same SKU, or insert it in SKU order; returns its number."""
         key = row.key
         n = bisect.bisect_left(self.skus, key, key=sku_key)
@@ -283,7 +253,7 @@ def _labelled(
 
 
 def ordering(rows: ItemRows, column: str) -> array[int]:
-    """Row numbers sorted by a column (SKU order breaks ties: the sort is stable)."""
+    """ItemRow numbers sorted by a column (SKU order breaks ties: the sort is stable)."""
     return array("q", sorted(range(len(rows)), key=sort_keys(rows, column)))
 
 

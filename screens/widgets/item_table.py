@@ -17,8 +17,9 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from atlas_tui.models import ItemRow
 from atlas_tui.text import safe_text
-from screens.widgets.item_rows import ItemRows, Row
+from screens.widgets.item_rows import ItemRows
 
 LOW_MARK, OVER_MARK = "▼ low", "▲ over"
 # A change shown but not yet in the store: the figure is what it will be once saved.
@@ -32,7 +33,7 @@ class Column:
     key: str
     label: str
     justify: Literal["left", "right"]
-    show: Callable[[Row], str]
+    show: Callable[[ItemRow], str]
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -51,7 +52,7 @@ _CAPS = {"sku": 16, "category": 14, "location": 10}
 _FLOORS = {"name": 10, "category": 6, "location": 6, "sku": 8}
 
 
-def _mark(row: Row) -> str:
+def _mark(row: ItemRow) -> str:
     return LOW_MARK if row.is_low else OVER_MARK if row.is_over else ""
 
 
@@ -131,7 +132,7 @@ class ItemTable(ScrollView, can_focus=True):
     class Highlighted(Message):
         """The cursor rests on another item (or on none)."""
 
-        def __init__(self, table: ItemTable, item: Row | None) -> None:
+        def __init__(self, table: ItemTable, item: ItemRow | None) -> None:
             super().__init__()
             self.table = table
             self.item = item
@@ -175,12 +176,12 @@ class ItemTable(ScrollView, can_focus=True):
         return self._view
 
     @property
-    def items(self) -> Sequence[Row]:
+    def items(self) -> Sequence[ItemRow]:
         """The rows shown, in order."""
         return _Shown(self._rows, self._view)
 
     @property
-    def current(self) -> Row | None:
+    def current(self) -> ItemRow | None:
         """The row under the cursor."""
         if 0 <= self.cursor_row < len(self._view):
             return self._rows.row(self._view[self.cursor_row])
@@ -371,7 +372,7 @@ class ItemTable(ScrollView, can_focus=True):
         return Strip(segments[:-1]).simplify()
 
 
-class _Shown(Sequence[Row]):
+class _Shown(Sequence[ItemRow]):
     """The rows of a view, built as they are asked for."""
 
     def __init__(self, rows: ItemRows, view: Sequence[int]) -> None:
@@ -381,10 +382,10 @@ class _Shown(Sequence[Row]):
         return len(self._view)
 
     @overload
-    def __getitem__(self, index: int) -> Row: ...
+    def __getitem__(self, index: int) -> ItemRow: ...
     @overload
-    def __getitem__(self, index: slice) -> Sequence[Row]: ...
-    def __getitem__(self, index: int | slice) -> Row | Sequence[Row]:
+    def __getitem__(self, index: slice) -> Sequence[ItemRow]: ...
+    def __getitem__(self, index: int | slice) -> ItemRow | Sequence[ItemRow]:
         if isinstance(index, slice):
             return [self._rows.row(n) for n in self._view[index]]
         return self._rows.row(self._view[index])
