@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from atlas_tui.models import (
     utc_now,
 )
 from atlas_tui.replay import build_report, items_at, parse_moment, verify_store
+from atlas_tui.repository import files
 from atlas_tui.repository.base import InventoryRepository, SessionStore
 from atlas_tui.stocktake import Stocktake
 from atlas_tui.trends import quantity_trend, reorder_report
@@ -47,10 +47,7 @@ ADD_FIELDS: Final = tuple(name for name in ITEM_FIELDS if not name.endswith("_at
 
 def login_name() -> str:
     """The OS login name recorded on every movement."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    return files.login_name()
 
 
 def _filter_text(field: str, value: object) -> str | None:

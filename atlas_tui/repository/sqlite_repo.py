@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import sqlite3
 import threading
 import urllib.parse
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
-
-import orjson
 
 from atlas_tui.errors import BusyError, StorageError, ValidationError
 from atlas_tui.models import InventoryItem, Movement, format_timestamp, sku_key
@@ -87,6 +86,14 @@ INSERT_MOVEMENT = (
 _stamp = functools.lru_cache(maxsize=64)(format_timestamp)
 
 
+def _dumps(value: dict[str, Any]) -> str:
+    if not value:
+        return "{}"
+    import orjson  # imported when first used: `atlas show` reads with json alone
+
+    return orjson.dumps(value).decode()
+
+
 def _item_row(item: InventoryItem) -> tuple[Any, ...]:
     return (
         item.key,
@@ -99,7 +106,7 @@ def _item_row(item: InventoryItem) -> tuple[Any, ...]:
         item.max_stock,
         _stamp(item.created_at),
         _stamp(item.updated_at),
-        orjson.dumps(item.attributes).decode(),
+        _dumps(item.attributes),
     )
 
 
@@ -115,14 +122,35 @@ def _movement_row(movement: Movement, id: int | None = None) -> tuple[Any, ...]:
         movement.reason,
         movement.user,
         _stamp(movement.timestamp),
-        orjson.dumps(movement.details).decode(),
+        _dumps(movement.details),
     )
 
 
 def _loads(text: object) -> object:
+    """Stored JSON text as data (what is not JSON stays as it is, for the checks to refuse)."""
+    if not isinstance(text, str | bytes):
+        return text
+    import orjson
+
     try:
-        return orjson.loads(text) if isinstance(text, str | bytes) else text
+        return orjson.loads(text)
     except orjson.JSONDecodeError:
+        return text
+
+
+def _not_json(constant: str) -> object:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _loads_one(text: object) -> object:
+    """`_loads` for a single row, with the json module every command has loaded already:
+    orjson costs more to import (it brings uuid and platform) than it saves on one row.
+    NaN and Infinity are refused, as orjson refuses them."""
+    if not isinstance(text, str | bytes):
+        return text
+    try:
+        return json.loads(text, parse_constant=_not_json)
+    except ValueError:
         return text
 
 
@@ -389,10 +417,12 @@ class SQLiteRepository:
 
     # Items ------------------------------------------------------------------------------------
 
-    def _to_item(self, row: tuple[Any, ...]) -> InventoryItem:
+    def _to_item(
+        self, row: tuple[Any, ...], loads: Callable[[object], object] = _loads
+    ) -> InventoryItem:
         names = ITEM_COLUMNS.split(", ")
         data = dict(zip(names, row, strict=True))
-        data["attributes"] = _loads(data["attributes"])
+        data["attributes"] = loads(data["attributes"])
         try:
             return InventoryItem.from_stored(data)
         except ValidationError as exc:
@@ -404,7 +434,7 @@ class SQLiteRepository:
     def get(self, sku: str) -> InventoryItem | None:
         with self._mutex:
             rows = self._read(f"SELECT {ITEM_COLUMNS} FROM items WHERE key = ?", (sku_key(sku),))
-            return self._to_item(tuple(rows[0])) if rows else None
+            return self._to_item(tuple(rows[0]), _loads_one) if rows else None
 
     def items(self) -> list[InventoryItem]:
         with self._mutex:
