@@ -263,8 +263,11 @@ def recheck(
     or deleted by another writer since): an import never overwrites such a change.
 
     With `only` (SKU keys), only those items are looked up again: the others are known
-    not to have changed since the plan."""
+    not to have changed since the plan. `outcomes` itself when no row is newly refused."""
+    if only is not None and not only:
+        return outcomes
     checked: list[RowOutcome] = []
+    refusals = 0
     for outcome in outcomes:
         if outcome.action == "refuse" or (only is not None and sku_key(outcome.sku) not in only):
             checked.append(outcome)
@@ -273,7 +276,7 @@ def recheck(
         if outcome.action == "unchanged":
             planned = outcome.item
         current = lookup.get(outcome.sku)
-        if current == planned:
+        if current is planned or current == planned:
             checked.append(outcome)
             continue
         what = "added" if planned is None else "deleted" if current is None else "changed"
@@ -282,7 +285,8 @@ def recheck(
             "imported; this row was not applied, import the file again to apply it"
         )
         checked.append(RowOutcome(outcome.row, outcome.sku, "refuse", reason))
-    return checked
+        refusals += 1
+    return checked if refusals else outcomes
 
 
 def history_mark(store: object) -> Hashable | None:

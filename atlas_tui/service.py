@@ -393,6 +393,7 @@ class InventoryService:
             outcomes, reason=why, user=self.user, now=now, source=source
         )
         writes = imports.Writes(self.repository, items, movements)
+        adding = imports.added(outcomes)
         with self._transaction():
             if self.repository.version() != version:
                 # Another writer committed meanwhile: its changes are never overwritten. Only
@@ -402,13 +403,14 @@ class InventoryService:
                 checked = imports.recheck(
                     outcomes, lookup or imports.lookup_for(self.repository, rows), changed
                 )
-                if strict and imports.refused(checked):
-                    return imports.ImportResult(
-                        source, checked, applied=False, dry_run=False, strict=True
-                    )
-                writes.keep(imports.kept(outcomes, checked))
-                outcomes = checked
-            self._check_capacity(imports.added(outcomes), None)
+                if checked is not outcomes:
+                    if strict:
+                        return imports.ImportResult(
+                            source, checked, applied=False, dry_run=False, strict=True
+                        )
+                    writes.keep(imports.kept(outcomes, checked))
+                    outcomes, adding = checked, imports.added(checked)
+            self._check_capacity(adding, None)
             writes.write(self.repository)
         # Undo after an import would take back one row of it, or a change made before it.
         self._done.clear()
