@@ -399,10 +399,12 @@ class InventoryService:
                 # Another writer committed meanwhile: its changes are never overwritten. Only
                 # the items it changed are read again, when the store can tell which.
                 changed = imports.changed_since(self.repository, mark)
-                lookup = self.repository if changed is not None else None
-                checked = imports.recheck(
-                    outcomes, lookup or imports.lookup_for(self.repository, rows), changed
+                lookup = (
+                    self.repository
+                    if changed is not None
+                    else imports.lookup_for(self.repository, rows)
                 )
+                checked = imports.recheck(outcomes, lookup, changed)
                 if checked is not outcomes:
                     if strict:
                         return imports.ImportResult(

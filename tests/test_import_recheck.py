@@ -149,9 +149,11 @@ def test_a_strict_import_meeting_a_change_of_its_item_leaves_the_data_as_it_was(
 
 def test_sqlite_tells_the_items_changed_since_a_mark_and_when_it_cannot(tmp_path: Path) -> None:
     service = make_service(tmp_path / "store.sqlite")
-    service.add("A-1", "one", quantity=1)
     repo = service.repository
     assert isinstance(repo, SQLiteRepository)
+    empty = repo.history_mark()
+    service.add("A-1", "one", quantity=1)
+    assert repo.changed_since(empty) is None  # no movement to recognise the history by
     mark = repo.history_mark()
     assert repo.changed_since(mark) == set()
     service.adjust("a-1", 2)
@@ -176,3 +178,15 @@ def test_a_bulk_transaction_gives_back_its_page_cache(tmp_path: Path) -> None:
     repo = service.repository
     assert isinstance(repo, SQLiteRepository) and repo.count() == BULK_ROWS + 1
     assert repo._read("PRAGMA cache_size")[0][0] == -2000  # SQLite's default again
+
+
+def test_an_import_whose_every_row_another_writer_touched_changes_nothing(
+    stocked: InventoryService, db: Path, tmp_path: Path
+) -> None:
+    source = csv_file(tmp_path, "A-1,one,11")
+    result = import_meeting(stocked, db, source, lambda s: s.adjust("A-1", 4))
+    assert result.counts["refused"] == 1 and result.counts["updated"] == 0
+    fresh = make_service(db)
+    assert fresh.get("A-1").quantity == 14
+    assert [m.kind for m in fresh.history("A-1")] == ["adjust", "add"]
+    assert len(fresh.repository.movements()) == 5 and fresh.verify()["ok"]

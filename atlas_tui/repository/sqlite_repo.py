@@ -577,6 +577,8 @@ class SQLiteRepository:
     def write_prepared(self, prepared: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]) -> None:
         """Store what `prepare_writes` made: two statements."""
         item_rows, movement_rows = prepared
+        if not item_rows and not movement_rows:
+            return  # every row refused: the store is not touched (no version change)
         with self._mutex:
             self._write(INSERT_ITEM, item_rows, many=True)
             # A NULL id becomes the last id + 1, as append_movements numbers them.
@@ -594,11 +596,12 @@ class SQLiteRepository:
         change of an item records one. None when the history is no longer the one marked
         (replaced by a restore), and so cannot tell what changed."""
         last_id, last = mark
+        if last is None:  # nothing to recognise the history by: a restore could not be told
+            return None
         with self._mutex:
-            if last is not None:
-                rows = self._read(f"SELECT {_MARK} FROM movements WHERE id = ?", (last_id,))
-                if not rows or tuple(rows[0]) != last:
-                    return None
+            rows = self._read(f"SELECT {_MARK} FROM movements WHERE id = ?", (last_id,))
+            if not rows or tuple(rows[0]) != last:
+                return None
             rows = self._read("SELECT DISTINCT sku_key FROM movements WHERE id > ?", (last_id,))
             return {str(row[0]) for row in rows}
 
