@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atlas_tui.config import Settings
-from atlas_tui.repository.backups import BackupPolicy, default_backup_dir
 from atlas_tui.repository.base import InventoryRepository
 
 # Each backend is imported when a store of its kind is opened: `atlas show` on a SQLite
@@ -33,11 +32,11 @@ def __getattr__(name: str) -> Any:
 def open_repository(settings: Settings, path: Path | None = None) -> InventoryRepository:
     """The repository for the configured data file (or `path`), backend by its name."""
     path = path or settings.storage_path
-    backups = (
-        BackupPolicy(default_backup_dir(path), settings.backups_kept)
-        if settings.auto_backup
-        else None
-    )
+    backups = None
+    if settings.auto_backup:
+        from atlas_tui.repository.backups import BackupPolicy, default_backup_dir
+
+        backups = BackupPolicy(default_backup_dir(path), settings.backups_kept)
     if settings.backend_for(path) == "sqlite":
         from atlas_tui.repository.sqlite_repo import SQLiteRepository
 

@@ -21,7 +21,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from atlas_tui.errors import BusyError, StorageError
-from atlas_tui.repository.backups import same_series
 
 _UMASK: int | None = None  # where /proc cannot tell
 
@@ -166,7 +165,11 @@ def _same_file(path: Path | str, info: os.stat_result) -> bool:
 def _owned_by(owner: str, name: str) -> bool:
     """Temps of `owner` are cleaned with those of `name`: the same file, or a backup of
     the same series (each backup has a new name, so a killed one is found this way)."""
-    return owner == name or same_series(owner, name)
+    if owner == name:
+        return True
+    from atlas_tui.repository.backups import same_series  # when cleaning up only
+
+    return same_series(owner, name)
 
 
 def remove_stale_temps(path: Path, *, legacy: bool = False) -> int:

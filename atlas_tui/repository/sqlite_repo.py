@@ -13,11 +13,10 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atlas_tui.errors import BusyError, StorageError, ValidationError
 from atlas_tui.models import InventoryItem, Movement, format_timestamp, sku_key
-from atlas_tui.repository.backups import BackupPolicy, backup_name, rotate
 from atlas_tui.repository.base import ROW_FIELDS, joined
 from atlas_tui.repository.files import (
     FileLock,
@@ -28,6 +27,9 @@ from atlas_tui.repository.files import (
     remove_temp,
     share_like,
 )
+
+if TYPE_CHECKING:
+    from atlas_tui.repository.backups import BackupPolicy
 
 SCHEMA_VERSION = 1
 # A transaction that writes more rows than this (an import, a demo, a restore) gets a page
@@ -438,6 +440,8 @@ class SQLiteRepository:
         self._backed_up = True
         if self._created:
             return  # a file this process just created holds nothing worth keeping
+        from atlas_tui.repository.backups import backup_name, rotate  # with backups on only
+
         self._copy_committed(self._backups.directory / backup_name(self._path, ".sqlite"))
         rotate(self._path, self._backups)
 
