@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import _thread
 import argparse
 import os
 import sys
+import types
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
@@ -614,10 +616,51 @@ def _quiet_logging() -> None:
     logging.getLogger("atlas_tui").addHandler(logging.NullHandler())
 
 
+class _Deferred(types.ModuleType):
+    """A stand-in for a module, loaded into itself on the first attribute it lacks.
+
+    importlib.util.LazyLoader would load at the `import` statement itself (before Python
+    3.12 the import system reads `__spec__` through the lazy module), so this one keeps
+    `__spec__` and `__name__` as plain attributes."""
+
+    def __getattr__(self, name: str) -> Any:
+        with _deferred_lock:
+            if type(self) is _Deferred:  # another thread may have loaded it meanwhile
+                spec = self.__spec__
+                assert spec is not None and spec.loader is not None
+                spec.loader.exec_module(self)
+                self.__class__ = types.ModuleType
+        return getattr(self, name)
+
+
+_deferred_lock = _thread.allocate_lock()
+
+
+def _defer_inspect() -> None:
+    """Load `inspect` on its first use rather than when `dataclasses` (and orjson, which
+    imports dataclasses) import it: with ast, dis and tokenize it is about a sixth of
+    `atlas show`'s start-up, and dataclasses only calls it for a class without a docstring.
+    Not for the app, whose threads could reach it first at the same time."""
+    if "inspect" in sys.modules:
+        return
+    from importlib.machinery import PathFinder
+
+    spec = PathFinder.find_spec("inspect")
+    if spec is None or spec.loader is None:
+        return
+    module = _Deferred("inspect")
+    module.__spec__ = spec
+    module.__file__ = spec.origin
+    module.__loader__ = spec.loader
+    sys.modules["inspect"] = module
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the exit code (0 done, 1 refused, 2 bad usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command not in (None, "tui"):
+        _defer_inspect()
     from atlas_tui.api import AtlasAPI
 
     api = AtlasAPI(getattr(args, "db", None))

@@ -10,12 +10,13 @@ refuses, under the lock, every row whose item another writer changed meanwhile.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
 
 from atlas_tui.errors import AtlasError, ValidationError
 from atlas_tui.models import (
@@ -29,8 +30,10 @@ from atlas_tui.models import (
     parse_timestamp,
     sku_key,
 )
+from atlas_tui.repository.base import append_movements, put_many
 
 if TYPE_CHECKING:
+    from atlas_tui.repository.base import InventoryRepository
     from atlas_tui.transfer import ImportTable, SourceRow
 
 Action = Literal["add", "update", "unchanged", "refuse"]
@@ -253,19 +256,27 @@ def _item_data(item: InventoryItem) -> dict[str, Any]:
     return data
 
 
-def recheck(outcomes: list[RowOutcome], lookup: Lookup) -> list[RowOutcome]:
+def recheck(
+    outcomes: list[RowOutcome], lookup: Lookup, only: AbstractSet[str] | None = None
+) -> list[RowOutcome]:
     """The plan, with every row refused whose item is no longer as planned (added, changed
-    or deleted by another writer since): an import never overwrites such a change."""
+    or deleted by another writer since): an import never overwrites such a change.
+
+    With `only` (SKU keys), only those items are looked up again: the others are known
+    not to have changed since the plan. `outcomes` itself when no row is newly refused."""
+    if only is not None and not only:
+        return outcomes
     checked: list[RowOutcome] = []
+    refusals = 0
     for outcome in outcomes:
-        if outcome.action == "refuse":
+        if outcome.action == "refuse" or (only is not None and sku_key(outcome.sku) not in only):
             checked.append(outcome)
             continue
         planned = outcome.before if outcome.action == "update" else None
         if outcome.action == "unchanged":
             planned = outcome.item
         current = lookup.get(outcome.sku)
-        if current == planned:
+        if current is planned or current == planned:
             checked.append(outcome)
             continue
         what = "added" if planned is None else "deleted" if current is None else "changed"
@@ -274,7 +285,69 @@ def recheck(outcomes: list[RowOutcome], lookup: Lookup) -> list[RowOutcome]:
             "imported; this row was not applied, import the file again to apply it"
         )
         checked.append(RowOutcome(outcome.row, outcome.sku, "refuse", reason))
-    return checked
+        refusals += 1
+    return checked if refusals else outcomes
+
+
+def history_mark(store: object) -> Hashable | None:
+    """Where the store's history ends now, for `changed_since` (None: the backend cannot
+    tell what changed after a point, so a re-check reads every item)."""
+    mark = getattr(store, "history_mark", None)
+    return None if mark is None else cast(Hashable, mark())
+
+
+def changed_since(store: object, mark: Hashable | None) -> AbstractSet[str] | None:
+    """The SKU keys of the items changed since `mark` (every change records a movement of
+    its item), or None when that cannot be told: the history was replaced meanwhile (a
+    restore), or the backend cannot say."""
+    since = getattr(store, "changed_since", None)
+    if mark is None or since is None:
+        return None
+    return cast("AbstractSet[str] | None", since(mark))
+
+
+def kept(planned: list[RowOutcome], checked: list[RowOutcome]) -> list[bool]:
+    """For each row of `planned` that writes (one entry per item `changes_of` makes), whether
+    it still does after the re-check that made `checked`."""
+    return [
+        now.action in ("add", "update")
+        for then, now in zip(planned, checked, strict=True)
+        if then.item is not None and then.action in ("add", "update")
+    ]
+
+
+class Writes:
+    """An import's items and their movements, made ready for the store before the lock is
+    taken (SQLite: every statement parameter), and written under it in one go."""
+
+    def __init__(
+        self, store: InventoryRepository, items: list[InventoryItem], movements: list[Movement]
+    ) -> None:
+        self.items = items
+        self.movements = movements
+        # prepare_writes gives lists of rows parallel to items and to movements.
+        prepare = getattr(store, "prepare_writes", None)
+        self._prepared: tuple[list[Any], list[Any]] | None = (
+            None if prepare is None else prepare(items, movements)
+        )
+
+    def keep(self, mask: list[bool]) -> None:
+        """Only the rows whose entry in `mask` (one per item) is True."""
+
+        def kept_of(rows: list[Any]) -> list[Any]:
+            return [row for row, keep in zip(rows, mask, strict=True) if keep]
+
+        self.items, self.movements = kept_of(self.items), kept_of(self.movements)
+        if self._prepared is not None:
+            self._prepared = (kept_of(self._prepared[0]), kept_of(self._prepared[1]))
+
+    def write(self, store: InventoryRepository) -> None:
+        """Store them (inside the store's transaction)."""
+        if self._prepared is not None:
+            store.write_prepared(self._prepared)  # type: ignore[attr-defined]
+            return
+        put_many(store, self.items)
+        append_movements(store, self.movements)
 
 
 def changes_of(

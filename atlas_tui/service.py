@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import threading
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -29,6 +28,7 @@ from atlas_tui.models import (
     utc_now,
 )
 from atlas_tui.replay import build_report, items_at, parse_moment, verify_store
+from atlas_tui.repository import files
 from atlas_tui.repository.base import InventoryRepository, SessionStore
 from atlas_tui.stocktake import Stocktake
 from atlas_tui.trends import quantity_trend, reorder_report
@@ -47,10 +47,7 @@ ADD_FIELDS: Final = tuple(name for name in ITEM_FIELDS if not name.endswith("_at
 
 def login_name() -> str:
     """The OS login name recorded on every movement."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
+    return files.login_name()
 
 
 def _filter_text(field: str, value: object) -> str | None:
@@ -365,16 +362,19 @@ class InventoryService:
 
         # Planned outside the writers' lock: reading, checking and building every row takes
         # seconds at 100k rows, and every other writer would wait for all of it. The lock is
-        # held only to re-check and commit, in one transaction.
+        # held only to re-check what changed meanwhile and commit, in one transaction.
+        # Both marks are taken before anything is read for the plan, so a change committed
+        # while it is made is always found again by the re-check.
         seen = self.repository.version()
+        mark = imports.history_mark(self.repository)
         now = self._clock()
         with imports.paused_gc():
-            return self._import_planned(table, seen, now, source, why, dry_run, strict)
+            return self._import_planned(table, (seen, mark), now, source, why, dry_run, strict)
 
     def _import_planned(
         self,
         table: ImportTable,
-        seen: Hashable,
+        seen: tuple[Hashable, Hashable | None],
         now: datetime,
         source: str,
         why: str,
@@ -383,8 +383,8 @@ class InventoryService:
     ) -> ImportResult:
         """import_table's plan, re-check and commit."""
         from atlas_tui import imports
-        from atlas_tui.repository.base import append_movements, put_many
 
+        version, mark = seen
         rows = len(table.rows)
         outcomes = imports.plan_rows(table, imports.lookup_for(self.repository, rows), now)
         if dry_run or (strict and imports.refused(outcomes)):
@@ -396,20 +396,28 @@ class InventoryService:
         items, movements = imports.changes_of(
             outcomes, reason=why, user=self.user, now=now, source=source
         )
+        writes = imports.Writes(self.repository, items, movements)
+        adding = imports.added(outcomes)
         with self._transaction():
-            if self.repository.version() != seen:
-                # Another writer committed meanwhile: its changes are never overwritten.
-                outcomes = imports.recheck(outcomes, imports.lookup_for(self.repository, rows))
-                if strict and imports.refused(outcomes):
-                    return imports.ImportResult(
-                        source, outcomes, applied=False, dry_run=False, strict=True
-                    )
-                items, movements = imports.changes_of(
-                    outcomes, reason=why, user=self.user, now=now, source=source
+            if self.repository.version() != version:
+                # Another writer committed meanwhile: its changes are never overwritten. Only
+                # the items it changed are read again, when the store can tell which.
+                changed = imports.changed_since(self.repository, mark)
+                lookup = (
+                    self.repository
+                    if changed is not None
+                    else imports.lookup_for(self.repository, rows)
                 )
-            self._check_capacity(imports.added(outcomes), None)
-            put_many(self.repository, items)
-            append_movements(self.repository, movements)
+                checked = imports.recheck(outcomes, lookup, changed)
+                if checked is not outcomes:
+                    if strict:
+                        return imports.ImportResult(
+                            source, checked, applied=False, dry_run=False, strict=True
+                        )
+                    writes.keep(imports.kept(outcomes, checked))
+                    outcomes, adding = checked, imports.added(checked)
+            self._check_capacity(adding, None)
+            writes.write(self.repository)
         # Undo after an import would take back one row of it, or a change made before it.
         self._done.clear()
         return imports.ImportResult(source, outcomes, applied=True, dry_run=False, strict=strict)

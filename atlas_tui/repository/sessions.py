@@ -7,8 +7,6 @@ from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import orjson
-
 from atlas_tui.errors import StorageError
 from atlas_tui.repository.files import FileLock, atomic_write, open_regular
 
@@ -48,6 +46,8 @@ class SessionFile:
             return {"next_id": 1, "sessions": {}}
         except OSError as exc:
             raise StorageError(f"cannot read {self.path}: {exc.strerror or exc}") from None
+        import orjson  # not on the way of commands that never count
+
         try:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -72,6 +72,8 @@ class SessionFile:
         try:
             data = self.read()
             result = edit(data)
+            import orjson
+
             try:
                 atomic_write(self.path, orjson.dumps(data), like=self._data)
             except OSError as exc:

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 import sqlite3
 import threading
 import urllib.parse
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
-
-import orjson
+from typing import TYPE_CHECKING, Any
 
 from atlas_tui.errors import BusyError, StorageError, ValidationError
 from atlas_tui.models import ROW_FIELDS, InventoryItem, Movement, format_timestamp, sku_key
-from atlas_tui.repository.backups import BackupPolicy, backup_name, rotate
 from atlas_tui.repository.base import joined
 from atlas_tui.repository.files import (
     FileLock,
@@ -30,7 +28,18 @@ from atlas_tui.repository.files import (
     share_like,
 )
 
+if TYPE_CHECKING:
+    from atlas_tui.repository.backups import BackupPolicy
+
 SCHEMA_VERSION = 1
+# A transaction that writes more rows than this (an import, a demo, a restore) gets a page
+# cache of up to BULK_CACHE_KIB for its duration. SQLite's default of 2 MiB is soon full of
+# the transaction's changed pages; it then spills them to the WAL before the commit, and
+# writes them again each time they change: at a million rows, 170 s instead of 45 s. The
+# cache only holds what is used and goes back to its size after the transaction; it
+# changes nothing of what reaches the disk at the commit, or of when.
+BULK_ROWS = 5_000
+BULK_CACHE_KIB = 256 * 1024
 # Marks a file as an ATLAS database ("ATLS"), so another program's database is refused.
 APPLICATION_ID = 0x41544C53
 
@@ -77,6 +86,8 @@ MOVEMENT_COLUMNS = (
     "id, sku, kind, delta, quantity_before, quantity_after, reason, user, timestamp, details"
 )
 INSERT_ITEM = f"INSERT OR REPLACE INTO items (key, {ITEM_COLUMNS}) VALUES ({', '.join('?' * 11)})"
+# What identifies a movement for `history_mark`.
+_MARK = "id, sku_key, kind, delta, quantity_after, timestamp, user"
 INSERT_MOVEMENT = (
     "INSERT INTO movements (id, sku, sku_key, kind, delta, quantity_before, quantity_after, "
     f"reason, user, timestamp, details) VALUES ({', '.join('?' * 11)})"
@@ -85,6 +96,14 @@ INSERT_MOVEMENT = (
 
 # Rows written together mostly share one moment (an import's): format it once.
 _stamp = functools.lru_cache(maxsize=64)(format_timestamp)
+
+
+def _dumps(value: dict[str, Any]) -> str:
+    if not value:
+        return "{}"
+    import orjson  # imported when first used: `atlas show` reads with json alone
+
+    return orjson.dumps(value).decode()
 
 
 def _item_row(item: InventoryItem) -> tuple[Any, ...]:
@@ -99,7 +118,7 @@ def _item_row(item: InventoryItem) -> tuple[Any, ...]:
         item.max_stock,
         _stamp(item.created_at),
         _stamp(item.updated_at),
-        orjson.dumps(item.attributes).decode(),
+        _dumps(item.attributes),
     )
 
 
@@ -115,14 +134,35 @@ def _movement_row(movement: Movement, id: int | None = None) -> tuple[Any, ...]:
         movement.reason,
         movement.user,
         _stamp(movement.timestamp),
-        orjson.dumps(movement.details).decode(),
+        _dumps(movement.details),
     )
 
 
 def _loads(text: object) -> object:
+    """Stored JSON text as data (what is not JSON stays as it is, for the checks to refuse)."""
+    if not isinstance(text, str | bytes):
+        return text
+    import orjson
+
     try:
-        return orjson.loads(text) if isinstance(text, str | bytes) else text
+        return orjson.loads(text)
     except orjson.JSONDecodeError:
+        return text
+
+
+def _not_json(constant: str) -> object:
+    raise ValueError(f"{constant} is not JSON")
+
+
+def _loads_one(text: object) -> object:
+    """`_loads` for a single row, with the json module every command has loaded already:
+    orjson costs more to import (it brings uuid and platform) than it saves on one row.
+    NaN and Infinity are refused, as orjson refuses them."""
+    if not isinstance(text, str | bytes):
+        return text
+    try:
+        return json.loads(text, parse_constant=_not_json)
+    except ValueError:
         return text
 
 
@@ -156,6 +196,8 @@ class SQLiteRepository:
         self._staging = False
         self._staged: tuple[Path, int] | None = None
         self._next_movement_id: int | None = None
+        self._written = 0  # rows written by the open transaction
+        self._cache_before: int | None = None  # the cache size a bulk transaction raised
 
     @property
     def path(self) -> Path:
@@ -294,6 +336,7 @@ class SQLiteRepository:
             self._depth = 1
             self._dirty = False
             self._next_movement_id = None
+            self._written = 0
             try:
                 yield
                 if self._dirty:
@@ -312,6 +355,7 @@ class SQLiteRepository:
                 raise
             finally:
                 self._depth = 0
+                self._restore_cache(conn)
                 self._lock.release()
 
     def _begin(self, conn: sqlite3.Connection) -> None:
@@ -360,6 +404,9 @@ class SQLiteRepository:
         if self._depth == 0:
             raise RuntimeError("changes to the inventory must happen inside a transaction")
         assert self._conn is not None
+        self._written += len(args) if many else 1
+        if self._written > BULK_ROWS and self._cache_before is None:
+            self._raise_cache(self._conn)
         try:
             if many:
                 self._conn.executemany(sql, args)
@@ -369,12 +416,32 @@ class SQLiteRepository:
             raise StorageError(f"cannot write data file {self._path}: {exc}") from None
         self._dirty = True
 
+    def _raise_cache(self, conn: sqlite3.Connection) -> None:
+        """A page cache that holds a bulk transaction's changes (see BULK_CACHE_KIB)."""
+        try:
+            before = int(conn.execute("PRAGMA cache_size").fetchone()[0])
+            if before >= 0 or -before < BULK_CACHE_KIB:  # >= 0: in pages, SQLite's default
+                conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
+                self._cache_before = before
+        except sqlite3.Error:
+            pass  # only slower
+
+    def _restore_cache(self, conn: sqlite3.Connection) -> None:
+        """The cache back to its size, which frees what a bulk transaction held."""
+        if self._cache_before is None:
+            return
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute(f"PRAGMA cache_size = {self._cache_before}")
+        self._cache_before = None
+
     def _backup_once(self) -> None:
         if self._backups is None or self._backed_up:
             return
         self._backed_up = True
         if self._created:
             return  # a file this process just created holds nothing worth keeping
+        from atlas_tui.repository.backups import backup_name, rotate  # with backups on only
+
         self._copy_committed(self._backups.directory / backup_name(self._path, ".sqlite"))
         rotate(self._path, self._backups)
 
@@ -389,10 +456,12 @@ class SQLiteRepository:
 
     # Items ------------------------------------------------------------------------------------
 
-    def _to_item(self, row: tuple[Any, ...]) -> InventoryItem:
+    def _to_item(
+        self, row: tuple[Any, ...], loads: Callable[[object], object] = _loads
+    ) -> InventoryItem:
         names = ITEM_COLUMNS.split(", ")
         data = dict(zip(names, row, strict=True))
-        data["attributes"] = _loads(data["attributes"])
+        data["attributes"] = loads(data["attributes"])
         try:
             return InventoryItem.from_stored(data)
         except ValidationError as exc:
@@ -404,7 +473,7 @@ class SQLiteRepository:
     def get(self, sku: str) -> InventoryItem | None:
         with self._mutex:
             rows = self._read(f"SELECT {ITEM_COLUMNS} FROM items WHERE key = ?", (sku_key(sku),))
-            return self._to_item(tuple(rows[0])) if rows else None
+            return self._to_item(tuple(rows[0]), _loads_one) if rows else None
 
     def items(self) -> list[InventoryItem]:
         with self._mutex:
@@ -503,6 +572,45 @@ class SQLiteRepository:
             rows = [_movement_row(m, first + n) for n, m in enumerate(movements)]
             self._write(INSERT_MOVEMENT, rows, many=True)
             self._next_movement_id = first + len(rows)
+
+    def prepare_writes(
+        self, items: Sequence[InventoryItem], movements: Sequence[Movement]
+    ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """The statement parameters of `put_many(items)` and `append_movements(movements)`,
+        one row per item and per movement, made before the lock is taken; the movements
+        (new ones: no id yet) are numbered on from the last as `write_prepared` stores them."""
+        return [_item_row(item) for item in items], [_movement_row(m) for m in movements]
+
+    def write_prepared(self, prepared: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]) -> None:
+        """Store what `prepare_writes` made: two statements."""
+        item_rows, movement_rows = prepared
+        if not item_rows and not movement_rows:
+            return  # every row refused: the store is not touched (no version change)
+        with self._mutex:
+            self._write(INSERT_ITEM, item_rows, many=True)
+            # A NULL id becomes the last id + 1, as append_movements numbers them.
+            self._write(INSERT_MOVEMENT, movement_rows, many=True)
+            self._next_movement_id = None
+
+    def history_mark(self) -> tuple[int, tuple[Any, ...] | None]:
+        """Where the history ends now: its last movement (id and what it records)."""
+        with self._mutex:
+            rows = self._read(f"SELECT {_MARK} FROM movements ORDER BY id DESC LIMIT 1")
+            return (int(rows[0][0]), tuple(rows[0])) if rows else (0, None)
+
+    def changed_since(self, mark: tuple[int, tuple[Any, ...] | None]) -> set[str] | None:
+        """The SKU keys of the movements recorded after `mark` (a `history_mark`): every
+        change of an item records one. None when the history is no longer the one marked
+        (replaced by a restore), and so cannot tell what changed."""
+        last_id, last = mark
+        if last is None:  # nothing to recognise the history by: a restore could not be told
+            return None
+        with self._mutex:
+            rows = self._read(f"SELECT {_MARK} FROM movements WHERE id = ?", (last_id,))
+            if not rows or tuple(rows[0]) != last:
+                return None
+            rows = self._read("SELECT DISTINCT sku_key FROM movements WHERE id > ?", (last_id,))
+            return {str(row[0]) for row in rows}
 
     def movements(self, sku: str | None = None) -> list[Movement]:
         with self._mutex:
