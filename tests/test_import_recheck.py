@@ -18,6 +18,7 @@ from atlas_tui.factory import make_service
 from atlas_tui.imports import ImportResult
 from atlas_tui.repository.files import QUEUE_NAME
 from atlas_tui.repository.sqlite_repo import BULK_ROWS, SQLiteRepository
+from atlas_tui.repository.tinydb_repo import TinyDBRepository
 from atlas_tui.service import InventoryService
 
 FORK = multiprocessing.get_context("fork")
@@ -190,3 +191,26 @@ def test_an_import_whose_every_row_another_writer_touched_changes_nothing(
     assert fresh.get("A-1").quantity == 14
     assert [m.kind for m in fresh.history("A-1")] == ["adjust", "add"]
     assert len(fresh.repository.movements()) == 5 and fresh.verify()["ok"]
+
+
+def test_tinydb_tells_the_items_changed_since_a_mark_and_when_it_cannot(tmp_path: Path) -> None:
+    path = tmp_path / "store.json"
+    service = make_service(path)
+    repo = service.repository
+    assert isinstance(repo, TinyDBRepository)
+    assert repo.changed_since(repo.history_mark()) is None  # no journal yet
+    service.add("A-1", "one", quantity=1)
+    mark = repo.history_mark()
+    assert repo.changed_since(mark) == set()
+    service.adjust("a-1", 2)
+    other = make_service(path)  # another process's changes count too
+    other.add("B-1", "two")
+    other.add_many([{"sku": f"M-{n}", "name": "many"} for n in range(3)])
+    assert repo.changed_since(mark) == {"a-1", "b-1", "m-0", "m-1", "m-2"}
+    repo.checkpoint()  # a checkpoint changes nothing of what can be told
+    assert repo.changed_since(mark) == {"a-1", "b-1", "m-0", "m-1", "m-2"}
+    # A restore starts a new journal: what changed since can no longer be told.
+    items, movements = repo.read_all()
+    with repo.exclusive():
+        repo.replace_all(items, movements)
+    assert repo.changed_since(mark) is None

@@ -648,11 +648,40 @@ class TinyDBRepository:
 
     # Movements --------------------------------------------------------------------------------
 
+    def put_many(self, items: list[InventoryItem]) -> None:
+        """`put` each item (an import's thousands, in one call)."""
+        self._require_transaction()
+        self._pending.update((item.key, item) for item in items)
+
     def append_movement(self, movement: Movement) -> Movement:
         self._require_transaction()
         recorded = replace(movement, id=self.movement_count() + 1)
         self._new_movements.append(recorded)
         return recorded
+
+    def append_movements(self, movements: list[Movement]) -> None:
+        """`append_movement` each one, the history's length read once, not per movement."""
+        self._require_transaction()
+        first = self.movement_count() + 1
+        self._new_movements += [replace(m, id=n) for n, m in enumerate(movements, start=first)]
+
+    def history_mark(self) -> tuple[str | None, int]:
+        """Where the history ends now: the journal and how many of its bytes are committed."""
+        with self._mutex:
+            state = self._refresh()
+            return state.journal_id, state.pos
+
+    def changed_since(self, mark: tuple[str | None, int]) -> set[str] | None:
+        """The SKU keys of the movements committed after `mark` (every change of an item
+        records one); None when the journal is no longer the one marked (a restore or a
+        migration starts a new one), and so cannot tell what changed."""
+        journal_id, pos = mark
+        with self._mutex:
+            state = self._refresh()
+            if journal_id is None or journal_id != state.journal_id or pos > state.pos:
+                return None
+            end = state.pos
+        return set(self._journal.index_all(journal_id, pos, end))
 
     def movement_count(self) -> int:
         with self._mutex:
