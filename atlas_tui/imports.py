@@ -10,13 +10,13 @@ refuses, under the lock, every row whose item another writer changed meanwhile.
 from __future__ import annotations
 
 import gc
-from collections.abc import Hashable, Iterator
+from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal, Protocol, cast
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from atlas_tui.errors import AtlasError, ValidationError
 from atlas_tui.models import (
@@ -287,23 +287,6 @@ def recheck(
         checked.append(RowOutcome(outcome.row, outcome.sku, "refuse", reason))
         refusals += 1
     return checked if refusals else outcomes
-
-
-def history_mark(store: object) -> Hashable | None:
-    """Where the store's history ends now, for `changed_since` (None: the backend cannot
-    tell what changed after a point, so a re-check reads every item)."""
-    mark = getattr(store, "history_mark", None)
-    return None if mark is None else cast(Hashable, mark())
-
-
-def changed_since(store: object, mark: Hashable | None) -> AbstractSet[str] | None:
-    """The SKU keys of the items changed since `mark` (every change records a movement of
-    its item), or None when that cannot be told: the history was replaced meanwhile (a
-    restore), or the backend cannot say."""
-    since = getattr(store, "changed_since", None)
-    if mark is None or since is None:
-        return None
-    return cast("AbstractSet[str] | None", since(mark))
 
 
 def kept(planned: list[RowOutcome], checked: list[RowOutcome]) -> list[bool]:

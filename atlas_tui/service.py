@@ -243,6 +243,15 @@ class InventoryService:
         SKU order, a batch at a time, without building items: a million rows for a screen."""
         return self.repository.scan(batch)
 
+    def history_mark(self) -> Hashable:
+        """Where the history ends now: `changed_since` tells what changed after it."""
+        return self.repository.history_mark()
+
+    def changed_since(self, mark: Hashable) -> set[str] | None:
+        """The SKU keys of every item changed (by anyone) since `mark`, or None when that
+        cannot be told (the store was restored or migrated): then read everything again."""
+        return self.repository.changed_since(mark)
+
     def warm_history(self) -> None:
         """Make later `history` lookups quick (run it in the background before browsing)."""
         self.repository.warm_history()
@@ -366,7 +375,7 @@ class InventoryService:
         # Both marks are taken before anything is read for the plan, so a change committed
         # while it is made is always found again by the re-check.
         seen = self.repository.version()
-        mark = imports.history_mark(self.repository)
+        mark = self.repository.history_mark()
         now = self._clock()
         with imports.paused_gc():
             return self._import_planned(table, (seen, mark), now, source, why, dry_run, strict)
@@ -402,7 +411,7 @@ class InventoryService:
             if self.repository.version() != version:
                 # Another writer committed meanwhile: its changes are never overwritten. Only
                 # the items it changed are read again, when the store can tell which.
-                changed = imports.changed_since(self.repository, mark)
+                changed = self.repository.changed_since(mark)
                 lookup = (
                     self.repository
                     if changed is not None

@@ -20,7 +20,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import get_current_worker
 
-from atlas_tui.errors import AtlasError
+from atlas_tui.errors import AtlasError, NotFoundError
 from atlas_tui.imports import ImportResult
 from atlas_tui.models import InventoryItem, ItemRow
 from atlas_tui.service import InventoryService
@@ -52,6 +52,8 @@ from screens.widgets.item_table import SORTABLE, ItemTable
 FIRST_ROWS = 200
 # Rows read at a time while loading (about a millisecond's work each).
 LOAD_BATCH = 1000
+# Items changed by others read one by one; more than this, and every item is read again.
+CATCH_UP_MAX = 2000
 
 
 class FilterInput(Input):
@@ -112,6 +114,7 @@ class ItemsScreen(Screen[None]):
         self._rows = ItemRows()
         self._drawn = threading.Event()  # the first screenful is on screen
         self._version: Hashable = None
+        self._mark: Hashable = None  # the history mark the rows shown are up to date with
         self.loaded = False
         self.category: str = ""
         self.location: str = ""
@@ -208,12 +211,20 @@ class ItemsScreen(Screen[None]):
     class Loaded(Message):
         """Rows read in a worker: the first screenful (partial) or every item."""
 
-        def __init__(self, rows: ItemRows, version: Hashable, partial: bool, since: int) -> None:
+        def __init__(
+            self,
+            rows: ItemRows,
+            version: Hashable,
+            partial: bool,
+            since: int,
+            mark: Hashable = None,
+        ) -> None:
             super().__init__()
             self.rows = rows
             self.version = version
             self.partial = partial
             self.since = since
+            self.mark = mark  # where the history ended before the read began
 
     def action_reload(self) -> None:
         """Read every item again (in a worker: big stores never freeze the screen)."""
@@ -226,6 +237,7 @@ class ItemsScreen(Screen[None]):
         worker = get_current_worker()
         try:
             version = self.service.version()
+            mark = self.service.history_mark()
             if not self.loaded:
                 # A big store takes a while to read whole: draw the first screenful at once.
                 head = ItemRows(ItemRow.of(item) for item in self.service.first_items(FIRST_ROWS))
@@ -247,7 +259,7 @@ class ItemsScreen(Screen[None]):
             self.app.call_from_thread(self.tell, message, severity="error", timeout=8)
             return
         if not worker.is_cancelled:
-            self.post_message(self.Loaded(rows, version, False, since))
+            self.post_message(self.Loaded(rows, version, False, since, mark))
 
     @on(Loaded)
     def _apply_loaded(self, message: Loaded) -> None:
@@ -267,6 +279,7 @@ class ItemsScreen(Screen[None]):
         self._recent = {k: v for k, v in self._recent.items() if v[0] > message.since}
         if self._changes == message.since:
             self._version = message.version  # else our own saves since have moved it on
+        self._mark = message.mark
         self.loaded = True
         self._take(rows)
         self._prepare(rows)
@@ -295,7 +308,51 @@ class ItemsScreen(Screen[None]):
             return
         if version != self._version:
             self._version = version
-            self._load(self._changes)
+            if self.loaded and self._mark is not None:
+                self._catch_up(self._mark)
+            else:
+                self._load(self._changes)
+
+    class CaughtUp(Message):
+        """The items other writers changed since the history mark, as stored now."""
+
+        def __init__(self, items: dict[str, InventoryItem | None], mark: Hashable) -> None:
+            super().__init__()
+            self.items = items
+            self.mark = mark
+
+    @work(thread=True, exclusive=True, group="load", exit_on_error=False)
+    def _catch_up(self, mark: Hashable) -> None:
+        """Read again only what others changed (a million items take seconds to read whole):
+        the SKUs of the movements after the mark. After a restore, or very many changes,
+        everything is read again."""
+        worker = get_current_worker()
+        try:
+            new_mark = self.service.history_mark()
+            changed = self.service.changed_since(mark)
+            if changed is None or len(changed) > CATCH_UP_MAX:
+                self.app.call_from_thread(self._load, self._changes)
+                return
+            items: dict[str, InventoryItem | None] = {}
+            for key in changed:
+                try:
+                    items[key] = self.service.get(key)
+                except NotFoundError:
+                    items[key] = None  # deleted
+        except AtlasError:
+            self.app.call_from_thread(self._load, self._changes)  # it reports what is wrong
+            return
+        if not worker.is_cancelled:
+            self.post_message(self.CaughtUp(items, new_mark))
+
+    @on(CaughtUp)
+    def _apply_caught_up(self, message: CaughtUp) -> None:
+        for key, item in message.items.items():
+            if item is not None:
+                self.replace_item(item)
+            elif self._rows.find(key) is not None:
+                self._remove_row(key)
+        self._mark = message.mark
 
     # Filtering and order ------------------------------------------------------------------
 
@@ -576,6 +633,10 @@ class ItemsScreen(Screen[None]):
             self.replace_item(item)
             self.select_sku(item.sku)
             return
+        self._remove_row(key)
+
+    def _remove_row(self, key: str) -> None:
+        """Take a deleted item's row out; the cursor stays on the row that takes its place."""
         table = self.table
         place = table.row_of(key)
         self._note(key, None)

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from test_app import ready, rows, status, wait_for
 
+from atlas_tui.api import AtlasAPI
 from atlas_tui.app import make_app
 from atlas_tui.factory import make_service
 from screens.items import ItemsScreen
@@ -147,3 +148,33 @@ async def test_a_damaged_row_is_reported_not_shown(tmp_path: Path, bad: str) -> 
         await wait_for(pilot, lambda: "atlas verify" in notice())
         assert "whole number" in notice() and str(path) in notice()
         assert not isinstance(app.screen, ItemsScreen) or bad not in rows(app.screen)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".db"])
+async def test_others_changes_show_by_reading_only_what_changed(
+    tmp_path: Path, suffix: str
+) -> None:
+    """Another process adds, changes and deletes: the screen shows it within a second by
+    reading those items only (a million items are not read again for one change); after a
+    restore, whose changes cannot be told apart, it reads everything again."""
+    path = tmp_path / f"atlas{suffix}"
+    make_service(path).add_many([{"sku": f"C-{n:02d}", "name": "c", "quantity": n}
+                                 for n in range(20)])  # fmt: skip
+    app = make_app(path)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(app, pilot)
+        held = screen.rows
+        other = make_service(path)
+        api = AtlasAPI(path)
+        backup = api.backup(tmp_path / "backups")["backup"]["path"]
+        other.adjust("C-05", 10)
+        other.add("C-05a", "new", quantity=1)
+        other.delete("C-07")
+        await wait_for(pilot, lambda: "C-05a" in rows(screen) and "C-07" not in rows(screen))
+        assert screen.rows is held  # caught up in place: nothing read whole
+        shown = {row.sku: row.quantity for row in screen.table.items}
+        assert shown["C-05"] == 15 and shown["C-05a"] == 1 and len(shown) == 20
+        assert api.restore(backup)["success"]
+        await wait_for(pilot, lambda: "C-07" in rows(screen) and "C-05a" not in rows(screen))
+        assert screen.rows is not held
+        assert {row.sku: row.quantity for row in screen.table.items}["C-05"] == 5

@@ -73,6 +73,15 @@ class InventoryRepository(Protocol):
         """Movements oldest first, all or only one SKU's (matched case-insensitively)."""
         ...
 
+    def history_mark(self) -> Hashable:
+        """Where the history ends now, for `changed_since`."""
+        ...
+
+    def changed_since(self, mark: Any) -> set[str] | None:
+        """The SKU keys of the movements committed after `mark` (every change of an item
+        records one), or None when the history is no longer the one marked (a restore)."""
+        ...
+
     def warm_history(self) -> None:
         """Prepare for many history lookups (a screen that shows each item's): may take a
         while, holds up no reader or writer; a no-op where lookups are indexed anyway."""
