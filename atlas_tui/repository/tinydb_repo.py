@@ -138,6 +138,19 @@ class TinyDBRepository:
     def _refresh(self) -> _State:
         """The committed state, brought up to date (under `_mutex`): a stat of the data
         file, and of the journal; only bytes appended since are read."""
+        for attempt in range(3):
+            state = self._refresh_once()
+            try:
+                self._catch_up(state)
+                return state
+            except StorageError:
+                # A restore replaces the data file and removes the journal it named; if that
+                # happened between the two stats, read the new version: nothing is broken.
+                if attempt == 2 or file_stamp(self._path) == state.stamp:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _refresh_once(self) -> _State:
         state = self._state
         if state is None or file_stamp(self._path) != state.stamp:
             checkpoint = Checkpoint.open(self._path)
@@ -150,7 +163,6 @@ class TinyDBRepository:
                 if checkpoint is not None and (state is None or checkpoint is not state.checkpoint):
                     checkpoint.close()
                 raise
-        self._catch_up(state)
         return state
 
     def _load(self, checkpoint: Checkpoint | None) -> _State:
@@ -703,17 +715,29 @@ class TinyDBRepository:
 
     def movements(self, sku: str | None = None) -> list[Movement]:
         wanted = None if sku is None else sku_key(sku)
-        with self._mutex:
-            state = self._refresh()
-            where = (state.journal_id, state.pos, state.legacy)
-            if wanted is not None:  # the per-SKU scan keeps its findings: one thread at a time
-                records = self._committed_records(*where, wanted)
-        if wanted is None:
-            records = self._committed_records(*where, None)
+        while True:
+            try:
+                with self._mutex:
+                    state = self._refresh()
+                    where = (state.journal_id, state.pos, state.legacy)
+                    if wanted is not None:  # the per-SKU scan keeps its findings: one thread
+                        records = self._committed_records(*where, wanted)
+                if wanted is None:
+                    records = self._committed_records(*where, None)
+                break
+            except StorageError:
+                if not self._replaced_meanwhile():
+                    raise  # else a restore took the journal away: read the new version
         found = [self._to_movement(r) for r in records]
         if self._mine():
             found += [m for m in self._new_movements if wanted in (None, sku_key(m.sku))]
         return found
+
+    def _replaced_meanwhile(self) -> bool:
+        """Whether the data file is another version than the state read (a restore's)."""
+        with self._mutex:
+            stamp = self._state.stamp if self._state is not None else None
+            return file_stamp(self._path) != stamp
 
     def warm_history(self) -> None:
         """Index where every SKU's movements are in the journal (one pass, no lock held
@@ -801,10 +825,8 @@ class TinyDBRepository:
             try:
                 records = self._committed_records(*where, None)
             except StorageError:
-                with self._mutex:
-                    stamp = self._state.stamp if self._state is not None else None
-                    if file_stamp(self._path) == stamp:
-                        raise
+                if not self._replaced_meanwhile():
+                    raise
                 continue  # another version is in: read that one
             items = [self._to_item(int(doc_id), doc) for doc_id, doc in docs]
             items.sort(key=_item_key)
