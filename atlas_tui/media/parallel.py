@@ -17,7 +17,7 @@ from itertools import repeat
 from typing import Final
 
 from atlas_tui.media.data import Prepared, prepare
-from atlas_tui.media.files import read_media_file
+from atlas_tui.media.files import read_file
 
 # Below this many files to read, one process: a worker's start-up is worth ~100 files.
 POOL_MIN_FILES: Final = 1000
@@ -38,7 +38,7 @@ def cores() -> int:
 
 def read_one(path: str, limit: int) -> Read:
     """One file, read and prepared, as a worker does it."""
-    outcome = read_media_file(path, limit)
+    outcome = read_file(path, limit, "")
     if not outcome.cacheable:  # e.g. permission denied: read again next time
         return None, outcome.problems
     return prepare(outcome), []
