@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from operator import attrgetter
+from typing import Any
 
 import orjson
 
@@ -115,14 +117,17 @@ def _read(path: str, max_bytes: int | None) -> bytes | str:
 
 # Every field but ``sources``, in constructor order: a copy with new sources is built
 # from them directly (dataclasses.replace looks the fields up again for every item).
-_KEPT = attrgetter(*(f.name for f in fields(MediaItem) if f.name != "sources"))
+_KEPT: Callable[[MediaItem], tuple[Any, ...]] = attrgetter(
+    *(f.name for f in fields(MediaItem) if f.name != "sources")
+)
+_NEW_ITEM: Callable[..., MediaItem] = MediaItem  # takes those fields, then sources
 assert fields(MediaItem)[-1].name == "sources"
 
 
 def _sourced(outcome: FileOutcome, source: str) -> FileOutcome:
     if source:
         sources = (source,)
-        outcome.items = [MediaItem(*_KEPT(item), sources) for item in outcome.items]
+        outcome.items = [_NEW_ITEM(*_KEPT(item), sources) for item in outcome.items]
     return outcome
 
 
