@@ -26,9 +26,13 @@ SearchKey = list[Any]
 
 def search_keys(item: MediaItem) -> list[SearchKey]:
     """The keys ``item`` is found by; the title's key comes first."""
-    out: list[SearchKey] = []
-    seen: set[str] = set()
-    names = [(0, item.title), (1, item.original_title), *((2, a) for a in item.aliases)]
+    title = item.title
+    exact = exact_key(title)
+    out: list[SearchKey] = [[0, exact, normal_key(title)]] if title else []
+    if not (item.aliases or (item.original_title and item.original_title != title)):
+        return out  # most items: one title, or the same one twice
+    seen = {exact} if title else set()
+    names = [(1, item.original_title), *((2, a) for a in item.aliases)]
     for rank, name in names:
         if name:
             exact = exact_key(name)
