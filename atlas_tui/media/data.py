@@ -438,7 +438,12 @@ class IndexBuilder:
         group_keys = [
             rec.keys[g[0]] if len(g) == 1 else [k for i in g for k in rec.keys[i]] for g in groups
         ]
-        years = [next((y for i in g if (y := rec.years[i]) is not None), None) for g in groups]
+        years = [
+            rec.years[g[0]]
+            if len(g) == 1
+            else next((y for i in g if (y := rec.years[i]) is not None), None)
+            for g in groups
+        ]
         matcher = Matcher.build(group_keys, [rec.kinds[g[0]] for g in groups], years)
         return IndexData(
             tree,
