@@ -67,12 +67,9 @@ def read_files(
 ) -> Generator[Read, None, None]:
     """Each file of `paths`, in order. `processes`: None picks one per core once there are
     POOL_MIN_FILES files; 1 reads here; 2 or more always shares with that many - 1 workers."""
-    reader = Reader(limit, processes)
-    try:
+    with Reader(limit, processes) as reader:
         reader.add(paths)
         yield from reader.results()
-    finally:
-        reader.close()
 
 
 class _Worker:
@@ -135,6 +132,12 @@ class Reader:
                 found = self._done.pop(start)
                 yielded += stop - start
                 yield from found
+
+    def __enter__(self) -> Reader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
     def close(self) -> None:
         """Let the workers go (each stops after its current chunk) and wait for them."""

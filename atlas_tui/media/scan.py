@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -21,7 +22,7 @@ from atlas_tui.media.memory import recall, remember
 from atlas_tui.media.models import MediaWarning
 from atlas_tui.media.parallel import Reader
 from atlas_tui.media.results import ScanStats
-from atlas_tui.media.walk import FilesHook, Tree, walk
+from atlas_tui.media.walk import FileKey, FilesHook, Tree, walk
 
 logger = logging.getLogger("atlas_tui.media")
 
@@ -151,19 +152,34 @@ def _build(
     given, already holds every file to read, queued by the walk (see `_queue`)."""
     scan = _Scan()
     builder = IndexBuilder(previous)
-    total = len(tree) - len(too_large)
+    keys = tree.keys()
+    with contextlib.ExitStack() as stack:
+        if reader is None:
+            reader = stack.enter_context(Reader(limit, processes))
+            reader.add(
+                [
+                    os.path.join(folder, key[0])
+                    for file, key in enumerate(keys)
+                    if file not in too_large and not builder.reusable(key)
+                ]
+            )
+        _add_files(folder, keys, too_large, builder, reader, scan, on_progress)
+    return builder.finish(tree, limit), scan
+
+
+def _add_files(
+    folder: str,
+    keys: list[FileKey],
+    too_large: set[int],
+    builder: IndexBuilder,
+    reader: Reader,
+    scan: _Scan,
+    on_progress: ProgressHook | None,
+) -> None:
+    """Add every file to ``builder``: reused, skipped, or as ``reader`` read it."""
+    total = len(keys) - len(too_large)
     step = max(1, total // _PROGRESS_STEPS)
     done = 0
-    keys = tree.keys()
-    if reader is None:
-        reader = Reader(limit, processes)
-        reader.add(
-            [
-                os.path.join(folder, key[0])
-                for file, key in enumerate(keys)
-                if file not in too_large and not builder.reusable(key)
-            ]
-        )
     files_read = reader.results()
     for file, key in enumerate(keys):
         if file in too_large:
@@ -185,7 +201,6 @@ def _build(
         if on_progress and done % step == 0 and done < total:
             on_progress(done, total)
     files_read.close()
-    return builder.finish(tree, limit), scan
 
 
 def _queue(reader: Reader, folder: str, limit: int) -> FilesHook:
