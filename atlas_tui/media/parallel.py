@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import os
-import pickle
 import threading
 from collections import deque
 from collections.abc import Generator, Sequence
@@ -261,7 +260,10 @@ def _serve(tasks: Connection, results: Connection, limit: int, inherited: list[i
         while message := queue.get():
             paths = [os.fsdecode(p) for p in message.split(b"\0")]
             results.send_bytes(_encode([read_one(path, limit) for path in paths]))
-    except (OSError, KeyboardInterrupt):
+    except (Exception, KeyboardInterrupt):
+        # A pipe closed, Ctrl-C, or a file that breaks the reader itself: the parent
+        # reads what this worker held again (and meets the same error there, as a search
+        # in one process would), so nothing is printed here.
         pass
 
 
@@ -283,11 +285,7 @@ def _encode(reads: list[Read]) -> bytes:
         years += prepared.years
         ids += prepared.ids
         keys += prepared.keys
-    facts = [files, kinds, years, ids, keys]
-    try:
-        head = b"j" + orjson.dumps(facts)
-    except TypeError:  # text orjson will not write (a lone surrogate, say)
-        head = b"p" + pickle.dumps(facts, pickle.HIGHEST_PROTOCOL)
+    head = orjson.dumps([files, kinds, years, ids, keys])
     return b"%d\n%b%b" % (len(head), head, b"".join(payloads))
 
 
@@ -295,10 +293,7 @@ def _decode(message: bytes, expected: int) -> list[Read]:
     """The results :func:`_encode` made; ValueError if they are not ``expected`` files."""
     line = message.index(b"\n")
     end = line + 1 + int(message[:line])
-    head = message[line + 1 : end]
-    # Pickle only ever from our own worker, and only for text orjson refused.
-    facts = orjson.loads(head[1:]) if head[:1] == b"j" else pickle.loads(head[1:])
-    files, kinds, years, ids, keys = facts
+    files, kinds, years, ids, keys = orjson.loads(message[line + 1 : end])
     if len(files) != expected:
         raise ValueError("a worker answered for the wrong files")
     reads: list[Read] = []
