@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -236,6 +237,16 @@ def test_every_file_shape_reads_the_same_in_one_process_and_in_a_pool(tmp_path: 
         cache = tmp_path / f"cache-{processes}"
         cached = load_index(folder, cache_dir=cache, processes=processes, max_file_mb=limit)
         assert _seen(cached) == expected, processes
+    # From a thread (as the app searches), workers are fresh interpreters, not forks.
+    found: list[Any] = []
+    thread = threading.Thread(
+        target=lambda: found.append(
+            load_index(folder, use_cache=False, processes=2, max_file_mb=limit)
+        )
+    )
+    thread.start()
+    thread.join()
+    assert _seen(found[0]) == expected
     # An edit: the index on disk is reused for every other file, the rest read again.
     edited = folder / "00" / "odd" / "spaced.json"
     edited.write_bytes(b'{"title": "Spaced", "year": 1979, "runtime": 90}')
