@@ -409,6 +409,7 @@ def main() -> None:
 
         rows: list[tuple[str, Callable[[], object] | None]] = [
             ("search_media(use_cache=False)", lambda: search_media(query, root, use_cache=False)),
+            ("  the same on one core only", lambda: one_core_search(query, root)),
             ("search_media, new process", None),
             ("search_media, warm disk cache", lambda: from_disk_search(query, root, cache)),
             ("search_media, warm in memory", lambda: search_media(query, root, cache_dir=cache)),
@@ -480,6 +481,11 @@ def atlas_find_processes(query: str, root: Path, temp: Path, repeat: int) -> Non
             f"  {label:<34} {seconds * 1000:8.1f} ms  naive/this {base / seconds:5.2f}x"
             f"  cores busy {busy:.2f}"
         )
+
+
+def one_core_search(query: str, root: Path) -> object:
+    """A first search with no workers: what it costs when no other core is free."""
+    return load_index(root, use_cache=False, processes=1).search(query)
 
 
 def from_disk_search(query: str, root: Path, cache: Path) -> object:
