@@ -469,7 +469,9 @@ def atlas_find_processes(query: str, root: Path, temp: Path, repeat: int) -> Non
         cold.append(process(find, temp / f"cold-{run}", "cold"))
         warm.append(process(find, temp / "cold-0", "warm"))
     base = statistics.median(naive)
-    print(f"atlas find as a process, {query!r} (median of {repeat}, one per core: {cores()};")
+    load = os.getloadavg()[0]  # other work on the machine leaves fewer cores to use
+    print(f"atlas find as a process, {query!r} (median of {repeat}, one per core: {cores()},")
+    print(f"  load average {load:.2f};")
     print("  cores busy = CPU time of the process and its workers / wall time):")
     busy = statistics.median(cpu["naive"])
     label = "naive loop, as a process"
