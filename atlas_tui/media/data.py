@@ -386,6 +386,11 @@ class IndexBuilder:
         self.retry = False
         self.records = Records([], [], [], [])
 
+    @property
+    def reusing(self) -> bool:
+        """Whether there is a previous index to reuse files from."""
+        return self._old is not None
+
     def reuse(self, key: FileKey) -> bool:
         """Copy what the previous index holds for this file if its size and mtime match."""
         old, where = self._old, self._where.get(key)

@@ -180,13 +180,14 @@ def _add_files(
     total = len(keys) - len(too_large)
     step = max(1, total // _PROGRESS_STEPS)
     done = 0
+    reusing = builder.reusing
     files_read = reader.results()
     for file, key in enumerate(keys):
         if file in too_large:
             builder.skip(unreadable=False)
             continue
         done += 1
-        if builder.reuse(key):
+        if reusing and builder.reuse(key):
             scan.reused += 1
         else:
             scan.read += 1
