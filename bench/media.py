@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import random
+import resource
 import statistics
 import subprocess
 import sys
@@ -408,6 +409,7 @@ def main() -> None:
 
         rows: list[tuple[str, Callable[[], object] | None]] = [
             ("search_media(use_cache=False)", lambda: search_media(query, root, use_cache=False)),
+            ("  the same on one core only", lambda: one_core_search(query, root)),
             ("search_media, new process", None),
             ("search_media, warm disk cache", lambda: from_disk_search(query, root, cache)),
             ("search_media, warm in memory", lambda: search_media(query, root, cache_dir=cache)),
@@ -445,26 +447,47 @@ def atlas_find_processes(query: str, root: Path, temp: Path, repeat: int) -> Non
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE",)}
     atlas = str(Path(sys.executable).parent / "atlas")
 
-    def process(command: list[str], cache: Path) -> float:
+    cpu: dict[str, list[float]] = {}
+
+    def process(command: list[str], cache: Path, label: str = "") -> float:
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run(command, stdout=subprocess.DEVNULL, check=True,
                        env={**env, "ATLAS_CACHE_DIR": str(cache)})  # fmt: skip
-        return time.perf_counter() - started
+        wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)  # workers included: joined
+        used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        cpu.setdefault(label, []).append(used / wall)
+        return wall
 
     find = [atlas, "find", query, "--dir", str(root)]
     naive_command = [sys.executable, "-c", _NAIVE_PROCESS, str(root), query]
     process(naive_command, temp / "unused")  # warm the page cache and the .pyc files
     naive, cold, warm = [], [], []
     for run in range(repeat):
-        naive.append(process(naive_command, temp / "unused"))
-        cold.append(process(find, temp / f"cold-{run}"))
-        warm.append(process(find, temp / "cold-0"))
+        naive.append(process(naive_command, temp / "unused", "naive"))
+        cold.append(process(find, temp / f"cold-{run}", "cold"))
+        warm.append(process(find, temp / "cold-0", "warm"))
     base = statistics.median(naive)
-    print(f"atlas find as a process, {query!r} (median of {repeat}, one per core: {cores()}):")
-    print(f"  {'naive loop, as a process':<34} {base * 1000:8.1f} ms")
+    load = os.getloadavg()[0]  # other work on the machine leaves fewer cores to use
+    print(f"atlas find as a process, {query!r} (median of {repeat}, one per core: {cores()},")
+    print(f"  load average {load:.2f};")
+    print("  cores busy = CPU time of the process and its workers / wall time):")
+    busy = statistics.median(cpu["naive"])
+    label = "naive loop, as a process"
+    print(f"  {label:<34} {base * 1000:8.1f} ms  {'':17}  cores busy {busy:.2f}")
     for label, times in (("cold: no index yet", cold), ("warm: index cached", warm)):
         seconds = statistics.median(times)
-        print(f"  {label:<34} {seconds * 1000:8.1f} ms  naive/this {base / seconds:5.2f}x")
+        busy = statistics.median(cpu[label.split(":")[0]])
+        print(
+            f"  {label:<34} {seconds * 1000:8.1f} ms  naive/this {base / seconds:5.2f}x"
+            f"  cores busy {busy:.2f}"
+        )
+
+
+def one_core_search(query: str, root: Path) -> object:
+    """A first search with no workers: what it costs when no other core is free."""
+    return load_index(root, use_cache=False, processes=1).search(query)
 
 
 def from_disk_search(query: str, root: Path, cache: Path) -> object:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 from support import run_atlas
@@ -151,3 +154,127 @@ def test_parsing_in_a_pool_of_processes_finds_exactly_what_one_process_finds(
         ]
     assert [w.to_dict() for w in one.warnings] == [w.to_dict() for w in pooled.warnings]
     assert any("broken.json" in w.path for w in pooled.warnings)
+
+
+def _every_shape(folder: Path, copies: int) -> None:
+    """The demo folder (every format) and files of every awkward shape, ``copies`` times
+    over, plus one of each kind of file that cannot be read at all."""
+    odd: dict[str, bytes] = {
+        "bom.json": b'\xef\xbb\xbf{"title": "Alien"}',
+        "nbsp.json": '\u00a0{"title": "Alien"}'.encode(),
+        "spaced.json": b'  \n\t{"title": "Spaced", "year": 1979}  \n',
+        "latin1.nfo": "<movie><title>Am\u00e9lie</title></movie>".encode("latin-1"),
+        "latin1.json": '{"title": "Am\u00e9lie"}'.encode("latin-1"),
+        "empty.json": b"",
+        "blank.json": b"   \n  ",
+        "url.nfo": b"https://www.themoviedb.org/movie/603\n",
+        "url-after.nfo": b"<movie><title>Matrix</title></movie>\nhttps://tmdb.org/movie/603\n",
+        "doctype.nfo": b'<!DOCTYPE movie [<!ENTITY x "y">]><movie><title>&x;</title></movie>',
+        "bom.nfo": b"\xef\xbb\xbf<tvshow><title>Bom Show</title><season>2</season></tvshow>",
+        "partial.ndjson": b'{"title":"Partial","year":2000}\n{bad\n{"title":"Second"}\n',
+        "broken.ndjson": b'{\n"title": 1,\n',
+        "crlf.ndjson": b'{"title":"Crlf One"}\r\n{"title":"Crlf Two"}\r\n',
+        "list.json": b'[{"title":"Listed","year":1990},{"title":"Listed Show","kind":"series"}]',
+        "prose.json": b"hello world",
+        "number.json": b"42",
+        "trailing.json": b'{"title":"Trailing"} more',
+        "surrogate.json": b'{"title": "\\ud800x"}',
+        "deep.json": b"[" * 10 + b'{"title":"Deep"}' + b"]" * 10,
+        "accents.json": '{"title":"  Am\u00e9lie & Co.  ","aliases":["\ufb01lm"]}'.encode(),
+        "big.json": b'{"title": "Big", "plot": "' + b"x" * 20_000 + b'"}',
+    }
+    for copy in range(copies):
+        shelf = folder / f"{copy:02d}"
+        for path in DEMO_DIR.rglob("*"):
+            if path.is_file():
+                target = shelf / "demo" / path.relative_to(DEMO_DIR)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(path.read_bytes())
+        (shelf / "odd").mkdir()
+        for name, data in odd.items():
+            (shelf / "odd" / name).write_bytes(data)
+    (folder / "linked-file.json").symlink_to(folder / "00" / "odd" / "list.json")
+    (folder / "linked-folder").symlink_to(folder / "01" / "demo", target_is_directory=True)
+    (folder / "dangling.json").symlink_to(folder / "missing.json")
+    os.mkfifo(folder / "pipe.json")
+    # Opens for anyone (root too) but every read fails: an unreadable file, never cached.
+    (folder / "unreadable.json").symlink_to("/proc/self/mem")
+
+
+def _seen(index: Any) -> tuple[Any, ...]:
+    """Everything a search of ``index`` shows: results, warnings and counts."""
+    queries = ("heat", "breaking bad", "the", "alien", "amelie", "listed", "crlf", "matrx")
+    return (
+        [[(m.item.to_dict(), m.match, m.score) for m in index.search(q).matches] for q in queries],
+        [item.to_dict() for item in index.items],
+        [w.to_dict() for w in index.warnings],
+        (index.stats.files_found, index.stats.files_read, index.stats.files_skipped),
+    )
+
+
+def test_every_file_shape_reads_the_same_in_one_process_and_in_a_pool(tmp_path: Path) -> None:
+    """Cold scans (no index, with and without a cache to write) in one process and with
+    one or two workers, and a rescan after an edit, see exactly the same."""
+    from atlas_tui.media import clear_index_memory, load_index
+    from atlas_tui.media.parallel import CHUNK_FILES
+
+    folder = tmp_path / "all"
+    _every_shape(folder, copies=8)
+    limit = 0.015625  # MB, 16 KiB: big.json is skipped for its size
+    one = load_index(folder, use_cache=False, processes=1, max_file_mb=limit)
+    assert one.stats.files_read > 3 * CHUNK_FILES
+    warned = {Path(w.path).name: w.message for w in one.warnings}
+    assert warned["pipe.json"] == "not a regular file"
+    assert warned["unreadable.json"].startswith("cannot read")
+    assert warned["dangling.json"].startswith("cannot read")
+    assert "over the 0.015625 MB limit" in warned["big.json"]
+    assert "not UTF-8" in warned["latin1.json"] and "DOCTYPE" in warned["doctype.nfo"]
+    expected = _seen(one)
+    for processes in (2, 3):
+        clear_index_memory()
+        pooled = load_index(folder, use_cache=False, processes=processes, max_file_mb=limit)
+        assert _seen(pooled) == expected, processes
+        cache = tmp_path / f"cache-{processes}"
+        cached = load_index(folder, cache_dir=cache, processes=processes, max_file_mb=limit)
+        assert _seen(cached) == expected, processes
+    # From a thread (as the app searches), workers are fresh interpreters, not forks.
+    found: list[Any] = []
+    thread = threading.Thread(
+        target=lambda: found.append(
+            load_index(folder, use_cache=False, processes=2, max_file_mb=limit)
+        )
+    )
+    thread.start()
+    thread.join()
+    assert _seen(found[0]) == expected
+    # An edit: the index on disk is reused for every other file, the rest read again.
+    edited = folder / "00" / "odd" / "spaced.json"
+    edited.write_bytes(b'{"title": "Spaced", "year": 1979, "runtime": 90}')
+    clear_index_memory()
+    again = load_index(folder, cache_dir=cache, processes=2, max_file_mb=limit)
+    one_again = load_index(folder, use_cache=False, processes=1, max_file_mb=limit)
+    assert _seen(again)[:3] == _seen(one_again)[:3] != expected[:3]
+    assert again.stats.files_cached > 0
+
+
+def test_a_worker_killed_mid_scan_costs_only_time(tmp_path: Path) -> None:
+    """Its chunks are read by the scanning process instead: the same results."""
+    import multiprocessing
+    import signal
+
+    from atlas_tui.media import load_index
+
+    folder = tmp_path / "all"
+    _every_shape(folder, copies=8)
+    expected = _seen(load_index(folder, use_cache=False, processes=1))
+    killed: list[int] = []
+
+    def kill_workers(done: int, total: int) -> None:
+        for child in multiprocessing.active_children():
+            if child.pid is not None and child.pid not in killed:
+                os.kill(child.pid, signal.SIGKILL)
+                killed.append(child.pid)
+
+    pooled = load_index(folder, use_cache=False, processes=3, on_progress=kill_workers)
+    assert len(killed) == 2
+    assert _seen(pooled) == expected

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import threading
 import weakref
 from collections.abc import Iterable
@@ -85,6 +84,8 @@ def read_cache(path: Path) -> tuple[bytes, CacheReader | None] | None:
 
 def write_cache(path: Path, chunks: Iterable[bytes | memoryview]) -> None:
     """Write atomically; raises OSError when the cache folder is not writable."""
+    import tempfile  # only a scan that changed something writes
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=path.name, suffix=".tmp", dir=path.parent)
     try:

@@ -6,8 +6,6 @@ import math
 import os
 from pathlib import Path
 
-import platformdirs
-
 from atlas_tui.media.errors import MediaConfigError
 
 DEFAULT_MAX_FILE_MB = 20.0
@@ -39,4 +37,8 @@ def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     if cache_dir is not None:
         return Path(cache_dir)
     from_env = os.environ.get(CACHE_DIR_ENV, "").strip()
-    return Path(from_env) if from_env else Path(platformdirs.user_cache_dir("atlas"))
+    if from_env:
+        return Path(from_env)
+    import platformdirs  # a few ms, only when it is needed
+
+    return Path(platformdirs.user_cache_dir("atlas"))

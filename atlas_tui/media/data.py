@@ -20,6 +20,7 @@ import zlib
 from array import array
 from dataclasses import dataclass, field
 from itertools import accumulate
+from typing import Any
 
 import orjson
 
@@ -27,6 +28,7 @@ from atlas_tui.media.cache import CacheReader, Deferred
 from atlas_tui.media.files import FileOutcome
 from atlas_tui.media.matching import Matcher, SearchKey, search_keys
 from atlas_tui.media.merge import group_records, merge_ids
+from atlas_tui.media.models import MediaItem
 from atlas_tui.media.walk import FileKey, Tree
 
 # Bump whenever adapters or this layout change, so caches written before are rebuilt.
@@ -317,20 +319,44 @@ class Prepared:
 
 def prepare(outcome: FileOutcome) -> Prepared:
     """What `IndexBuilder` keeps of a file just read."""
-    dicts = []
     file = Prepared(b"", outcome.problems, [], [], [], [])
     for item in outcome.items:
-        # Empty fields are left out (from_dict restores them): a smaller cache loads
-        # faster. Sources are the file's path, which the index knows already.
-        data = item.to_dict()
-        del data["sources"]
-        dicts.append({key: value for key, value in data.items() if value or value == 0})
         file.kinds.append(item.kind)
         file.years.append(item.year)
         file.ids.append(merge_ids(item))
         file.keys.append(search_keys(item))
-    file.payload = orjson.dumps(dicts)
+    file.payload = orjson.dumps([_stored(item) for item in outcome.items])
     return file
+
+
+def _stored(item: MediaItem) -> dict[str, Any]:
+    """``item.to_dict()`` without its empty fields (from_dict restores them: a smaller
+    cache loads faster) and without sources (the index knows the file's path), built
+    directly: this runs for every item of every file read."""
+    data: dict[str, Any] = {"kind": item.kind, "title": item.title}
+    if item.original_title:
+        data["original_title"] = item.original_title
+    if item.aliases:
+        data["aliases"] = item.aliases
+    if item.year is not None:
+        data["year"] = item.year
+    if item.directors:
+        data["directors"] = item.directors
+    if item.seasons is not None:
+        data["seasons"] = item.seasons
+    if item.episodes is not None:
+        data["episodes"] = item.episodes
+    if item.episode_list:
+        data["episode_list"] = item.episode_list  # orjson writes them as to_dict does
+    if item.network:
+        data["network"] = item.network
+    if item.genres:
+        data["genres"] = item.genres
+    if item.runtime is not None:
+        data["runtime"] = item.runtime
+    if item.ids:
+        data["ids"] = dict(item.ids)
+    return data
 
 
 class IndexBuilder:
@@ -359,6 +385,11 @@ class IndexBuilder:
         self.unread: list[int] = []
         self.retry = False
         self.records = Records([], [], [], [])
+
+    @property
+    def reusing(self) -> bool:
+        """Whether there is a previous index to reuse files from."""
+        return self._old is not None
 
     def reuse(self, key: FileKey) -> bool:
         """Copy what the previous index holds for this file if its size and mtime match."""
@@ -412,7 +443,12 @@ class IndexBuilder:
         group_keys = [
             rec.keys[g[0]] if len(g) == 1 else [k for i in g for k in rec.keys[i]] for g in groups
         ]
-        years = [next((y for i in g if (y := rec.years[i]) is not None), None) for g in groups]
+        years = [
+            rec.years[g[0]]
+            if len(g) == 1
+            else next((y for i in g if (y := rec.years[i]) is not None), None)
+            for g in groups
+        ]
         matcher = Matcher.build(group_keys, [rec.kinds[g[0]] for g in groups], years)
         return IndexData(
             tree,

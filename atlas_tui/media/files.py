@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
+from typing import Any
 
 import orjson
 
@@ -40,6 +43,12 @@ def read_media_file(path: str, max_bytes: int | None = None) -> FileOutcome:
     Only a regular file is read, and only if it holds at most ``max_bytes``: what the
     walk saw may have been replaced since (by a FIFO, which would block a read forever).
     """
+    return read_file(path, max_bytes, path)
+
+
+def read_file(path: str, max_bytes: int | None, source: str) -> FileOutcome:
+    """:func:`read_media_file`, with ``source`` as each item's ``sources`` ("": none,
+    as the index keeps paths itself)."""
     try:
         raw = _read(path, max_bytes)
     except OSError as exc:
@@ -47,31 +56,79 @@ def read_media_file(path: str, max_bytes: int | None = None) -> FileOutcome:
     if isinstance(raw, str):
         return FileOutcome(problems=[raw], cacheable=False)
     try:
-        content = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        return FileOutcome(problems=[f"not UTF-8 text (bad byte at offset {exc.start})"])
-    try:
-        return parse_content(content, path)
+        # Most files are one JSON document: orjson reads (and checks) the UTF-8 bytes
+        # itself, without a decoded copy. Anything else, or any doubt, takes the path
+        # that tells NDJSON, XML and undecodable files apart.
+        first = raw[:1]
+        if first.isspace():
+            first = raw.lstrip()[:1]
+        if first in _JSON_STARTS:
+            try:
+                value = orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                pass
+            else:
+                return _sourced(FileOutcome(items=parse_document(value)), source)
+        try:
+            content = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            return FileOutcome(problems=[f"not UTF-8 text (bad byte at offset {exc.start})"])
+        return parse_content(content, source)
     except Exception as exc:
         # Files come from many tools; a shape no adapter foresaw must cost one file, not
         # the whole search. The warning names the error so it can be reported.
         return FileOutcome(problems=[f"could not interpret: {type(exc).__name__}: {exc}"])
 
 
+_JSON_STARTS = (b"{", b"[")
+_FIRST_READ = 1 << 16
+
+
 def _read(path: str, max_bytes: int | None) -> bytes | str:
     """The file's bytes, or why it was not read."""
     # Symlinks are followed, as by the walk; O_NONBLOCK makes opening a FIFO return at once.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    with open(fd, "rb") as handle:
+    try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             return "not a regular file"
-        if max_bytes is None:
-            return handle.read()
-        if info.st_size > max_bytes:
-            return size_warning(info.st_size, max_bytes)
-        raw = handle.read(max_bytes + 1)  # it may have grown since
-        return size_warning(len(raw), max_bytes) if len(raw) > max_bytes else raw
+        size = info.st_size
+        if max_bytes is not None and size > max_bytes:
+            return size_warning(size, max_bytes)
+        # Reads sized by fstat: a buffered read(max_bytes + 1) would allocate the whole
+        # limit (20 MB) for every file. One byte more than expected shows growth at once.
+        cap = (1 << 62) if max_bytes is None else max_bytes + 1
+        parts = []
+        total = 0
+        want = min(size + 1, cap)
+        while want > 0:
+            part = os.read(fd, want)
+            parts.append(part)
+            total += len(part)
+            if len(part) < want:  # a regular file reads short only at its end
+                break
+            want = min(max(_FIRST_READ, total), cap - total)
+        if total > cap - 1:
+            return size_warning(total, cap - 1)
+        return parts[0] if len(parts) == 1 else b"".join(parts)
+    finally:
+        os.close(fd)
+
+
+# Every field but ``sources``, in constructor order: a copy with new sources is built
+# from them directly (dataclasses.replace looks the fields up again for every item).
+_KEPT: Callable[[MediaItem], tuple[Any, ...]] = attrgetter(
+    *(f.name for f in fields(MediaItem) if f.name != "sources")
+)
+_NEW_ITEM: Callable[..., MediaItem] = MediaItem  # takes those fields, then sources
+assert fields(MediaItem)[-1].name == "sources"
+
+
+def _sourced(outcome: FileOutcome, source: str) -> FileOutcome:
+    if source:
+        sources = (source,)
+        outcome.items = [_NEW_ITEM(*_KEPT(item), sources) for item in outcome.items]
+    return outcome
 
 
 def parse_content(content: str, source: str = "") -> FileOutcome:
@@ -90,9 +147,7 @@ def parse_content(content: str, source: str = "") -> FileOutcome:
         return FileOutcome()  # Kodi lets an .nfo hold only a scraper URL: nothing to read
     else:
         return FileOutcome(problems=["neither JSON nor XML"])
-    if source:
-        outcome.items = [replace(item, sources=(source,)) for item in outcome.items]
-    return outcome
+    return _sourced(outcome, source)
 
 
 def _parse_json(content: str) -> FileOutcome:

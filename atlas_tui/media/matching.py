@@ -6,7 +6,8 @@ from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, count
+from operator import add
 from typing import Any, Literal
 
 from atlas_tui.media.models import MOVIE, SERIES, MediaItem, MediaKind
@@ -26,9 +27,13 @@ SearchKey = list[Any]
 
 def search_keys(item: MediaItem) -> list[SearchKey]:
     """The keys ``item`` is found by; the title's key comes first."""
-    out: list[SearchKey] = []
-    seen: set[str] = set()
-    names = [(0, item.title), (1, item.original_title), *((2, a) for a in item.aliases)]
+    title = item.title
+    exact = exact_key(title)
+    out: list[SearchKey] = [[0, exact, normal_key(title)]] if title else []
+    if not (item.aliases or (item.original_title and item.original_title != title)):
+        return out  # most items: one title, or the same one twice
+    seen = {exact} if title else set()
+    names = [(1, item.original_title), *((2, a) for a in item.aliases)]
     for rank, name in names:
         if name:
             exact = exact_key(name)
@@ -43,8 +48,10 @@ def key_table(keys: Sequence[str]) -> tuple[str, array[int]]:
     each starts: key ``i`` is ``text[at[i] : at[i + 1] - 1]``. One string and one array
     load from the cache as two objects instead of one per key, and ``str.find`` scans
     them at C speed."""
-    text = "\n" + "".join(f"{key}\n" for key in keys)
-    return text, array("q", accumulate((len(key) + 1 for key in keys), initial=1))
+    text = "\n" + "\n".join(keys) + "\n" if keys else "\n"
+    # Key i starts after i + 1 newlines and the keys before it: all in C, no loop here.
+    lengths = accumulate(map(len, keys), initial=0)
+    return text, array("q", map(add, lengths, count(1)))
 
 
 @dataclass(slots=True)
@@ -83,6 +90,14 @@ class Matcher:
         normal_owners: list[int] = []
         for group, group_keys in enumerate(keys):
             firsts.append(len(exact))
+            if len(group_keys) == 1:  # most groups: one title, so nothing to dedupe
+                rank, exact_text, normal_text = group_keys[0]
+                exact.append(exact_text)
+                exact_owners += (group, rank)
+                if normal_text:
+                    normals.append(normal_text.replace("\n", " "))
+                    normal_owners += (group, rank)
+                continue
             seen: set[str] = set()
             for rank, exact_text, normal_text in group_keys:
                 exact.append(exact_text)

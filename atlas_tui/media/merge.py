@@ -65,8 +65,10 @@ def group_records(
             if other != i:
                 union(other, i, check=True)
     groups: dict[int, list[int]] = {}
-    for i in range(len(kinds)):
-        groups.setdefault(find(i), []).append(i)
+    for i, root in enumerate(parent):
+        if parent[root] != root:  # most records are their own group, or one step away
+            root = find(i)
+        groups.setdefault(root, []).append(i)
     return list(groups.values())
 
 

@@ -26,9 +26,12 @@ def normal_key(title: str) -> str:
     ``"The Amélie & Co., Ltd."`` -> ``"amelie and co ltd"``; ``"Matrix, The"`` -> ``"matrix"``.
     Returns ``""`` for a title with no letters or digits.
     """
-    text = unicodedata.normalize("NFKD", title.translate(_FOLD_LETTERS))
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = unicodedata.normalize("NFKC", text).casefold()
+    if title.isascii():  # no accents or folded letters: the steps below only lower it
+        text = title.lower()
+    else:
+        text = unicodedata.normalize("NFKD", title.translate(_FOLD_LETTERS))
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = unicodedata.normalize("NFKC", text).casefold()
     text, trailing = _TRAILING_THE.subn("", text)
     text = text.replace("&", " and ")
     text = _NON_WORD.sub(" ", text).strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import os
@@ -19,9 +20,9 @@ from atlas_tui.media.files import size_warning
 from atlas_tui.media.index import MediaIndex
 from atlas_tui.media.memory import recall, remember
 from atlas_tui.media.models import MediaWarning
-from atlas_tui.media.parallel import read_files
+from atlas_tui.media.parallel import Reader
 from atlas_tui.media.results import ScanStats
-from atlas_tui.media.walk import Tree, walk
+from atlas_tui.media.walk import FileKey, FilesHook, Tree, walk
 
 logger = logging.getLogger("atlas_tui.media")
 
@@ -71,27 +72,39 @@ def load_index(
             previous: IndexData | None = remembered.data
         else:
             previous = _from_disk(cache_path, real) if cache_path else None
-        # The previous index's walk lets this one skip listing folders that did not change.
-        tree, warnings = walk(folder, previous.tree if previous else None)
-        too_large = tree.larger_than(limit)
-        warnings += [
-            MediaWarning(_path(folder, tree, f), size_warning(tree.sizes[f], limit))
-            for f in too_large
-        ]
-        total = len(tree) - len(too_large)
-        if on_progress:
-            on_progress(0, total)
-        if previous is not None and previous.current(tree, limit):
-            data, scan = previous, _Scan(reused=total)
-            data.tree = tree  # same files; newer folder stamps for the next walk to reuse
-            if cache_path is not None and _worth_saving(data):
-                scan.written = _write(cache_path, data, real, scan.warnings)
-        else:
-            data, scan = _build(
-                folder, tree, limit, set(too_large), previous, on_progress, processes
+        # With nothing to reuse, every file the walk finds will be read: reading starts
+        # while the walk goes on (in other processes, once there are enough files).
+        reader = Reader(limit, processes) if previous is None else None
+        try:
+            # The previous index's walk lets this one skip listing folders that did not
+            # change.
+            tree, warnings = walk(
+                folder,
+                previous.tree if previous else None,
+                _queue(reader, folder, limit) if reader is not None else None,
             )
-            if cache_path is not None:
-                scan.written = _write(cache_path, data, real, scan.warnings)
+            too_large = tree.larger_than(limit)
+            warnings += [
+                MediaWarning(_path(folder, tree, f), size_warning(tree.sizes[f], limit))
+                for f in too_large
+            ]
+            total = len(tree) - len(too_large)
+            if on_progress:
+                on_progress(0, total)
+            if previous is not None and previous.current(tree, limit):
+                data, scan = previous, _Scan(reused=total)
+                data.tree = tree  # same files; newer folder stamps for the next walk to reuse
+                if cache_path is not None and _worth_saving(data):
+                    scan.written = _write(cache_path, data, real, scan.warnings)
+            else:
+                data, scan = _build(
+                    folder, tree, limit, set(too_large), previous, on_progress, processes, reader
+                )
+                if cache_path is not None:
+                    scan.written = _write(cache_path, data, real, scan.warnings)
+        finally:
+            if reader is not None:
+                reader.close()
     warnings += scan.warnings
     skipped = len(too_large) + scan.unreadable
     counts = data.counts
@@ -132,27 +145,49 @@ def _build(
     previous: IndexData | None,
     on_progress: ProgressHook | None,
     processes: int | None = None,
+    reader: Reader | None = None,
 ) -> tuple[IndexData, _Scan]:
     """Index the files of ``tree``, reading only those ``previous`` does not hold unchanged
-    (in a pool of processes when there are many; see `parallel.read_files`)."""
+    (with other processes when there are many; see `parallel.Reader`). ``reader``, if
+    given, already holds every file to read, queued by the walk (see `_queue`)."""
     scan = _Scan()
     builder = IndexBuilder(previous)
-    total = len(tree) - len(too_large)
+    keys = tree.keys()
+    with contextlib.ExitStack() as stack:
+        if reader is None:
+            reader = stack.enter_context(Reader(limit, processes))
+            reader.add(
+                [
+                    os.path.join(folder, key[0])
+                    for file, key in enumerate(keys)
+                    if file not in too_large and not builder.reusable(key)
+                ]
+            )
+        _add_files(folder, keys, too_large, builder, reader, scan, on_progress)
+    return builder.finish(tree, limit), scan
+
+
+def _add_files(
+    folder: str,
+    keys: list[FileKey],
+    too_large: set[int],
+    builder: IndexBuilder,
+    reader: Reader,
+    scan: _Scan,
+    on_progress: ProgressHook | None,
+) -> None:
+    """Add every file to ``builder``: reused, skipped, or as ``reader`` read it."""
+    total = len(keys) - len(too_large)
     step = max(1, total // _PROGRESS_STEPS)
     done = 0
-    keys = tree.keys()
-    unread = [
-        os.path.join(folder, key[0])
-        for file, key in enumerate(keys)
-        if file not in too_large and not builder.reusable(key)
-    ]
-    files_read = read_files(unread, limit, processes)
+    reusing = builder.reusing
+    files_read = reader.results()
     for file, key in enumerate(keys):
         if file in too_large:
             builder.skip(unreadable=False)
             continue
         done += 1
-        if builder.reuse(key):
+        if reusing and builder.reuse(key):
             scan.reused += 1
         else:
             scan.read += 1
@@ -167,7 +202,20 @@ def _build(
         if on_progress and done % step == 0 and done < total:
             on_progress(done, total)
     files_read.close()
-    return builder.finish(tree, limit), scan
+
+
+def _queue(reader: Reader, folder: str, limit: int) -> FilesHook:
+    """A walk hook that queues each file to read in ``reader``: every file not too large
+    (the files `_build` reads when there is no previous index), in the tree's order."""
+    base = folder if folder.endswith(os.sep) else folder + os.sep
+
+    def queue(prefix: str, names: list[str], stats: list[os.stat_result]) -> None:
+        start = base + prefix
+        reader.add(
+            [start + name for name, info in zip(names, stats, strict=True) if info.st_size <= limit]
+        )
+
+    return queue
 
 
 def _worth_saving(data: IndexData) -> bool:

@@ -141,7 +141,13 @@ class Tree:
         return _Listings(self)
 
 
-def walk(root: str, previous: Tree | None = None) -> tuple[Tree, list[MediaWarning]]:
+# Called with each folder's prefix, file names and their stats as the walk finds them.
+FilesHook = Callable[[str, list[str], list[os.stat_result]], object]
+
+
+def walk(
+    root: str, previous: Tree | None = None, on_files: FilesHook | None = None
+) -> tuple[Tree, list[MediaWarning]]:
     """Every ``.json``/``.ndjson``/``.nfo`` file under ``root`` in a stable order (each
     folder's files by name, then its subfolders by name), and a warning for each entry
     that could not be examined.
@@ -149,6 +155,8 @@ def walk(root: str, previous: Tree | None = None) -> tuple[Tree, list[MediaWarni
     Symlinked folders are followed; a folder already visited (same device and inode) is
     not entered again, so symlink loops end. Listings of ``previous`` are reused where
     that is safe (see the module docstring); every file is stat()ed regardless.
+    ``on_files`` sees the files folder by folder, in the tree's order, so their reading
+    can start before the walk ends.
     """
     # The columns of the Tree; the per-folder ones are plain lists until the end.
     prefixes: list[str] = []
@@ -204,6 +212,8 @@ def walk(root: str, previous: Tree | None = None) -> tuple[Tree, list[MediaWarni
         all_names += names
         sizes.extend(map(_size, stats))
         mtimes.extend(map(_mtime, stats))
+        if on_files is not None and names:
+            on_files(prefix, names, stats)
         if subfolders:
             all_subfolders += subfolders
             stack += [f"{prefix}{name}{os.sep}" for name in reversed(subfolders)]

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
+from typing import TYPE_CHECKING
 
 from atlas_tui.media.adapters._common import build_item, count, ids, names, runtime, text
 from atlas_tui.media.models import MOVIE, SERIES, MediaItem, MediaKind
 from atlas_tui.media.years import parse_year
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 _ROOTS: dict[str, MediaKind] = {"movie": MOVIE, "tvshow": SERIES}
 _FIRST_TAG = re.compile(r"<(?![?!])\s*([A-Za-z_][\w.:-]*)")
@@ -41,6 +44,8 @@ def parse_nfo(content: str) -> list[MediaItem]:
     end = content.rfind(close)
     if end >= 0:  # Kodi allows a scraper URL after the XML; ElementTree does not.
         content = content[: end + len(close)]
+    import xml.etree.ElementTree as ET  # only libraries with .nfo files need it
+
     try:
         root = ET.fromstring(content[first.start() :])
     except ET.ParseError as exc:
