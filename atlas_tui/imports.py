@@ -9,10 +9,7 @@ refuses, under the lock, every row whose item another writer changed meanwhile.
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
 from collections.abc import Set as AbstractSet
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -379,16 +376,3 @@ def refused(outcomes: list[RowOutcome]) -> bool:
 def added(outcomes: list[RowOutcome]) -> int:
     """How many rows add an item."""
     return sum(outcome.action == "add" for outcome in outcomes)
-
-
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while 100k rows become items and movements: they
-    hold no cycles, and each pass would rescan every one built so far."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()

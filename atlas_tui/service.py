@@ -365,7 +365,7 @@ class InventoryService:
         changes, else `update`), or none when `strict` and a row is refused, or when
         `dry_run`. An import ends what `undo_last` can take back.
         """
-        from atlas_tui import imports  # only imports pay for it
+        from atlas_tui.transfer.reader import no_cyclic_gc
 
         why = clean_text("reason", reason, REASON_MAX_LEN) or f"import of {source}"
 
@@ -377,7 +377,7 @@ class InventoryService:
         seen = self.repository.version()
         mark = self.repository.history_mark()
         now = self._clock()
-        with imports.paused_gc():
+        with no_cyclic_gc():  # 100k rows become items: no cycles to look for
             return self._import_planned(table, (seen, mark), now, source, why, dry_run, strict)
 
     def _import_planned(

@@ -6,19 +6,15 @@ import csv
 import io
 import json
 import multiprocessing
-import threading
 from collections.abc import Callable
-from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
-from support import Result, file_unchanged, poll
+from support import Result, file_unchanged
 
 from atlas_tui.errors import ValidationError
 from atlas_tui.exchange import export_text, import_file
 from atlas_tui.factory import make_service
-from atlas_tui.imports import ImportResult
-from atlas_tui.repository.files import QUEUE_NAME
 from atlas_tui.service import InventoryService
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
@@ -292,57 +288,3 @@ def test_cli_export_to_stdout_and_to_a_file(
     assert written.out.strip() == f"exported 2 items as json to {target}"
     data = json.loads(target.read_text())
     assert [item["sku"] for item in data["items"]] == ["ITEM-001", "ITEM-002"]
-
-
-# An import plans outside the writers' lock and holds it only to commit (issue 11) --------
-
-
-def _tickets(folder: Path) -> int:
-    """Lock requests so far in the folder's queue: one more once the import asks to commit."""
-    queue = folder / QUEUE_NAME
-    return int.from_bytes(queue.read_bytes()[:8], "little") if queue.exists() else 0
-
-
-def _adjust_in_a_held_batch(db: Path, talk: Connection) -> None:
-    service = make_service(db)
-    with service.batch():
-        service.adjust("ITEM-001", 1, "picked while the file was imported")
-        talk.send("holding")
-        talk.recv()
-    talk.send("committed")
-
-
-@pytest.mark.parametrize("strict", [False, True], ids=["lenient", "strict"])
-def test_an_import_never_overwrites_a_change_made_while_it_was_planned(
-    stocked: InventoryService, db: Path, tmp_path: Path, strict: bool
-) -> None:
-    """Another process changes ITEM-001 after the import read the store and before it
-    commits (it waits for that process's lock): the row is refused, never applied over it."""
-    source = write(tmp_path / "stock.csv", "sku,name,qty\nITEM-001,Widget,50\nITEM-002,Gadget,60\n")
-    ours, theirs = FORK.Pipe()
-    holder = FORK.Process(target=_adjust_in_a_held_batch, args=(db, theirs), daemon=True)
-    holder.start()
-    try:
-        assert ours.recv() == "holding"
-        before = _tickets(db.parent)
-        outcome: list[ImportResult] = []
-        importer = threading.Thread(
-            target=lambda: outcome.append(import_file(stocked, source, strict=strict))
-        )
-        importer.start()
-        poll(lambda: _tickets(db.parent) > before, "the import to ask for the lock to commit")
-        ours.send("go")
-        assert ours.recv() == "committed"
-        importer.join(timeout=60)
-    finally:
-        holder.join(timeout=60)
-    [result] = outcome
-    [refused] = result.of("refuse")
-    assert refused.sku == "ITEM-001"
-    assert "changed by another writer while this file was being imported" in refused.reason
-    service = make_service(db)
-    assert service.get("ITEM-001").quantity == 101  # the other process's pick is kept
-    assert [m.kind for m in service.history("ITEM-001")] == ["adjust", "add"]  # newest first
-    assert service.get("ITEM-002").quantity == (5 if strict else 60)
-    assert result.applied is not strict
-    assert service.verify()["ok"]
