@@ -84,6 +84,9 @@ class ItemsScreen(Screen[None]):
     """Start screen: every item, narrowed as you type, changed with a keystroke."""
 
     CSS_PATH = "items.tcss"
+    # The table has the focus from the first frame: keys typed before the screen is up
+    # (`/cle` at once) must not land in the filter box, the first focusable widget.
+    AUTO_FOCUS = "#items"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("slash", "focus_filter", "Filter", id="filter"),
         Binding("plus", "adjust(1)", "+1", id="adjust-up"),

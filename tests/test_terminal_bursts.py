@@ -187,3 +187,19 @@ def test_keys_typed_while_a_big_store_loads_act_on_what_is_shown(
                          for line in term.screen().splitlines()), "B00000 at 12")  # fmt: skip
     finally:
         term.close()
+
+
+def test_keys_typed_as_the_app_starts_reach_the_items_screen(json_db: Path, tmp_path: Path) -> None:
+    """A filter typed the moment `atlas` is started (a scanner, a script, a fast operator)
+    goes to the filter box through its key: the table has the focus from the first frame,
+    so `/` is never typed into the box itself."""
+    service = make_service(json_db)
+    for sku, name, quantity in ITEMS:
+        service.add(sku, name, "Tools", quantity, "A1")
+    term = Terminal(tmp_path, json_db)
+    try:
+        term.burst("/gam")  # before the app has drawn anything
+        term.wait_for("1 of 4 items", "the filter applied")
+        assert " gam" in term.screen() and "/gam" not in term.screen()
+    finally:
+        term.close()
