@@ -27,7 +27,6 @@ from atlas_tui.models import (
     parse_timestamp,
     sku_key,
 )
-from atlas_tui.repository.base import append_movements, put_many
 
 if TYPE_CHECKING:
     from atlas_tui.repository.base import InventoryRepository
@@ -326,8 +325,8 @@ class Writes:
         if self._prepared is not None:
             store.write_prepared(self._prepared)  # type: ignore[attr-defined]
             return
-        put_many(store, self.items)
-        append_movements(store, self.movements)
+        store.put_many(self.items)
+        store.append_movements(self.movements)
 
 
 def changes_of(

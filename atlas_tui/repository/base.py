@@ -61,12 +61,20 @@ class InventoryRepository(Protocol):
         """Insert the item or replace the one with the same SKU."""
         ...
 
+    def put_many(self, items: Sequence[InventoryItem]) -> None:
+        """`put` every item (an import's thousands, in one call)."""
+        ...
+
     def remove(self, sku: str) -> None:
         """Remove the item with this SKU (no error when absent)."""
         ...
 
     def append_movement(self, movement: Movement) -> Movement:
         """Record a movement; returns it with its storage id."""
+        ...
+
+    def append_movements(self, movements: Sequence[Movement]) -> None:
+        """`append_movement` every one, in one call (their ids given in order)."""
         ...
 
     def movements(self, sku: str | None = None) -> list[Movement]:
@@ -123,26 +131,6 @@ class InventoryRepository(Protocol):
     def close(self) -> None:
         """Release what the repository holds open."""
         ...
-
-
-def put_many(repository: InventoryRepository, items: Sequence[InventoryItem]) -> None:
-    """`put` every item, in one call where the backend writes in bulk (`put_many`)."""
-    bulk = getattr(repository, "put_many", None)
-    if bulk is not None:
-        bulk(items)
-        return
-    for item in items:
-        repository.put(item)
-
-
-def append_movements(repository: InventoryRepository, movements: Sequence[Movement]) -> None:
-    """`append_movement` each one, in one call where the backend writes in bulk."""
-    bulk = getattr(repository, "append_movements", None)
-    if bulk is not None:
-        bulk(movements)
-        return
-    for movement in movements:
-        repository.append_movement(movement)
 
 
 class Nestable(Protocol):

@@ -7,7 +7,7 @@ import contextlib
 import heapq
 import os
 import threading
-from collections.abc import Hashable, Iterator
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -660,7 +660,7 @@ class TinyDBRepository:
 
     # Movements --------------------------------------------------------------------------------
 
-    def put_many(self, items: list[InventoryItem]) -> None:
+    def put_many(self, items: Sequence[InventoryItem]) -> None:
         """`put` each item (an import's thousands, in one call)."""
         self._require_transaction()
         self._pending.update((item.key, item) for item in items)
@@ -671,7 +671,7 @@ class TinyDBRepository:
         self._new_movements.append(recorded)
         return recorded
 
-    def append_movements(self, movements: list[Movement]) -> None:
+    def append_movements(self, movements: Sequence[Movement]) -> None:
         """`append_movement` each one, the history's length read once, not per movement."""
         self._require_transaction()
         first = self.movement_count() + 1
