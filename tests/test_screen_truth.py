@@ -149,3 +149,21 @@ async def test_the_edit_dialog_never_hands_control_characters_to_the_terminal(
         app.screen.query_one("#name", Input).value = "X\x1b]0;pwned\x07"
         await pilot.pause()
         assert not any("\x1b" in line or "\x07" in line for line in screen_lines(app))
+
+
+@pytest.mark.parametrize("order", [[], ["o"]], ids=["by SKU", "by name"])
+async def test_clearing_a_filter_keeps_the_cursor_row_on_screen(
+    big: Path, order: list[str]
+) -> None:
+    """Filtered down to an item far down the list, then cleared: the table scrolls to where
+    the cursor (and the detail pane) now are, instead of showing the top without a cursor."""
+    app = make_app(big)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(app, pilot)
+        await pilot.press(*order, "slash", *"thing 250", "enter")
+        await wait_for(pilot, lambda: [row.sku for row in screen.table.items] == ["S250"])
+        await pilot.press("slash", "escape")
+        await wait_for(pilot, lambda: len(screen.table.items) == 300)
+        await settle(pilot)
+        assert screen.table.current is not None and screen.table.current.sku == "S250"
+        assert row_of(app, "S250"), "the cursor's row is not on screen"

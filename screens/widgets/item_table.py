@@ -293,12 +293,14 @@ class ItemTable(ScrollView, can_focus=True):
         self._set_cursor(row)
 
     def _scroll_cursor_into_view(self) -> None:
+        # force: right after a filter is cleared Textual still counts the table as too short
+        # to scroll (its scrollbar not yet updated) and would quietly stay at the top.
         visible = max(self.scrollable_content_region.height - 1, 1)
         top = int(self.scroll_y)
         if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False)
+            self.scroll_to(y=self.cursor_row, animate=False, force=True)
         elif self.cursor_row >= top + visible:
-            self.scroll_to(y=self.cursor_row - visible + 1, animate=False)
+            self.scroll_to(y=self.cursor_row - visible + 1, animate=False, force=True)
 
     def action_cursor(self, step: int) -> None:
         self._set_cursor(self.cursor_row + step)
