@@ -54,7 +54,7 @@ def first_row(screen: str) -> str:
     return found[1] if found else ""
 
 
-def detail_shows(n: int) -> callable:  # type: ignore[valid-type]
+def detail_shows(n: int) -> Callable[[str], bool]:
     it = item(n)
     return lambda screen: f"{it.sku}  {it.name}" in screen
 
@@ -64,7 +64,7 @@ def quantity_of(screen: str, sku: str) -> int | None:
     return int(found[1]) if found else None
 
 
-def loaded(size: int) -> callable:  # type: ignore[valid-type]
+def loaded(size: int) -> Callable[[str], bool]:
     return lambda screen: f"{size} items" in screen and "reading" not in screen
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pytest
-from support import BACKENDS, Result, file_unchanged, run_atlas
+from support import BACKENDS, FORK, Result, Start, file_unchanged, run_atlas
 
 from atlas_tui.api import AtlasAPI
 from atlas_tui.factory import make_service
@@ -86,3 +88,24 @@ def atlas(db: Path) -> Callable[..., Result]:
 def unchanged(db: Path) -> Callable[[], AbstractContextManager[None]]:
     """`with unchanged(): ...` asserts the data file is untouched by the block."""
     return lambda: file_unchanged(db)
+
+
+@pytest.fixture
+def start() -> Iterator[Start]:
+    """`start(target, *args)` runs target(*args, pipe) in a forked process; returns the other
+    end of the pipe and the process. Processes still running at the end are killed."""
+    processes: list[BaseProcess] = []
+
+    def run(target: Callable[..., None], *args: object) -> tuple[Connection, BaseProcess]:
+        ours, theirs = FORK.Pipe()
+        process = FORK.Process(target=target, args=(*args, theirs), daemon=True)
+        process.start()
+        processes.append(process)
+        return ours, process
+
+    yield run
+    for process in processes:
+        process.join(timeout=60)
+        if process.is_alive():
+            process.kill()
+            process.join()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import multiprocessing
 import os
 import re
 import select
@@ -13,6 +14,8 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,11 @@ from textual.pilot import Pilot
 
 ROOT = Path(__file__).resolve().parent.parent
 BACKENDS = {"tinydb": "atlas.json", "sqlite": "atlas.sqlite"}
+
+
+FORK = multiprocessing.get_context("fork")
+# The `start` fixture: runs target(*args, pipe) in a forked process.
+Start = Callable[..., tuple[Connection, BaseProcess]]
 
 
 def backend_of(path: Path) -> str:
@@ -139,3 +147,24 @@ def readable(fd: Any) -> bool:
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     return bool(poller.poll(0))
+
+
+def on_a_terminal(*args: str, db: Path, env: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """Run the CLI with its stdout and stderr on a pseudo-terminal: its exit code and all it
+    wrote there."""
+    master, slave = os.openpty()
+    command = [sys.executable, "-m", "atlas_tui", "--db", str(db), *args]
+    child = subprocess.Popen(command, stdout=slave, stderr=slave, stdin=subprocess.DEVNULL,
+                             env={**os.environ, **(env or {})})  # fmt: skip
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed its end
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    return child.wait(timeout=60), b"".join(chunks)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support import Result
+from support import Result, on_a_terminal
 
 from atlas_tui.demo import MAX_ITEMS, demo_skus, sku_digits
 from atlas_tui.factory import make_service
@@ -53,25 +53,11 @@ def run(
     )
 
 
-def on_a_terminal(db: Path, *args: str, columns: int = 80) -> bytes:
-    """What the CLI writes to a pseudo-terminal `columns` wide."""
-    master, slave = os.openpty()
-    command = [sys.executable, "-m", "atlas_tui", "--db", str(db), *args]
-    env = {**os.environ, "COLUMNS": str(columns), "TERM": "xterm"}
-    child = subprocess.Popen(command, stdout=slave, stderr=slave, stdin=subprocess.DEVNULL, env=env)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed its end
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(master)
-    assert child.wait(timeout=60) == 0
-    return b"".join(chunks)
+def on_a_terminal_of(db: Path, *args: str, columns: int = 80) -> bytes:
+    """What the CLI writes to a pseudo-terminal `columns` wide (it must succeed)."""
+    code, shown = on_a_terminal(*args, db=db, env={"COLUMNS": str(columns), "TERM": "xterm"})
+    assert code == 0
+    return shown
 
 
 def test_csv_reads_back_exactly_with_hostile_values(db: Path) -> None:
@@ -107,7 +93,7 @@ def test_tsv_is_one_line_per_item_and_reads_back_exactly(db: Path) -> None:
 @pytest.mark.parametrize("form", ["csv", "tsv", "table"])
 def test_no_terminal_control_reaches_a_terminal(db: Path, form: str) -> None:
     hostile(db)
-    shown = on_a_terminal(db, "list", "--format", form)
+    shown = on_a_terminal_of(db, "list", "--format", form)
     text = shown.decode()
     assert "\x07" not in text and "\x1b]" not in text and "\u202e" not in text
     assert "\x1b[31mred" not in text and "\\x1b[31mred" in text
@@ -118,7 +104,7 @@ def test_table_fits_the_terminal_and_a_pipe_gets_every_character(db: Path) -> No
     service = make_service(db)
     service.add("LONG-" + "X" * 40, "N" * 150, "C" * 60, 123456789, "L" * 60)
     service.add("S-1", "short", "c", 1, "l")
-    shown = on_a_terminal(db, "list", columns=80).decode()
+    shown = on_a_terminal_of(db, "list", columns=80).decode()
     lines = [line for line in shown.replace("\r", "").split("\n") if line]
     assert max(len(line) for line in lines) <= 80
     assert "123456789" in shown and "…" in shown

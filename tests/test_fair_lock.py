@@ -10,41 +10,15 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
-from support import poll
+from support import Start, poll
 
 from atlas_tui.errors import BusyError
 from atlas_tui.repository.files import QUEUE_NAME, FileLock
-
-FORK = multiprocessing.get_context("fork")
-Start = Callable[..., tuple[Connection, multiprocessing.process.BaseProcess]]
-
-
-@pytest.fixture
-def start() -> Iterator[Start]:
-    """`start(target, *args)` runs target(*args, pipe) in a forked process; returns the other
-    end of the pipe and the process. Processes still running at the end are killed."""
-    processes: list[multiprocessing.process.BaseProcess] = []
-
-    def run(
-        target: Callable[..., None], *args: object
-    ) -> tuple[Connection, multiprocessing.process.BaseProcess]:
-        ours, theirs = FORK.Pipe()
-        process = FORK.Process(target=target, args=(*args, theirs), daemon=True)
-        process.start()
-        processes.append(process)
-        return ours, process
-
-    yield run
-    for process in processes:
-        process.join(timeout=60)
-        if process.is_alive():
-            process.kill()
-            process.join()
 
 
 def _tickets(folder: Path) -> int:

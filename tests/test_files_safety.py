@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import multiprocessing
 import os
 import stat
 import subprocess
@@ -20,37 +19,14 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import pytest
-from support import BACKENDS, ROOT, backend_of, run_atlas
+from support import BACKENDS, ROOT, Start, backend_of, run_atlas
 
 from atlas_tui.errors import AtlasError
 from atlas_tui.factory import make_service
 from atlas_tui.media import clear_index_memory, load_index, read_media_file
 from atlas_tui.repository.files import QUEUE_NAME
 
-FORK = multiprocessing.get_context("fork")
 VICTIM = b"precious: a colleague's file, not ATLAS's\n"
-Start = Callable[..., Connection]
-
-
-@pytest.fixture
-def start() -> Iterator[Start]:
-    """`start(target, *args)` runs target(*args, pipe) in a forked process and returns the
-    other end of the pipe; processes still running when the test ends are killed."""
-    processes: list[multiprocessing.process.BaseProcess] = []
-
-    def run(target: Callable[..., None], *args: object) -> Connection:
-        ours, theirs = FORK.Pipe()
-        process = FORK.Process(target=target, args=(*args, theirs), daemon=True)
-        process.start()
-        processes.append(process)
-        return ours
-
-    yield run
-    for process in processes:
-        process.join(timeout=60)
-        if process.is_alive():
-            process.kill()
-            process.join()
 
 
 # 7. A lock file deleted or replaced while held ---------------------------------------------
@@ -80,7 +56,7 @@ def test_a_lock_file_removed_while_held_lets_no_second_writer_in(
 ) -> None:
     make_service(json_db).add("A", "a", quantity=10)
     lock = json_db.with_name(json_db.name + ".lock")
-    holder = start(_hold_a_batch, json_db)
+    holder, _ = start(_hold_a_batch, json_db)
     assert holder.recv() == "holding"
     if how == "deleted":
         lock.unlink()
@@ -90,9 +66,9 @@ def test_a_lock_file_removed_while_held_lets_no_second_writer_in(
         os.replace(spare, lock)
     try:
         # A writer that would wait 0.3 s gives up: the holder is still in its batch.
-        assert start(_adjust, json_db, "0.3").recv().startswith("BusyError: data is busy")
+        assert start(_adjust, json_db, "0.3")[0].recv().startswith("BusyError: data is busy")
         # One that waits long enough gets in once the holder has committed.
-        patient = start(_adjust, json_db, "60")
+        patient, _ = start(_adjust, json_db, "60")
     finally:
         holder.send("go")
     assert holder.recv() == "committed"
@@ -251,8 +227,8 @@ def test_counting_beside_first_writes_never_loses_a_count(json_db: Path, start: 
     service.add("A", "a", quantity=10)
     session = service.stocktake.start()["id"]
     times = 60
-    pipes = [start(_count_many, json_db, session, times) for _ in range(2)]
-    pipes += [start(_adjust_many, json_db, times) for _ in range(2)]
+    pipes = [start(_count_many, json_db, session, times)[0] for _ in range(2)]
+    pipes += [start(_adjust_many, json_db, times)[0] for _ in range(2)]
     failures = [failure for pipe in pipes for failure in pipe.recv()]
     assert failures == []
     counted = make_service(json_db).stocktake.get(session)["counts"]["a"]["counted"]

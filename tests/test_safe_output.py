@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from support import Result
+from support import Result, on_a_terminal
 
 from atlas_tui.factory import make_service
 from atlas_tui.text import safe_json, safe_text
@@ -43,25 +43,6 @@ def run_bytes(*args: str | bytes, db: Path) -> subprocess.CompletedProcess[bytes
     """The CLI with arguments given as bytes: what a shell passes for $'\\xff'."""
     command: list[str | bytes] = [sys.executable, "-m", "atlas_tui", "--db", str(db), *args]
     return subprocess.run(command, capture_output=True, timeout=60)
-
-
-def on_a_terminal(*args: str, db: Path) -> tuple[int, bytes]:
-    """Run the CLI with its stdout and stderr on a pseudo-terminal; all it wrote there."""
-    master, slave = os.openpty()
-    command = [sys.executable, "-m", "atlas_tui", "--db", str(db), *args]
-    child = subprocess.Popen(command, stdout=slave, stderr=slave, stdin=subprocess.DEVNULL)
-    os.close(slave)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:  # EIO: the child closed its end
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    os.close(master)
-    return child.wait(timeout=60), b"".join(chunks)
 
 
 @pytest.fixture

@@ -71,22 +71,17 @@ def _cells(strip: Strip) -> list[tuple[str, Style | None]]:
     return cells
 
 
-def _changed_span(old: Strip, new: Strip) -> tuple[int, int]:
-    """The first changed cell and one past the last between two lines of the same width."""
+def _changed_end(old: Strip, new: Strip) -> int:
+    """One past the last cell that differs between two lines of the same width."""
     before, after = _cells(old), _cells(new)
-    start, end_old, end_new = 0, len(before), len(after)
-    while start < min(end_old, end_new) and before[start] == after[start]:
-        start += 1
-    while end_old > start and end_new > start and before[end_old - 1] == after[end_new - 1]:
+    end_old, end_new = len(before), len(after)
+    while end_old and end_new and before[end_old - 1] == after[end_new - 1]:
         end_old -= 1
         end_new -= 1
-    end = max(end_old, end_new, start + 1)
-    # A wide character's two cells go together.
-    while 0 < start < len(after) and after[start][0] == "":
-        start -= 1
-    while end < len(after) and after[end][0] == "":
+    end = max(end_old, end_new, 1)
+    while end < len(after) and after[end][0] == "":  # a wide character's second cell
         end += 1
-    return start, end
+    return end
 
 
 class ItemDetail(ScrollView, can_focus=True):
@@ -256,10 +251,9 @@ class ItemDetail(ScrollView, can_focus=True):
             if y >= len(old) or y >= len(new):
                 self.refresh(Region(0, y - top, width, 1))
             elif old[y] != new[y]:
-                # Up to the last changed cell (content coordinates): Textual sends a line
-                # from its start to the end of the region, so unchanged cells after it stay.
-                start, end = _changed_span(old[y], new[y])
-                self.refresh(Region(start, y - top, end - start, 1))
+                # Textual sends a line from its start to the end of the region: up to the
+                # last changed cell, and the unchanged cells after it stay on screen.
+                self.refresh(Region(0, y - top, _changed_end(old[y], new[y]), 1))
 
     def _render_all(self) -> list[Strip]:
         return [self._line(y) for y in range(max(len(self._left), len(self._right)))]

@@ -111,9 +111,15 @@ class ItemRows:
         return sku_key(self.skus[n])
 
     def find(self, key: str) -> int | None:
-        """The row of the item with this SKU key, or None (a binary search: rows are sorted)."""
+        """The row of the item with this SKU key, or None."""
+        n, held = self._place(key)
+        return n if held else None
+
+    def _place(self, key: str) -> tuple[int, bool]:
+        """Where the SKU key's row is or would go (a binary search: rows are sorted), and
+        whether it is there."""
         n = bisect.bisect_left(self.skus, key, key=sku_key)
-        return n if n < len(self.skus) and sku_key(self.skus[n]) == key else None
+        return n, n < len(self.skus) and sku_key(self.skus[n]) == key
 
     def labels(self) -> list[str]:
         """Every distinct category and location text held."""
@@ -123,9 +129,8 @@ class ItemRows:
 
     def put(self, row: ItemRow) -> int:
         """Replace the row with the same SKU, or insert it in SKU order; returns its number."""
-        key = row.key
-        n = bisect.bisect_left(self.skus, key, key=sku_key)
-        if n < len(self.skus) and sku_key(self.skus[n]) == key:
+        n, held = self._place(row.key)
+        if held:
             self._count(n, -1)
             if self.names[n] != row.name or self.skus[n] != row.sku:
                 self._haystack = None
