@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from atlas_tui.config import Settings
-from atlas_tui.errors import AtlasError, ValidationError
-from atlas_tui.models import clean_flag, clean_int, clean_path, shown
+from atlas_tui.domain.errors import AtlasError, ValidationError
+from atlas_tui.domain.models import clean_flag, clean_int, clean_path, shown
 
 # Import/export, maintenance, the demo and media search are imported by the calls that use
 # them, and the service when it is first opened: a script (or `atlas show`) pays only for
 # what it calls.
 if TYPE_CHECKING:
-    from atlas_tui.service import InventoryService
+    from atlas_tui.services.inventory import InventoryService
 
 Envelope = dict[str, Any]
 # The most demo items one call adds (demo.MAX_ITEMS: a million on SQLite in under 2 minutes).
@@ -199,7 +199,7 @@ class AtlasAPI:
     def backup(self, to: str | os.PathLike[str] | None = None) -> Envelope:
         """Write a consistent snapshot (default: backups/ beside the data file)."""
 
-        from atlas_tui import maintenance
+        from atlas_tui.services import maintenance
 
         def run(s: InventoryService) -> dict[str, Any]:
             target = None if to is None else Path(clean_path("to", to))
@@ -210,7 +210,7 @@ class AtlasAPI:
 
     def restore(self, file: str | os.PathLike[str]) -> Envelope:
         """Replace all data with a backup's; the current data is backed up first."""
-        from atlas_tui import maintenance
+        from atlas_tui.services import maintenance
 
         return self._call(
             "restore",
@@ -221,7 +221,7 @@ class AtlasAPI:
 
     def migrate(self, to: str | os.PathLike[str]) -> Envelope:
         """Copy items and full history to a new store (any backend) and check the copy."""
-        from atlas_tui import maintenance
+        from atlas_tui.services import maintenance
 
         return self._call(
             "migration",
@@ -232,7 +232,7 @@ class AtlasAPI:
         self, file_format: str = "csv", out: str | os.PathLike[str] | None = None
     ) -> Envelope:
         """Every item as CSV or JSON: written to `out`, else returned as "data"."""
-        from atlas_tui import exchange
+        from atlas_tui.services import exchange
 
         def run(s: InventoryService) -> dict[str, Any]:
             if out is not None:
@@ -256,7 +256,7 @@ class AtlasAPI:
 
         The "import" key always holds the outcome of every row, refused or not.
         """
-        from atlas_tui import exchange
+        from atlas_tui.services import exchange
 
         try:
             result = exchange.import_file(
@@ -330,7 +330,7 @@ class AtlasAPI:
 
     def demo(self, items: int = 300, *, seed: int = 7, if_new: bool = False) -> Envelope:
         """Add a realistic demo inventory with history (with if_new, only to an empty store)."""
-        from atlas_tui.demo import seed_demo
+        from atlas_tui.services.demo import seed_demo
 
         def run(s: InventoryService) -> dict[str, Any]:
             count = clean_int("items", items, minimum=1, maximum=DEMO_MAX_ITEMS)

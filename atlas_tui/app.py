@@ -13,7 +13,7 @@ from textual.filter import LineFilter
 
 from atlas_tui.config import Settings
 from atlas_tui.factory import make_service
-from atlas_tui.service import InventoryService
+from atlas_tui.services.inventory import InventoryService
 from screens.commands import ActionCommands
 from screens.control_filter import ControlFilter
 from screens.help import HelpScreen

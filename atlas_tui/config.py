@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from atlas_tui.errors import ConfigError, ValidationError
-from atlas_tui.models import LABEL_MAX_LEN as USER_MAX_LEN
-from atlas_tui.models import clean_path
+from atlas_tui.domain.errors import ConfigError, ValidationError
+from atlas_tui.domain.models import LABEL_MAX_LEN as USER_MAX_LEN
+from atlas_tui.domain.models import clean_path
 
 DEFAULT_BACKUPS_KEPT = 10
 SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")

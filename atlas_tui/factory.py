@@ -7,10 +7,10 @@ from collections.abc import Callable
 from datetime import datetime
 
 from atlas_tui.config import Settings
-from atlas_tui.models import utc_now
-from atlas_tui.repository import open_repository
-from atlas_tui.repository.sessions import SessionFile, sessions_path
-from atlas_tui.service import InventoryService
+from atlas_tui.domain.models import utc_now
+from atlas_tui.services.inventory import InventoryService
+from atlas_tui.storage import open_repository
+from atlas_tui.storage.sessions import SessionFile, sessions_path
 
 
 def make_service(

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import orjson
 
-from atlas_tui.repository.sqlite_repo import CREATE_SCRIPT
+from atlas_tui.storage.sqlite_repo import CREATE_SCRIPT
 
 ATLAS = str(Path(sys.executable).parent / "atlas")
 SUFFIX = {"tinydb": ".json", "sqlite": ".sqlite"}

@@ -49,10 +49,10 @@ import orjson
 from tinydb import Query, TinyDB
 
 from atlas_tui.api import AtlasAPI
+from atlas_tui.domain.models import InventoryItem, Movement, sku_key
 from atlas_tui.factory import make_service
-from atlas_tui.models import InventoryItem, Movement, sku_key
-from atlas_tui.repository import TinyDBRepository
-from atlas_tui.service import InventoryService
+from atlas_tui.services.inventory import InventoryService
+from atlas_tui.storage import TinyDBRepository
 
 Figures = tuple[float, float]
 

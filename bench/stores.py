@@ -21,8 +21,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from atlas_tui.config import Settings
-from atlas_tui.models import InventoryItem, Movement
-from atlas_tui.repository import open_repository
+from atlas_tui.domain.models import InventoryItem, Movement
+from atlas_tui.storage import open_repository
 
 DEFAULT_DIR = Path(os.environ.get("ATLAS_BENCH_DIR", Path(tempfile.gettempdir()) / "atlas-bench"))
 SUFFIX = {"tinydb": ".json", "sqlite": ".db"}

@@ -28,7 +28,7 @@ from atlas_tui.factory import make_service
 # Started like `atlas`, with TypeAheadApp's on_event bypassed for the baseline.
 PLAIN = (
     "import sys; from textual.app import App; from screens.typeahead import TypeAheadApp; "
-    "TypeAheadApp.on_event = App.on_event; from atlas_tui.cli import main; sys.exit(main())"
+    "TypeAheadApp.on_event = App.on_event; from atlas_tui.cli.main import main; sys.exit(main())"
 )
 
 

@@ -15,9 +15,9 @@ from textual.suggester import SuggestFromList
 from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from atlas_tui.errors import AtlasError, ValidationError
-from atlas_tui.models import InventoryItem, Movement
-from atlas_tui.service import InventoryService
+from atlas_tui.domain.errors import AtlasError, ValidationError
+from atlas_tui.domain.models import InventoryItem, Movement
+from atlas_tui.services.inventory import InventoryService
 from atlas_tui.text import safe_text
 
 # Which input shows the service's complaint about which field.

@@ -14,11 +14,11 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
 
-from atlas_tui.errors import AtlasError
-from atlas_tui.exchange import import_file
-from atlas_tui.imports import ImportResult, RowOutcome
-from atlas_tui.render_counts import describe_change
-from atlas_tui.service import InventoryService
+from atlas_tui.domain.errors import AtlasError
+from atlas_tui.services.exchange import import_file
+from atlas_tui.services.imports import ImportResult, RowOutcome
+from atlas_tui.services.inventory import InventoryService
+from atlas_tui.wording import change_words
 from screens.dialogs import literal
 
 # The preview lists refusals first, then the other rows, up to this many: enough to check a
@@ -48,7 +48,7 @@ def _detail(outcome: RowOutcome) -> Text:
     if outcome.action == "refuse":
         return literal(outcome.reason)
     if outcome.action == "update":
-        return describe_change(outcome.changes)
+        return literal(change_words(outcome.changes))
     if outcome.action == "add" and outcome.item is not None:
         item = outcome.item
         where = f" at {item.location}" if item.location else ""

@@ -20,10 +20,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Static
 from textual.worker import get_current_worker
 
-from atlas_tui.errors import AtlasError, NotFoundError
-from atlas_tui.imports import ImportResult
-from atlas_tui.models import InventoryItem, ItemRow
-from atlas_tui.service import InventoryService
+from atlas_tui.domain.errors import AtlasError, NotFoundError
+from atlas_tui.domain.models import InventoryItem, ItemRow
+from atlas_tui.services.imports import ImportResult
+from atlas_tui.services.inventory import InventoryService
 from atlas_tui.text import safe_text
 from screens.dialogs import (
     AdjustDialog,

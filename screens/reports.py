@@ -19,10 +19,10 @@ from textual.widgets import DataTable, Footer, Header, Static
 from textual.widgets.data_table import RowDoesNotExist
 from textual.worker import Worker, get_current_worker
 
-from atlas_tui.errors import AtlasError
-from atlas_tui.render import days_left_text, usage_rate
-from atlas_tui.service import InventoryService
+from atlas_tui.domain.errors import AtlasError
+from atlas_tui.services.inventory import InventoryService
 from atlas_tui.text import safe_text
+from atlas_tui.wording import days_left_text, usage_rate
 
 BAR_WIDTH = 30
 _EIGHTHS = " ▏▎▍▌▋▊▉"

@@ -16,9 +16,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
-from atlas_tui.models import InventoryItem
-from atlas_tui.scanning import ACTIONS, Outcome, ScanAction, ScanSession
-from atlas_tui.service import InventoryService
+from atlas_tui.domain.models import InventoryItem
+from atlas_tui.services.inventory import InventoryService
+from atlas_tui.services.scanning import ACTIONS, Outcome, ScanAction, ScanSession
 from atlas_tui.text import safe_text
 from screens.dialogs import NewItemDialog, literal
 from screens.widgets.entry import EntryInput, command_keys

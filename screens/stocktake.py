@@ -15,9 +15,9 @@ from textual.screen import Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
-from atlas_tui.errors import AtlasError
-from atlas_tui.scanning import QUANTITY
-from atlas_tui.service import InventoryService
+from atlas_tui.domain.errors import AtlasError
+from atlas_tui.services.inventory import InventoryService
+from atlas_tui.services.scanning import QUANTITY
 from atlas_tui.text import safe_text
 from screens.dialogs import ConfirmDialog, FormDialog, PickDialog, literal
 from screens.scan import ScanScreen

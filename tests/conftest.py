@@ -14,7 +14,7 @@ from support import BACKENDS, FORK, Result, Start, file_unchanged, run_atlas
 
 from atlas_tui.api import AtlasAPI
 from atlas_tui.factory import make_service
-from atlas_tui.service import InventoryService
+from atlas_tui.services.inventory import InventoryService
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,7 @@ from textual.widgets import Input, Static
 
 from atlas_tui.app import AtlasApp, make_app
 from atlas_tui.factory import make_service
-from atlas_tui.service import InventoryService
+from atlas_tui.services.inventory import InventoryService
 from screens.dialogs import ConfirmDialog, FormDialog, HistoryDialog, PickDialog
 from screens.items import ItemsScreen
 from screens.widgets.item_table import ItemTable

@@ -30,18 +30,18 @@ def direct_imports(path: Path) -> set[str]:
     return found
 
 
-def test_only_the_repository_package_names_tinydb() -> None:
+def test_only_the_storage_package_names_tinydb() -> None:
     offenders = [
         str(path.relative_to(ROOT))
         for path in [*ROOT.glob("atlas_tui/**/*.py"), *ROOT.glob("screens/**/*.py")]
-        if "tinydb" in direct_imports(path) and "repository" not in path.parts
+        if "tinydb" in direct_imports(path) and "storage" not in path.parts
     ]
     assert offenders == []
 
 
 def test_no_database_is_opened_at_import_time(tmp_path: Path) -> None:
     code = (
-        "import atlas_tui.api, atlas_tui.cli, atlas_tui.app, screens.items\n"
+        "import atlas_tui.api, atlas_tui.cli.main, atlas_tui.app, screens.items\n"
         "import os; print(sorted(os.listdir(os.environ['HOME'])))"
     )
     done = subprocess.run(

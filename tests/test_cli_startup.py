@@ -13,13 +13,13 @@ from atlas_tui.factory import make_service
 
 PROBE = """
 import sys
-from atlas_tui.cli import main
+from atlas_tui.cli.main import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as exit:
     code = exit.code
-watched = ["tinydb", "atlas_tui.repository.tinydb_repo", "atlas_tui.repository.journal",
-           "atlas_tui.repository.sqlite_repo", "orjson", "ast", "socket", "secrets"]
+watched = ["tinydb", "atlas_tui.storage.tinydb_repo", "atlas_tui.storage.journal",
+           "atlas_tui.storage.sqlite_repo", "orjson", "ast", "socket", "secrets"]
 print("LOADED", sorted(name for name in watched if name in sys.modules), code, file=sys.stderr)
 import inspect  # still whole for whoever uses it next
 print("INSPECT", inspect.signature(divmod), inspect.isclass(int), file=sys.stderr)
@@ -49,14 +49,14 @@ def stores(tmp_path: Path) -> dict[str, Path]:
 
 def test_show_on_sqlite_loads_neither_tinydb_nor_orjson(stores: dict[str, Path]) -> None:
     shown = probe(stores["sqlite"], "show", "--sku", "w-1")
-    assert "LOADED ['atlas_tui.repository.sqlite_repo'] 0" in shown
+    assert "LOADED ['atlas_tui.storage.sqlite_repo'] 0" in shown
     assert "INSPECT (x, y, /) True" in shown
 
 
 def test_show_on_tinydb_does_not_load_the_sqlite_backend(stores: dict[str, Path]) -> None:
     shown = probe(stores["json"], "show", "--sku", "w-1")
     loaded = shown.split("LOADED ", 1)[1].split("\n", 1)[0]
-    assert "atlas_tui.repository.tinydb_repo" in loaded
+    assert "atlas_tui.storage.tinydb_repo" in loaded
     assert "sqlite_repo" not in loaded and "'ast'" not in loaded and loaded.endswith(" 0")
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from support import Result, on_a_terminal
 
-from atlas_tui.demo import MAX_ITEMS, demo_skus, sku_digits
 from atlas_tui.factory import make_service
+from atlas_tui.services.demo import MAX_ITEMS, demo_skus, sku_digits
 
 Atlas = Callable[..., Result]
 
@@ -161,13 +161,14 @@ def test_a_closed_pipe_ends_the_listing_quietly(db: Path) -> None:
 
 PROBE = """
 import sys
-from atlas_tui.cli import main
+from atlas_tui.cli.main import main
 try:
     code = main(sys.argv[1:])
 except SystemExit as exit:
     code = exit.code
-heavy = ["rich", "rapidfuzz", "textual", "atlas_tui.media", "atlas_tui.exchange",
-         "atlas_tui.transfer", "atlas_tui.imports", "atlas_tui.maintenance", "atlas_tui.app"]
+heavy = ["rich", "rapidfuzz", "textual", "atlas_tui.media", "atlas_tui.services.exchange",
+         "atlas_tui.formats", "atlas_tui.services.imports", "atlas_tui.services.maintenance",
+         "atlas_tui.app"]
 loaded = [name for name in heavy if name in sys.modules]
 print("LOADED", loaded, code, file=sys.stderr)
 """

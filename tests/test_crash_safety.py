@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from support import readable
 
-from atlas_tui.errors import ConflictError
+from atlas_tui.domain.errors import ConflictError
 from atlas_tui.factory import make_service
 
 # Forked workers start in milliseconds, so hundreds of kills stay cheap. Each creates its own

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from support import Start, poll
 
-from atlas_tui.errors import BusyError
-from atlas_tui.repository.files import QUEUE_NAME, FileLock
+from atlas_tui.domain.errors import BusyError
+from atlas_tui.storage.files import QUEUE_NAME, FileLock
 
 
 def _tickets(folder: Path) -> int:

@@ -21,10 +21,10 @@ from pathlib import Path
 import pytest
 from support import BACKENDS, ROOT, Start, backend_of, run_atlas
 
-from atlas_tui.errors import AtlasError
+from atlas_tui.domain.errors import AtlasError
 from atlas_tui.factory import make_service
 from atlas_tui.media import clear_index_memory, load_index, read_media_file
-from atlas_tui.repository.files import QUEUE_NAME
+from atlas_tui.storage.files import QUEUE_NAME
 
 VICTIM = b"precious: a colleague's file, not ATLAS's\n"
 

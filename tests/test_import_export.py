@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from support import Result, file_unchanged
 
-from atlas_tui.errors import ValidationError
-from atlas_tui.exchange import export_text, import_file
+from atlas_tui.domain.errors import ValidationError
 from atlas_tui.factory import make_service
-from atlas_tui.service import InventoryService
+from atlas_tui.services.exchange import export_text, import_file
+from atlas_tui.services.inventory import InventoryService
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 FORK = multiprocessing.get_context("fork")

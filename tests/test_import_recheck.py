@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 from support import poll
 
-from atlas_tui.exchange import import_file
 from atlas_tui.factory import make_service
-from atlas_tui.imports import ImportResult
-from atlas_tui.repository.files import QUEUE_NAME
-from atlas_tui.repository.sqlite_repo import BULK_ROWS, SQLiteRepository
-from atlas_tui.repository.tinydb_repo import TinyDBRepository
-from atlas_tui.service import InventoryService
+from atlas_tui.services.exchange import import_file
+from atlas_tui.services.imports import ImportResult
+from atlas_tui.services.inventory import InventoryService
+from atlas_tui.storage.files import QUEUE_NAME
+from atlas_tui.storage.sqlite_repo import BULK_ROWS, SQLiteRepository
+from atlas_tui.storage.tinydb_repo import TinyDBRepository
 
 FORK = multiprocessing.get_context("fork")
 Change = Callable[[InventoryService], object]

@@ -15,10 +15,8 @@ import pytest
 from support import Result
 
 from atlas_tui.api import AtlasAPI
-from atlas_tui.errors import ValidationError
-from atlas_tui.exchange import import_file
-from atlas_tui.factory import make_service
-from atlas_tui.models import (
+from atlas_tui.domain.errors import ValidationError
+from atlas_tui.domain.models import (
     ATTRIBUTE_NAME_MAX_LEN,
     ATTRIBUTE_VALUE_MAX,
     ATTRIBUTES_MAX,
@@ -27,8 +25,10 @@ from atlas_tui.models import (
     REASON_MAX_LEN,
     InventoryItem,
 )
-from atlas_tui.service import InventoryService
-from atlas_tui.transfer.reader import CELL_MAX, COLUMNS_MAX
+from atlas_tui.factory import make_service
+from atlas_tui.formats.reader import CELL_MAX, COLUMNS_MAX
+from atlas_tui.services.exchange import import_file
+from atlas_tui.services.inventory import InventoryService
 
 Atlas = Callable[..., Result]
 Unchanged = Callable[[], AbstractContextManager[None]]

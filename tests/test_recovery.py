@@ -13,8 +13,8 @@ import pytest
 from support import Result
 
 from atlas_tui.factory import make_service
-from atlas_tui.maintenance import checksum
-from atlas_tui.service import InventoryService
+from atlas_tui.services.inventory import InventoryService
+from atlas_tui.services.maintenance import checksum
 
 Atlas = Callable[..., Result]
 

@@ -16,12 +16,12 @@ import pytest
 from support import backend_of
 
 from atlas_tui.config import Settings
-from atlas_tui.errors import BusyError, ValidationError
+from atlas_tui.domain.errors import BusyError, ValidationError
 from atlas_tui.factory import make_service
-from atlas_tui.maintenance import open_file
-from atlas_tui.repository import SQLiteRepository, TinyDBRepository, open_repository
-from atlas_tui.repository.backups import list_backups
-from atlas_tui.service import InventoryService
+from atlas_tui.services.inventory import InventoryService
+from atlas_tui.services.maintenance import open_file
+from atlas_tui.storage import SQLiteRepository, TinyDBRepository, open_repository
+from atlas_tui.storage.backups import list_backups
 
 
 def test_backend_is_chosen_by_the_file_name(db: Path) -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from atlas_tui.factory import make_service
-from atlas_tui.repository.tinydb_repo import TinyDBRepository
-from atlas_tui.service import InventoryService
+from atlas_tui.services.inventory import InventoryService
+from atlas_tui.storage.tinydb_repo import TinyDBRepository
 
 
 def rows_of(service: InventoryService, batch: int = 7) -> list[tuple[object, ...]]:

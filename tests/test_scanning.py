@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from atlas_tui.scanning import ScanSession
-from atlas_tui.service import InventoryService
+from atlas_tui.services.inventory import InventoryService
+from atlas_tui.services.scanning import ScanSession
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from textual.widgets import DataTable
 
 from atlas_tui.app import AtlasApp
 from atlas_tui.factory import make_service
-from atlas_tui.service import InventoryService
+from atlas_tui.services.inventory import InventoryService
 from screens.items import ItemsScreen
 from screens.reports import ReportsScreen
 from screens.widgets.item_detail import ItemDetail, sparkline, usage_text

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Static
 
 from atlas_tui.app import AtlasApp, make_app
 from atlas_tui.factory import make_service
-from atlas_tui.service import InventoryService
+from atlas_tui.services.inventory import InventoryService
 from screens.items import ItemsScreen
 from screens.reports import ReportsScreen, quantity_bar
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from support import file_unchanged
 
-from atlas_tui.errors import (
+from atlas_tui.domain.errors import (
     BulkError,
     ConflictError,
     NotFoundError,
@@ -19,7 +19,7 @@ from atlas_tui.errors import (
     ValidationError,
 )
 from atlas_tui.factory import make_service
-from atlas_tui.service import InventoryService
+from atlas_tui.services.inventory import InventoryService
 
 Unchanged = Callable[[], AbstractContextManager[None]]
 

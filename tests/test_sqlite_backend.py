@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from atlas_tui.errors import StorageError
+from atlas_tui.domain.errors import StorageError
 from atlas_tui.factory import make_service
-from atlas_tui.repository import SQLiteRepository
+from atlas_tui.storage import SQLiteRepository
 
 
 @pytest.fixture

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from support import Result, file_unchanged
 
-from atlas_tui.errors import ConflictError, NotFoundError, ValidationError
+from atlas_tui.domain.errors import ConflictError, NotFoundError, ValidationError
 from atlas_tui.factory import make_service
-from atlas_tui.repository.sessions import sessions_path
-from atlas_tui.service import InventoryService
+from atlas_tui.services.inventory import InventoryService
+from atlas_tui.storage.sessions import sessions_path
 
 FORK = multiprocessing.get_context("fork")
 

@@ -10,10 +10,10 @@ import orjson
 import pytest
 from tinydb import TinyDB
 
-from atlas_tui.errors import StorageError
+from atlas_tui.domain.errors import StorageError
+from atlas_tui.domain.models import InventoryItem
 from atlas_tui.factory import make_service
-from atlas_tui.models import InventoryItem
-from atlas_tui.repository import TinyDBRepository
+from atlas_tui.storage import TinyDBRepository
 
 
 def journals(db: Path) -> list[Path]:

@@ -19,10 +19,10 @@ import orjson
 import pytest
 from support import readable
 
-from atlas_tui.errors import StorageError
+from atlas_tui.domain.errors import StorageError
 from atlas_tui.factory import make_service
-from atlas_tui.repository import TinyDBRepository
-from atlas_tui.service import InventoryService
+from atlas_tui.services.inventory import InventoryService
+from atlas_tui.storage import TinyDBRepository
 
 FORK = multiprocessing.get_context("fork")
 TOTAL = 10_000  # LEFT + RIGHT: every transaction moves one unit from RIGHT to LEFT

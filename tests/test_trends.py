@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from support import Result
 
+from atlas_tui.domain.models import InventoryItem, Movement, utc_now
 from atlas_tui.factory import make_service
-from atlas_tui.models import InventoryItem, Movement, utc_now
-from atlas_tui.service import InventoryService
-from atlas_tui.trends import REORDER_RULE, USAGE_DAYS, quantity_trend, reorder_report
+from atlas_tui.services.inventory import InventoryService
+from atlas_tui.services.trends import REORDER_RULE, USAGE_DAYS, quantity_trend, reorder_report
 
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 

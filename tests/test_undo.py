@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from atlas_tui.errors import NotFoundError, ValidationError
+from atlas_tui.domain.errors import NotFoundError, ValidationError
 from atlas_tui.factory import make_service
-from atlas_tui.service import InventoryService
+from atlas_tui.services.inventory import InventoryService
 
 
 def test_each_kind_of_change_is_undone_in_reverse_order(widget: InventoryService) -> None:

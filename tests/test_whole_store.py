@@ -30,10 +30,10 @@ import pytest
 from support import poll, run_atlas
 
 from atlas_tui.api import AtlasAPI
-from atlas_tui.errors import AtlasError, ConflictError
+from atlas_tui.domain.errors import AtlasError, ConflictError
 from atlas_tui.factory import make_service
-from atlas_tui.repository.sessions import sessions_path
-from atlas_tui.service import InventoryService
+from atlas_tui.services.inventory import InventoryService
+from atlas_tui.storage.sessions import sessions_path
 
 FORK = multiprocessing.get_context("fork")
 
@@ -204,7 +204,7 @@ def _waiting_for_a_lock(thread: threading.Thread) -> bool:
     plans outside the data transaction (the bug), before it if it plans inside.
     """
     frame = sys._current_frames().get(thread.ident or -1)
-    if frame is None or f"{os.sep}repository{os.sep}" not in frame.f_code.co_filename:
+    if frame is None or f"{os.sep}storage{os.sep}" not in frame.f_code.co_filename:
         return False
     line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
     return "granted.acquire(" in line or "BEGIN IMMEDIATE" in line

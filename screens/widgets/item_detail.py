@@ -18,10 +18,10 @@ from textual.theme import Theme
 from textual.timer import Timer
 from textual.worker import get_current_worker
 
-from atlas_tui.errors import AtlasError
-from atlas_tui.models import InventoryItem, ItemRow, Movement
+from atlas_tui.domain.errors import AtlasError
+from atlas_tui.domain.models import InventoryItem, ItemRow, Movement
+from atlas_tui.services.trends import quantity_trend
 from atlas_tui.text import safe_text
-from atlas_tui.trends import quantity_trend
 
 SPARK_CELLS = 30
 # How long a newly highlighted item's history may take before "history…" is drawn.

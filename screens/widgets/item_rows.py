@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import compress, islice, repeat
 from typing import Any, NamedTuple
 
-from atlas_tui.models import ItemRow, sku_key, stock_is_low, stock_is_over
+from atlas_tui.domain.models import ItemRow, sku_key, stock_is_low, stock_is_over
 
 # Rows tested at a time by a search: about a millisecond of work.
 SEARCH_SLICE = 20_000

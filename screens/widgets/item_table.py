@@ -17,7 +17,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from atlas_tui.models import ItemRow
+from atlas_tui.domain.models import ItemRow
 from atlas_tui.text import safe_text
 from screens.widgets.item_rows import ItemRows
 

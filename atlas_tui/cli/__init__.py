@@ -1,0 +1,1 @@
+"""The `atlas` command: argument parsing, commands, workflows and how results print."""

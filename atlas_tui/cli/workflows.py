@@ -1,0 +1,258 @@
+"""Command-line workflows: import, export and count sessions (stocktake)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from atlas_tui.cli.output import EXIT_OK, EXIT_REFUSED, Output
+from atlas_tui.text import safe_json_text, safe_text
+
+if TYPE_CHECKING:
+    from rich.text import Text
+
+    from atlas_tui.api import AtlasAPI
+
+Command = Callable[[str, str, Callable[[argparse.ArgumentParser], None]], None]
+
+
+def add_workflow_commands(command: Command, common: argparse.ArgumentParser) -> None:
+    """Add `import`, `export` and `count-session` through the CLI's command factory (each
+    gets its arguments when it is used)."""
+    command("export", "write every item, attributes included, as CSV or JSON", _export_args)
+    command("import", "add and update items from a CSV or JSON file", _import_args)
+
+    def session_args(p: argparse.ArgumentParser) -> None:
+        _count_session_args(p, common)
+
+    command("count-session", "stocktake: count items in any order, review, apply", session_args)
+
+
+def _export_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--format", choices=("csv", "json"), help="default: csv, or json for a .json --out"
+    )
+    p.add_argument("--out", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+
+
+def _import_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="CSV (, ; or tab) or JSON; ATLAS exports too")
+    p.add_argument("--dry-run", action="store_true", help="show what would happen, change nothing")
+    p.add_argument(
+        "--strict", action="store_true", help="all or nothing: import no row if any is refused"
+    )
+    p.add_argument(
+        "--mapping",
+        action="append",
+        default=[],
+        metavar="COLUMN=FIELD",
+        help="read COLUMN as FIELD (an item field, attr:NAME or ignore); repeatable",
+    )
+    p.add_argument("--encoding", help="the file's text encoding (default: UTF-8)")
+    p.add_argument("--format", choices=("csv", "json"), help="default: from the content")
+    p.add_argument("--reason", help="reason recorded on every movement (default: import of FILE)")
+
+
+def _count_session_args(p: argparse.ArgumentParser, common: argparse.ArgumentParser) -> None:
+    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    def action(name: str, help_text: str) -> argparse.ArgumentParser:
+        # The actions accept --json and --db like every command.
+        return actions.add_parser(name, parents=[common], help=help_text, description=help_text)
+
+    start = action("start", "open a session over a location and/or category")
+    start.add_argument("--location", help="only items at this location")
+    start.add_argument("--category", help="only items in this category")
+    start.add_argument("--reason", help="reason on the count movements (default: stocktake #N)")
+    listing = action("list", "open sessions, newest first")
+    listing.add_argument("--all", action="store_true", help="also applied and cancelled ones")
+    show = action("show", "the variance report: expected, counted, difference, uncounted")
+    show.add_argument("session", metavar="ID")
+    count = action("count", "record a counted quantity for a SKU or barcode")
+    count.add_argument("session", metavar="ID")
+    count.add_argument("code", metavar="SKU", help="SKU (any case) or barcode")
+    count.add_argument("quantity", metavar="QUANTITY", type=int)
+    count.add_argument("--add", action="store_true", help="add to the count instead of setting it")
+    apply = action("apply", "turn the differences into count movements")
+    apply.add_argument("session", metavar="ID")
+    cancel = action("cancel", "close the session without changing stock")
+    cancel.add_argument("session", metavar="ID")
+
+
+def run_workflow(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int | None:
+    """Run a workflow command; None when `args` names another command."""
+    if args.command == "export":
+        return _export(args, api, out)
+    if args.command == "import":
+        return _import(args, api, out)
+    if args.command == "count-session":
+        return _count_session(args, api, out)
+    return None
+
+
+def _export(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
+    from atlas_tui.cli.render import plain
+
+    file_format = args.format or (
+        "json" if args.out and str(args.out).lower().endswith(".json") else "csv"
+    )
+    envelope = api.export_items(file_format, args.out)
+    if args.out is None and envelope["success"] and not out.as_json:
+        data: str = envelope["export"]["data"]
+        if sys.stdout.isatty():
+            # For the eye only: a file or a pipe gets the exact data, which import reads back.
+            data = (
+                safe_json_text(data) if file_format == "json" else safe_text(data, keep_lines=True)
+            )
+        sys.stdout.write(data)
+        return EXIT_OK
+    return out.finish(
+        envelope,
+        lambda r: out.line(f"exported {r['items']} items as {r['format']} to ", plain(r["path"])),
+    )
+
+
+def _import(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
+    from atlas_tui.cli.render import plain
+    from atlas_tui.cli.render_counts import describe_change
+
+    envelope = api.import_file(
+        args.file,
+        dry_run=args.dry_run,
+        strict=args.strict,
+        mapping=args.mapping,
+        encoding=args.encoding,
+        file_format=args.format,
+        reason=args.reason,
+    )
+    report = envelope.get("import")
+    if out.as_json or report is None:
+        return out.finish(envelope, lambda _: None)
+    rows = report["rows"]
+    if args.dry_run:
+        out.line("dry run of ", plain(args.file), ": nothing was changed")
+        for row in rows:
+            if row["action"] == "add":
+                item = row["item"]
+                out.line(
+                    ("  + ", "green"),
+                    plain(item["sku"]),
+                    " ",
+                    plain(item["name"]),
+                    f": {item['quantity']}",
+                    *((" at ", plain(item["location"])) if item["location"] else ()),
+                )
+            elif row["action"] == "update":
+                out.line(
+                    ("  ~ ", "yellow"), plain(row["sku"]), ": ", describe_change(row["changes"])
+                )
+    for row in rows:
+        if row["action"] == "refuse":
+            out.line(
+                ("  ✗ ", "red"),
+                f"row {row['row']} ",
+                plain(row["sku"] or "(no SKU)"),
+                ": ",
+                plain(row["reason"]),
+            )
+    out.line(_import_summary(report))
+    return EXIT_OK if envelope["success"] else EXIT_REFUSED
+
+
+def _import_summary(report: dict[str, Any]) -> Text:
+    from rich.text import Text
+
+    added, updated = report["added"], report["updated"]
+    unchanged, refused = report["unchanged"], report["refused"]
+    if report["dry_run"]:
+        head = f"would add {added}, update {updated}"
+    elif report["applied"]:
+        head = f"imported: added {added}, updated {updated}"
+    else:
+        head = f"nothing imported (--strict): {added + updated} rows were ready"
+    parts = [head]
+    if unchanged:
+        parts.append(f"{unchanged} unchanged")
+    parts.append(f"{refused} {'row' if refused == 1 else 'rows'} refused")
+    return Text(", ".join(parts) + f" (of {report['rows_read']} rows)")
+
+
+def _count_session(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
+    from atlas_tui.cli.render import plain
+
+    action = args.action
+    if action == "start":
+        return out.finish(
+            api.count_session_start(args.location, args.category, args.reason),
+            lambda s: out.line(
+                f"count #{s['id']} started: {s['expected_items']} items ",
+                plain(s["scope"]),
+                f"; record counts with `atlas count-session count {s['id']} SKU QUANTITY`",
+            ),
+        )
+    if action == "list":
+        return out.finish(api.count_sessions(args.all), lambda found: _session_list(out, found))
+    if action == "show":
+        return out.finish(api.count_session(args.session), lambda v: _variance(out, v))
+    if action == "count":
+        envelope = api.count_session_record(args.session, args.code, args.quantity, add=args.add)
+        return out.finish(
+            envelope,
+            lambda c: out.line(
+                plain(c["sku"]), f" counted {c['counted']} (system holds {c['expected']})"
+            ),
+        )
+    if action == "apply":
+        return out.finish(api.count_session_apply(args.session), lambda r: _applied(out, r))
+    if action == "cancel":
+        return out.finish(
+            api.count_session_cancel(args.session),
+            lambda s: out.line(f"count #{s['id']} cancelled; no stock was changed"),
+        )
+    raise AssertionError(action)
+
+
+def _session_list(out: Output, found: list[dict[str, Any]]) -> None:
+    from atlas_tui.cli.render import plain
+
+    if not found:
+        out.line("no open count sessions (start one with `atlas count-session start`)")
+        return
+    for s in found:
+        out.line(
+            f"#{s['id']} {s['status']:<9} {str(s['created_at'])[:16].replace('T', ' ')}  ",
+            plain(s["scope"]),
+            f"  {s['counted_items']}/{s['expected_items']} counted  ",
+            plain(s["created_by"]),
+        )
+
+
+def _variance(out: Output, variance: dict[str, Any]) -> None:
+    from atlas_tui.cli.render import plain
+    from atlas_tui.cli.render_counts import count_table
+
+    session, totals = variance["session"], variance["totals"]
+    out.line(f"count #{session['id']} ({session['status']}) ", plain(session["scope"]))
+    if variance["rows"] or variance["uncounted"]:
+        out.console.print(count_table(variance, out.console.width))
+    out.line(
+        f"{totals['counted']} of {totals['expected_items']} counted, "
+        f"{totals['differences']} with a difference (net {totals['net']:+d}), "
+        f"{totals['uncounted']} uncounted"
+    )
+
+
+def _applied(out: Output, result: dict[str, Any]) -> None:
+    from atlas_tui.cli.render import plain
+
+    session, changes = result["session"], result["changes"]
+    for change in changes:
+        out.line(
+            "  ",
+            plain(change["sku"]),
+            f": {change['before']} → {change['after']} ({change['difference']:+d})",
+        )
+    noun = "item" if len(changes) == 1 else "items"
+    out.line(f"count #{session['id']} applied: {len(changes)} {noun} changed")

@@ -1,0 +1,1 @@
+"""Business rules over a repository: inventory, stocktake, scanning, trends, replay, files."""

@@ -1,0 +1,377 @@
+"""What an import file does to the store: the plan per row, and applying it at once.
+
+A row naming a new SKU adds the item; a row naming a stored SKU updates the fields the
+file gives and sets the quantity as a `count`. Each applied row records one movement.
+
+The plan is made outside the writers' lock, against the data as it was then; `recheck`
+refuses, under the lock, every row whose item another writer changed meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+from atlas_tui.domain.errors import AtlasError, ValidationError
+from atlas_tui.domain.models import (
+    ITEM_FIELDS,
+    InventoryItem,
+    Movement,
+    MovementKind,
+    check_attribute_limits,
+    format_timestamp,
+    merge_attributes,
+    parse_timestamp,
+    sku_key,
+)
+
+if TYPE_CHECKING:
+    from atlas_tui.formats import ImportTable, SourceRow
+    from atlas_tui.storage.base import InventoryRepository
+
+Action = Literal["add", "update", "unchanged", "refuse"]
+# The fields an import may change on an item already stored.
+UPDATED_FIELDS = ("name", "category", "location", "min_stock", "max_stock", "attributes")
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    """What one row of the file does (or would do)."""
+
+    row: int
+    sku: str
+    action: Action
+    reason: str = ""
+    item: InventoryItem | None = None
+    before: InventoryItem | None = None
+    changes: dict[str, list[Any]] = field(default_factory=dict)
+    # An added item's `to_dict()`, made once for its movement and this outcome (read-only).
+    data: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: row, sku, action, and reason or changes."""
+        data: dict[str, Any] = {"row": self.row, "sku": self.sku, "action": self.action}
+        if self.action == "refuse":
+            data["reason"] = self.reason
+        if self.action == "add" and self.item is not None:
+            data["item"] = dict(self.data) if self.data is not None else self.item.to_dict()
+        if self.action == "update":
+            data["changes"] = self.changes
+        return data
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """The outcome of every row, and whether the store was changed."""
+
+    source: str
+    rows: list[RowOutcome]
+    applied: bool
+    dry_run: bool
+    strict: bool
+
+    def of(self, action: Action) -> list[RowOutcome]:
+        """The rows with this outcome."""
+        return [row for row in self.rows if row.action == action]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """How many rows are added, updated, unchanged and refused."""
+        counts = {"added": 0, "updated": 0, "unchanged": 0, "refused": 0}
+        names = {"add": "added", "update": "updated", "unchanged": "unchanged", "refuse": "refused"}
+        for row in self.rows:
+            counts[names[row.action]] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary and rows."""
+        return {
+            "source": self.source,
+            "applied": self.applied,
+            "dry_run": self.dry_run,
+            "strict": self.strict,
+            "rows_read": len(self.rows),
+            **self.counts,
+            "rows": [row.to_dict() for row in self.rows],
+        }
+
+
+def _duplicates(rows: list[SourceRow]) -> dict[int, str]:
+    """Row number -> refusal, for every row whose SKU appears on more than one row."""
+    by_key: dict[str, list[int]] = {}
+    for row in rows:
+        if row.sku:
+            by_key.setdefault(sku_key(row.sku), []).append(row.row)
+    refused: dict[int, str] = {}
+    for numbers in by_key.values():
+        if len(numbers) > 1:
+            listed = ", ".join(map(str, numbers))
+            for number in numbers:
+                refused[number] = (
+                    f"sku: on rows {listed}; an item has one location, so every one is refused"
+                )
+    return refused
+
+
+def _new_item(row: SourceRow, now: datetime) -> InventoryItem:
+    fields = row.fields
+    if not fields.get("name"):
+        raise ValidationError("name", "is required for a new item")
+    created = parse_timestamp("created_at", fields["created_at"]) if "created_at" in fields else now
+    updated = parse_timestamp("updated_at", fields["updated_at"]) if "updated_at" in fields else now
+    item = InventoryItem(
+        sku=fields["sku"],
+        name=fields["name"],
+        category=fields.get("category", ""),
+        quantity=fields.get("quantity", 0),
+        location=fields.get("location", ""),
+        min_stock=fields.get("min_stock", 0),
+        max_stock=fields.get("max_stock", 0),
+        created_at=created,
+        updated_at=updated,
+        attributes=row.attributes,
+    )
+    check_attribute_limits(item.attributes)
+    return item
+
+
+def _updated_item(
+    row: SourceRow, item: InventoryItem, now: datetime
+) -> tuple[InventoryItem, dict[str, list[Any]]]:
+    """The item as the row leaves it (stamped `now`) and what changed."""
+    changes: dict[str, Any] = {
+        name: row.fields[name] for name in UPDATED_FIELDS if name in row.fields
+    }
+    if row.attributes:
+        changes["attributes"] = merge_attributes(item.attributes, row.attributes)
+    if "quantity" in row.fields:
+        changes["quantity"] = row.fields["quantity"]
+    # One validated copy per row: at 100k rows each extra copy costs about a second.
+    candidate = item.evolve(**changes, updated_at=now)
+    if row.attributes:
+        check_attribute_limits(candidate.attributes, before=item.attributes)
+    diff = {
+        name: [getattr(item, name), getattr(candidate, name)]
+        for name in UPDATED_FIELDS
+        if getattr(item, name) != getattr(candidate, name)
+    }
+    return candidate, diff
+
+
+class Lookup(Protocol):
+    """Finds a stored item by SKU, any case (a repository does)."""
+
+    def get(self, sku: str) -> InventoryItem | None: ...
+
+
+class Stored(Protocol):
+    """What an import reads of the store (a repository)."""
+
+    def get(self, sku: str) -> InventoryItem | None: ...
+
+    def items(self) -> list[InventoryItem]: ...
+
+    def count(self) -> int: ...
+
+
+class _Items:
+    """Items read at once, looked up by SKU like a repository."""
+
+    def __init__(self, items: list[InventoryItem]) -> None:
+        self._by_key = {item.key: item for item in items}
+
+    def get(self, sku: str) -> InventoryItem | None:
+        return self._by_key.get(sku_key(sku))
+
+
+def lookup_for(store: Stored, rows: int) -> Lookup:
+    """How to find the stored items of `rows` rows: the whole store read once (one moment's
+    data, and no query per row) unless the store is much bigger than the file."""
+    present = store.count()
+    if present > 4 * rows:
+        return store
+    return _Items(store.items() if present else [])
+
+
+def plan_rows(table: ImportTable, lookup: Lookup, now: datetime) -> list[RowOutcome]:
+    """The outcome of every row, against the items `lookup` finds."""
+    duplicates = _duplicates(table.rows)
+    outcomes: list[RowOutcome] = []
+    for row in table.rows:
+        sku = row.sku
+        if row.row in duplicates:
+            outcomes.append(RowOutcome(row.row, sku, "refuse", duplicates[row.row]))
+            continue
+        if row.problems:
+            outcomes.append(RowOutcome(row.row, sku, "refuse", "; ".join(row.problems)))
+            continue
+        try:
+            existing = lookup.get(sku)
+            if existing is None:
+                item = _new_item(row, now)
+                data = _item_data(item)
+                outcomes.append(RowOutcome(row.row, sku, "add", item=item, data=data))
+                continue
+            candidate, diff = _updated_item(row, existing, now)
+        except AtlasError as exc:
+            outcomes.append(RowOutcome(row.row, sku, "refuse", str(exc)))
+            continue
+        if not diff and candidate.quantity == existing.quantity:
+            outcomes.append(RowOutcome(row.row, existing.sku, "unchanged", item=existing))
+            continue
+        if candidate.quantity != existing.quantity:
+            diff_all = {**diff, "quantity": [existing.quantity, candidate.quantity]}
+        else:
+            diff_all = diff
+        outcomes.append(
+            RowOutcome(
+                row.row,
+                existing.sku,
+                "update",
+                item=candidate,
+                before=existing,
+                changes=diff_all,
+            )
+        )
+    return outcomes
+
+
+# One import stamps every row with the same moment: format it once, not per row.
+_stamp = lru_cache(maxsize=64)(format_timestamp)
+
+
+def _item_data(item: InventoryItem) -> dict[str, Any]:
+    """`item.to_dict()`, with the timestamps formatted once per import."""
+    data = {name: getattr(item, name) for name in ITEM_FIELDS}
+    data["created_at"] = _stamp(item.created_at)
+    data["updated_at"] = _stamp(item.updated_at)
+    data["attributes"] = dict(item.attributes)
+    return data
+
+
+def recheck(
+    outcomes: list[RowOutcome], lookup: Lookup, only: AbstractSet[str] | None = None
+) -> list[RowOutcome]:
+    """The plan, with every row refused whose item is no longer as planned (added, changed
+    or deleted by another writer since): an import never overwrites such a change.
+
+    With `only` (SKU keys), only those items are looked up again: the others are known
+    not to have changed since the plan. `outcomes` itself when no row is newly refused."""
+    if only is not None and not only:
+        return outcomes
+    checked: list[RowOutcome] = []
+    refusals = 0
+    for outcome in outcomes:
+        if outcome.action == "refuse" or (only is not None and sku_key(outcome.sku) not in only):
+            checked.append(outcome)
+            continue
+        planned = outcome.before if outcome.action == "update" else None
+        if outcome.action == "unchanged":
+            planned = outcome.item
+        current = lookup.get(outcome.sku)
+        if current is planned or current == planned:
+            checked.append(outcome)
+            continue
+        what = "added" if planned is None else "deleted" if current is None else "changed"
+        reason = (
+            f"sku: {outcome.sku!r} was {what} by another writer while this file was being "
+            "imported; this row was not applied, import the file again to apply it"
+        )
+        checked.append(RowOutcome(outcome.row, outcome.sku, "refuse", reason))
+        refusals += 1
+    return checked if refusals else outcomes
+
+
+def kept(planned: list[RowOutcome], checked: list[RowOutcome]) -> list[bool]:
+    """For each row of `planned` that writes (one entry per item `changes_of` makes), whether
+    it still does after the re-check that made `checked`."""
+    return [
+        now.action in ("add", "update")
+        for then, now in zip(planned, checked, strict=True)
+        if then.item is not None and then.action in ("add", "update")
+    ]
+
+
+class Writes:
+    """An import's items and their movements, made ready for the store before the lock is
+    taken (SQLite: every statement parameter), and written under it in one go."""
+
+    def __init__(
+        self, store: InventoryRepository, items: list[InventoryItem], movements: list[Movement]
+    ) -> None:
+        self.items = items
+        self.movements = movements
+        # prepare_writes gives lists of rows parallel to items and to movements.
+        prepare = getattr(store, "prepare_writes", None)
+        self._prepared: tuple[list[Any], list[Any]] | None = (
+            None if prepare is None else prepare(items, movements)
+        )
+
+    def keep(self, mask: list[bool]) -> None:
+        """Only the rows whose entry in `mask` (one per item) is True."""
+
+        def kept_of(rows: list[Any]) -> list[Any]:
+            return [row for row, keep in zip(rows, mask, strict=True) if keep]
+
+        self.items, self.movements = kept_of(self.items), kept_of(self.movements)
+        if self._prepared is not None:
+            self._prepared = (kept_of(self._prepared[0]), kept_of(self._prepared[1]))
+
+    def write(self, store: InventoryRepository) -> None:
+        """Store them (inside the store's transaction)."""
+        if self._prepared is not None:
+            store.write_prepared(self._prepared)  # type: ignore[attr-defined]
+            return
+        store.put_many(self.items)
+        store.append_movements(self.movements)
+
+
+def changes_of(
+    outcomes: list[RowOutcome], *, reason: str, user: str, now: datetime, source: str
+) -> tuple[list[InventoryItem], list[Movement]]:
+    """The items to store and the movement of each applied row (`add`; `count` when the
+    quantity changes, else `update`)."""
+    items: list[InventoryItem] = []
+    movements: list[Movement] = []
+    for outcome in outcomes:
+        item = outcome.item
+        if item is None or outcome.action not in ("add", "update"):
+            continue
+        items.append(item)
+        if outcome.before is None:
+            data = outcome.data if outcome.data is not None else item.to_dict()
+            kind: MovementKind = "add"
+            before = 0
+            details: dict[str, Any] = {"item": data, "import": source}
+        else:
+            changes = {k: v for k, v in outcome.changes.items() if k != "quantity"}
+            kind = "count" if "quantity" in outcome.changes else "update"
+            before = outcome.before.quantity
+            details = {"changes": changes, "import": source}
+        movements.append(
+            Movement(
+                sku=item.sku,
+                kind=kind,
+                delta=item.quantity - before,
+                quantity_before=before,
+                quantity_after=item.quantity,
+                reason=reason,
+                user=user,
+                timestamp=now,
+                details=details,
+            )
+        )
+    return items, movements
+
+
+def refused(outcomes: list[RowOutcome]) -> bool:
+    """Whether any row is refused."""
+    return any(outcome.action == "refuse" for outcome in outcomes)
+
+
+def added(outcomes: list[RowOutcome]) -> int:
+    """How many rows add an item."""
+    return sum(outcome.action == "add" for outcome in outcomes)

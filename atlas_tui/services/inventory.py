@@ -1,0 +1,671 @@
+"""Business rules of the inventory; knows nothing of TinyDB or Textual."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from atlas_tui.domain.errors import (
+    AtlasError,
+    BulkError,
+    ConflictError,
+    NotFoundError,
+    ValidationError,
+)
+from atlas_tui.domain.models import (
+    ITEM_FIELDS,
+    LABEL_MAX_LEN,
+    REASON_MAX_LEN,
+    InventoryItem,
+    Movement,
+    MovementKind,
+    check_attribute_limits,
+    check_stock_limits,
+    clean_attributes,
+    clean_flag,
+    clean_int,
+    clean_sku,
+    clean_text,
+    merge_attributes,
+    shown,
+    utc_now,
+)
+from atlas_tui.services.replay import build_report, items_at, parse_moment, verify_store
+from atlas_tui.services.stocktake import Stocktake
+from atlas_tui.services.trends import quantity_trend, reorder_report
+from atlas_tui.storage import files
+from atlas_tui.storage.base import InventoryRepository, SessionStore
+
+if TYPE_CHECKING:
+    from atlas_tui.formats import ImportTable
+    from atlas_tui.services.imports import ImportResult
+
+REPORT_TYPES: Final = ("summary", "low", "over", "reorder")
+UPDATABLE: Final = ("name", "category", "min_stock", "max_stock", "attributes")
+# The longest trend a caller may ask for: ten years of days.
+TREND_MAX_DAYS: Final = 3660
+# What a caller may give when adding; the timestamps are the service's to set.
+ADD_FIELDS: Final = tuple(name for name in ITEM_FIELDS if not name.endswith("_at"))
+
+
+def login_name() -> str:
+    """The OS login name recorded on every movement."""
+    return files.login_name()
+
+
+def _filter_text(field: str, value: object) -> str | None:
+    """A list filter: None (no filter) or text."""
+    if value is None or isinstance(value, str):
+        return value
+    raise ValidationError(field, f"must be text, got {shown(value)}")
+
+
+def _distinct(values: Iterable[str]) -> list[str]:
+    first: dict[str, str] = {}
+    for value in values:
+        if value:
+            first.setdefault(value.casefold(), value)
+    return sorted(first.values(), key=str.casefold)
+
+
+class InventoryService:
+    """Every inventory operation, each one atomic and recorded in the audit trail."""
+
+    def __init__(
+        self,
+        repository: InventoryRepository,
+        *,
+        max_items: int | None = None,
+        user: str | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        sessions: SessionStore | None = None,
+    ) -> None:
+        self.repository = repository
+        self.sessions = sessions
+        self.max_items = max_items
+        self.user = user or login_name()
+        self._clock = clock
+        # Movements this service committed, newest last: what `undo_last` can take back.
+        self._done: list[Movement] = []
+        self._uncommitted: list[Movement] = []
+        self._depth = 0
+        self._lock = threading.RLock()
+        self._barcodes: tuple[Hashable, dict[str, list[str]]] | None = None
+
+    # Plumbing ---------------------------------------------------------------------------------
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run several operations as one all-or-nothing transaction."""
+        with self._transaction():
+            yield
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """The repository's transaction, noting which movements actually got committed.
+
+        Held under a lock of this service, so that threads sharing it (an app's workers)
+        keep the undo bookkeeping straight; the repository serialises them anyway.
+        """
+        with self._lock:
+            self._depth += 1
+            try:
+                with self.repository.transaction():
+                    yield
+            except BaseException:
+                if self._depth == 1:
+                    self._uncommitted.clear()
+                raise
+            finally:
+                self._depth -= 1
+            if self._depth == 0:
+                self._done.extend(self._uncommitted)
+                self._uncommitted.clear()
+
+    def now(self) -> datetime:
+        """The service's clock (UTC)."""
+        return self._clock()
+
+    @property
+    def stocktake(self) -> Stocktake:
+        """Count sessions of this store."""
+        if self.sessions is None:
+            raise ValidationError("session", "count sessions are not available for this store")
+        return Stocktake(self, self.sessions)
+
+    def version(self) -> Hashable:
+        """Changes whenever the data changes, in this process or another."""
+        return self.repository.version()
+
+    def _record(
+        self,
+        item: InventoryItem,
+        kind: MovementKind,
+        before: int,
+        after: int,
+        reason: str | None,
+        now: datetime,
+        details: dict[str, Any] | None = None,
+    ) -> Movement:
+        movement = Movement(
+            sku=item.sku,
+            kind=kind,
+            delta=after - before,
+            quantity_before=before,
+            quantity_after=after,
+            reason=clean_text("reason", reason, REASON_MAX_LEN),
+            user=self.user,
+            timestamp=now,
+            details=details or {},
+        )
+        recorded = self.repository.append_movement(movement)
+        self._uncommitted.append(recorded)
+        return recorded
+
+    def _require(self, sku: str) -> InventoryItem:
+        item = self.repository.get(clean_sku(sku))
+        if item is None:
+            raise NotFoundError(f"sku: no item {sku.strip()!r}")
+        return item
+
+    # Reads ------------------------------------------------------------------------------------
+
+    def get(self, sku: object) -> InventoryItem:
+        """The item with this SKU (matched case-insensitively); NotFoundError if none."""
+        return self._require(clean_sku(sku))
+
+    def list_items(
+        self,
+        *,
+        category: str | None = None,
+        location: str | None = None,
+        search: str | None = None,
+        low: bool = False,
+        over: bool = False,
+    ) -> list[InventoryItem]:
+        """Items ordered by SKU, narrowed by every filter given."""
+        category = _filter_text("category", category)
+        location = _filter_text("location", location)
+        search = _filter_text("search", search)
+        low, over = clean_flag("low", low), clean_flag("over", over)
+        items = self.repository.items()
+        if category is not None:
+            wanted = category.strip().casefold()
+            items = [item for item in items if item.category.casefold() == wanted]
+        if location is not None:
+            wanted = location.strip().casefold()
+            items = [item for item in items if item.location.casefold() == wanted]
+        if search:
+            needle = search.strip().casefold()
+            items = [
+                item
+                for item in items
+                if needle in item.sku.casefold() or needle in item.name.casefold()
+            ]
+        if low:
+            items = [item for item in items if item.is_low]
+        if over:
+            items = [item for item in items if item.is_over]
+        return items
+
+    def find_code(self, code: object) -> InventoryItem:
+        """The item a scanned code names: its SKU (any case), else its `barcode` attribute."""
+        text = clean_text("code", code, 200, required=True)
+        item = self.repository.get(text)
+        if item is not None:
+            return item
+        owners = self._barcode_index().get(text, [])
+        if len(owners) > 1:
+            raise ConflictError(
+                f"code: {text!r} is the barcode of {len(owners)} items: {', '.join(owners)}"
+            )
+        if owners:
+            found = self.repository.get(owners[0])
+            if found is not None:
+                return found
+        raise NotFoundError(f"code: no item has SKU or barcode {text!r}")
+
+    def _barcode_index(self) -> dict[str, list[str]]:
+        """Barcode -> SKUs, rebuilt only when the data changed."""
+        version = self.repository.version()
+        if self._barcodes is None or self._barcodes[0] != version:
+            index: dict[str, list[str]] = {}
+            for item in self.repository.items():
+                barcode = item.attributes.get("barcode")
+                if isinstance(barcode, str | int) and not isinstance(barcode, bool):
+                    index.setdefault(str(barcode).strip(), []).append(item.sku)
+            self._barcodes = (version, index)
+        return self._barcodes[1]
+
+    def first_items(self, limit: int) -> list[InventoryItem]:
+        """The first items by SKU, cheaply: a screen can draw them before all are read."""
+        return self.repository.head(limit)
+
+    def item_rows(self, batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
+        """Every item as (sku, name, category, quantity, location, min_stock, max_stock), in
+        SKU order, a batch at a time, without building items: a million rows for a screen."""
+        return self.repository.scan(batch)
+
+    def history_mark(self) -> Hashable:
+        """Where the history ends now: `changed_since` tells what changed after it."""
+        return self.repository.history_mark()
+
+    def changed_since(self, mark: Hashable) -> set[str] | None:
+        """The SKU keys of every item changed (by anyone) since `mark`, or None when that
+        cannot be told (the store was restored or migrated): then read everything again."""
+        return self.repository.changed_since(mark)
+
+    def warm_history(self) -> None:
+        """Make later `history` lookups quick (run it in the background before browsing)."""
+        self.repository.warm_history()
+
+    def categories(self) -> list[str]:
+        """Distinct non-empty categories (one spelling per case-insensitive value), sorted."""
+        return _distinct(item.category for item in self.repository.items())
+
+    def locations(self) -> list[str]:
+        """Distinct non-empty locations (one spelling per case-insensitive value), sorted."""
+        return _distinct(item.location for item in self.repository.items())
+
+    def history(self, sku: object) -> list[Movement]:
+        """Every movement of this SKU, newest first (also after deletion; [] if never seen)."""
+        movements = self.repository.movements(clean_sku(sku))
+        movements.reverse()
+        return movements
+
+    def history_since(self, since: object, sku: object = None) -> list[Movement]:
+        """Movements at or after `since` (of one SKU, or all), newest first."""
+        moment = parse_moment("since", since)
+        movements = self.repository.movements(None if sku is None else clean_sku(sku))
+        found = [m for m in movements if m.timestamp >= moment]
+        found.reverse()
+        return found
+
+    # Changes ----------------------------------------------------------------------------------
+
+    def add(
+        self,
+        sku: object,
+        name: object,
+        category: object = "",
+        quantity: object = 0,
+        location: object = "",
+        min_stock: object = 0,
+        max_stock: object = 0,
+        attributes: object = None,
+        *,
+        reason: str | None = None,
+    ) -> InventoryItem:
+        """Create an item; a SKU already present (any case) is refused."""
+        return self.add_many(
+            [
+                {
+                    "sku": sku,
+                    "name": name,
+                    "category": category,
+                    "quantity": quantity,
+                    "location": location,
+                    "min_stock": min_stock,
+                    "max_stock": max_stock,
+                    "attributes": attributes,
+                }
+            ],
+            reason=reason,
+            single=True,
+        )[0]
+
+    def add_many(
+        self,
+        rows: Sequence[Mapping[str, Any]],
+        *,
+        reason: str | None = None,
+        single: bool = False,
+    ) -> list[InventoryItem]:
+        """Create several items in one transaction: all of them, or none and every problem."""
+        if isinstance(rows, Mapping | str | bytes) or not isinstance(rows, Sequence):
+            raise ValidationError("items", "must be a list of item records")
+        now = self._clock()
+        with self._transaction():
+            items: list[InventoryItem] = []
+            problems: list[tuple[int, AtlasError]] = []
+            seen: dict[str, int] = {}
+            for number, row in enumerate(rows, start=1):
+                try:
+                    item = self._new_item(row, now)
+                    if item.key in seen:
+                        raise ValidationError(
+                            "sku", f"{item.sku!r} repeats row {seen[item.key]} of this batch"
+                        )
+                    self._refuse_duplicate(item)
+                except AtlasError as exc:
+                    problems.append((number, exc))
+                    continue
+                seen[item.key] = number
+                items.append(item)
+            if problems and single:
+                raise problems[0][1]
+            if problems:
+                raise BulkError(len(rows), [f"row {number}: {exc}" for number, exc in problems])
+            self._check_capacity(len(items), items[0].sku if single else None)
+            for item in items:
+                self.repository.put(item)
+                snapshot = {"item": item.to_dict()}
+                self._record(item, "add", 0, item.quantity, reason, now, snapshot)
+        return items
+
+    def import_table(
+        self,
+        table: ImportTable,
+        *,
+        source: str,
+        dry_run: bool = False,
+        strict: bool = False,
+        reason: str | None = None,
+    ) -> ImportResult:
+        """Add new SKUs and update stored ones from a read file, in one transaction.
+
+        Every valid row is applied with one movement (`add`; a `count` when the quantity
+        changes, else `update`), or none when `strict` and a row is refused, or when
+        `dry_run`. An import ends what `undo_last` can take back.
+        """
+        from atlas_tui.formats.reader import no_cyclic_gc
+
+        why = clean_text("reason", reason, REASON_MAX_LEN) or f"import of {source}"
+
+        # Planned outside the writers' lock: reading, checking and building every row takes
+        # seconds at 100k rows, and every other writer would wait for all of it. The lock is
+        # held only to re-check what changed meanwhile and commit, in one transaction.
+        # Both marks are taken before anything is read for the plan, so a change committed
+        # while it is made is always found again by the re-check.
+        seen = self.repository.version()
+        mark = self.repository.history_mark()
+        now = self._clock()
+        with no_cyclic_gc():  # 100k rows become items: no cycles to look for
+            return self._import_planned(table, (seen, mark), now, source, why, dry_run, strict)
+
+    def _import_planned(
+        self,
+        table: ImportTable,
+        seen: tuple[Hashable, Hashable | None],
+        now: datetime,
+        source: str,
+        why: str,
+        dry_run: bool,
+        strict: bool,
+    ) -> ImportResult:
+        """import_table's plan, re-check and commit."""
+        from atlas_tui.services import imports
+
+        version, mark = seen
+        rows = len(table.rows)
+        outcomes = imports.plan_rows(table, imports.lookup_for(self.repository, rows), now)
+        if dry_run or (strict and imports.refused(outcomes)):
+            if dry_run:
+                self._check_capacity(imports.added(outcomes), None)
+            return imports.ImportResult(
+                source, outcomes, applied=False, dry_run=dry_run, strict=strict
+            )
+        items, movements = imports.changes_of(
+            outcomes, reason=why, user=self.user, now=now, source=source
+        )
+        writes = imports.Writes(self.repository, items, movements)
+        adding = imports.added(outcomes)
+        with self._transaction():
+            if self.repository.version() != version:
+                # Another writer committed meanwhile: its changes are never overwritten. Only
+                # the items it changed are read again, when the store can tell which.
+                changed = self.repository.changed_since(mark)
+                lookup = (
+                    self.repository
+                    if changed is not None
+                    else imports.lookup_for(self.repository, rows)
+                )
+                checked = imports.recheck(outcomes, lookup, changed)
+                if checked is not outcomes:
+                    if strict:
+                        return imports.ImportResult(
+                            source, checked, applied=False, dry_run=False, strict=True
+                        )
+                    writes.keep(imports.kept(outcomes, checked))
+                    outcomes, adding = checked, imports.added(checked)
+            self._check_capacity(adding, None)
+            writes.write(self.repository)
+        # Undo after an import would take back one row of it, or a change made before it.
+        self._done.clear()
+        return imports.ImportResult(source, outcomes, applied=True, dry_run=False, strict=strict)
+
+    def _refuse_duplicate(self, item: InventoryItem) -> None:
+        existing = self.repository.get(item.sku)
+        if existing is not None:
+            also = f" (as {existing.sku!r})" if existing.sku != item.sku else ""
+            raise ConflictError(f"sku: {item.sku!r} already exists{also}")
+
+    def _new_item(self, row: object, now: datetime) -> InventoryItem:
+        if not isinstance(row, Mapping):
+            raise ValidationError("item", "must be a record of fields")
+        unknown = sorted(set(row) - set(ADD_FIELDS))
+        if unknown:
+            raise ValidationError(unknown[0], "is not a field of an item")
+        if row.get("sku") is None:
+            raise ValidationError("sku", "is required")
+        if row.get("name") is None:
+            raise ValidationError("name", "is required")
+        fields = {key: value for key, value in row.items() if value is not None}
+        item = InventoryItem(**fields, created_at=now, updated_at=now)
+        check_attribute_limits(item.attributes)
+        return item
+
+    def _check_capacity(self, adding: int, sku: str | None) -> None:
+        if self.max_items is None:
+            return
+        present = self.repository.count()
+        if present + adding > self.max_items:
+            what = f"{sku!r} was" if sku else f"the {adding} items were"
+            raise ConflictError(
+                f"ATLAS_MAX_ITEMS: the store holds {present} of at most {self.max_items} items; "
+                f"{what} not added"
+            )
+
+    def adjust(self, sku: object, delta: object, reason: str | None = None) -> InventoryItem:
+        """Add or remove stock; a result below zero is refused, never clamped."""
+        change = clean_int("delta", delta, minimum=None)
+        if change == 0:
+            raise ValidationError("delta", "a change of 0 changes nothing; give e.g. 5 or -5")
+        with self._transaction():
+            item = self._require(clean_sku(sku))
+            after = item.quantity + change
+            if after < 0:
+                raise ValidationError(
+                    "delta",
+                    f"cannot remove {-change} from {item.sku}: only {item.quantity} on hand",
+                )
+            return self._set_quantity(item, after, "adjust", reason)
+
+    def count(
+        self,
+        sku: object,
+        quantity: object,
+        reason: str | None = None,
+        *,
+        details: dict[str, Any] | None = None,
+    ) -> InventoryItem:
+        """Set the quantity on hand to a counted figure (`details` are kept on the movement)."""
+        counted = clean_int("quantity", quantity)
+        with self._transaction():
+            item = self._require(clean_sku(sku))
+            return self._set_quantity(item, counted, "count", reason, details)
+
+    def _set_quantity(
+        self,
+        item: InventoryItem,
+        after: int,
+        kind: MovementKind,
+        reason: str | None,
+        details: dict[str, Any] | None = None,
+    ) -> InventoryItem:
+        now = self._clock()
+        changed = item.evolve(quantity=after, updated_at=now)
+        self.repository.put(changed)
+        self._record(changed, kind, item.quantity, after, reason, now, details)
+        return changed
+
+    def move(self, sku: object, location: object, reason: str | None = None) -> InventoryItem:
+        """Put the item at another location."""
+        target = clean_text("location", location, LABEL_MAX_LEN, required=True)
+        return self._relocate(sku, target, reason)
+
+    def _relocate(self, sku: object, target: str, reason: str | None) -> InventoryItem:
+        with self._transaction():
+            item = self._require(clean_sku(sku))
+            if item.location == target:
+                raise ValidationError("location", f"{item.sku} is already at {target!r}")
+            now = self._clock()
+            moved = item.evolve(location=target, updated_at=now)
+            self.repository.put(moved)
+            details = {"from": item.location, "to": target}
+            self._record(moved, "move", item.quantity, item.quantity, reason, now, details)
+            return moved
+
+    def update(self, sku: object, reason: str | None = None, **fields: Any) -> InventoryItem:
+        """Change name, category, min/max stock or attributes (a merge patch)."""
+        unknown = sorted(set(fields) - set(UPDATABLE))
+        if unknown:
+            raise ValidationError(
+                unknown[0], f"cannot be updated here (updatable: {', '.join(UPDATABLE)})"
+            )
+        given = {key: value for key, value in fields.items() if value is not None}
+        if not given:
+            raise ValidationError(
+                "fields",
+                "nothing to update: give a new name, category, minimum, maximum or attributes",
+            )
+        with self._transaction():
+            item = self._require(clean_sku(sku))
+            changes: dict[str, Any] = {}
+            for key, value in given.items():
+                if key == "attributes":
+                    value = merge_attributes(item.attributes, clean_attributes(value))
+                    check_attribute_limits(value, before=item.attributes)
+                changes[key] = value
+            candidate = item.evolve(**changes)
+            check_stock_limits(candidate.min_stock, candidate.max_stock)
+            diff = {
+                key: [getattr(item, key), getattr(candidate, key)]
+                for key in changes
+                if getattr(item, key) != getattr(candidate, key)
+            }
+            if not diff:
+                raise ValidationError(
+                    "fields", f"nothing to update: {item.sku} already has those values"
+                )
+            now = self._clock()
+            updated = candidate.evolve(updated_at=now)
+            self.repository.put(updated)
+            self._record(
+                updated, "update", item.quantity, item.quantity, reason, now, {"changes": diff}
+            )
+            return updated
+
+    def delete(self, sku: object, reason: str | None = None) -> InventoryItem:
+        """Remove the item; its history stays."""
+        with self._transaction():
+            item = self._require(clean_sku(sku))
+            now = self._clock()
+            self.repository.remove(item.sku)
+            self._record(item, "delete", item.quantity, 0, reason, now, {"item": item.to_dict()})
+            return item
+
+    def last_change(self) -> Movement | None:
+        """The movement this service committed last (None if none yet)."""
+        return self._done[-1] if self._done else None
+
+    def can_undo(self) -> bool:
+        """Whether this session has a change left to take back."""
+        return bool(self._done)
+
+    def undo_last(self) -> InventoryItem:
+        """Take back this session's last change with a compensating movement.
+
+        History is never erased: the undo is recorded like any change, with a reason that
+        names the movement it reverses. Returns the item as it is afterwards (for an undone
+        add, the item as it was when removed).
+        """
+        if not self._done:
+            raise ValidationError("undo", "nothing to undo in this session")
+        last = self._done[-1]
+        mark = len(self._done)
+        reason = f"undo of #{last.id} ({last.kind})"
+        details = last.details
+        with self._transaction():
+            if last.kind == "add":
+                result = self.delete(last.sku, reason)
+            elif last.kind == "adjust":
+                result = self.adjust(last.sku, -last.delta, reason)
+            elif last.kind == "count":
+                result = self.count(last.sku, last.quantity_before, reason)
+            elif last.kind == "move":
+                result = self._relocate(last.sku, str(details.get("from", "")), reason)
+            elif last.kind == "update":
+                result = self.update(last.sku, reason, **_reverse_changes(details["changes"]))
+            else:
+                snapshot = dict(details["item"])
+                snapshot["quantity"] = last.quantity_before
+                for stamp in ("created_at", "updated_at"):
+                    snapshot.pop(stamp, None)
+                result = self.add(**snapshot, reason=reason)
+        del self._done[mark - 1 :]
+        return result
+
+    # Reports ----------------------------------------------------------------------------------
+
+    def report(self, report_type: object = "summary", at: object = None) -> dict[str, Any]:
+        """summary, low ({"low_stock": [...]}), over ({"over_stock": [...]}) or reorder.
+
+        With `at`, the items are rebuilt as they were at that moment from the history.
+        """
+        if report_type not in REPORT_TYPES:
+            raise ValidationError(
+                "type", f"must be one of {', '.join(REPORT_TYPES)}, got {report_type!r}"
+            )
+        if report_type == "reorder":
+            if at is not None:
+                raise ValidationError("at", "the reorder list is only made for now")
+            now = self._clock()
+            return reorder_report(self.repository.items(), self.repository.movements(), now)
+        if at is None:
+            items = self.repository.items()
+        else:
+            moment = parse_moment("at", at)
+            items = items_at(self.repository.movements(), moment, self.repository.items())
+        return build_report(str(report_type), items)
+
+    def trend(self, sku: object, days: object = 30) -> dict[str, Any]:
+        """The item's end-of-day quantities over the last `days` days and its daily usage."""
+        days = clean_int("days", days, minimum=1, maximum=TREND_MAX_DAYS)
+        item = self._require(clean_sku(sku))
+        movements = self.repository.movements(item.sku)
+        return quantity_trend(movements, item.quantity, days, self._clock())
+
+    def summary(self) -> dict[str, Any]:
+        """Totals, low/over counts and per-category items and quantity."""
+        return build_report("summary", self.repository.items())
+
+    def verify(self) -> dict[str, Any]:
+        """Check every stored item against the rules and replay the history against them."""
+        return verify_store(self.repository)
+
+
+def _reverse_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """Update fields that put back what an update changed (attributes as a merge patch)."""
+    fields: dict[str, Any] = {}
+    for name, (old, new) in changes.items():
+        if name == "attributes":
+            patch = {key: None for key in new if key not in old}
+            patch.update(old)
+            fields[name] = patch
+        else:
+            fields[name] = old
+    return fields

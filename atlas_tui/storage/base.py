@@ -1,0 +1,165 @@
+"""The repository interface every storage backend implements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Any, Protocol, TypeVar, runtime_checkable
+
+from atlas_tui.domain.models import InventoryItem, Movement
+
+T = TypeVar("T")
+
+
+@runtime_checkable
+class InventoryRepository(Protocol):
+    """Items keyed by case-insensitive SKU, and an append-only movement trail.
+
+    Writes happen only inside `transaction()`, which is exclusive across threads
+    and processes and commits all its changes at once or none of them.
+    Reads outside a transaction always see the latest committed data.
+    """
+
+    backend: str
+    """Short name of the backend: "tinydb" or "sqlite"."""
+
+    @property
+    def path(self) -> Path:
+        """The data file."""
+        ...
+
+    def transaction(self) -> AbstractContextManager[None]:
+        """Exclusive, all-or-nothing unit of work; re-entrant within one thread."""
+        ...
+
+    def get(self, sku: str) -> InventoryItem | None:
+        """The item whose SKU matches case-insensitively, or None."""
+        ...
+
+    def items(self) -> list[InventoryItem]:
+        """Every item, ordered by SKU (case-insensitively)."""
+        ...
+
+    def head(self, limit: int) -> list[InventoryItem]:
+        """The first `limit` items by SKU: enough to draw a screen before all are read."""
+        ...
+
+    def count(self) -> int:
+        """How many items are stored."""
+        ...
+
+    def scan(self, batch: int) -> Iterator[list[tuple[Any, ...]]]:
+        """Every item's table columns (ROW_FIELDS), in SKU order, in lists of `batch`.
+
+        As they were at one moment, read without holding up writers or other reads: what a
+        screen lists a million items from (no `InventoryItem` is built).
+        """
+        ...
+
+    def put(self, item: InventoryItem) -> None:
+        """Insert the item or replace the one with the same SKU."""
+        ...
+
+    def put_many(self, items: Sequence[InventoryItem]) -> None:
+        """`put` every item (an import's thousands, in one call)."""
+        ...
+
+    def remove(self, sku: str) -> None:
+        """Remove the item with this SKU (no error when absent)."""
+        ...
+
+    def append_movement(self, movement: Movement) -> Movement:
+        """Record a movement; returns it with its storage id."""
+        ...
+
+    def append_movements(self, movements: Sequence[Movement]) -> None:
+        """`append_movement` every one, in one call (their ids given in order)."""
+        ...
+
+    def movements(self, sku: str | None = None) -> list[Movement]:
+        """Movements oldest first, all or only one SKU's (matched case-insensitively)."""
+        ...
+
+    def history_mark(self) -> Hashable:
+        """Where the history ends now, for `changed_since`."""
+        ...
+
+    def changed_since(self, mark: Any) -> set[str] | None:
+        """The SKU keys of the movements committed after `mark` (every change of an item
+        records one), or None when the history is no longer the one marked (a restore)."""
+        ...
+
+    def warm_history(self) -> None:
+        """Prepare for many history lookups (a screen that shows each item's): may take a
+        while, holds up no reader or writer; a no-op where lookups are indexed anyway."""
+        ...
+
+    def movement_count(self) -> int:
+        """How many movements the history holds."""
+        ...
+
+    def raw_items(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every stored item as raw data, unvalidated, with a label saying where it is."""
+        ...
+
+    def exclusive(self) -> AbstractContextManager[None]:
+        """Keep every other writer out across several whole-store steps (restore).
+
+        Inside, `snapshot`, `replace_all` and `read_all` run under the one lock held and see
+        each other's effects. Entering does not read the data, so a damaged file can be
+        replaced this way too.
+        """
+        ...
+
+    def read_all(self) -> tuple[list[InventoryItem], list[Movement]]:
+        """Every item (ordered by SKU) and the whole history, as they were at one moment."""
+        ...
+
+    def replace_all(self, items: list[InventoryItem], movements: list[Movement]) -> None:
+        """Make the store hold exactly these items and this history, in one transaction."""
+        ...
+
+    def snapshot(self, target: Path) -> Path:
+        """Write a consistent, self-contained backup of items and history to `target`."""
+        ...
+
+    def version(self) -> Hashable:
+        """A token that changes whenever the stored data changes (any process)."""
+        ...
+
+    def close(self) -> None:
+        """Release what the repository holds open."""
+        ...
+
+
+class Nestable(Protocol):
+    """A backend that counts how deep its open transactions are nested."""
+
+    _depth: int
+
+
+@contextmanager
+def joined(repository: Nestable) -> Iterator[None]:
+    """A transaction opened inside another in the same thread joins the outer one."""
+    repository._depth += 1
+    try:
+        yield
+    finally:
+        repository._depth -= 1
+
+
+class SessionStore(Protocol):
+    """Where count sessions are kept: a document changed atomically under a lock."""
+
+    def read(self) -> dict[str, Any]:
+        """The whole document: {"next_id": int, "sessions": {id: session}}."""
+        ...
+
+    def version(self) -> Hashable:
+        """A token that changes whenever the document changes (any process)."""
+        ...
+
+    def change(self, edit: Callable[[dict[str, Any]], T]) -> T:
+        """Run `edit` on the freshest document and store the result, all under the lock."""
+        ...

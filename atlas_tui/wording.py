@@ -1,0 +1,42 @@
+"""Phrasings shared by the CLI and the app: plain strings, made safe by whoever prints them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+def usage_rate(daily_usage: float) -> str:
+    """Units per day, short: 0, <0.1, one decimal below 10, whole numbers above."""
+    if daily_usage <= 0:
+        return "0"
+    if daily_usage < 0.05:
+        return "<0.1"
+    if daily_usage < 10:
+        return f"{daily_usage:.1f}"
+    return f"{daily_usage:,.0f}"
+
+
+def days_left_text(days_left: float | None) -> str:
+    """Days until stock-out: "—" when nothing is being used, one decimal below 10 days."""
+    if days_left is None:
+        return "—"
+    if days_left < 10:
+        return f"{days_left:.1f}"
+    return f"{days_left:,.0f}"
+
+
+def _shown(value: object) -> str:
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}: {_shown(v)}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def change_words(changes: Mapping[str, Any]) -> str:
+    """One line: "quantity 5 → 7, name 'a' → 'b'" (quantity first)."""
+    order = sorted(changes, key=lambda name: (name != "quantity", name))
+    return ", ".join(
+        f"{name} {_shown(changes[name][0])} → {_shown(changes[name][1])}" for name in order
+    )
