@@ -106,8 +106,10 @@ class AtlasAPI:
         max_stock: int = 0,
         attributes: Mapping[str, Any] | None = None,
         reason: str | None = None,
+        unit: str | None = None,
+        barcodes: Mapping[str, int] | None = None,
     ) -> Envelope:
-        """Create an item."""
+        """Create an item, its stock (if any) at `location`, its home."""
         return self._call(
             "item",
             lambda s: s.add(
@@ -120,6 +122,8 @@ class AtlasAPI:
                 max_stock,
                 attributes,
                 reason=reason,
+                unit=unit,
+                barcodes=barcodes,
             ).to_dict(),
         )
 
@@ -152,29 +156,146 @@ class AtlasAPI:
             ],
         )
 
-    def adjust_quantity(self, sku: str, delta: int, reason: str | None = None) -> Envelope:
-        """Add (positive) or remove (negative) stock; never below zero."""
-        return self._call("item", lambda s: s.adjust(sku, delta, reason).to_dict())
+    def adjust_quantity(
+        self,
+        sku: str,
+        delta: int,
+        reason: str | None = None,
+        location: str | None = None,
+        lot: str | None = None,
+    ) -> Envelope:
+        """Add (positive) or remove (negative) stock at a location (default: the item's
+        home); never below zero."""
+        return self._lines_call(lambda s: s.adjust(sku, delta, reason, location=location, lot=lot))
 
-    def count_item(self, sku: str, quantity: int, reason: str | None = None) -> Envelope:
-        """Set the quantity on hand to a counted figure."""
-        return self._call("item", lambda s: s.count(sku, quantity, reason).to_dict())
+    def receive(
+        self,
+        sku: str,
+        quantity: int,
+        location: str | None = None,
+        lot: str | None = None,
+        expiry: str | None = None,
+        reason: str | None = None,
+    ) -> Envelope:
+        """Receive stock into a location (default: the home), of a lot and expiry if given."""
+        return self._lines_call(
+            lambda s: s.receive(sku, quantity, reason, location=location, lot=lot, expiry=expiry)
+        )
+
+    def pick(
+        self,
+        sku: str,
+        quantity: int,
+        location: str | None = None,
+        lot: str | None = None,
+        reason: str | None = None,
+    ) -> Envelope:
+        """Take stock for use: from the location given, or earliest expiry first, then the
+        home, then the fullest line; "lines" tells which lines it took from."""
+        return self._lines_call(lambda s: s.pick(sku, quantity, reason, location=location, lot=lot))
+
+    def transfer(
+        self,
+        sku: str,
+        quantity: int,
+        source: str,
+        target: str,
+        lot: str | None = None,
+        reason: str | None = None,
+    ) -> Envelope:
+        """Move part of an item's stock from one location to another."""
+        return self._lines_call(
+            lambda s: s.transfer(sku, quantity, source, target, reason, lot=lot)
+        )
+
+    def count_item(
+        self,
+        sku: str,
+        quantity: int,
+        reason: str | None = None,
+        location: str | None = None,
+        lot: str | None = None,
+    ) -> Envelope:
+        """Set a stock line to a counted figure (the item's only line unless a location
+        is given)."""
+        return self._lines_call(
+            lambda s: s.count(sku, quantity, reason, location=location, lot=lot)
+        )
 
     def move_item(self, sku: str, location: str, reason: str | None = None) -> Envelope:
-        """Move the item to another location."""
-        return self._call("item", lambda s: s.move(sku, location, reason).to_dict())
+        """Move all of the item's stock, and its home, to another location."""
+        return self._lines_call(lambda s: s.move(sku, location, reason))
+
+    def _lines_call(self, operation: Callable[[InventoryService], Any]) -> Envelope:
+        """A stock change: the item, and the lines the change touched as
+        [{"location", "lot", "expiry", "before", "after"}]."""
+
+        def run(s: InventoryService) -> dict[str, Any]:
+            item = operation(s).to_dict()
+            last = s.last_change()
+            changed = [] if last is None else last.details.get("lines", [])
+            names = ("location", "lot", "expiry", "before", "after")
+            return {"item": item, "lines": [dict(zip(names, c, strict=True)) for c in changed]}
+
+        envelope = self._call("result", run)
+        if envelope["success"]:
+            result = envelope.pop("result")
+            envelope.update(result)
+        return envelope
+
+    def stock(self, sku: str) -> Envelope:
+        """The item's stock lines: location, lot, expiry, quantity."""
+        return self._call("lines", lambda s: [line.to_dict() for line in s.stock(sku)])
+
+    def locations(self, empty: bool = False) -> Envelope:
+        """Every location with how many items and units it holds (only empty ones with
+        `empty`)."""
+        return self._call(
+            "locations", lambda s: s.places.overview(empty=clean_flag("empty", empty))
+        )
+
+    def location(self, location: str) -> Envelope:
+        """One location: its name, path, children and the stock lines held there."""
+        return self._call("location", lambda s: s.places.show(location))
+
+    def create_location(
+        self, location: str, name: str | None = None, parent: str | None = None
+    ) -> Envelope:
+        """Record a location (empty until stock is put there)."""
+        return self._call("location", lambda s: s.places.create(location, name, parent))
+
+    def edit_location(
+        self, location: str, name: str | None = None, parent: str | None = None
+    ) -> Envelope:
+        """Change a location's name or parent."""
+        return self._call("location", lambda s: s.places.edit(location, name=name, parent=parent))
+
+    def rename_location(self, location: str, to: str, reason: str | None = None) -> Envelope:
+        """Give a location a new code; its stock lines and homes follow."""
+        return self._call("location", lambda s: s.places.rename(location, to, reason))
+
+    def retire_location(self, location: str, reason: str | None = None) -> Envelope:
+        """Retire a location (refused while it holds stock)."""
+        return self._call("location", lambda s: s.places.retire(location, reason))
 
     def update_item(self, sku: str, reason: str | None = None, **fields: Any) -> Envelope:
-        """Change name, category, min_stock, max_stock; attributes merge (None removes a key)."""
+        """Change name, category, min_stock, max_stock, unit or barcodes; attributes merge
+        (None removes a key)."""
         return self._call("item", lambda s: s.update(sku, reason, **fields).to_dict())
 
     def delete_item(self, sku: str, reason: str | None = None) -> Envelope:
         """Delete the item; its history is kept."""
         return self._call("item", lambda s: s.delete(sku, reason).to_dict())
 
-    def report(self, report_type: str = "summary", at: str | datetime | None = None) -> Envelope:
-        """summary, low, over or reorder; with `at`, as the history says things were then."""
-        return self._call("report", lambda s: s.report(report_type, at=at))
+    def report(
+        self,
+        report_type: str = "summary",
+        at: str | datetime | None = None,
+        days: int | None = None,
+    ) -> Envelope:
+        """summary, low, over, reorder, locations or expiring (within `days`, default 30);
+        with `at`, as the history says things were then."""
+        return self._call("report", lambda s: s.report(report_type, at=at, days=days))
 
     def trend(self, sku: str, days: int = 30) -> Envelope:
         """The item's end-of-day quantities over the last `days` days and its daily usage."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -40,3 +40,32 @@ def change_words(changes: Mapping[str, Any]) -> str:
     return ", ".join(
         f"{name} {_shown(changes[name][0])} → {_shown(changes[name][1])}" for name in order
     )
+
+
+def line_words(change: Sequence[Any]) -> str:
+    """One line change as a movement records it: `B-2 lot L7 24→19`."""
+    location, lot, _expiry, before, after = change
+    where = str(location) or "(no location)"
+    if lot:
+        where += f" lot {lot}"
+    return f"{where} {before}→{after}"
+
+
+def movement_words(kind: str, details: Mapping[str, Any]) -> str:
+    """What a movement changed beyond its quantity: where (lines), from → to, fields."""
+    parts: list[str] = []
+    if kind in ("move", "transfer"):
+        parts.append(f"{details.get('from') or '-'} → {details.get('to') or '-'}")
+    lines = details.get("lines")
+    if isinstance(lines, list) and lines and kind != "move":
+        shown = [line_words(change) for change in lines[:4] if len(change) == 5]
+        if len(lines) > 4:
+            shown.append(f"… {len(lines) - 4} more")
+        parts.append(", ".join(shown))
+    if kind == "update":
+        for field, (old, new) in (details.get("changes") or {}).items():
+            if field == "lines":
+                parts.append("stock lines relabelled")
+            else:
+                parts.append(f"{field}: {old!r} → {new!r}")
+    return "; ".join(part for part in parts if part)

@@ -135,8 +135,10 @@ WORDS = {
     "file_format": "format",
     "path": "file",
     "search_dir": "dir",
+    "source": "from",
+    "target": "to",
 }
-FLAGS = {"low", "over", "dry_run", "strict", "add", "include_closed", "if_new"}
+FLAGS = {"low", "over", "dry_run", "strict", "add", "include_closed", "if_new", "empty"}
 PATHS = {"out", "path", "to", "file", "search_dir"}
 # None stands for "the default" here, as the signatures say.
 NONE_IS_DEFAULT = {
@@ -162,7 +164,7 @@ def _wrong_calls() -> list[tuple[str, str, Any]]:
                     (value is None and (default is None or (method, name) in NONE_IS_DEFAULT))
                     or (value is True and name in FLAGS)
                     or (value == b"x" and name in PATHS)
-                    or (value == {} and name == "attributes")
+                    or (value == {} and name in ("attributes", "barcodes"))
                     or (value == [] and name in ("items", "mapping"))
                 )
                 if not right:
@@ -175,6 +177,7 @@ def busy_api(api: AtlasAPI, tmp_path: Path) -> tuple[AtlasAPI, dict[str, dict[st
     """A store with A-1 and an open count session, and for each method arguments that
     would be accepted, so that only the wrong one can be refused."""
     ok(api.add_item("A-1", "Anvil", quantity=5, location="A1"), "item")
+    ok(api.create_location("EMPTY"), "location")
     ok(api.count_session_start(), "session")
     (tmp_path / "media").mkdir()
     source = tmp_path / "in.csv"
@@ -200,6 +203,15 @@ def busy_api(api: AtlasAPI, tmp_path: Path) -> tuple[AtlasAPI, dict[str, dict[st
         "count_session_record": {"session_id": 1, "code": "A-1"},
         "find_media": {"query": "Heat", "search_dir": tmp_path / "media"},
         "demo": {"items": 3},
+        "receive": {"sku": "A-1", "quantity": 2},
+        "pick": {"sku": "A-1", "quantity": 1},
+        "transfer": {"sku": "A-1", "quantity": 1, "source": "A1", "target": "B9"},
+        "stock": {"sku": "A-1"},
+        "location": {"location": "A1"},
+        "create_location": {"location": "NEW-LOC"},
+        "edit_location": {"location": "A1"},
+        "rename_location": {"location": "A1", "to": "A2"},
+        "retire_location": {"location": "EMPTY"},
     }
     return api, valid
 

@@ -763,6 +763,7 @@ def test_erpnext_export() -> None:
         "sku": "SRV-LASER",
         "name": "Laser Cutting (per hour)",
         "category": "Services",
+        "unit": "Hour",  # stock_uom: the unit it is counted in
     }
 
 
@@ -775,6 +776,11 @@ def item(sku: str, name: str = "Thing", **fields: Any) -> dict[str, Any]:
     fields.setdefault("created_at", T0)
     fields.setdefault("updated_at", T0 + timedelta(seconds=1))
     return InventoryItem(sku, name, **fields).to_dict()
+
+
+def exported(data: dict[str, Any]) -> dict[str, Any]:
+    """An item as the item export writes it: its stock lines and barcodes go elsewhere."""
+    return {key: value for key, value in data.items() if key not in ("lines", "barcodes")}
 
 
 def csv_cells(text: str) -> list[list[str]]:
@@ -809,7 +815,7 @@ def test_export_json_document() -> None:
         "format": "atlas-export",
         "version": 1,
         "exported_at": "2026-11-29T10:00:00+00:00",
-        "items": items,
+        "items": [exported(entry) for entry in items],
     }
     assert '\n  "items": [' in text
 
@@ -915,7 +921,7 @@ def test_export_then_import_gives_back_the_same_items(seed: int) -> None:
         table = read_import(text.encode())
         assert [row.problems for row in table.rows] == [[] for _ in items]
         assert [row.row for row in table.rows] == list(range(2, len(items) + 2))
-        assert [as_read(row) for row in table.rows] == items
+        assert [as_read(row) for row in table.rows] == [exported(entry) for entry in items]
 
 
 def test_round_trip_of_every_tricky_value_in_one_column() -> None:

@@ -99,7 +99,11 @@ def test_adjust_count_move_update_delete_and_history(widget: InventoryService) -
         (100, 0, 100),
     ]
     assert history[-2].reason == "picked" and history[0].reason == "discontinued"
-    assert history[2].details == {"from": "A1", "to": "B7"}
+    assert history[2].details == {
+        "from": "A1",
+        "to": "B7",
+        "lines": [["A1", "", "", 42, 0], ["B7", "", "", 0, 42]],
+    }
     assert history[1].details["changes"]["name"] == ["Widget", "Widget v2"]
     assert all(m.user and m.timestamp.tzinfo is not None for m in history)
     stamps = [m.timestamp for m in history]

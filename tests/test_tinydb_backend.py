@@ -14,6 +14,7 @@ from atlas_tui.domain.errors import StorageError
 from atlas_tui.domain.models import InventoryItem
 from atlas_tui.factory import make_service
 from atlas_tui.storage import TinyDBRepository
+from atlas_tui.storage.tinydb_storage import FORMAT_MARK
 
 
 def journals(db: Path) -> list[Path]:
@@ -36,7 +37,7 @@ def test_items_in_plain_tinydb_json_and_history_in_a_journal(json_db: Path) -> N
     repo = service.repository
     assert isinstance(repo, TinyDBRepository)
     with TinyDB(json_db) as plain:  # a plain reader sees the last checkpoint...
-        assert set(plain.tables()) == {"_meta", "items"}
+        assert set(plain.tables()) == {"_meta", "items", FORMAT_MARK}
         [doc] = plain.table("items").all()
         assert (doc["sku"], doc["quantity"]) == ("ITEM-001", 100)
     assert repo.checkpoint()  # ... and every change once one is asked for

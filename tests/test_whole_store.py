@@ -254,7 +254,8 @@ def test_apply_adds_the_difference_to_the_stock_as_it_is_at_commit(db: Path) -> 
     assert (last.quantity_before, last.quantity_after) == (11, 16)
     assert changes == [{"sku": "A", "expected": 10, "counted": 15, "before": 11, "after": 16,
                         "difference": 5}]  # fmt: skip
-    assert last.details == {"session": 1, **changes[0]}  # type: ignore[index]
+    recorded = {"session": 1, **changes[0], "lines": [["A1", "", "", 11, 16]]}  # type: ignore[dict-item]
+    assert last.details == recorded
     assert service.stocktake.sessions(include_closed=True)[0]["status"] == "applied"
     assert service.verify()["ok"]
 

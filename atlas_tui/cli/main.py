@@ -112,11 +112,35 @@ def _add_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--name", required=True)
     p.add_argument("--category", default="")
     p.add_argument("--qty", type=int, default=0, help="quantity on hand (default 0)")
-    p.add_argument("--location", default="")
+    p.add_argument("--location", default="", help="its home, where --qty is put")
     p.add_argument("--min", type=int, default=0, help="minimum stock (0 = none)")
     p.add_argument("--max", type=int, default=0, help="maximum stock (0 = no ceiling)")
+    p.add_argument("--unit", default=None, help="what it is counted in: pcs (default), kg, m, box")
+    _pack_arg(p)
     p.add_argument("--attr", type=_attribute, action="append", default=[], metavar="KEY=VALUE")
     _reason(p)
+
+
+def _pack(text: str) -> tuple[str, int]:
+    code, sep, size = text.rpartition("=")
+    if not sep:
+        code, size = text, "1"
+    if not code.strip() or not size.strip().isdigit():
+        raise argparse.ArgumentTypeError(
+            f"expected BARCODE=UNITS such as 4006381333931=12, got {text!r}"
+        )
+    return code.strip(), int(size)
+
+
+def _pack_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--barcode",
+        type=_pack,
+        action="append",
+        default=[],
+        metavar="CODE[=UNITS]",
+        help="a barcode of the item; =12 when one scan of it is a pack of 12; repeatable",
+    )
 
 
 def _list_args(p: argparse.ArgumentParser) -> None:
@@ -138,12 +162,16 @@ def _list_args(p: argparse.ArgumentParser) -> None:
 def _adjust_args(p: argparse.ArgumentParser) -> None:
     _sku(p)
     p.add_argument("--delta", type=int, required=True, help="the change of quantity, e.g. 5 or -5")
+    p.add_argument("--location", help="the stock line to change (default: the item's home)")
+    p.add_argument("--lot", help="the lot at that location")
     _reason(p)
 
 
 def _count_args(p: argparse.ArgumentParser) -> None:
     _sku(p)
     p.add_argument("--qty", type=int, required=True)
+    p.add_argument("--location", help="where it was counted (needed when held in several places)")
+    p.add_argument("--lot", help="the lot counted")
     _reason(p)
 
 
@@ -159,6 +187,8 @@ def _update_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--category")
     p.add_argument("--min", type=int, help="minimum stock (0 = none)")
     p.add_argument("--max", type=int, help="maximum stock (0 = no ceiling)")
+    p.add_argument("--unit", help="what it is counted in: pcs, kg, m, box …")
+    _pack_arg(p)
     p.add_argument("--attr", type=_attribute, action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--unset-attr", action="append", default=[], metavar="KEY")
     _reason(p)
@@ -170,7 +200,12 @@ def _delete_args(p: argparse.ArgumentParser) -> None:
 
 
 def _report_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--type", choices=("summary", "low", "over", "reorder"), default="summary")
+    p.add_argument(
+        "--type",
+        choices=("summary", "low", "over", "reorder", "locations", "expiring"),
+        default="summary",
+    )
+    p.add_argument("--days", type=int, help="expiring: within this many days (default 30)")
     p.add_argument(
         "--at",
         metavar="TIME",
@@ -276,11 +311,11 @@ def build_parser() -> argparse.ArgumentParser:
     command("list", "list items, optionally filtered", _list_args)
     command("show", "show one item", _sku)
     command("adjust", "add or remove stock (never below zero)", _adjust_args)
-    command("count", "set the quantity on hand to a counted figure", _count_args)
-    command("move", "move an item to another location", _move_args)
+    command("count", "set a stock line to a counted figure", _count_args)
+    command("move", "move all of an item's stock, and its home, to another location", _move_args)
     command("update", "change name, category, min/max or attributes", _update_args)
     command("delete", "delete an item (its history is kept)", _delete_args)
-    command("report", "summary, low-stock, over-stock or reorder report", _report_args)
+    command("report", "summary, low, over, reorder, locations or expiring report", _report_args)
     command("history", "changes newest first: of one item, or of all since a time", _history_args)
     command("verify", "check the data file, the rules and that the history adds up", _no_args)
     command("backup", "write a consistent snapshot of items and history", _backup_args)
@@ -292,8 +327,10 @@ def build_parser() -> argparse.ArgumentParser:
     command("migrate", "copy items and full history to a new store, e.g. SQLite", _migrate_args)
     command("demo", "add a realistic demo inventory with history", _demo_args)
     command("find", "find movies and series by title in a folder of metadata files", _find_args)
+    from atlas_tui.cli.stock import add_stock_commands
     from atlas_tui.cli.workflows import add_workflow_commands
 
+    add_stock_commands(command, common)
     add_workflow_commands(command, common)
     command("tui", "start the app (the default)", _tui_args)
     return parser
@@ -319,6 +356,11 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     from atlas_tui.cli.workflows import run_workflow
 
     done = run_workflow(args, api, out)
+    if done is not None:
+        return done
+    from atlas_tui.cli.stock import run_stock_command
+
+    done = run_stock_command(args, api, out)
     if done is not None:
         return done
     from atlas_tui.cli.render import (
@@ -354,6 +396,8 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
                 args.max,
                 attributes,
                 reason=args.reason,
+                unit=args.unit,
+                barcodes=dict(args.barcode) or None,
             ),
             shown_added,
         )
@@ -364,14 +408,17 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
             out.line(plain(item["sku"]), f": {before} → {item['quantity']} ({args.delta:+d})")
             _low_warning(out, item)
 
-        return out.finish(api.adjust_quantity(args.sku, args.delta, args.reason), shown_adjust)
+        adjusted = api.adjust_quantity(args.sku, args.delta, args.reason, args.location, args.lot)
+        return out.finish(adjusted, shown_adjust)
     if command == "count":
 
         def shown_count(item: dict[str, Any]) -> None:
-            out.line(plain(item["sku"]), f": counted {item['quantity']}")
+            where = f" at {args.location}" if args.location else ""
+            out.line(plain(item["sku"]), f": counted {args.qty}{where}, {item['quantity']} on hand")
             _low_warning(out, item)
 
-        return out.finish(api.count_item(args.sku, args.qty, args.reason), shown_count)
+        counted = api.count_item(args.sku, args.qty, args.reason, args.location, args.lot)
+        return out.finish(counted, shown_count)
     if command == "move":
         return out.finish(
             api.move_item(args.sku, args.location, args.reason),
@@ -386,6 +433,8 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
             "min_stock": args.min,
             "max_stock": args.max,
             "attributes": patch or None,
+            "unit": args.unit,
+            "barcodes": dict(args.barcode) or None,
         }
         return out.finish(
             api.update_item(args.sku, args.reason, **fields),
@@ -415,12 +464,17 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
                     out.console.print(reorder_table(rows, out.console.width))
                 out.line(f"{len(rows)} {'item' if len(rows) == 1 else 'items'} to reorder")
                 return
+            if args.type in ("locations", "expiring"):
+                from atlas_tui.cli.stock import show_report
+
+                show_report(out, args.type, report)
+                return
             items = report["low_stock" if args.type == "low" else "over_stock"]
             if items:
                 _table(dict_row(item) for item in items)
             out.line(f"{len(items)} {'low-stock' if args.type == 'low' else 'over-stock'} items")
 
-        return out.finish(api.report(args.type, args.at), shown_report)
+        return out.finish(api.report(args.type, args.at, args.days), shown_report)
     if command == "history":
         if args.sku is None and args.since is None:
             out.parser_error("history: give --sku, --since, or both")

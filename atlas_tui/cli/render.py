@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from atlas_tui.text import safe_text
-from atlas_tui.wording import days_left_text, usage_rate
+from atlas_tui.wording import days_left_text, movement_words, usage_rate
 
 LOW_MARK = "▼ low"
 OVER_MARK = "▲ over"
@@ -180,14 +180,9 @@ def history_table(movements: Iterable[Mapping[str, Any]], with_sku: bool = False
 
 
 def describe_movement(movement: Mapping[str, Any]) -> str:
-    """The reason, plus what a move or an update changed."""
-    parts = [movement.get("reason") or ""]
+    """The reason, plus where the stock changed and what a move or an update changed."""
     details = movement.get("details") or {}
-    if movement["kind"] == "move":
-        parts.append(f"{details.get('from') or '-'} → {details.get('to') or '-'}")
-    if movement["kind"] == "update":
-        for field, (old, new) in (details.get("changes") or {}).items():
-            parts.append(f"{field}: {old!r} → {new!r}")
+    parts = [movement.get("reason") or "", movement_words(movement["kind"], details)]
     return "; ".join(part for part in parts if part)
 
 

@@ -11,6 +11,17 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal, NamedTuple, cast
 
 from atlas_tui.domain.errors import ValidationError
+from atlas_tui.domain.stock import (
+    DEFAULT_UNIT,
+    StockLine,
+    clean_barcodes,
+    clean_unit,
+    location_key,
+    places,
+    tidy,
+    total,
+    where_stock_is,
+)
 
 # Limits on what an item holds (README, "Limits"). Each keeps one item's cost bounded: a
 # store rewrites or re-reads items under the writers' lock.
@@ -25,8 +36,14 @@ ATTRIBUTE_VALUE_MAX: Final = 4096
 # Far above any real stock, and inside the 64-bit integers every backend stores exactly.
 QUANTITY_MAX: Final = 10**12
 
-MovementKind = Literal["add", "adjust", "count", "move", "update", "delete"]
-MOVEMENT_KINDS: Final[tuple[str, ...]] = ("add", "adjust", "count", "move", "update", "delete")
+MovementKind = Literal[
+    "add", "adjust", "count", "move", "update", "delete", "receive", "pick", "transfer"
+]
+MOVEMENT_KINDS: Final[tuple[str, ...]] = (
+    "add", "adjust", "count", "move", "update", "delete", "receive", "pick", "transfer"
+)  # fmt: skip
+# Kinds that take stock away for use: what trends count as consumption.
+USAGE_KINDS: Final = frozenset({"adjust", "pick"})
 
 ITEM_FIELDS: Final = (
     "sku",
@@ -39,7 +56,12 @@ ITEM_FIELDS: Final = (
     "created_at",
     "updated_at",
     "attributes",
+    "unit",
+    "barcodes",
+    "lines",
 )
+# Fields of items written before stock lines (stores are upgraded from them).
+LEGACY_ITEM_FIELDS: Final = ITEM_FIELDS[:10]
 
 
 def shown(value: object) -> str:
@@ -334,6 +356,10 @@ class InventoryItem:
     created_at: datetime = field(default_factory=utc_now)
     updated_at: datetime = field(default_factory=utc_now)
     attributes: dict[str, Any] = field(default_factory=dict)
+    unit: str = DEFAULT_UNIT
+    barcodes: dict[str, int] = field(default_factory=dict)
+    # None: one line at `location` holding `quantity` (how items were before lines).
+    lines: tuple[StockLine, ...] | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -348,11 +374,41 @@ class InventoryItem:
         set_(self, "created_at", parse_timestamp("created_at", self.created_at))
         set_(self, "updated_at", parse_timestamp("updated_at", self.updated_at))
         set_(self, "attributes", clean_attributes(self.attributes))
+        set_(self, "unit", clean_unit(self.unit))
+        set_(self, "barcodes", clean_barcodes(self.barcodes))
+        if self.lines is None:
+            given: tuple[StockLine, ...] = (
+                (StockLine(self.location, self.quantity),) if self.quantity else ()
+            )
+        else:
+            given = tidy(_line(line) for line in self.lines)
+            held = total(given)
+            if held != self.quantity:
+                raise ValidationError(
+                    "quantity", f"is {self.quantity}, but the stock lines hold {held}"
+                )
+        set_(self, "lines", given)
 
     @property
     def key(self) -> str:
         """The case-insensitive identity used for lookups."""
         return sku_key(self.sku)
+
+    @property
+    def stock(self) -> tuple[StockLine, ...]:
+        """The stock lines (always set once the item is built)."""
+        return self.lines or ()
+
+    @property
+    def elsewhere(self) -> int:
+        """How many locations other than the home hold some of it."""
+        return places(self.stock, self.location)
+
+    @property
+    def shown_location(self) -> str:
+        """The home, and "+2" when two other locations hold some: how tables show it."""
+        others = self.elsewhere
+        return f"{self.location} +{others}" if others else self.location
 
     @property
     def is_low(self) -> bool:
@@ -370,8 +426,52 @@ class InventoryItem:
         return stock_status(self.quantity, self.min_stock, self.max_stock)
 
     def evolve(self, **changes: Any) -> InventoryItem:
-        """A validated copy with some fields changed."""
+        """A validated copy with some fields changed.
+
+        New `lines` set the quantity; a new `quantity` alone changes the item's single line,
+        or else its home line (taking from the home's earliest expiry first).
+        """
+        if "lines" in changes:
+            lines = tidy(_line(line) for line in changes["lines"])
+            changes["lines"], changes["quantity"] = lines, total(lines)
+        elif "quantity" in changes:
+            changes["lines"] = self.with_total(clean_int("quantity", changes["quantity"]))
         return replace(self, **changes)
+
+    def with_total(self, quantity: int) -> tuple[StockLine, ...]:
+        """The lines after the quantity on hand becomes `quantity`: a single line changes,
+        or else the home line grows, or the home's lines shrink (earliest expiry first). A
+        removal the home cannot cover is refused, naming where the stock is."""
+        delta = quantity - self.quantity
+        lines = list(self.stock)
+        if not delta:
+            return tuple(lines)
+        if len(lines) == 1:
+            only = lines[0]
+            return tidy([StockLine(only.location, only.quantity + delta, only.lot, only.expiry)])
+        home = location_key(self.location)
+        if delta > 0:
+            return tidy([*lines, StockLine(self.location, delta)])
+        need = -delta
+        at_home = sorted(
+            (n for n, line in enumerate(lines) if location_key(line.location) == home),
+            key=lambda n: (lines[n].expiry or "9999", lines[n].lot.casefold()),
+        )
+        held = sum(lines[n].quantity for n in at_home)
+        if held < need:
+            raise ValidationError(
+                "location",
+                f"{self.sku}: its home {self.location or '(no location)'} holds {held}, "
+                f"cannot take {need}; stock is at {where_stock_is(lines)}: give a location",
+            )
+        for n in at_home:
+            take = min(need, lines[n].quantity)
+            line = lines[n]
+            lines[n] = StockLine(line.location, line.quantity - take, line.lot, line.expiry)
+            need -= take
+            if not need:
+                break
+        return tidy(lines)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data; `from_dict` reads it back to an equal item."""
@@ -386,6 +486,9 @@ class InventoryItem:
             "created_at": format_timestamp(self.created_at),
             "updated_at": format_timestamp(self.updated_at),
             "attributes": _copy_json(self.attributes),
+            "unit": self.unit,
+            "barcodes": dict(self.barcodes),
+            "lines": [line.to_dict() for line in self.stock],
         }
 
     @classmethod
@@ -413,11 +516,15 @@ class InventoryItem:
                 and type(data["category"]) is str
                 and type(data["location"]) is str
                 and len(data) == len(ITEM_FIELDS)
+                and type(data["unit"]) is str
+                and type(data["barcodes"]) is dict
+                and not data["barcodes"]
             )
             if plain:
                 created = datetime.fromisoformat(data["created_at"])
                 updated = datetime.fromisoformat(data["updated_at"])
-                plain = created.tzinfo is UTC and updated.tzinfo is UTC
+                lines = _plain_lines(data["lines"], quantity)
+                plain = created.tzinfo is UTC and updated.tzinfo is UTC and lines is not None
         except (KeyError, TypeError, ValueError):
             plain = False
         if not plain:
@@ -434,6 +541,9 @@ class InventoryItem:
             ("created_at", created),
             ("updated_at", updated),
             ("attributes", attributes),
+            ("unit", data["unit"]),
+            ("barcodes", {}),
+            ("lines", lines),
         ):
             object.__setattr__(item, name_, value)
         return item
@@ -450,7 +560,49 @@ class InventoryItem:
             if required not in data:
                 raise ValidationError(required, "is required")
         kwargs = {name: data[name] for name in ITEM_FIELDS if name in data}
+        if kwargs.get("lines") is not None:
+            lines = kwargs["lines"]
+            if not isinstance(lines, list | tuple):
+                raise ValidationError("lines", f"must be a list of stock lines, got {shown(lines)}")
+            kwargs["lines"] = tuple(StockLine.from_data(line, QUANTITY_MAX) for line in lines)
         return cls(**kwargs)
+
+
+def _line(line: object) -> StockLine:
+    """A stock line given as a line or as data, checked."""
+    if isinstance(line, StockLine):
+        return StockLine.from_data(line.to_dict(), QUANTITY_MAX)
+    return StockLine.from_data(line, QUANTITY_MAX)
+
+
+def _plain_lines(data: object, quantity: int) -> tuple[StockLine, ...] | None:
+    """Stored lines read quickly when they are plainly well formed (else None: the full
+    checks run and say what is wrong)."""
+    if type(data) is not list:
+        return None
+    lines: list[StockLine] = []
+    held = 0
+    for entry in data:
+        if type(entry) is not dict or not 2 <= len(entry) <= 4:
+            return None
+        location, count = entry.get("location"), entry.get("quantity")
+        lot, expiry = entry.get("lot", ""), entry.get("expiry", "")
+        if not (
+            type(location) is str
+            and type(count) is int
+            and type(lot) is str
+            and type(expiry) is str
+            and 0 <= count <= QUANTITY_MAX
+            and len(location) <= 64
+            and (not expiry or len(expiry) == 10)
+            and (count or lot)
+        ):
+            return None
+        held += count
+        lines.append(StockLine(location, count, lot, expiry))
+    if held != quantity or (len(lines) > 1 and tuple(lines) != tidy(lines)):
+        return None
+    return tuple(lines)
 
 
 ROW_FIELDS: Final = ("sku", "name", "category", "quantity", "location", "min_stock", "max_stock")
@@ -458,7 +610,8 @@ ROW_FIELDS: Final = ("sku", "name", "category", "quantity", "location", "min_sto
 
 class ItemRow(NamedTuple):
     """An item's fields as a list or table shows them (ROW_FIELDS): what a million items are
-    read as, without building an `InventoryItem` (dates, attributes, checks) for each."""
+    read as, without building an `InventoryItem` (dates, attributes, checks) for each.
+    `location` is the home as shown, with "+2" when two other locations hold some."""
 
     sku: str
     name: str
@@ -487,7 +640,7 @@ class ItemRow(NamedTuple):
 
     @classmethod
     def of(cls, item: InventoryItem) -> ItemRow:
-        return cls(item.sku, item.name, item.category, item.quantity, item.location,
+        return cls(item.sku, item.name, item.category, item.quantity, item.shown_location,
                    item.min_stock, item.max_stock)  # fmt: skip
 
 

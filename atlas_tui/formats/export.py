@@ -16,6 +16,8 @@ from atlas_tui.formats.headers import ATTR, FIELDS, JSON
 EXPORT_COLUMNS: Final = FIELDS
 EXPORT_FORMAT: Final = "atlas-export"
 EXPORT_VERSION: Final = 1
+# Written by the stock-lines export instead (one row per line).
+_NOT_EXPORTED: Final = frozenset({"lines", "barcodes"})
 
 
 def _plain_text(value: object) -> bool:
@@ -79,6 +81,9 @@ def export_json(items: Sequence[Mapping[str, Any]], *, exported_at: str) -> str:
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
         "exported_at": exported_at,
-        "items": [dict(item) for item in items],
+        "items": [
+            {key: value for key, value in item.items() if key not in _NOT_EXPORTED}
+            for item in items
+        ],
     }
     return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE).decode()

@@ -13,10 +13,13 @@ from typing import Final
 from atlas_tui.domain.errors import ValidationError
 from atlas_tui.domain.models import ITEM_FIELDS
 
-TEXT_FIELDS: Final = ("sku", "name", "category", "location", "created_at", "updated_at")
+TEXT_FIELDS: Final = ("sku", "name", "category", "location", "created_at", "updated_at", "unit")
 WHOLE_FIELDS: Final = ("quantity", "min_stock", "max_stock")
-# Every field of an item but its attributes, which come from the other columns.
-FIELDS: Final = tuple(name for name in ITEM_FIELDS if name != "attributes")
+# The fields of an item a row holds (its attributes come from the other columns; its stock
+# lines and barcodes are not one cell each).
+FIELDS: Final = tuple(
+    name for name in ITEM_FIELDS if name not in ("attributes", "lines", "barcodes")
+)
 IGNORE: Final = "ignore"
 ATTR: Final = "attr:"
 JSON: Final = "json:"
@@ -90,6 +93,7 @@ ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
     ),
     "created_at": ("created_at",),
     "updated_at": ("updated_at",),
+    "unit": ("unit", "Unit of Measure", "UOM", "stock_uom", "Units"),
 }
 
 

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import random
 from collections.abc import Set
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 from atlas_tui.domain.models import InventoryItem, Movement, MovementKind, utc_now
+from atlas_tui.domain.picking import one_line, receiving_line, take_anywhere, take_at
+from atlas_tui.domain.stock import StockLine, change_lines
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.storage.base import InventoryRepository
 
@@ -235,17 +237,21 @@ def _new_item(rng: random.Random, sku: str, when: datetime) -> InventoryItem:
     name = _NAMES.setdefault(name_key, f"{name_key[0]} {name_key[1]}")
     minimum = rng.choice([0, 5, 10, 10, 20, 25, 50])
     maximum = 0 if rng.random() < 0.15 else max(minimum * rng.randint(3, 8), 40)
+    quantity = rng.randint(minimum + 1, max(maximum, minimum + 60))
+    location = _location(rng)
+    attributes = _attributes(rng, category)
     return InventoryItem(
         sku=sku,
         name=name,
         category=category,
-        quantity=rng.randint(minimum + 1, max(maximum, minimum + 60)),
-        location=_location(rng),
+        quantity=quantity,
+        location=location,
         min_stock=minimum,
         max_stock=maximum,
         created_at=when,
         updated_at=when,
-        attributes=_attributes(rng, category),
+        attributes=attributes,
+        unit=attributes.pop("unit", "pcs"),
     )
 
 
@@ -263,8 +269,36 @@ def _attributes(rng: random.Random, category: str) -> dict[str, Any]:
 
 def _quantity(writer: _Writer, item: InventoryItem, after: int, kind: MovementKind, reason: str,
               when: datetime) -> InventoryItem:  # fmt: skip
-    changed = replace(item, quantity=after, updated_at=when)
-    return writer.put(changed, kind, item.quantity, after, reason, when)
+    """Receive into the home, or take (earliest expiry, home, fullest first), or count the
+    home line: as operators would."""
+    delta = after - item.quantity
+    if delta > 0:
+        changes = [(receiving_line(item.stock, item.location, "", ""), delta)]
+    elif kind == "count":
+        home = one_line(item.sku, item.stock, item.location, None, item.location)
+        changes = [(home, max(delta, -home.quantity))]
+    else:
+        changes = take_anywhere(item.sku, item.stock, -delta, item.location)
+    return _lines(writer, item, changes, kind, reason, when)
+
+
+def _lines(
+    writer: _Writer,
+    item: InventoryItem,
+    changes: list[tuple[StockLine, int]],
+    kind: MovementKind,
+    reason: str,
+    when: datetime,
+    details: dict[str, Any] | None = None,
+    home: str | None = None,
+) -> InventoryItem:
+    lines, touched = change_lines(item.stock, changes)
+    fields: dict[str, Any] = {"lines": lines, "updated_at": when}
+    if home is not None:
+        fields["location"] = home
+    changed = item.evolve(**fields)
+    info = {**(details or {}), "lines": touched}
+    return writer.put(changed, kind, item.quantity, changed.quantity, reason, when, info)
 
 
 def _event(
@@ -280,14 +314,30 @@ def _event(
         target = _location(rng)
         if target == item.location:
             return item
-        moved = replace(item, location=target, updated_at=when)
+        changes: list[tuple[StockLine, int]] = []
+        for line in item.stock:
+            if line.location != target and line.quantity:
+                changes += [(line, -line.quantity), (StockLine(target, 0, line.lot), line.quantity)]
         details = {"from": item.location, "to": target}
-        return writer.put(moved, "move", item.quantity, item.quantity, "re-slotting", when, details)
+        return _lines(writer, item, changes, "move", "re-slotting", when, details, home=target)
+    if roll < 0.14 and item.quantity >= 12:
+        # Part of it to overstock, as a pick face and a reserve location hold one SKU.
+        target = f"OS-{rng.randint(1, 24):02d}"
+        home = [line for line in item.stock if line.location == item.location]
+        amount = min(sum(line.quantity for line in home), item.quantity // 3)
+        if not amount or target == item.location:
+            return item
+        taken = take_at(item.sku, item.stock, amount, item.location, None)
+        moved = [*taken, *((StockLine(target, 0, line.lot), -n) for line, n in taken)]
+        details = {"from": item.location, "to": target}
+        return _lines(writer, item, moved, "transfer", "to overstock", when, details)
     if item.quantity <= reorder_point:
         fill = max(1, ceiling - item.quantity)
-        return _quantity(writer, item, item.quantity + fill, "adjust", rng.choice(REASONS_IN), when)
+        return _quantity(
+            writer, item, item.quantity + fill, "receive", rng.choice(REASONS_IN), when
+        )
     take = min(rng.randint(1, max(1, (item.quantity - item.min_stock) // 3)), item.quantity)
-    return _quantity(writer, item, item.quantity - take, "adjust", rng.choice(REASONS_OUT), when)
+    return _quantity(writer, item, item.quantity - take, "pick", rng.choice(REASONS_OUT), when)
 
 
 def _make_exceptions(

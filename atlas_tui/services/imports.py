@@ -22,11 +22,13 @@ from atlas_tui.domain.models import (
     Movement,
     MovementKind,
     check_attribute_limits,
+    clean_int,
     format_timestamp,
     merge_attributes,
     parse_timestamp,
     sku_key,
 )
+from atlas_tui.domain.stock import StockLine, clean_location, line_diff, location_key
 
 if TYPE_CHECKING:
     from atlas_tui.formats import ImportTable, SourceRow
@@ -34,7 +36,7 @@ if TYPE_CHECKING:
 
 Action = Literal["add", "update", "unchanged", "refuse"]
 # The fields an import may change on an item already stored.
-UPDATED_FIELDS = ("name", "category", "location", "min_stock", "max_stock", "attributes")
+UPDATED_FIELDS = ("name", "category", "location", "min_stock", "max_stock", "attributes", "unit")
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,7 @@ def _new_item(row: SourceRow, now: datetime) -> InventoryItem:
         created_at=created,
         updated_at=updated,
         attributes=row.attributes,
+        unit=fields.get("unit") or "pcs",
     )
     check_attribute_limits(item.attributes)
     return item
@@ -147,8 +150,21 @@ def _updated_item(
     }
     if row.attributes:
         changes["attributes"] = merge_attributes(item.attributes, row.attributes)
+    if "location" in changes and location_key(str(changes["location"])) != location_key(
+        item.location
+    ):
+        # A file that puts the item elsewhere moves it, as `atlas move` does: all its stock
+        # and its home.
+        moved_to = clean_location(changes["location"])
+        changes["lines"] = [
+            StockLine(moved_to, line.quantity, line.lot, line.expiry) for line in item.stock
+        ]
     if "quantity" in row.fields:
-        changes["quantity"] = row.fields["quantity"]
+        if "lines" in changes:
+            base = item.evolve(lines=changes.pop("lines"), location=changes["location"])
+            changes["lines"] = base.with_total(clean_int("quantity", row.fields["quantity"]))
+        else:
+            changes["quantity"] = row.fields["quantity"]
     # One validated copy per row: at 100k rows each extra copy costs about a second.
     candidate = item.evolve(**changes, updated_at=now)
     if row.attributes:
@@ -246,6 +262,8 @@ _stamp = lru_cache(maxsize=64)(format_timestamp)
 def _item_data(item: InventoryItem) -> dict[str, Any]:
     """`item.to_dict()`, with the timestamps formatted once per import."""
     data = {name: getattr(item, name) for name in ITEM_FIELDS}
+    data["lines"] = [line.to_dict() for line in item.stock]
+    data["barcodes"] = dict(item.barcodes)
     data["created_at"] = _stamp(item.created_at)
     data["updated_at"] = _stamp(item.updated_at)
     data["attributes"] = dict(item.attributes)
@@ -351,6 +369,9 @@ def changes_of(
             kind = "count" if "quantity" in outcome.changes else "update"
             before = outcome.before.quantity
             details = {"changes": changes, "import": source}
+            moved = line_diff(outcome.before.stock, item.stock)
+            if moved:
+                details["lines"] = moved
         movements.append(
             Movement(
                 sku=item.sku,

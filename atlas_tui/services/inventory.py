@@ -33,7 +33,32 @@ from atlas_tui.domain.models import (
     shown,
     utc_now,
 )
-from atlas_tui.services.replay import build_report, items_at, parse_moment, verify_store
+from atlas_tui.domain.picking import (
+    one_line,
+    receiving_line,
+    take_anywhere,
+    take_at,
+)
+from atlas_tui.domain.stock import (
+    StockLine,
+    change_lines,
+    clean_barcodes,
+    clean_expiry,
+    clean_location,
+    clean_lot,
+    clean_unit,
+    location_key,
+    undo_changes,
+)
+from atlas_tui.services.locations import LocationBook
+from atlas_tui.services.replay import (
+    build_report,
+    expiring_report,
+    items_at,
+    locations_report,
+    parse_moment,
+    verify_store,
+)
 from atlas_tui.services.stocktake import Stocktake
 from atlas_tui.services.trends import quantity_trend, reorder_report
 from atlas_tui.storage import files
@@ -43,8 +68,10 @@ if TYPE_CHECKING:
     from atlas_tui.formats import ImportTable
     from atlas_tui.services.imports import ImportResult
 
-REPORT_TYPES: Final = ("summary", "low", "over", "reorder")
-UPDATABLE: Final = ("name", "category", "min_stock", "max_stock", "attributes")
+REPORT_TYPES: Final = ("summary", "low", "over", "reorder", "locations", "expiring")
+UPDATABLE: Final = ("name", "category", "min_stock", "max_stock", "attributes", "unit", "barcodes")
+# How far ahead the expiring report looks unless told.
+EXPIRING_DAYS: Final = 30
 # The longest trend a caller may ask for: ten years of days.
 TREND_MAX_DAYS: Final = 3660
 # What a caller may give when adding; the timestamps are the service's to set.
@@ -93,7 +120,7 @@ class InventoryService:
         self._uncommitted: list[Movement] = []
         self._depth = 0
         self._lock = threading.RLock()
-        self._barcodes: tuple[Hashable, dict[str, list[str]]] | None = None
+        self._barcodes: tuple[Hashable, dict[str, list[tuple[str, int]]]] | None = None
 
     # Plumbing ---------------------------------------------------------------------------------
 
@@ -140,6 +167,11 @@ class InventoryService:
         """Changes whenever the data changes, in this process or another."""
         return self.repository.version()
 
+    @property
+    def places(self) -> LocationBook:
+        """Locations: listed, shown, created, renamed and retired."""
+        return LocationBook(self)
+
     def _record(
         self,
         item: InventoryItem,
@@ -164,6 +196,19 @@ class InventoryService:
         recorded = self.repository.append_movement(movement)
         self._uncommitted.append(recorded)
         return recorded
+
+    def record(
+        self,
+        item: InventoryItem,
+        kind: MovementKind,
+        before: int,
+        after: int,
+        reason: str | None,
+        now: datetime,
+        details: dict[str, Any] | None = None,
+    ) -> Movement:
+        """Record a change of `item` made inside `batch()` (the location book's renames)."""
+        return self._record(item, kind, before, after, reason, now, details)
 
     def _require(self, sku: str) -> InventoryItem:
         item = self.repository.get(clean_sku(sku))
@@ -212,31 +257,40 @@ class InventoryService:
         return items
 
     def find_code(self, code: object) -> InventoryItem:
-        """The item a scanned code names: its SKU (any case), else its `barcode` attribute."""
+        """The item a scanned code names: its SKU (any case), else one of its barcodes."""
+        return self.scan_code(code)[0]
+
+    def scan_code(self, code: object) -> tuple[InventoryItem, int]:
+        """The item a scanned code names and how many units one scan of it stands for: 1
+        for its SKU or a unit barcode, the pack size for a pack's barcode."""
         text = clean_text("code", code, 200, required=True)
         item = self.repository.get(text)
         if item is not None:
-            return item
+            return item, 1
         owners = self._barcode_index().get(text, [])
         if len(owners) > 1:
-            raise ConflictError(
-                f"code: {text!r} is the barcode of {len(owners)} items: {', '.join(owners)}"
-            )
+            skus = ", ".join(sku for sku, _ in owners)
+            raise ConflictError(f"code: {text!r} is the barcode of {len(owners)} items: {skus}")
         if owners:
-            found = self.repository.get(owners[0])
+            sku, pack = owners[0]
+            found = self.repository.get(sku)
             if found is not None:
-                return found
+                return found, pack
         raise NotFoundError(f"code: no item has SKU or barcode {text!r}")
 
-    def _barcode_index(self) -> dict[str, list[str]]:
-        """Barcode -> SKUs, rebuilt only when the data changed."""
+    def _barcode_index(self) -> dict[str, list[tuple[str, int]]]:
+        """Barcode -> (SKU, units per scan), rebuilt only when the data changed."""
         version = self.repository.version()
         if self._barcodes is None or self._barcodes[0] != version:
-            index: dict[str, list[str]] = {}
+            index: dict[str, list[tuple[str, int]]] = {}
             for item in self.repository.items():
                 barcode = item.attributes.get("barcode")
                 if isinstance(barcode, str | int) and not isinstance(barcode, bool):
-                    index.setdefault(str(barcode).strip(), []).append(item.sku)
+                    index.setdefault(str(barcode).strip(), []).append((item.sku, 1))
+                for code, pack in item.barcodes.items():
+                    owners = index.setdefault(code, [])
+                    if (item.sku, pack) not in owners:
+                        owners.append((item.sku, pack))
             self._barcodes = (version, index)
         return self._barcodes[1]
 
@@ -267,8 +321,16 @@ class InventoryService:
         return _distinct(item.category for item in self.repository.items())
 
     def locations(self) -> list[str]:
-        """Distinct non-empty locations (one spelling per case-insensitive value), sorted."""
-        return _distinct(item.location for item in self.repository.items())
+        """Distinct non-empty locations (one spelling per case-insensitive value), sorted:
+        homes, places holding stock, and recorded locations."""
+        codes = [line.location for item in self.repository.items() for line in item.stock]
+        codes += [item.location for item in self.repository.items()]
+        codes += [place.code for place in self.repository.locations() if not place.retired]
+        return _distinct(codes)
+
+    def stock(self, sku: object) -> list[StockLine]:
+        """The item's stock lines: location, lot, expiry, quantity."""
+        return list(self.get(sku).stock)
 
     def history(self, sku: object) -> list[Movement]:
         """Every movement of this SKU, newest first (also after deletion; [] if never seen)."""
@@ -298,8 +360,11 @@ class InventoryService:
         attributes: object = None,
         *,
         reason: str | None = None,
+        unit: object = None,
+        barcodes: object = None,
     ) -> InventoryItem:
-        """Create an item; a SKU already present (any case) is refused."""
+        """Create an item with its first stock line at `location` (its home); a SKU already
+        present (any case) is refused."""
         return self.add_many(
             [
                 {
@@ -311,6 +376,8 @@ class InventoryService:
                     "min_stock": min_stock,
                     "max_stock": max_stock,
                     "attributes": attributes,
+                    "unit": unit,
+                    "barcodes": barcodes,
                 }
             ],
             reason=reason,
@@ -469,20 +536,112 @@ class InventoryService:
                 f"{what} not added"
             )
 
-    def adjust(self, sku: object, delta: object, reason: str | None = None) -> InventoryItem:
-        """Add or remove stock; a result below zero is refused, never clamped."""
+    def adjust(
+        self,
+        sku: object,
+        delta: object,
+        reason: str | None = None,
+        *,
+        location: object = None,
+        lot: object = None,
+    ) -> InventoryItem:
+        """Add or remove stock at a location (the home unless given); a result below zero
+        is refused, never clamped, and a removal the home cannot cover names where the
+        stock is rather than taking it from elsewhere."""
         change = clean_int("delta", delta, minimum=None)
         if change == 0:
             raise ValidationError("delta", "a change of 0 changes nothing; give e.g. 5 or -5")
+        where = None if location is None else clean_location(location)
+        batch = None if lot is None else clean_lot(lot) or None
         with self._transaction():
             item = self._require(clean_sku(sku))
-            after = item.quantity + change
-            if after < 0:
+            if item.quantity + change < 0:
                 raise ValidationError(
                     "delta",
                     f"cannot remove {-change} from {item.sku}: only {item.quantity} on hand",
                 )
-            return self._set_quantity(item, after, "adjust", reason)
+            place = item.location if where is None else where
+            if change > 0:
+                self._check_open(place)
+                line = receiving_line(item.stock, place, batch or "", "")
+                changes = [(line, change)]
+            else:
+                field = "delta" if where is None else "location"
+                changes = take_at(item.sku, item.stock, -change, place, batch, field=field)
+            return self._change_lines(item, changes, "adjust", reason)
+
+    def receive(
+        self,
+        sku: object,
+        quantity: object,
+        reason: str | None = None,
+        *,
+        location: object = None,
+        lot: object = None,
+        expiry: object = None,
+    ) -> InventoryItem:
+        """Stock arriving: into the location given (the home unless given), of a lot with an
+        expiry date when given."""
+        count = clean_int("quantity", quantity, minimum=1)
+        where = None if location is None else clean_location(location)
+        batch, until = clean_lot(lot), clean_expiry(expiry)
+        with self._transaction():
+            item = self._require(clean_sku(sku))
+            place = item.location if where is None else where
+            self._check_open(place)
+            line = receiving_line(item.stock, place, batch, until)
+            return self._change_lines(item, [(line, count)], "receive", reason)
+
+    def pick(
+        self,
+        sku: object,
+        quantity: object,
+        reason: str | None = None,
+        *,
+        location: object = None,
+        lot: object = None,
+    ) -> InventoryItem:
+        """Stock leaving for use: from the location given or else earliest expiry first,
+        then the home, then the fullest line. The movement lists the lines taken from."""
+        count = clean_int("quantity", quantity, minimum=1)
+        where = None if location is None else clean_location(location)
+        batch = None if lot is None else clean_lot(lot) or None
+        with self._transaction():
+            item = self._require(clean_sku(sku))
+            if where is None and batch is None:
+                changes = take_anywhere(item.sku, item.stock, count, item.location)
+            else:
+                place = item.location if where is None else where
+                changes = take_at(item.sku, item.stock, count, place, batch)
+            return self._change_lines(item, changes, "pick", reason)
+
+    def transfer(
+        self,
+        sku: object,
+        quantity: object,
+        source: object,
+        target: object,
+        reason: str | None = None,
+        *,
+        lot: object = None,
+    ) -> InventoryItem:
+        """Move part of an item's stock from one location to another (lots and expiry dates
+        travel with it); the total on hand does not change."""
+        count = clean_int("quantity", quantity, minimum=1)
+        origin = clean_location(source, "from")
+        destination = clean_location(target, "to")
+        if location_key(origin) == location_key(destination):
+            raise ValidationError("to", f"is the location the stock is taken from ({origin})")
+        batch = None if lot is None else clean_lot(lot) or None
+        with self._transaction():
+            item = self._require(clean_sku(sku))
+            self._check_open(destination, "to")
+            taken = take_at(item.sku, item.stock, count, origin, batch, field="from")
+            changes = [*taken]
+            for line, delta in taken:
+                changes.append((StockLine(destination, 0, line.lot, line.expiry), -delta))
+            details = {"from": origin, "to": destination}
+            return self._change_lines(item, changes, "transfer", reason, details)
 
     def count(
         self,
@@ -490,44 +649,75 @@ class InventoryService:
         quantity: object,
         reason: str | None = None,
         *,
+        location: object = None,
+        lot: object = None,
         details: dict[str, Any] | None = None,
     ) -> InventoryItem:
-        """Set the quantity on hand to a counted figure (`details` are kept on the movement)."""
+        """Set a line's quantity to a counted figure: the line at `location` (and `lot`),
+        or the item's only line (`details` are kept on the movement)."""
         counted = clean_int("quantity", quantity)
+        where = None if location is None else clean_location(location)
+        batch = None if lot is None else clean_lot(lot) or None
         with self._transaction():
             item = self._require(clean_sku(sku))
-            return self._set_quantity(item, counted, "count", reason, details)
+            line = one_line(item.sku, item.stock, where, batch, item.location)
+            if counted > line.quantity:
+                self._check_open(line.location)
+            changes = [(line, counted - line.quantity)]
+            return self._change_lines(item, changes, "count", reason, details)
 
-    def _set_quantity(
+    def _change_lines(
         self,
         item: InventoryItem,
-        after: int,
+        changes: Sequence[tuple[StockLine, int]],
         kind: MovementKind,
         reason: str | None,
         details: dict[str, Any] | None = None,
+        home: str | None = None,
     ) -> InventoryItem:
+        """Apply line changes to the item and record them, with the lines they touched."""
         now = self._clock()
-        changed = item.evolve(quantity=after, updated_at=now)
+        lines, touched = change_lines(item.stock, changes)
+        fields: dict[str, Any] = {"lines": lines, "updated_at": now}
+        if home is not None:
+            fields["location"] = home
+        changed = item.evolve(**fields)
         self.repository.put(changed)
-        self._record(changed, kind, item.quantity, after, reason, now, details)
+        info = {**(details or {}), "lines": touched}
+        self._record(changed, kind, item.quantity, changed.quantity, reason, now, info)
         return changed
 
+    def _check_open(self, location: str, field: str = "location") -> None:
+        """Refuse to put stock at a retired location."""
+        if not location:
+            return
+        key = location_key(location)
+        for place in self.repository.locations():
+            if place.key == key and place.retired:
+                raise ValidationError(field, f"{place.code} is retired: it takes no stock")
+
     def move(self, sku: object, location: object, reason: str | None = None) -> InventoryItem:
-        """Put the item at another location."""
+        """Put all of the item's stock, and its home, at another location."""
         target = clean_text("location", location, LABEL_MAX_LEN, required=True)
+        target = clean_location(target)
         return self._relocate(sku, target, reason)
 
     def _relocate(self, sku: object, target: str, reason: str | None) -> InventoryItem:
         with self._transaction():
             item = self._require(clean_sku(sku))
-            if item.location == target:
+            key = location_key(target)
+            if item.location == target and all(
+                location_key(line.location) == key for line in item.stock
+            ):
                 raise ValidationError("location", f"{item.sku} is already at {target!r}")
-            now = self._clock()
-            moved = item.evolve(location=target, updated_at=now)
-            self.repository.put(moved)
+            self._check_open(target)
+            changes: list[tuple[StockLine, int]] = []
+            for line in item.stock:
+                if location_key(line.location) != key and line.quantity:
+                    changes.append((line, -line.quantity))
+                    changes.append((StockLine(target, 0, line.lot, line.expiry), line.quantity))
             details = {"from": item.location, "to": target}
-            self._record(moved, "move", item.quantity, item.quantity, reason, now, details)
-            return moved
+            return self._change_lines(item, changes, "move", reason, details, home=target)
 
     def update(self, sku: object, reason: str | None = None, **fields: Any) -> InventoryItem:
         """Change name, category, min/max stock or attributes (a merge patch)."""
@@ -549,6 +739,10 @@ class InventoryService:
                 if key == "attributes":
                     value = merge_attributes(item.attributes, clean_attributes(value))
                     check_attribute_limits(value, before=item.attributes)
+                elif key == "unit":
+                    value = clean_unit(value)
+                elif key == "barcodes":
+                    value = clean_barcodes(value)
                 changes[key] = value
             candidate = item.evolve(**changes)
             check_stock_limits(candidate.min_stock, candidate.max_stock)
@@ -602,6 +796,8 @@ class InventoryService:
         with self._transaction():
             if last.kind == "add":
                 result = self.delete(last.sku, reason)
+            elif "lines" in details:
+                result = self._undo_lines(last, reason)
             elif last.kind == "adjust":
                 result = self.adjust(last.sku, -last.delta, reason)
             elif last.kind == "count":
@@ -615,14 +811,34 @@ class InventoryService:
                 snapshot["quantity"] = last.quantity_before
                 for stamp in ("created_at", "updated_at"):
                     snapshot.pop(stamp, None)
-                result = self.add(**snapshot, reason=reason)
+                result = self.add_many([snapshot], reason=reason, single=True)[0]
         del self._done[mark - 1 :]
         return result
 
+    def _undo_lines(self, last: Movement, reason: str) -> InventoryItem:
+        """Put back the lines a movement changed (and the home a move changed)."""
+        item = self._require(last.sku)
+        details = last.details
+        home = str(details["from"]) if last.kind == "move" and "from" in details else None
+        kind: MovementKind = "adjust" if last.kind in ("receive", "pick") else last.kind
+        back = {"from": details["to"], "to": details["from"]} if "to" in details else None
+        changes = undo_changes(details["lines"])
+        after = item.quantity + sum(delta for _, delta in changes)
+        if after < 0:
+            raise ValidationError(
+                "delta",
+                f"cannot remove {item.quantity - after} from {item.sku}: "
+                f"only {item.quantity} on hand",
+            )
+        return self._change_lines(item, changes, kind, reason, back, home=home)
+
     # Reports ----------------------------------------------------------------------------------
 
-    def report(self, report_type: object = "summary", at: object = None) -> dict[str, Any]:
-        """summary, low ({"low_stock": [...]}), over ({"over_stock": [...]}) or reorder.
+    def report(
+        self, report_type: object = "summary", at: object = None, days: object = None
+    ) -> dict[str, Any]:
+        """summary, low ({"low_stock": [...]}), over ({"over_stock": [...]}), reorder,
+        locations (what each holds) or expiring (lines whose expiry is within `days`).
 
         With `at`, the items are rebuilt as they were at that moment from the history.
         """
@@ -630,17 +846,28 @@ class InventoryService:
             raise ValidationError(
                 "type", f"must be one of {', '.join(REPORT_TYPES)}, got {report_type!r}"
             )
+        if days is not None and report_type != "expiring":
+            raise ValidationError("days", "is for the expiring report only")
+        if report_type == "expiring":
+            horizon = EXPIRING_DAYS if days is None else clean_int("days", days, maximum=36600)
+            items = self._items_at(at)
+            moment = self._clock() if at is None else parse_moment("at", at)
+            return expiring_report(items, moment.date(), horizon)
+        if report_type == "locations":
+            return locations_report(self._items_at(at), self.repository.locations())
         if report_type == "reorder":
             if at is not None:
                 raise ValidationError("at", "the reorder list is only made for now")
             now = self._clock()
             return reorder_report(self.repository.items(), self.repository.movements(), now)
+        return build_report(str(report_type), self._items_at(at))
+
+    def _items_at(self, at: object) -> list[InventoryItem]:
+        """Every item now, or as the history says it was at `at`."""
         if at is None:
-            items = self.repository.items()
-        else:
-            moment = parse_moment("at", at)
-            items = items_at(self.repository.movements(), moment, self.repository.items())
-        return build_report(str(report_type), items)
+            return self.repository.items()
+        moment = parse_moment("at", at)
+        return items_at(self.repository.movements(), moment, self.repository.items())
 
     def trend(self, sku: object, days: object = 30) -> dict[str, Any]:
         """The item's end-of-day quantities over the last `days` days and its daily usage."""

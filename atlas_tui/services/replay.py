@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
-from datetime import UTC, datetime
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
 from atlas_tui.domain.errors import AtlasError, StorageError, ValidationError
 from atlas_tui.domain.models import InventoryItem, Movement, shown, sku_key
+from atlas_tui.domain.stock import Location, location_key, location_path
 from atlas_tui.storage.base import InventoryRepository
 
 
@@ -55,13 +56,70 @@ def build_report(report_type: str, items: list[InventoryItem]) -> dict[str, Any]
     }
 
 
+def _lines_of(fields: dict[str, Any]) -> list[dict[str, Any]]:
+    """The stock lines of a replayed item: as recorded, or (for an item stored before stock
+    lines) one line at its location."""
+    lines = fields.get("lines")
+    if isinstance(lines, list):
+        return [dict(line) for line in lines if isinstance(line, dict)]
+    quantity = fields.get("quantity", 0)
+    return [{"location": fields.get("location", ""), "quantity": quantity}] if quantity else []
+
+
+def _line_id(location: object, lot: object, expiry: object) -> tuple[str, str, str]:
+    return (location_key(str(location)), str(lot or "").casefold(), str(expiry or ""))
+
+
+def apply_movement(fields: dict[str, Any], movement: Movement) -> None:
+    """Bring an item's replayed fields past one movement (not an add or a delete)."""
+    changes = movement.details.get("lines")
+    if isinstance(changes, list):
+        lines = {
+            _line_id(line.get("location", ""), line.get("lot"), line.get("expiry")): line
+            for line in _lines_of(fields)
+        }
+        for change in changes:
+            location, lot, expiry, _, after = change
+            key = _line_id(location, lot, expiry)
+            line = lines.get(key) or {"location": location, "quantity": 0}
+            if lot:
+                line.setdefault("lot", lot)
+            if expiry:
+                line.setdefault("expiry", expiry)
+            line["quantity"] = after
+            lines[key] = line
+        fields["lines"] = [
+            line
+            for line in lines.values()
+            if line["quantity"] or (line.get("lot") and line.get("expiry"))
+        ]
+        if movement.kind == "move":
+            fields["location"] = movement.details.get("to", fields.get("location", ""))
+    else:
+        # Recorded before stock lines: the item's one line changes, or moves with it.
+        if movement.kind == "move":
+            fields["location"] = movement.details.get("to", fields.get("location", ""))
+        fields["quantity"] = movement.quantity_after
+        if "lines" in fields:
+            fields["lines"] = (
+                [{"location": fields.get("location", ""), "quantity": movement.quantity_after}]
+                if movement.quantity_after
+                else []
+            )
+    fields["quantity"] = movement.quantity_after
+    # Updates, and counts made by an import, carry the fields they changed.
+    for name, change in (movement.details.get("changes") or {}).items():
+        fields[name] = change[1]
+
+
 def items_at(
     movements: Iterable[Movement], moment: datetime, current: Iterable[InventoryItem]
 ) -> list[InventoryItem]:
     """The items as the history says they were at `moment`.
 
-    An add carries the item as created; later movements change its quantity, location and
-    fields. Items whose add predates that record fall back to their current fields.
+    An add carries the item as created; later movements change its lines, quantity,
+    location and fields. Items whose add predates that record fall back to their current
+    fields.
     """
     now = {item.key: item.to_dict() for item in current}
     state: dict[str, dict[str, Any]] = {}
@@ -76,15 +134,68 @@ def items_at(
             snapshot = movement.details.get("item") if movement.kind == "add" else None
             base = snapshot or now.get(key) or {"sku": movement.sku, "name": movement.sku}
             state[key] = dict(base)
+            if movement.kind == "add":
+                state[key]["updated_at"] = movement.timestamp
+                continue
+            # Started from the item as it is now: its lines are not what they were then.
+            state[key].pop("lines", None)
         fields = state[key]
-        fields["quantity"] = movement.quantity_after
-        if movement.kind == "move":
-            fields["location"] = movement.details.get("to", fields.get("location", ""))
-        # Updates, and counts made by an import, carry the fields they changed.
-        for name, change in (movement.details.get("changes") or {}).items():
-            fields[name] = change[1]
+        apply_movement(fields, movement)
         fields["updated_at"] = movement.timestamp
     return sorted((InventoryItem.from_dict(fields) for fields in state.values()), key=_key)
+
+
+def locations_report(
+    items: Sequence[InventoryItem], recorded: Sequence[Location]
+) -> dict[str, Any]:
+    """Per location: items and units held (locations holding nothing listed too)."""
+    known = {place.key: place for place in recorded}
+    rows: dict[str, dict[str, Any]] = {}
+    for place in recorded:
+        rows[place.key] = {"code": place.code, "items": 0, "quantity": 0}
+    for item in items:
+        seen: set[str] = set()
+        for line in item.stock:
+            key = location_key(line.location)
+            row = rows.setdefault(key, {"code": line.location, "items": 0, "quantity": 0})
+            row["quantity"] += line.quantity
+            if key not in seen:
+                row["items"] += 1
+                seen.add(key)
+    result = []
+    for key in sorted(rows):
+        row = rows[key]
+        record = known.get(key)
+        row["path"] = location_path(row["code"], known) if row["code"] else []
+        row["name"] = record.name if record else ""
+        row["retired"] = bool(record and record.retired)
+        result.append(row)
+    return {"locations": result}
+
+
+def expiring_report(items: Sequence[InventoryItem], today: date, days: int) -> dict[str, Any]:
+    """Lines whose expiry date is within `days` of `today` (or past), soonest first."""
+    until = (today + timedelta(days=days)).isoformat()
+    rows: list[dict[str, Any]] = []
+    for item in items:
+        for line in item.stock:
+            if line.expiry and line.expiry <= until and line.quantity:
+                left = (date.fromisoformat(line.expiry) - today).days
+                rows.append(
+                    {
+                        "sku": item.sku,
+                        "name": item.name,
+                        "location": line.location,
+                        "lot": line.lot,
+                        "expiry": line.expiry,
+                        "days_left": left,
+                        "expired": left < 0,
+                        "quantity": line.quantity,
+                        "unit": item.unit,
+                    }
+                )
+    rows.sort(key=lambda row: (row["expiry"], row["sku"].casefold(), row["location"].casefold()))
+    return {"expiring": rows, "days": days, "as_of": today.isoformat()}
 
 
 def _key(item: InventoryItem) -> str:
@@ -129,7 +240,9 @@ def verify_store(repository: InventoryRepository) -> dict[str, Any]:
         return _verdict(len(raw), 0, [*problems, ("", str(exc))])
 
     state: dict[str, tuple[bool, int, str]] = {}
+    lines_of: dict[str, dict[str, Any] | None] = {}
     for m in movements:
+        _replay_lines(lines_of, m)
         key = sku_key(m.sku)
         exists, quantity, _ = state.get(key, (False, 0, m.sku))
         where = f"movement #{m.id} ({m.kind})"
@@ -164,7 +277,38 @@ def verify_store(repository: InventoryRepository) -> dict[str, Any]:
                     f"quantity is {stored.quantity}, but its history adds up to {quantity}",
                 )
             )
+        elif stored is not None:
+            replayed = lines_of.get(key)
+            if replayed is not None and _line_set(replayed) != _line_set(
+                {"lines": [line.to_dict() for line in stored.stock]}
+            ):
+                problems.append((stored.sku, "stock lines differ from what its history says"))
     return _verdict(len(raw), len(movements), problems)
+
+
+def _replay_lines(lines_of: dict[str, dict[str, Any] | None], m: Movement) -> None:
+    """Follow an item's lines through the history, from an add that recorded them; an
+    item added before stock lines is followed from its first line movement onwards only
+    where its location is known (its add), else not checked."""
+    key = sku_key(m.sku)
+    if m.kind == "delete":
+        lines_of.pop(key, None)
+        return
+    if m.kind == "add":
+        snapshot = m.details.get("item")
+        lines_of[key] = dict(snapshot) if isinstance(snapshot, dict) else None
+        return
+    fields = lines_of.get(key)
+    if fields is not None:
+        apply_movement(fields, m)
+
+
+def _line_set(fields: dict[str, Any]) -> set[tuple[tuple[str, str, str], int]]:
+    return {
+        (_line_id(line.get("location", ""), line.get("lot"), line.get("expiry")), line["quantity"])
+        for line in _lines_of(fields)
+        if line.get("quantity")
+    }
 
 
 def _verdict(items: int, movements: int, problems: list[tuple[str, str]]) -> dict[str, Any]:

@@ -374,7 +374,8 @@ class Stocktake:
             return None
         applied.sort(key=lambda m: m.id or 0)  # the order the apply wrote them
         return [
-            {key: value for key, value in m.details.items() if key != "session"} for m in applied
+            {key: value for key, value in m.details.items() if key not in ("session", "lines")}
+            for m in applied
         ]
 
 

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, time, timedelta
 from typing import Any, Final
 
-from atlas_tui.domain.models import InventoryItem, Movement, sku_key
+from atlas_tui.domain.models import USAGE_KINDS, InventoryItem, Movement, sku_key
 
 USAGE_DAYS: Final = 30
 """The reorder list's usage window, in days."""
@@ -54,7 +54,7 @@ def usage_by_key(movements: Sequence[Movement], start: datetime, end: datetime) 
     used: dict[str, int] = {}
     undone: set[int] = set()
     for movement in reversed(movements):
-        if movement.kind != "adjust":
+        if movement.kind not in USAGE_KINDS:
             continue
         moment = movement.timestamp
         if moment < start or moment >= end:

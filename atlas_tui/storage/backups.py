@@ -31,6 +31,12 @@ def backup_name(path: Path, suffix: str) -> str:
     return f"{path.stem}-{stamp}{suffix}"
 
 
+def upgrade_backup_name(path: Path, suffix: str) -> str:
+    """e.g. atlas-before-stock-lines-20261204T091500123456Z.json: kept out of rotation."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    return f"{path.stem}-before-stock-lines-{stamp}{suffix}"
+
+
 def same_series(name: str, other: str) -> bool:
     """Whether two file names are backups of one data file (same stem and suffix)."""
     first, second = _STAMPED.fullmatch(name), _STAMPED.fullmatch(other)

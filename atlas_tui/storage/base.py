@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from atlas_tui.domain.models import InventoryItem, Movement
+from atlas_tui.domain.stock import Location
 
 T = TypeVar("T")
 
@@ -69,6 +70,29 @@ class InventoryRepository(Protocol):
         """Remove the item with this SKU (no error when absent)."""
         ...
 
+    def holding(self, location: str) -> list[InventoryItem]:
+        """Items with a stock line at this location (matched case-insensitively), by SKU."""
+        ...
+
+    def locations(self) -> list[Location]:
+        """The locations recorded with a name, a parent or as retired, or created empty (a
+        location also exists wherever stock is), ordered by code."""
+        ...
+
+    def put_location(self, location: Location) -> None:
+        """Record a location or replace the one with the same code (any case)."""
+        ...
+
+    def remove_location(self, code: str) -> None:
+        """Forget a recorded location (no error when absent)."""
+        ...
+
+    def upgrade(self) -> Path | None:
+        """Bring a store written before stock lines to this format, backing it up first;
+        returns the backup, or None when there was nothing to do (or the file is read-only).
+        A store is read correctly either way; its first write upgrades it too."""
+        ...
+
     def append_movement(self, movement: Movement) -> Movement:
         """Record a movement; returns it with its storage id."""
         ...
@@ -116,8 +140,14 @@ class InventoryRepository(Protocol):
         """Every item (ordered by SKU) and the whole history, as they were at one moment."""
         ...
 
-    def replace_all(self, items: list[InventoryItem], movements: list[Movement]) -> None:
-        """Make the store hold exactly these items and this history, in one transaction."""
+    def replace_all(
+        self,
+        items: list[InventoryItem],
+        movements: list[Movement],
+        locations: Sequence[Location] = (),
+    ) -> None:
+        """Make the store hold exactly these items, history and locations, in one
+        transaction."""
         ...
 
     def snapshot(self, target: Path) -> Path:

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atlas_tui.domain.errors import BusyError, StorageError, ValidationError
-from atlas_tui.domain.models import ROW_FIELDS, InventoryItem, Movement, format_timestamp, sku_key
+from atlas_tui.domain.models import InventoryItem, Movement, format_timestamp, sku_key
+from atlas_tui.domain.stock import Location, location_key
 from atlas_tui.storage.base import joined
 from atlas_tui.storage.files import (
     FileLock,
@@ -31,7 +32,10 @@ from atlas_tui.storage.files import (
 if TYPE_CHECKING:
     from atlas_tui.storage.backups import BackupPolicy
 
-SCHEMA_VERSION = 1
+# 2: stock lines (items gain unit, barcodes, lines, places) and the locations table. A
+# store of version 1 is read as it is and upgraded, after a backup, at its first write or
+# when `upgrade()` is called (every command and the app do at start).
+SCHEMA_VERSION = 2
 # A transaction that writes more rows than this (an import, a demo, a restore) gets a page
 # cache of up to BULK_CACHE_KIB for its duration. SQLite's default of 2 MiB is soon full of
 # the transaction's changed pages; it then spills them to the WAL before the commit, and
@@ -55,7 +59,18 @@ CREATE TABLE items (
     max_stock INTEGER NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    attributes TEXT NOT NULL
+    attributes TEXT NOT NULL,
+    unit TEXT NOT NULL DEFAULT 'pcs',
+    barcodes TEXT NOT NULL DEFAULT '{}',
+    lines TEXT NOT NULL DEFAULT '[]',
+    places INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE locations (
+    key TEXT PRIMARY KEY,
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    retired INTEGER NOT NULL
 );
 CREATE TABLE movements (
     id INTEGER PRIMARY KEY,
@@ -80,12 +95,43 @@ CREATE_SCRIPT = (
 
 ITEM_COLUMNS = (
     "sku, name, category, quantity, location, min_stock, max_stock, "
-    "created_at, updated_at, attributes"
+    "created_at, updated_at, attributes, unit, barcodes, lines"
 )
+# Version 1 stores, read before their upgrade: one line at the location (lines NULL).
+LEGACY_COLUMNS = (
+    "sku, name, category, quantity, location, min_stock, max_stock, "
+    "created_at, updated_at, attributes, 'pcs', '{}', NULL"
+)
+# The items table's columns: the location shows "+2" when two other locations hold some.
+ROW_COLUMNS = (
+    "sku, name, category, quantity, "
+    "CASE WHEN places > 0 THEN location || ' +' || places ELSE location END, "
+    "min_stock, max_stock"
+)
+LEGACY_ROW_COLUMNS = "sku, name, category, quantity, location, min_stock, max_stock"
+UPGRADE_SCRIPT = f"""
+ALTER TABLE items ADD COLUMN unit TEXT NOT NULL DEFAULT 'pcs';
+ALTER TABLE items ADD COLUMN barcodes TEXT NOT NULL DEFAULT '{{}}';
+ALTER TABLE items ADD COLUMN lines TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE items ADD COLUMN places INTEGER NOT NULL DEFAULT 0;
+UPDATE items SET lines = json_array(json_object('location', location, 'quantity', quantity))
+    WHERE quantity > 0;
+CREATE TABLE locations (
+    key TEXT PRIMARY KEY,
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    retired INTEGER NOT NULL
+);
+PRAGMA user_version = {SCHEMA_VERSION};
+"""
 MOVEMENT_COLUMNS = (
     "id, sku, kind, delta, quantity_before, quantity_after, reason, user, timestamp, details"
 )
-INSERT_ITEM = f"INSERT OR REPLACE INTO items (key, {ITEM_COLUMNS}) VALUES ({', '.join('?' * 11)})"
+INSERT_ITEM = (
+    f"INSERT OR REPLACE INTO items (key, {ITEM_COLUMNS}, places) VALUES ({', '.join('?' * 15)})"
+)
+INSERT_LOCATION = "INSERT OR REPLACE INTO locations VALUES (?, ?, ?, ?, ?)"
 # What identifies a movement for `history_mark`.
 _MARK = "id, sku_key, kind, delta, quantity_after, timestamp, user"
 INSERT_MOVEMENT = (
@@ -119,7 +165,19 @@ def _item_row(item: InventoryItem) -> tuple[Any, ...]:
         _stamp(item.created_at),
         _stamp(item.updated_at),
         _dumps(item.attributes),
+        item.unit,
+        _dumps(item.barcodes),
+        _dumps_list([line.to_dict() for line in item.stock]),
+        item.elsewhere,
     )
+
+
+def _dumps_list(value: list[Any]) -> str:
+    if not value:
+        return "[]"
+    import orjson
+
+    return orjson.dumps(value).decode()
 
 
 def _movement_row(movement: Movement, id: int | None = None) -> tuple[Any, ...]:
@@ -198,6 +256,7 @@ class SQLiteRepository:
         self._next_movement_id: int | None = None
         self._written = 0  # rows written by the open transaction
         self._cache_before: int | None = None  # the cache size a bulk transaction raised
+        self._format = SCHEMA_VERSION  # 1 while a store of before stock lines is read
 
     @property
     def path(self) -> Path:
@@ -295,8 +354,14 @@ class SQLiteRepository:
     def _check_schema(self, conn: sqlite3.Connection) -> None:
         app_id = conn.execute("PRAGMA application_id").fetchone()[0]
         version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if app_id == APPLICATION_ID and version == SCHEMA_VERSION:
+        if app_id == APPLICATION_ID and version in (1, SCHEMA_VERSION):
+            self._format = version
             return
+        if app_id == APPLICATION_ID and version > SCHEMA_VERSION:
+            raise self._refuse(
+                f"was written by a newer ATLAS (store format {version}; this ATLAS reads "
+                f"formats up to {SCHEMA_VERSION}): upgrade ATLAS to open it"
+            )
         tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
         if tables or app_id not in (0, APPLICATION_ID):
             raise self._refuse(
@@ -306,6 +371,62 @@ class SQLiteRepository:
         with conn:
             conn.execute("BEGIN IMMEDIATE")
             conn.executescript(CREATE_SCRIPT)
+
+    def _columns(self) -> str:
+        return ITEM_COLUMNS if self._current() else LEGACY_COLUMNS
+
+    def _current(self) -> bool:
+        """Whether the store has this format (another process may have upgraded it)."""
+        if self._format != SCHEMA_VERSION and self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._format = self._conn.execute("PRAGMA user_version").fetchone()[0]
+        return self._format == SCHEMA_VERSION
+
+    def upgrade(self) -> Path | None:
+        """Bring a store of before stock lines to this format, after a backup of it; returns
+        the backup (None when nothing needed doing). A read-only file is left as it is."""
+        with self._mutex:
+            conn = self._connect(create=False)
+            if conn is None or self._format == SCHEMA_VERSION or self._depth:
+                return None
+            if not os.access(self._path, os.W_OK):
+                return None
+            self._lock.acquire()
+            try:
+                self._begin(conn)
+                try:
+                    version = conn.execute("PRAGMA user_version").fetchone()[0]
+                    if version == SCHEMA_VERSION:  # another process upgraded it meanwhile
+                        conn.execute("ROLLBACK")
+                        self._format = SCHEMA_VERSION
+                        return None
+                    kept = self._upgrade_backup()
+                    for statement in UPGRADE_SCRIPT.split(";"):
+                        if statement.strip():
+                            conn.execute(statement)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.DatabaseError as exc:
+                raise StorageError(
+                    f"cannot upgrade data file {self._path}: {exc}; it was left as it was"
+                ) from None
+            finally:
+                self._lock.release()
+            self._format = SCHEMA_VERSION
+            self._items_cache = None
+            self._commits += 1
+            return kept
+
+    def _upgrade_backup(self) -> Path:
+        from atlas_tui.storage.backups import default_backup_dir, upgrade_backup_name
+
+        directory = self._backups.directory if self._backups else default_backup_dir(self._path)
+        target = directory / upgrade_backup_name(self._path, ".sqlite")
+        self._copy_committed(target)
+        return target
 
     def _read(self, sql: str, args: tuple[Any, ...] = ()) -> list[sqlite3.Row | tuple[Any, ...]]:
         conn = self._connect(create=False)
@@ -327,6 +448,13 @@ class SQLiteRepository:
                 return
             conn = self._connect(create=True)
             assert conn is not None
+            if self._format != SCHEMA_VERSION:
+                self.upgrade()
+                if self._format != SCHEMA_VERSION:
+                    raise StorageError(
+                        f"data file {self._path} is of an older format and cannot be "
+                        "upgraded (it is read-only); nothing was changed"
+                    )
             self._lock.acquire()
             try:
                 self._begin(conn)
@@ -459,9 +587,10 @@ class SQLiteRepository:
     def _to_item(
         self, row: tuple[Any, ...], loads: Callable[[object], object] = _loads
     ) -> InventoryItem:
-        names = ITEM_COLUMNS.split(", ")
-        data = dict(zip(names, row, strict=True))
+        data = dict(zip(_ITEM_NAMES, row, strict=True))
         data["attributes"] = loads(data["attributes"])
+        data["barcodes"] = loads(data["barcodes"])
+        data["lines"] = loads(data["lines"])
         try:
             return InventoryItem.from_stored(data)
         except ValidationError as exc:
@@ -472,7 +601,7 @@ class SQLiteRepository:
 
     def get(self, sku: str) -> InventoryItem | None:
         with self._mutex:
-            rows = self._read(f"SELECT {ITEM_COLUMNS} FROM items WHERE key = ?", (sku_key(sku),))
+            rows = self._read(f"SELECT {self._columns()} FROM items WHERE key = ?", (sku_key(sku),))
             return self._to_item(tuple(rows[0]), _loads_one) if rows else None
 
     def items(self) -> list[InventoryItem]:
@@ -480,7 +609,7 @@ class SQLiteRepository:
             version = self.version()
             if self._depth == 0 and self._items_cache and self._items_cache[0] == version:
                 return list(self._items_cache[1])
-            rows = self._read(f"SELECT {ITEM_COLUMNS} FROM items ORDER BY key")
+            rows = self._read(f"SELECT {self._columns()} FROM items ORDER BY key")
             found = [self._to_item(tuple(row)) for row in rows]
             if self._depth == 0:
                 self._items_cache = (version, found)
@@ -488,7 +617,7 @@ class SQLiteRepository:
 
     def head(self, limit: int) -> list[InventoryItem]:
         with self._mutex:
-            rows = self._read(f"SELECT {ITEM_COLUMNS} FROM items ORDER BY key LIMIT ?", (limit,))
+            rows = self._read(f"SELECT {self._columns()} FROM items ORDER BY key LIMIT ?", (limit,))
             return [self._to_item(tuple(row)) for row in rows]
 
     def scan(self, batch: int = 10_000) -> Iterator[list[tuple[Any, ...]]]:
@@ -506,7 +635,8 @@ class SQLiteRepository:
             raise StorageError(f"cannot read data file {self._path}: {exc}") from None
         try:
             conn.execute("BEGIN")  # one snapshot for every batch
-            cursor = conn.execute(f"SELECT {', '.join(ROW_FIELDS)} FROM items ORDER BY key")
+            columns = ROW_COLUMNS if self._current() else LEGACY_ROW_COLUMNS
+            cursor = conn.execute(f"SELECT {columns} FROM items ORDER BY key")
             while rows := cursor.fetchmany(batch):
                 yield rows
         except sqlite3.DatabaseError as exc:
@@ -519,11 +649,14 @@ class SQLiteRepository:
 
     def raw_items(self) -> list[tuple[str, dict[str, Any]]]:
         with self._mutex:
-            names = ITEM_COLUMNS.split(", ")
             result = []
-            for row in self._read(f"SELECT {ITEM_COLUMNS} FROM items ORDER BY key"):
-                data = dict(zip(names, row, strict=True))
+            for row in self._read(f"SELECT {self._columns()} FROM items ORDER BY key"):
+                data = dict(zip(_ITEM_NAMES, row, strict=True))
                 data["attributes"] = _loads(data["attributes"])
+                data["barcodes"] = _loads(data["barcodes"])
+                data["lines"] = _loads(data["lines"])
+                if data["lines"] is None:  # a store of before stock lines
+                    del data["unit"], data["barcodes"], data["lines"]
                 result.append((f"item {data['sku']!r}", data))
             return result
 
@@ -544,6 +677,41 @@ class SQLiteRepository:
     def remove(self, sku: str) -> None:
         with self._mutex:
             self._write("DELETE FROM items WHERE key = ?", (sku_key(sku),))
+
+    def holding(self, location: str) -> list[InventoryItem]:
+        """Items with a stock line at this location (any case), by SKU."""
+        wanted = location_key(location)
+        with self._mutex:
+            if not self._current():
+                return [item for item in self.items() if _holds(item, wanted)]
+            # A quick pass over the stored text (LIKE ignores ASCII case), then the exact
+            # check: a million items are not all built.
+            needle = json.dumps(location.strip())[1:-1]
+            needle = needle.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+            rows = self._read(
+                f"SELECT {ITEM_COLUMNS} FROM items WHERE lines LIKE ? ESCAPE '!' "
+                "OR location LIKE ? ESCAPE '!' ORDER BY key",
+                (f"%{needle}%", f"%{needle}%"),
+            )
+            found = [self._to_item(tuple(row)) for row in rows]
+        return [item for item in found if _holds(item, wanted)]
+
+    # Locations --------------------------------------------------------------------------------
+
+    def locations(self) -> list[Location]:
+        with self._mutex:
+            if self._connect(create=False) is None or not self._current():
+                return []
+            rows = self._read("SELECT code, name, parent, retired FROM locations ORDER BY key")
+        return [Location(str(c), str(n), str(p), bool(r)) for c, n, p, r in rows]
+
+    def put_location(self, location: Location) -> None:
+        with self._mutex:
+            self._write(INSERT_LOCATION, _location_row(location))
+
+    def remove_location(self, code: str) -> None:
+        with self._mutex:
+            self._write("DELETE FROM locations WHERE key = ?", (location_key(code),))
 
     # Movements --------------------------------------------------------------------------------
 
@@ -636,7 +804,12 @@ class SQLiteRepository:
 
     # Whole-store operations -------------------------------------------------------------------
 
-    def replace_all(self, items: list[InventoryItem], movements: list[Movement]) -> None:
+    def replace_all(
+        self,
+        items: list[InventoryItem],
+        movements: list[Movement],
+        locations: Sequence[Location] = (),
+    ) -> None:
         """Make the store hold exactly these items and this history (restore, migration).
 
         Inside `exclusive()` it joins its transaction. A file SQLite cannot open is replaced
@@ -644,20 +817,26 @@ class SQLiteRepository:
         """
         movement_rows = [_movement_row(replace(m, id=n)) for n, m in enumerate(movements, start=1)]
         item_rows = [_item_row(item) for item in items]
+        location_rows = [_location_row(location) for location in locations]
         with self._mutex:
             if not self._depth and self._unusable():
-                self._stage(item_rows, movement_rows)
+                self._stage(item_rows, movement_rows, location_rows)
                 if not self._staging:
                     self._swap_in()
                 return
             with self.transaction():
                 self._write("DELETE FROM items", ())
                 self._write("DELETE FROM movements", ())
+                self._write("DELETE FROM locations", ())
                 self._write(INSERT_ITEM, item_rows, many=True)
                 self._write(INSERT_MOVEMENT, movement_rows, many=True)
+                self._write(INSERT_LOCATION, location_rows, many=True)
 
     def _stage(
-        self, item_rows: list[tuple[Any, ...]], movement_rows: list[tuple[Any, ...]]
+        self,
+        item_rows: list[tuple[Any, ...]],
+        movement_rows: list[tuple[Any, ...]],
+        location_rows: list[tuple[Any, ...]],
     ) -> None:
         """Build a complete new database beside the data file; reads now see it."""
         self._discard_staged()
@@ -674,6 +853,7 @@ class SQLiteRepository:
                 conn.execute("BEGIN")
                 conn.executemany(INSERT_ITEM, item_rows)
                 conn.executemany(INSERT_MOVEMENT, movement_rows)
+                conn.executemany(INSERT_LOCATION, location_rows)
                 conn.execute("COMMIT")
                 conn.execute("PRAGMA journal_mode = WAL")
             os.fsync(fd)
@@ -728,7 +908,7 @@ class SQLiteRepository:
                 return [], []
             conn.execute("BEGIN")  # deferred: the first SELECT fixes what both reads see
             try:
-                item_rows = self._read(f"SELECT {ITEM_COLUMNS} FROM items ORDER BY key")
+                item_rows = self._read(f"SELECT {self._columns()} FROM items ORDER BY key")
                 movement_rows = self._read(f"SELECT {MOVEMENT_COLUMNS} FROM movements ORDER BY id")
             finally:
                 with contextlib.suppress(sqlite3.Error):
@@ -791,3 +971,14 @@ class SQLiteRepository:
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
+
+
+_ITEM_NAMES = ITEM_COLUMNS.split(", ")
+
+
+def _location_row(location: Location) -> tuple[Any, ...]:
+    return (location.key, location.code, location.name, location.parent, int(location.retired))
+
+
+def _holds(item: InventoryItem, wanted: str) -> bool:
+    return any(location_key(line.location) == wanted for line in item.stock)

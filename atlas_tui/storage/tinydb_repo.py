@@ -18,6 +18,7 @@ import orjson
 
 from atlas_tui.domain.errors import AtlasError, StorageError, ValidationError
 from atlas_tui.domain.models import InventoryItem, Movement, sku_key
+from atlas_tui.domain.stock import Location, location_key
 from atlas_tui.storage.backups import BackupPolicy, backup_name, rotate
 from atlas_tui.storage.base import joined
 from atlas_tui.storage.files import FileLock, atomic_write, remove_stale_temps
@@ -33,7 +34,10 @@ from atlas_tui.storage.journal import (
     transactions,
 )
 from atlas_tui.storage.tinydb_storage import (
+    FORMAT,
+    FORMAT_MARK,
     ITEMS,
+    LOCATIONS,
     META_TABLE,
     Checkpoint,
     Stamp,
@@ -72,6 +76,7 @@ class _State:
     seen: int = -1  # journal size when last read
     legacy: dict[str, Any] = field(default_factory=dict)
     others: Tables = field(default_factory=dict)
+    format: int = FORMAT  # the data file's (1: written before stock lines)
     # Either every item (read whole)...
     table: dict[str, dict[str, Any]] | None = None
     index: dict[str, int] = field(default_factory=dict)
@@ -123,6 +128,9 @@ class TinyDBRepository:
         # Changes of the open transaction: sku key -> item (None = removed), new movements.
         self._pending: dict[str, InventoryItem | None] = {}
         self._new_movements: list[Movement] = []
+        # Locations the open transaction recorded (None = forgotten), by location key.
+        self._pending_locations: dict[str, Location | None] = {}
+        self._upgrading = False  # the open transaction rewrites the store in this format
         # (data file stamp, journal path) for version(), replaced whole, read without locks.
         self._version_hint: tuple[Stamp | None, Path | None] | None = None
         self._retry_checkpoint_at = 0
@@ -181,6 +189,7 @@ class TinyDBRepository:
                 write_id=meta.get("write_id"),
                 layout=True,
                 others=checkpoint.others,
+                format=checkpoint.format,
             )
         else:
             tables = checkpoint.load()
@@ -206,6 +215,7 @@ class TinyDBRepository:
                 },
                 table=table,
                 index={doc_key(doc): int(doc_id) for doc_id, doc in table.items()},
+                format=checkpoint.format,
             )
         state.pos = state.base
         return state
@@ -232,6 +242,7 @@ class TinyDBRepository:
             state.checkpoint.close()
         state.checkpoint, state.base, state.write_id = checkpoint, base, meta.get("write_id")
         state.layout, state.others = True, checkpoint.others
+        state.format = checkpoint.format
         return True
 
     def _catch_up(self, state: _State, *, again: bool = False) -> None:
@@ -336,6 +347,8 @@ class TinyDBRepository:
                     self._owner, self._depth = None, 0
                     self._pending = {}
                     self._new_movements = []
+                    self._pending_locations = {}
+                    self._upgrading = False
             finally:
                 self._drop_lock()
 
@@ -385,7 +398,13 @@ class TinyDBRepository:
     def _commit(self) -> None:
         with self._mutex:
             state = self._refresh()
-            if not self._pending and not self._new_movements and not state.legacy:
+            if (
+                not self._pending
+                and not self._new_movements
+                and not state.legacy
+                and not self._pending_locations
+                and not self._upgrading
+            ):
                 return
         check_writable(self._path)
         self._backup_once()
@@ -394,7 +413,8 @@ class TinyDBRepository:
                 state = self._refresh()
                 changes, count, next_id = self._changes(state)
                 records = [movement.to_dict() for movement in self._new_movements]
-                if not changes and not records and not state.legacy:
+                whole = bool(self._pending_locations) or state.format < FORMAT
+                if not changes and not records and not state.legacy and not whole:
                     return  # e.g. removing what was not there: nothing to write
                 totals = {
                     "~c": state.txn + 1,
@@ -407,6 +427,7 @@ class TinyDBRepository:
                     state.journal_id is None
                     or state.legacy
                     or not state.layout
+                    or whole  # locations and the format live in the data file
                     or len(body) > self._threshold(state)
                 ):
                     self._commit_whole(state, changes, records, totals)
@@ -466,6 +487,12 @@ class TinyDBRepository:
         as a checkpoint): movements appended without a commit line, then the data file,
         which records the journal's new length, replaced (the commit point)."""
         table = self._whole(state)
+        if state.format < FORMAT and state.checkpoint is not None:
+            self._upgrade_backup()
+        if self._pending_locations:
+            state.others = {**state.others, LOCATIONS: _location_table(
+                self._committed_locations(state), self._pending_locations
+            )}  # fmt: skip
         journal_id = state.journal_id or new_journal_id()
         moved = [
             {**doc, "id": int(doc_id)} for doc_id, doc in sorted(state.legacy.items(), key=_by_id)
@@ -482,6 +509,9 @@ class TinyDBRepository:
     def _write_checkpoint(self, state: _State) -> None:
         """Rewrite the data file with every item as committed (the lock is held)."""
         table = self._whole(state)
+        if state.format < FORMAT:
+            _upgrade_documents(table)
+            state.format = FORMAT
         if len(state.index) == len(table):
             order = sorted(state.index.items())
             items = [(doc_id, table[str(doc_id)]) for _, doc_id in order]
@@ -513,6 +543,31 @@ class TinyDBRepository:
         if self._state is not None and self._state.checkpoint is not None:
             self._state.checkpoint.close()
         self._state = None
+
+    def upgrade(self) -> Path | None:
+        """Rewrite a store written before stock lines in this format, after a backup of it
+        in the backups folder; returns the backup (None: nothing to do, or read-only)."""
+        with self._mutex:
+            state = self._refresh()
+            if state.format >= FORMAT or state.checkpoint is None:
+                return None
+        try:
+            check_writable(self._path)
+        except StorageError:
+            return None
+        with self.transaction():
+            self._upgrading = True
+            self._upgraded: Path | None = None
+        return self._upgraded
+
+    def _upgrade_backup(self) -> None:
+        """A copy of the store as it was, before its upgrade (kept out of the rotation)."""
+        from atlas_tui.storage.backups import default_backup_dir, upgrade_backup_name
+
+        directory = self._backups.directory if self._backups else default_backup_dir(self._path)
+        target = directory / upgrade_backup_name(self._path, ".json")
+        self._write_snapshot(target, current=False)
+        self._upgraded = target
 
     def _backup_once(self) -> None:
         """Before this process's first write, keep a snapshot of the data as it was."""
@@ -660,6 +715,56 @@ class TinyDBRepository:
 
     # Movements --------------------------------------------------------------------------------
 
+    def holding(self, location: str) -> list[InventoryItem]:
+        """Items with a stock line at this location: documents checked before items are
+        built."""
+        wanted = location_key(location)
+        found = [
+            self._to_item(int(doc_id), doc)
+            for doc_id, doc in self._documents()
+            if _doc_holds(doc, wanted)
+        ]
+        if self._mine() and self._pending:
+            found = [item for item in found if item.key not in self._pending]
+            found += [
+                item
+                for item in self._pending.values()
+                if item is not None
+                and any(location_key(line.location) == wanted for line in item.stock)
+            ]
+        found.sort(key=_item_key)
+        return found
+
+    # Locations --------------------------------------------------------------------------------
+
+    def _committed_locations(self, state: _State) -> dict[str, Location]:
+        table = state.others.get(LOCATIONS, {})
+        found: dict[str, Location] = {}
+        for doc in table.values():
+            with contextlib.suppress(ValidationError, AttributeError):
+                location = Location.from_data(doc)
+                found[location.key] = location
+        return found
+
+    def locations(self) -> list[Location]:
+        with self._mutex:
+            found = self._committed_locations(self._refresh())
+        if self._mine():
+            for key, location in self._pending_locations.items():
+                if location is None:
+                    found.pop(key, None)
+                else:
+                    found[key] = location
+        return [found[key] for key in sorted(found)]
+
+    def put_location(self, location: Location) -> None:
+        self._require_transaction()
+        self._pending_locations[location.key] = location
+
+    def remove_location(self, code: str) -> None:
+        self._require_transaction()
+        self._pending_locations[location_key(code)] = None
+
     def put_many(self, items: Sequence[InventoryItem]) -> None:
         """`put` each item (an import's thousands, in one call)."""
         self._require_transaction()
@@ -763,7 +868,12 @@ class TinyDBRepository:
 
     # Whole-store operations -------------------------------------------------------------------
 
-    def replace_all(self, items: list[InventoryItem], movements: list[Movement]) -> None:
+    def replace_all(
+        self,
+        items: list[InventoryItem],
+        movements: list[Movement],
+        locations: Sequence[Location] = (),
+    ) -> None:
         """Make the store hold exactly these items and this history (restore, migration).
 
         The current file is not read, so this also replaces a file that no longer parses.
@@ -793,6 +903,9 @@ class TinyDBRepository:
                     seen=committed,
                     table=table,
                     index={doc_key(doc): int(doc_id) for doc_id, doc in table.items()},
+                    others={LOCATIONS: _location_table({}, {loc.key: loc for loc in locations})}
+                    if locations
+                    else {},
                 )
                 with self._mutex:
                     self._forget()
@@ -845,12 +958,18 @@ class TinyDBRepository:
             self._write_snapshot(target)
         return target
 
-    def _write_snapshot(self, target: Path) -> None:
-        """Items as committed and the committed history, in one plain TinyDB file."""
+    def _write_snapshot(self, target: Path, *, current: bool = True) -> None:
+        """Items as committed and the committed history, in one plain TinyDB file (of this
+        format, or with `current=False` of the store's own: the copy kept before an
+        upgrade)."""
         with self._mutex:
             state = self._refresh()
             table = self._whole(state)
             where = (state.journal_id, state.pos, state.legacy)
+            others = dict(state.others)
+            if current and state.format < FORMAT:
+                table = dict(table)
+                _upgrade_documents(table)
         history = {
             str(record["id"]): {key: value for key, value in record.items() if key != "id"}
             for record in self._committed_records(*where, None)
@@ -860,6 +979,8 @@ class TinyDBRepository:
             META_TABLE: {"1": {"snapshot_of": os.fsencode(self._path).decode("utf-8", "replace")}},
             ITEMS: table,
             LEGACY_MOVEMENTS: history,
+            **({FORMAT_MARK: FORMAT} if current else {}),
+            **({LOCATIONS: others[LOCATIONS]} if LOCATIONS in others else {}),
         }
         try:
             atomic_write(target, orjson.dumps(payload))
@@ -896,8 +1017,67 @@ class TinyDBRepository:
 
 def _row(doc: dict[str, Any]) -> tuple[Any, ...]:
     get = doc.get
+    location = get("location", "")
+    lines = get("lines")
+    if lines and (len(lines) > 1 or _line_location(lines[0]) != location):
+        others = _elsewhere(lines, location)
+        if others:
+            location = f"{location} +{others}"
     return (get("sku", ""), get("name", ""), get("category", ""), get("quantity", 0),
-            get("location", ""), get("min_stock", 0), get("max_stock", 0))  # fmt: skip
+            location, get("min_stock", 0), get("max_stock", 0))  # fmt: skip
+
+
+def _line_location(line: object) -> object:
+    return line.get("location") if isinstance(line, dict) else None
+
+
+def _elsewhere(lines: list[Any], home: object) -> int:
+    """Locations other than the home holding some, from stored lines."""
+    home_key = location_key(home) if isinstance(home, str) else ""
+    found = set()
+    for line in lines:
+        if isinstance(line, dict) and isinstance(line.get("location"), str):
+            quantity = line.get("quantity")
+            if isinstance(quantity, int) and quantity > 0:
+                found.add(location_key(line["location"]))
+    found.discard(home_key)
+    return len(found)
+
+
+def _doc_holds(doc: dict[str, Any], wanted: str) -> bool:
+    lines = doc.get("lines")
+    if lines is None:  # stored before stock lines: one line at its location
+        location = doc.get("location")
+        return isinstance(location, str) and location_key(location) == wanted
+    return isinstance(lines, list) and any(
+        isinstance(line, dict)
+        and isinstance(line.get("location"), str)
+        and location_key(line["location"]) == wanted
+        for line in lines
+    )
+
+
+def _upgrade_documents(table: dict[str, dict[str, Any]]) -> None:
+    """Item documents written before stock lines, rewritten with theirs (one line at the
+    item's location). A document that breaks a rule is kept as it is, for verify to tell."""
+    for doc_id, doc in table.items():
+        if "lines" in doc:
+            continue
+        with contextlib.suppress(ValidationError, TypeError):
+            table[doc_id] = InventoryItem.from_dict(doc).to_dict()
+
+
+def _location_table(
+    committed: dict[str, Location], pending: dict[str, Location | None]
+) -> dict[str, Any]:
+    """The locations table as stored: numbered documents, by code."""
+    merged = dict(committed)
+    for key, location in pending.items():
+        if location is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = location
+    return {str(n): merged[key].to_dict() for n, key in enumerate(sorted(merged), start=1)}
 
 
 def _row_key(row: tuple[Any, ...]) -> str:

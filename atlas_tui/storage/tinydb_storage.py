@@ -37,12 +37,41 @@ Stamp = tuple[int, int, int, int]
 
 META_TABLE = "_meta"
 ITEMS = "items"
-LAYOUT = 1
+LOCATIONS = "locations"
+# 2: stock lines. A checkpoint of layout 1 (an older ATLAS's) is read whole, as any file
+# not in this layout is.
+LAYOUT = 2
+# The store's format, as a table no older ATLAS accepts: its check of the file's shape
+# refuses a table that is not an object, and prints the table's name, which says why.
+FORMAT = 2
+FORMAT_MARK = f"ATLAS store format {FORMAT} (stock lines): upgrade ATLAS to read it"
+_FORMAT_MARK = re.compile(r"ATLAS store format (\d+)\b")
 _ITEMS_LINE = b'"items":{\n'
 _END = b"}}\n"
 _HEAD_LIMIT = 1 << 16
 # The journal a data file belongs to, from its first bytes (what version() needs).
 _JOURNAL = re.compile(rb'^\{"_meta":\{"1":\{[^{}]*?"journal":"([0-9a-f]+)"')
+
+
+def store_format(path: Path, tables: dict[str, Any]) -> int:
+    """The format a file's marker table names (1: none, an older ATLAS's file); a newer
+    format than this ATLAS reads is refused."""
+    found = 1
+    for name, value in tables.items():
+        match = _FORMAT_MARK.match(name)
+        if match and type(value) is int:
+            found = max(found, value)
+    if found > FORMAT:
+        raise StorageError(
+            f"data file {path} was written by a newer ATLAS (store format {found}; this ATLAS "
+            f"reads formats up to {FORMAT}): upgrade ATLAS to open it; the file was left "
+            "untouched"
+        )
+    return found
+
+
+def _is_mark(name: str, value: object) -> bool:
+    return type(value) is int and _FORMAT_MARK.match(name) is not None
 
 
 def _check_shape(path: Path, data: object) -> Tables:
@@ -51,6 +80,8 @@ def _check_shape(path: Path, data: object) -> Tables:
             f"data file {path} is not ATLAS data: expected a JSON object of tables, "
             f"found {type(data).__name__}; the file was left untouched"
         )
+    store_format(path, data)
+    data = {name: table for name, table in data.items() if not _is_mark(name, table)}
     for table_name, table in data.items():
         if not isinstance(table, dict):
             raise StorageError(
@@ -137,6 +168,7 @@ class Checkpoint:
         # Set when the file has the checkpoint layout: its meta record and other tables.
         self.meta: dict[str, Any] | None = None
         self.others: Tables = {}
+        self.format = 1  # set by the marker table (read with the head, or with the whole)
         self._start = self._end = 0
         self._read_head()
 
@@ -183,8 +215,13 @@ class Checkpoint:
             or ITEMS in tables
         ):
             return
+        self.format = store_format(self.path, tables)
         self.meta = meta
-        self.others = {name: table for name, table in tables.items() if name != META_TABLE}
+        self.others = {
+            name: table
+            for name, table in tables.items()
+            if name != META_TABLE and not _is_mark(name, table)
+        }
         self._start = start + len(_ITEMS_LINE)
         self._end = self.size - len(_END)
 
@@ -219,6 +256,8 @@ class Checkpoint:
             raise StorageError(
                 f"data file {self.path} is not valid JSON ({exc}); the file was left untouched"
             ) from None
+        if isinstance(data, dict):
+            self.format = store_format(self.path, data)
         return _check_shape(self.path, data)
 
     # Reading one item at a time (checkpoint layout only) -------------------------------------
@@ -294,7 +333,7 @@ def write_checkpoint(
 
     def head(size: int) -> bytes:
         record = {"write_id": write_id, **meta, "layout": LAYOUT, "size": f"{size:015d}"}
-        tables = {META_TABLE: {"1": record}, **others}
+        tables = {META_TABLE: {"1": record}, FORMAT_MARK: FORMAT, **others}
         return orjson.dumps(tables)[:-1] + b",\n"
 
     size = len(head(0)) + len(body)
