@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
 from datetime import datetime
 
 from atlas_tui.config import Settings
+from atlas_tui.domain.errors import AtlasError
 from atlas_tui.domain.models import utc_now
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.storage import open_repository
@@ -25,6 +27,10 @@ def make_service(
     """
     settings = settings or Settings.from_env(storage_path=storage_path)
     repository = open_repository(settings)
+    # A store written before stock lines is upgraded once, here (after a backup of it); a
+    # damaged one is left for the first read to report in its own words.
+    with contextlib.suppress(AtlasError):
+        repository.upgrade()
     sessions = SessionFile(sessions_path(repository.path), lock_timeout=settings.lock_timeout)
     return InventoryService(
         repository,
