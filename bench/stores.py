@@ -22,6 +22,7 @@ from pathlib import Path
 
 from atlas_tui.config import Settings
 from atlas_tui.domain.models import InventoryItem, Movement
+from atlas_tui.domain.stock import StockLine
 from atlas_tui.storage import open_repository
 
 DEFAULT_DIR = Path(os.environ.get("ATLAS_BENCH_DIR", Path(tempfile.gettempdir()) / "atlas-bench"))
@@ -30,8 +31,21 @@ WORDS = ("bolt", "anvil", "washer", "hinge", "bracket", "spring", "gasket", "val
 
 
 def item(n: int) -> InventoryItem:
-    """The n-th bench item: a few low and over, twenty categories, fifty locations."""
+    """The n-th bench item: a few low and over, twenty categories, fifty locations; one in
+    seven also holds 200 in overstock (half of those as a dated lot)."""
     stamp = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=n)
+    made = _item(n, stamp)
+    if n % 7 != 3 or made.quantity <= 200:
+        return made
+    lot, expiry = (f"L{n % 100:02d}", "2027-06-30") if n % 14 == 3 else ("", "")
+    lines = [
+        StockLine(made.location, made.quantity - 200),
+        StockLine(f"OS-{n % 24:02d}", 200, lot, expiry),
+    ]
+    return made.evolve(lines=lines)
+
+
+def _item(n: int, stamp: datetime) -> InventoryItem:
     return InventoryItem(
         sku=f"SKU-{n:07d}",
         name=f"Bench item {n} {WORDS[n % len(WORDS)]}",
@@ -69,7 +83,7 @@ def history(items: list[InventoryItem], per_item: int) -> list[Movement]:
 def store(kind: str, size: int, directory: Path = DEFAULT_DIR) -> Path:
     """The path of a bench store of this kind and size, built the first time it is asked."""
     directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{kind}-{size}{SUFFIX[kind]}"
+    path = directory / f"{kind}-{size}-lines{SUFFIX[kind]}"
     done = path.with_name(path.name + ".built")
     if done.exists():
         return path
