@@ -366,13 +366,17 @@ class ItemsScreen(Screen[None]):
                         table.sort_reverse, self._rows.generation, len(self._rows))  # fmt: skip
 
     def _show(self) -> None:
-        """Show what the filter, picks and order ask for: at once for a few thousand rows,
-        else from a worker (the screen answers keys meanwhile and says it is filtering)."""
+        """Show what the filter, picks and order ask for: at once for a few thousand rows or
+        for every row in an order known already (a filter just cleared), else from a worker
+        (the screen answers keys meanwhile and says it is filtering; cursor keys wait for the
+        new view, which they are meant for)."""
         spec = self._spec()
-        if len(self._rows) <= self.INLINE_ROWS:
+        ordered = spec.column == "sku" or (spec.column, spec.generation) in self._orders
+        if len(self._rows) <= self.INLINE_ROWS or (ordered and not spec.filtered):
             self._present(spec, self._select(spec), partial=False)
             return
         self._wanted = spec
+        self.table.hold_keys()
         self._update_status()
         self._select_in_worker(spec, self._rows)
 
@@ -434,6 +438,8 @@ class ItemsScreen(Screen[None]):
         current = self.table.current
         self.table.show_rows(self._rows, view, keep=current.key if current else None)
         self._wanted = spec if partial else None
+        if not partial:  # held keys wait for all of it: `End` on the first screenful stops short
+            self.table.release_keys()
         self._update_status()
 
     def _update_status(self) -> None:

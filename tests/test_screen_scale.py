@@ -87,6 +87,29 @@ async def test_sorts_and_picks_in_a_worker_show_the_stored_order(big: Path) -> N
         assert want and f"{len(want)} of" in status(screen)
 
 
+async def test_cursor_keys_typed_while_an_order_is_worked_out_move_in_it(big: Path) -> None:
+    """`End` right after `o` goes to the last row of the new order. It used to act on the
+    old order still shown, and the new one then put the cursor back where it had been."""
+    app = make_app(big)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(app, pilot)
+        table = screen.table
+        by_name = expected(big, lambda i: True, lambda i: (i.name.casefold(), i.key))
+        # No turn of the event loop between sort and key: the worker cannot have shown the
+        # new order yet, as on a busy machine (or a million items) it often has not.
+        screen.action_sort()
+        table.action_jump(-1)
+        await wait_for(pilot, lambda: settled(screen) and rows(screen) == by_name)
+        assert table.current is not None and table.current.sku == by_name[-1]
+        # `↓` moves on from the same item, in the next order (by category).
+        by_category = expected(big, lambda i: True, lambda i: (i.category.casefold(), i.key))
+        screen.action_sort()
+        table.action_cursor(1)
+        await wait_for(pilot, lambda: settled(screen) and rows(screen) == by_category)
+        below = by_category[by_category.index(by_name[-1]) + 1]
+        assert table.current is not None and table.current.sku == below
+
+
 async def test_changes_while_filtered_show_at_once(big: Path) -> None:
     app = make_app(big)
     async with app.run_test(size=(100, 30)) as pilot:

@@ -162,6 +162,8 @@ class ItemTable(ScrollView, can_focus=True):
         self.sort_column = "sku"
         self.sort_reverse = False
         self._pending: set[str] = set()
+        # Cursor keys typed while the screen works out a new view (None: none on its way).
+        self._held: list[Callable[[], None]] | None = None
 
     # Data ---------------------------------------------------------------------------------
 
@@ -292,6 +294,25 @@ class ItemTable(ScrollView, can_focus=True):
         """Put the cursor on `row` (clamped)."""
         self._set_cursor(row)
 
+    def hold_keys(self) -> None:
+        """A new view is on its way: cursor keys typed meanwhile wait for it. On the rows
+        shown now they would land elsewhere (`End` in the old order while the new one is
+        worked out), and the new view puts the cursor back on the item it was on."""
+        if self._held is None:
+            self._held = []
+
+    def release_keys(self) -> None:
+        """The new view is shown: move the cursor as the keys held for it say."""
+        held, self._held = self._held, None
+        for move in held or ():
+            move()
+
+    def _typed(self, move: Callable[[], None]) -> None:
+        if self._held is None:
+            move()
+        else:
+            self._held.append(move)
+
     def _scroll_cursor_into_view(self) -> None:
         # force: right after a filter is cleared Textual still counts the table as too short
         # to scroll (its scrollbar not yet updated) and would quietly stay at the top.
@@ -303,13 +324,15 @@ class ItemTable(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor_row - visible + 1, animate=False, force=True)
 
     def action_cursor(self, step: int) -> None:
-        self._set_cursor(self.cursor_row + step)
+        self._typed(lambda: self._set_cursor(self.cursor_row + step))
 
     def action_page(self, direction: int) -> None:
-        self._set_cursor(self.cursor_row + direction * max(self.size.height - 2, 1))
+        self._typed(
+            lambda: self._set_cursor(self.cursor_row + direction * max(self.size.height - 2, 1))
+        )
 
     def action_jump(self, row: int) -> None:
-        self._set_cursor(len(self._view) - 1 if row < 0 else row)
+        self._typed(lambda: self._set_cursor(len(self._view) - 1 if row < 0 else row))
 
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
@@ -320,6 +343,8 @@ class ItemTable(ScrollView, can_focus=True):
                     self.post_message(self.HeaderClicked(self, column.key))
                     return
             return
+        if self._held is not None:
+            self._held.clear()  # a click picks an item seen: keys typed before it are moot
         self._set_cursor(int(self.scroll_y) + event.y - 1)
 
     # Drawing ------------------------------------------------------------------------------
