@@ -147,6 +147,8 @@ def test_undo_takes_back_a_transfer_and_a_pick(milk: InventoryService) -> None:
         (lambda s: s.places.retire("B-2"), "holds 36 units of 1 items"),
         (lambda s: s.places.show("NOWHERE"), "no location 'NOWHERE'"),
         (lambda s: s.places.create("B-2"), "already exists"),
+        (lambda s: s.update("NOPE", barcodes={"4099": 12}), "no item 'NOPE'"),
+        (lambda s: s.update("MILK", barcodes={"4099": 0}), "pack size must be"),
     ],
 )
 def test_refusals_name_the_problem_and_change_nothing(
@@ -257,3 +259,24 @@ def test_the_cli_receives_transfers_picks_counts_and_reports(atlas: Callable[...
         and bad.err == "error: expiry: is not a date of the calendar, got '2027-13-01'\n"
     )
     assert atlas("verify").code == 0
+
+
+def test_locations_travel_with_backup_restore_and_migrate(
+    milk: InventoryService, db: Path, tmp_path: Path
+) -> None:
+    from atlas_tui.api import AtlasAPI
+
+    milk.places.create("EMPTY-1", name="Spare shelf", parent="WH9")
+    api = AtlasAPI(db)
+    backup = api.backup(tmp_path / "backups")["backup"]["path"]
+    milk.places.retire("EMPTY-1")
+    restored = api.restore(backup)
+    assert restored["success"], restored
+    again = make_service(db)
+    assert again.places.show("EMPTY-1")["name"] == "Spare shelf"
+    assert not again.places.show("EMPTY-1")["retired"]
+    copy = tmp_path / "copy.db"
+    assert api.migrate(copy)["success"]
+    moved = make_service(copy)
+    assert moved.places.show("EMPTY-1")["parent"] == "WH9"
+    assert lines(moved, "MILK") == lines(again, "MILK")

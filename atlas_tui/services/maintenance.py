@@ -90,12 +90,15 @@ def migrate(
             raise ConflictError(f"to: {target_path} already holds data; choose a new file")
         # Items and history of one moment: read apart while writers run, they disagree.
         items, movements = source.read_all()
-        target.replace_all(items, movements)
+        places = source.locations()
+        target.replace_all(items, movements, places)
     finally:
         target.close()
     fresh = open_repository(settings, target_path)
     try:
         result = _check_copy(items, movements, fresh.read_all(), target_path)
+        if fresh.locations() != places:
+            raise StorageError(f"copy to {target_path} does not hold the same locations")
         report = verify_store(fresh)
     finally:
         fresh.close()
@@ -118,6 +121,7 @@ def restore(settings: Settings, current: InventoryRepository, file: Path) -> dic
     source = open_file(settings, file)
     try:
         items, movements = source.read_all()
+        places = source.locations()
     finally:
         source.close()
     # One critical section from the copy of the current data to the check of the new: a
@@ -125,7 +129,7 @@ def restore(settings: Settings, current: InventoryRepository, file: Path) -> dic
     # in the restored store, and none lands in between to be lost.
     with current.exclusive():
         kept = _keep_current(current)
-        current.replace_all(items, movements)
+        current.replace_all(items, movements, places)
         result = _check_copy(items, movements, current.read_all(), current.path)
     return {
         "restored": str(current.path),
