@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Final
 
+from atlas_tui.domain.checks import clean_text, shown
 from atlas_tui.domain.errors import ValidationError
 
 LOCATION_MAX_LEN: Final = 64
@@ -30,28 +31,8 @@ LOCATION_DEPTH_MAX: Final = 16
 _EXPIRY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _label(field: str, value: object, max_len: int, *, required: bool) -> str:
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationError(field, f"must be text, got {_shown(value)}")
-    text = value.strip()
-    if required and not text:
-        raise ValidationError(field, "is required")
-    if len(text) > max_len:
-        raise ValidationError(field, f"must be at most {max_len} characters, got {len(text)}")
-    if "\x00" in text:
-        raise ValidationError(field, "must not contain NUL characters")
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError(field, "is not UTF-8 text") from None
-    return text
+    return clean_text(field, value, max_len, required=required)
 
 
 def clean_location(value: object, field: str = "location", *, required: bool = True) -> str:
@@ -76,16 +57,16 @@ def clean_expiry(value: object, field: str = "expiry") -> str:
     if isinstance(value, date):
         return value.isoformat()
     if not isinstance(value, str):
-        raise ValidationError(field, f"must be a date as YYYY-MM-DD, got {_shown(value)}")
+        raise ValidationError(field, f"must be a date as YYYY-MM-DD, got {shown(value)}")
     text = value.strip()
     if not text:
         return ""
     if not _EXPIRY.fullmatch(text):
-        raise ValidationError(field, f"must be a date as YYYY-MM-DD, got {_shown(text)}")
+        raise ValidationError(field, f"must be a date as YYYY-MM-DD, got {shown(text)}")
     try:
         date.fromisoformat(text)
     except ValueError:
-        raise ValidationError(field, f"is not a date of the calendar, got {_shown(text)}") from None
+        raise ValidationError(field, f"is not a date of the calendar, got {shown(text)}") from None
     return text
 
 
@@ -95,9 +76,7 @@ def clean_unit(value: object) -> str:
     if not text:
         return DEFAULT_UNIT
     if any(char.isspace() for char in text):
-        raise ValidationError(
-            "unit", f"must be one word such as pcs, kg or box, got {_shown(text)}"
-        )
+        raise ValidationError("unit", f"must be one word such as pcs, kg or box, got {shown(text)}")
     return text
 
 
@@ -107,7 +86,7 @@ def clean_barcodes(value: object) -> dict[str, int]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise ValidationError("barcodes", f"must map barcodes to pack sizes, got {_shown(value)}")
+        raise ValidationError("barcodes", f"must map barcodes to pack sizes, got {shown(value)}")
     if len(value) > BARCODES_MAX:
         raise ValidationError("barcodes", f"an item has at most {BARCODES_MAX}, got {len(value)}")
     cleaned: dict[str, int] = {}
@@ -157,14 +136,14 @@ class StockLine:
     def from_data(cls, data: object, quantity_max: int) -> StockLine:
         """A line from its stored or given form, checked."""
         if not isinstance(data, Mapping):
-            raise ValidationError("lines", f"each line must be a record, got {_shown(data)}")
+            raise ValidationError("lines", f"each line must be a record, got {shown(data)}")
         unknown = sorted(set(data) - {"location", "quantity", "lot", "expiry"})
         if unknown:
             raise ValidationError(f"lines.{unknown[0]}", "is not a field of a stock line")
         quantity = data.get("quantity", 0)
         if isinstance(quantity, bool) or not isinstance(quantity, int):
             raise ValidationError(
-                "lines.quantity", f"must be a whole number, got {_shown(quantity)}"
+                "lines.quantity", f"must be a whole number, got {shown(quantity)}"
             )
         if not 0 <= quantity <= quantity_max:
             raise ValidationError("lines.quantity", f"must be between 0 and {quantity_max}")

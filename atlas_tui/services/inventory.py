@@ -172,7 +172,7 @@ class InventoryService:
         """Locations: listed, shown, created, renamed and retired."""
         return LocationBook(self)
 
-    def _record(
+    def record(
         self,
         item: InventoryItem,
         kind: MovementKind,
@@ -196,19 +196,6 @@ class InventoryService:
         recorded = self.repository.append_movement(movement)
         self._uncommitted.append(recorded)
         return recorded
-
-    def record(
-        self,
-        item: InventoryItem,
-        kind: MovementKind,
-        before: int,
-        after: int,
-        reason: str | None,
-        now: datetime,
-        details: dict[str, Any] | None = None,
-    ) -> Movement:
-        """Record a change of `item` made inside `batch()` (the location book's renames)."""
-        return self._record(item, kind, before, after, reason, now, details)
 
     def _require(self, sku: str) -> InventoryItem:
         item = self.repository.get(clean_sku(sku))
@@ -420,7 +407,7 @@ class InventoryService:
             for item in items:
                 self.repository.put(item)
                 snapshot = {"item": item.to_dict()}
-                self._record(item, "add", 0, item.quantity, reason, now, snapshot)
+                self.record(item, "add", 0, item.quantity, reason, now, snapshot)
         return items
 
     def import_table(
@@ -684,7 +671,7 @@ class InventoryService:
         changed = item.evolve(**fields)
         self.repository.put(changed)
         info = {**(details or {}), "lines": touched}
-        self._record(changed, kind, item.quantity, changed.quantity, reason, now, info)
+        self.record(changed, kind, item.quantity, changed.quantity, reason, now, info)
         return changed
 
     def _check_open(self, location: str, field: str = "location") -> None:
@@ -758,7 +745,7 @@ class InventoryService:
             now = self._clock()
             updated = candidate.evolve(updated_at=now)
             self.repository.put(updated)
-            self._record(
+            self.record(
                 updated, "update", item.quantity, item.quantity, reason, now, {"changes": diff}
             )
             return updated
@@ -769,7 +756,7 @@ class InventoryService:
             item = self._require(clean_sku(sku))
             now = self._clock()
             self.repository.remove(item.sku)
-            self._record(item, "delete", item.quantity, 0, reason, now, {"item": item.to_dict()})
+            self.record(item, "delete", item.quantity, 0, reason, now, {"item": item.to_dict()})
             return item
 
     def last_change(self) -> Movement | None:

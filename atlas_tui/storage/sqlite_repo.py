@@ -47,7 +47,16 @@ BULK_CACHE_KIB = 256 * 1024
 # Marks a file as an ATLAS database ("ATLS"), so another program's database is refused.
 APPLICATION_ID = 0x41544C53
 
-SCHEMA = """
+LOCATIONS_TABLE = """
+CREATE TABLE locations (
+    key TEXT PRIMARY KEY,
+    code TEXT NOT NULL,
+    name TEXT NOT NULL,
+    parent TEXT NOT NULL,
+    retired INTEGER NOT NULL
+);
+"""
+SCHEMA = f"""
 CREATE TABLE items (
     key TEXT PRIMARY KEY,
     sku TEXT NOT NULL,
@@ -61,18 +70,11 @@ CREATE TABLE items (
     updated_at TEXT NOT NULL,
     attributes TEXT NOT NULL,
     unit TEXT NOT NULL DEFAULT 'pcs',
-    barcodes TEXT NOT NULL DEFAULT '{}',
+    barcodes TEXT NOT NULL DEFAULT '{{}}',
     lines TEXT NOT NULL DEFAULT '[]',
     places INTEGER NOT NULL DEFAULT 0
 );
-CREATE TABLE locations (
-    key TEXT PRIMARY KEY,
-    code TEXT NOT NULL,
-    name TEXT NOT NULL,
-    parent TEXT NOT NULL,
-    retired INTEGER NOT NULL
-);
-CREATE TABLE movements (
+{LOCATIONS_TABLE}CREATE TABLE movements (
     id INTEGER PRIMARY KEY,
     sku TEXT NOT NULL,
     sku_key TEXT NOT NULL,
