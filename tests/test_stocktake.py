@@ -62,17 +62,22 @@ def test_counts_in_any_order_by_sku_or_barcode_then_variance(shelf: InventorySer
         "uncounted": 1,
         "differences": 1,
         "net": -1,
+        "not_expected": 0,
     }
     assert shelf.get("NUT-1").quantity == 25, "counting alone changes no stock"
 
 
 def test_refused_counts_change_nothing(shelf: InventoryService, db: Path) -> None:
     take = shelf.stocktake
-    take.start(location="A1")
+    take.start(location="A1", category="Hardware")
     take.record(1, "NUT-1", 2)
     with file_unchanged(sessions_path(db)):
-        with pytest.raises(ValidationError, match="sku: CABLE-1 is not in count #1 \\(at A1\\)"):
-            take.record(1, "CABLE-1", 3)
+        with pytest.raises(
+            ValidationError, match="sku: TAPE-1 is not in count #1 \\(at A1, in Hardware\\)"
+        ):
+            take.record(1, "TAPE-1", 3)
+        with pytest.raises(ValidationError, match="location: count #1 is at A1, in Hardware, not"):
+            take.record(1, "NUT-1", 3, location="B2")
         with pytest.raises(NotFoundError, match="code: no item has SKU or barcode 'NOPE'"):
             take.record(1, "NOPE", 1)
         with pytest.raises(ValidationError, match="quantity: must be 0 or more"):
@@ -93,6 +98,8 @@ def test_apply_turns_differences_into_count_movements(shelf: InventoryService) -
     assert result["changes"] == [
         {
             "sku": "BOLT-1",
+            "location": "A1",
+            "lot": "",
             "expected": 40,
             "counted": 38,
             "before": 35,
@@ -180,9 +187,9 @@ def test_the_cli_runs_a_session_from_start_to_apply(
 ) -> None:
     started = atlas("count-session", "start", "--location", "A1")
     assert started.code == 0, started.err
-    assert "count #1 started: 3 items at A1" in started.out
+    assert "count #1 started: 3 lines at A1" in started.out
     assert atlas("count-session", "count", "1", "nut-1", "20").out.strip() == (
-        "NUT-1 counted 20 (system holds 25)"
+        "NUT-1 at A1 counted 20 (system holds 25)"
     )
     assert atlas("count-session", "count", "1", "4006381333931", "2", "--add").code == 0
     shown = atlas("count-session", "show", "1")
@@ -193,16 +200,24 @@ def test_the_cli_runs_a_session_from_start_to_apply(
     assert as_json["success"] and as_json["variance"]["totals"]["net"] == -43
     applied = atlas("count-session", "apply", "1")
     assert applied.code == 0, applied.err
-    assert "BOLT-1: 40 → 2 (-38)" in applied.out
-    assert "count #1 applied: 2 items changed" in applied.out
+    assert "BOLT-1 at A1: 40 → 2 (-38)" in applied.out
+    assert "count #1 applied: 2 lines changed" in applied.out
     listed = atlas("count-session", "list", "--all")
     assert "#1 applied" in listed.out
 
 
 def test_the_cli_refuses_clearly(shelf: InventoryService, atlas: Callable[..., Result]) -> None:
-    atlas("count-session", "start", "--location", "A1")
-    wrong = atlas("count-session", "count", "1", "CABLE-1", "3")
-    assert (wrong.code, wrong.err.strip()) == (1, "error: sku: CABLE-1 is not in count #1 (at A1)")
+    atlas("count-session", "start", "--location", "A1", "--category", "Hardware")
+    wrong = atlas("count-session", "count", "1", "TAPE-1", "3")
+    assert (wrong.code, wrong.err.strip()) == (
+        1,
+        "error: sku: TAPE-1 is not in count #1 (at A1, in Hardware)",
+    )
+    elsewhere = atlas("count-session", "count", "1", "NUT-1", "3", "--location", "B2")
+    assert (elsewhere.code, elsewhere.err.strip()) == (
+        1,
+        "error: location: count #1 is at A1, in Hardware, not at B2",
+    )
     missing = atlas("count-session", "show", "x")
     assert missing.code == 1
     assert missing.err.strip() == "error: session: must be a session number such as 3, got 'x'"

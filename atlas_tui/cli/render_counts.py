@@ -20,18 +20,30 @@ def _difference(row: Mapping[str, Any]) -> Text:
     return Text(f"{difference:+d}" if difference else "0", style=style)
 
 
+def _note(row: Mapping[str, Any]) -> Text:
+    """ "not expected here" for a line found where the session listed none."""
+    return Text(str(row.get("note", "")), style="bold")
+
+
 def count_table(variance: Mapping[str, Any], width: int = 80) -> Table:
-    """Expected, counted and difference per counted SKU, then the uncounted items."""
+    """Expected, counted and difference per counted line (SKU, location, lot), then the
+    uncounted lines; a Note column when something was found where it is not expected."""
     columns: list[Column] = [
         ("SKU", "left", lambda r: plain(r["sku"])),
         ("Name", "left", lambda r: plain(r["name"])),
+        ("Location", "left", lambda r: plain(r.get("location", ""))),
+        ("Lot", "left", lambda r: plain(r.get("lot", ""))),
         ("Expected", "right", lambda r: Text(str(r["expected"]))),
         ("Counted", "right", lambda r: Text(str(r.get("counted", "—")))),
         ("Diff", "right", _difference),
         ("Now", "right", lambda r: Text("gone" if r["current"] is None else str(r["current"]))),
     ]
     rows = [*variance["rows"], *variance["uncounted"]]
-    return fitted_table(columns, rows, width, {"Name": 8, "SKU": 8})
+    flexible = {"Name": 4, "SKU": 8, "Location": 4, "Lot": 3}
+    if any(row.get("note") for row in rows):
+        columns.append(("Note", "left", _note))
+        flexible["Note"] = 6
+    return fitted_table(columns, rows, width, flexible)
 
 
 def describe_change(changes: Mapping[str, Any]) -> Text:
