@@ -35,7 +35,7 @@ def test_an_undone_pick_is_not_usage(session: ScanSession, widget: InventoryServ
     session.undo()
     assert widget.get("ITEM-001").quantity == 100
     last = widget.history("ITEM-001")[0]
-    assert last.reason == f"undo of #{last.id - 1} (adjust)"
+    assert last.reason == f"undo of #{last.id - 1} (pick)"
     assert widget.trend("ITEM-001")["daily_usage"] == 0
 
 

@@ -107,7 +107,7 @@ async def test_picking_more_than_there_is_is_refused_with_a_bell(store: Path) ->
         screen = await scan_mode(app, pilot)
         await pilot.press("f3", "9", "x")
         await scan(pilot, "TAPE-1")
-        assert message(screen) == "quantity: cannot remove 9 from TAPE-1: only 8 on hand"
+        assert message(screen) == "quantity: cannot pick 9 of TAPE-1: only 8 on hand"
         assert bells.rung == 1
         assert stored(store, "TAPE-1") == 8
 
