@@ -83,7 +83,8 @@ async def test_a_count_session_from_start_to_apply(store: Path) -> None:
         await type_line(pilot, "CABLE-1 3")  # found where it should not be
         await settle(pilot)
         assert message(screen) == "CABLE-1 at A1 counted 3 (system holds 0, not expected here)"
-        assert rows(screen)[0] == [
+        await wait_for(pilot, lambda: len(rows(screen)) == 4)
+        assert rows(screen)[1] == [
             "CABLE-1", "Cable · not expected here", "A1", "", "0", "3", "+3", "0"
         ]  # fmt: skip
         assert status(screen).endswith("3 differ (net -36) · 1 not expected")
