@@ -27,7 +27,7 @@ def _note(row: Mapping[str, Any]) -> Text:
 
 def count_table(variance: Mapping[str, Any], width: int = 80) -> Table:
     """Expected, counted and difference per counted line (SKU, location, lot), then the
-    uncounted lines; a Note column when something was found where it is not expected."""
+    uncounted lines (a find where none was expected shows expected 0; see `not_expected`)."""
     columns: list[Column] = [
         ("SKU", "left", lambda r: plain(r["sku"])),
         ("Name", "left", lambda r: plain(r["name"])),
@@ -39,11 +39,28 @@ def count_table(variance: Mapping[str, Any], width: int = 80) -> Table:
         ("Now", "right", lambda r: Text("gone" if r["current"] is None else str(r["current"]))),
     ]
     rows = [*variance["rows"], *variance["uncounted"]]
-    flexible = {"Name": 4, "SKU": 8, "Location": 4, "Lot": 3}
-    if any(row.get("note") for row in rows):
-        columns.append(("Note", "left", _note))
-        flexible["Note"] = 6
-    return fitted_table(columns, rows, width, flexible)
+    return fitted_table(columns, rows, width, {"Name": 4, "SKU": 8, "Lot": 3})
+
+
+def not_expected(variance: Mapping[str, Any]) -> list[Text]:
+    """One line per find where the session listed no such line: `not expected here:
+    CABLE-1 at A1 (counted 2)`."""
+    found = []
+    for row in variance["rows"]:
+        if row.get("note"):
+            where = plain(row["location"] or "(no location)")
+            if row["lot"]:
+                where = Text.assemble(where, " lot ", plain(row["lot"]))
+            found.append(
+                Text.assemble(
+                    f"{row['note']}: ",
+                    plain(row["sku"]),
+                    " at ",
+                    where,
+                    f" (counted {row['counted']})",
+                )
+            )
+    return found
 
 
 def describe_change(changes: Mapping[str, Any]) -> Text:

@@ -245,18 +245,21 @@ def _session_list(out: Output, found: list[dict[str, Any]]) -> None:
             f"#{s['id']} {s['status']:<9} {str(s['created_at'])[:16].replace('T', ' ')}  ",
             plain(s["scope"]),
             f"  {s['counted_items']}/{s['expected_items']} counted  ",
+            f"({s['not_expected']} not expected)  " if s.get("not_expected") else "",
             plain(s["created_by"]),
         )
 
 
 def _variance(out: Output, variance: dict[str, Any]) -> None:
     from atlas_tui.cli.render import plain
-    from atlas_tui.cli.render_counts import count_table
+    from atlas_tui.cli.render_counts import count_table, not_expected
 
     session, totals = variance["session"], variance["totals"]
     out.line(f"count #{session['id']} ({session['status']}) ", plain(session["scope"]))
     if variance["rows"] or variance["uncounted"]:
         out.console.print(count_table(variance, out.console.width))
+    for line in not_expected(variance):
+        out.line(line)
     out.line(
         f"{totals['counted']} of {totals['expected_items']} counted, "
         f"{totals['differences']} with a difference (net {totals['net']:+d}), "

@@ -124,12 +124,14 @@ def scope_of(session: dict[str, Any]) -> str:
 
 def summary_of(session: dict[str, Any]) -> dict[str, Any]:
     """A session without its per-line tables (`expected_items` and `counted_items` count
-    lines: one per SKU, location and lot)."""
+    lines: one per SKU, location and lot; `not_expected` the finds it did not list)."""
     summary = {
         key: value for key, value in session.items() if key not in ("expected", "counts", "lines")
     }
     summary["expected_items"] = len(session["expected"])
-    summary["counted_items"] = len(session["counts"])
+    listed = sum(1 for key in session["counts"] if key in session["expected"])
+    summary["counted_items"] = listed
+    summary["not_expected"] = len(session["counts"]) - listed
     summary["scope"] = scope_of(session)
     return summary
 
@@ -210,17 +212,18 @@ class Stocktake:
         rows.sort(key=order)
         uncounted.sort(key=order)
         differences = [row for row in rows if row["difference"]]
+        found = sum(1 for row in rows if row.get("note"))  # counted, but not expected
         return {
             "session": summary_of(session),
             "rows": rows,
             "uncounted": uncounted,
             "totals": {
                 "expected_items": len(session["expected"]),
-                "counted": len(rows),
+                "counted": len(rows) - found,
                 "uncounted": len(uncounted),
                 "differences": len(differences),
                 "net": sum(row["difference"] for row in rows),
-                "not_expected": sum(1 for row in rows if row.get("note")),
+                "not_expected": found,
             },
         }
 
