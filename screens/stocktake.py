@@ -16,9 +16,8 @@ from textual.suggester import SuggestFromList
 from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from atlas_tui.domain.errors import AtlasError
-from atlas_tui.domain.stock import location_key
 from atlas_tui.services.inventory import InventoryService
-from atlas_tui.services.scanning import QUANTITY
+from atlas_tui.services.scanning import QUANTITY, KnownPlaces
 from atlas_tui.services.stocktake import line_key
 from atlas_tui.text import safe_text
 from screens.dialogs import ConfirmDialog, FormDialog, PickDialog, literal
@@ -83,6 +82,7 @@ class StocktakeScreen(Screen[None]):
         self._version: Hashable = None
         self.variance: dict[str, Any] | None = None
         self.here: str | None = None
+        self.places = KnownPlaces(service)
         """Where counts go in a session over several locations (a location's code sets it)."""
 
     def compose(self) -> ComposeResult:
@@ -252,12 +252,8 @@ class StocktakeScreen(Screen[None]):
         self._select(line_key(done["sku"], done["location"], done["lot"]))
 
     def _location(self, text: str) -> str | None:
-        """The location a whole entry names (its recorded spelling), when no item has it."""
-        wanted = location_key(text)
-        for place in self.service.locations():
-            if location_key(place) == wanted:
-                return place
-        return None
+        """The location a whole entry names (its recorded spelling), or None."""
+        return self.places.named(text)
 
     def _is_code(self, text: str) -> bool:
         """A whole entry that names an item is a scan, even if it looks like `X 12`."""

@@ -82,6 +82,45 @@ class Waiting:
     units: int
 
 
+class KnownPlaces:
+    """Which codes are locations: recorded ones (not retired), and any place holding stock
+    or an item's home. Read once, then kept up to date from the items changed since (a
+    scan must not read a big store again each time)."""
+
+    def __init__(self, service: InventoryService) -> None:
+        self.service = service
+        self._places: tuple[Hashable, dict[str, str]] | None = None
+
+    def named(self, code: str) -> str | None:
+        """The location `code` names (its recorded spelling), or None."""
+        key = location_key(code)
+        if not key:
+            return None
+        for place in self.service.repository.locations():
+            if place.key == key and not place.retired:
+                return place.code
+        return self._held().get(key)
+
+    def _held(self) -> dict[str, str]:
+        mark = self.service.history_mark()
+        if self._places is not None:
+            changed = self.service.changed_since(self._places[0])
+            if changed is not None:
+                kept = self._places[1]
+                for sku in changed:
+                    try:
+                        _add_places(kept, self.service.get(sku))
+                    except NotFoundError:
+                        continue  # deleted: its places may stay known, which is harmless
+                self._places = (mark, kept)
+                return kept
+        places: dict[str, str] = {}
+        for item in self.service.list_items():
+            _add_places(places, item)
+        self._places = (mark, places)
+        return places
+
+
 @dataclass
 class ScanSession:
     """One operator's scanning: the action, the current location, a pending quantity,
@@ -97,7 +136,7 @@ class ScanSession:
     waiting: list[Waiting] = field(default_factory=list)
     tally: dict[str, Tally] = field(default_factory=dict)
     _steps: list[_Step] = field(default_factory=list)
-    _places: tuple[Hashable, dict[str, str]] | None = None
+    _places: KnownPlaces | None = None
 
     @property
     def target(self) -> str | None:
@@ -166,11 +205,9 @@ class ScanSession:
 
     def known_location(self, code: str) -> str | None:
         """The location a code names (its recorded spelling), or None."""
-        version = self.service.version()
-        if self._places is None or self._places[0] != version:
-            places = {location_key(place): place for place in self.service.locations()}
-            self._places = (version, places)
-        return self._places[1].get(location_key(code))
+        if self._places is None:
+            self._places = KnownPlaces(self.service)
+        return self._places.named(code)
 
     def _lookup(self, code: str) -> tuple[InventoryItem, int] | Outcome | None:
         try:
@@ -482,6 +519,14 @@ class ScanSession:
         if self.waiting:
             parts.append(f"{_items(len(self.waiting))} left waiting, not transferred")
         return "; ".join(parts)
+
+
+def _add_places(places: dict[str, str], item: InventoryItem) -> None:
+    for line in item.stock:
+        if line.quantity > 0 and line.location:
+            places.setdefault(location_key(line.location), line.location)
+    if item.location:
+        places.setdefault(location_key(item.location), item.location)
 
 
 def _items(count: int) -> str:
