@@ -89,7 +89,7 @@ class StocktakeScreen(Screen[None]):
         yield Header()
         yield Static(id="count-status")
         yield EntryInput(
-            placeholder="scan to add one · type SKU and a figure (BOLT-1 38) to set it",
+            placeholder="scan to add one · BOLT-1 38 sets the figure · a location: count there",
             id="count-entry",
             # The input takes the screen's keys itself, so they keep their place in a burst.
             commands=command_keys(self.BINDINGS),

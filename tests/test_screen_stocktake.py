@@ -132,3 +132,26 @@ async def test_another_operators_counts_show_up(store: Path) -> None:
         screen = await stocktake(app, pilot)
         make_service(store).stocktake.record(1, "NUT-1", 7)
         await wait_for(pilot, lambda: bool(rows(screen)) and rows(screen)[0][5] == "7")
+
+
+async def test_a_location_typed_in_a_session_over_every_location_says_where_counts_go(
+    store: Path,
+) -> None:
+    service = make_service(store)
+    service.transfer("BOLT-1", 10, "A1", "B2")
+    service.stocktake.start(category="Hardware")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await stocktake(app, pilot)
+        await type_line(pilot, "BOLT-1 9")
+        assert message(screen) == (
+            "location: BOLT-1 is expected at 2 places in count #1 (A1, B2): give the location"
+        )
+        await type_line(pilot, "b2")
+        assert message(screen) == "counting at B2: scan or type what is there"
+        await wait_for(pilot, lambda: "counting at B2" in status(screen))
+        await type_line(pilot, "BOLT-1 9")
+        assert message(screen) == "BOLT-1 at B2 counted 9 (system holds 10)"
+        await wait_for(
+            pilot, lambda: rows(screen)[0][:6] == ["BOLT-1", "Bolt", "B2", "", "10", "9"]
+        )
