@@ -175,9 +175,7 @@ def test_count_at_the_current_location_counts_that_line(
         "location: BOLT-1 is expected at 2 places in count #1 (A1, B2): give the location"
     )
     shelves.enter("B2")
-    assert shelves.enter("3*BOLT-1").message == (
-        "BOLT-1 counted 3 at B2 (system holds 10)"
-    )
+    assert shelves.enter("3*BOLT-1").message == ("BOLT-1 counted 3 at B2 (system holds 10)")
     assert shelves.enter("NUT-1").message == (
         "NUT-1 counted 1 at B2 (system holds 0, not expected here)"
     )
