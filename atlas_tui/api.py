@@ -433,12 +433,22 @@ class AtlasAPI:
         return self._call("variance", lambda s: s.stocktake.variance(session_id))
 
     def count_session_record(
-        self, session_id: int | str, code: str, quantity: int = 1, *, add: bool = False
+        self,
+        session_id: int | str,
+        code: str,
+        quantity: int = 1,
+        *,
+        add: bool = False,
+        location: str | None = None,
+        lot: str | None = None,
     ) -> Envelope:
-        """Record a counted quantity (or add to it) for a SKU or barcode."""
+        """Record a counted quantity (or add to it) for a SKU or barcode, on the line at
+        `location` of `lot` when the session cannot tell which line is meant."""
         return self._call(
             "count",
-            lambda s: s.stocktake.record(session_id, code, quantity, add=clean_flag("add", add)),
+            lambda s: s.stocktake.record(
+                session_id, code, quantity, add=clean_flag("add", add), location=location, lot=lot
+            ),
         )
 
     def count_session_apply(self, session_id: int | str) -> Envelope:

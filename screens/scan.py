@@ -1,7 +1,9 @@
-"""Scan mode: a barcode scanner (or the keyboard) drives receive, pick, count and move.
+"""Scan mode: a barcode scanner (or the keyboard) drives receive, pick, count, move and
+transfer, at the current location (set by scanning a location's code).
 
 The entry box keeps the focus the whole time, so a scanner's burst of keys always lands
-in it; the actions are on keys a scanner never sends (F2 to F5, tab, ctrl+z).
+in it; the actions are on keys a scanner never sends (F2 to F6, tab, ctrl+z), and tab
+alone reaches every action on a keyboard without F-keys.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from atlas_tui.text import safe_text
 from screens.dialogs import NewItemDialog, literal
 from screens.widgets.entry import EntryInput, command_keys
 
-KEYS = {"receive": "F2", "pick": "F3", "count": "F4", "move": "F5"}
+KEYS = {"receive": "F2", "pick": "F3", "count": "F4", "move": "F5", "transfer": "F6"}
 # Digits only, 8 to 14 long: the shape of EAN/UPC/GTIN codes.
 GTIN_LENGTHS = range(8, 15)
 
@@ -61,6 +63,7 @@ class ScanScreen(Screen[str]):
         Binding("f3", "choose('pick')", "Pick", show=False, id="scan-pick"),
         Binding("f4", "choose('count')", "Count", show=False, id="scan-count"),
         Binding("f5", "choose('move')", "Move", show=False, id="scan-move"),
+        Binding("f6", "choose('transfer')", "Transfer", show=False, id="scan-transfer"),
         Binding("tab", "next_action", "Next action", show=False),
         Binding("ctrl+z", "undo", "Undo (or u)", id="scan-undo"),
         Binding("ctrl+n", "create", "Create unknown", id="scan-create"),
@@ -81,6 +84,7 @@ class ScanScreen(Screen[str]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="scan-action")
+        yield Static(id="scan-where")
         yield ScanInput(
             placeholder="scan or type a code, then enter · 12* before a code = 12 of it",
             id="scan-input",
@@ -106,11 +110,30 @@ class ScanScreen(Screen[str]):
             style = "bold reverse" if name == action else "dim"
             line.append(f" {KEYS[name]} {name} ", style=style)
             line.append(" ")
-        if action == "move" and self.session.target:
-            line.append("→ ").append(safe_text(self.session.target), style="bold")
         if action == "count" and self.session.count_session:
             line.append(f"into count #{self.session.count_session}")
         self.query_one("#scan-action", Static).update(line)
+        self._show_where()
+
+    def _show_where(self) -> None:
+        """The current location, always in view (and a transfer's waiting items)."""
+        session = self.session
+        line = Text("Location: ", style="dim")
+        if session.location:
+            line.append(safe_text(session.location), style="bold")
+        else:
+            line.append("none (scan a location's code)", style="dim")
+        if session.action == "transfer":
+            if session.source is None:
+                line.append(" · transfer: scan the source location")
+            elif session.waiting:
+                units = sum(wait.units for wait in session.waiting)
+                line.append(" · transfer from ").append(safe_text(session.source), style="bold")
+                line.append(f": {units} waiting, scan the destination")
+            else:
+                line.append(" · transfer from ").append(safe_text(session.source), style="bold")
+                line.append(": scan the items")
+        self.query_one("#scan-where", Static).update(line)
 
     def _say(self, outcome: Outcome) -> None:
         message = self.query_one("#scan-message", Static)
@@ -155,12 +178,12 @@ class ScanScreen(Screen[str]):
             table.move_cursor(row=table.get_row_index(sku.casefold()))
 
     def action_choose(self, action: ScanAction) -> None:
-        """Receive, pick, count or move from now on."""
+        """Receive, pick, count, move or transfer from now on."""
         self._say(Outcome(True, self.session.choose(action)))
         self._show_action()
 
     def action_next_action(self) -> None:
-        """The next of receive, pick, count and move."""
+        """The next of receive, pick, count, move and transfer."""
         actions = list(ACTIONS)
         self.action_choose(actions[(actions.index(self.session.action) + 1) % len(actions)])
 
@@ -169,6 +192,7 @@ class ScanScreen(Screen[str]):
         """Take back the last scan."""
         outcome = self.session.undo()
         self._say(outcome)
+        self._show_where()
         self._refresh_tally(outcome.sku)
 
     def action_create(self) -> None:

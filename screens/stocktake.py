@@ -17,7 +17,8 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from atlas_tui.domain.errors import AtlasError
 from atlas_tui.services.inventory import InventoryService
-from atlas_tui.services.scanning import QUANTITY
+from atlas_tui.services.scanning import QUANTITY, KnownPlaces
+from atlas_tui.services.stocktake import line_key
 from atlas_tui.text import safe_text
 from screens.dialogs import ConfirmDialog, FormDialog, PickDialog, literal
 from screens.scan import ScanScreen
@@ -80,12 +81,15 @@ class StocktakeScreen(Screen[None]):
         self.session_id: int | None = None
         self._version: Hashable = None
         self.variance: dict[str, Any] | None = None
+        self.here: str | None = None
+        self.places = KnownPlaces(service)
+        """Where counts go in a session over several locations (a location's code sets it)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="count-status")
         yield EntryInput(
-            placeholder="scan to add one · type SKU and a figure (BOLT-1 38) to set it",
+            placeholder="scan to add one · BOLT-1 38 sets the figure · a location: count there",
             id="count-entry",
             # The input takes the screen's keys itself, so they keep their place in a burst.
             commands=command_keys(self.BINDINGS),
@@ -96,7 +100,7 @@ class StocktakeScreen(Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#variance", DataTable)
-        table.add_columns("SKU", "Name", "Expected", "Counted", "Diff", "Now")
+        table.add_columns("SKU", "Name", "Location", "Lot", "Expected", "Counted", "Diff", "Now")
         self.query_one("#count-entry", Input).focus()
         self._reload()
         # Colleagues may count into the same session: their counts show within a second.
@@ -156,6 +160,10 @@ class StocktakeScreen(Screen[None]):
             f" · {totals['counted']}/{totals['expected_items']} counted"
             f" · {totals['differences']} differ (net {totals['net']:+d})",
         )
+        if totals.get("not_expected"):
+            line.append(f" · {totals['not_expected']} not expected", style="bold")
+        if self.here and not session.get("location"):
+            line.append(" · counting at ").append(safe_text(self.here), style="bold")
         if session["status"] != "open":
             line.append(f" · {session['status']}", style="bold")
         status.update(line)
@@ -164,24 +172,31 @@ class StocktakeScreen(Screen[None]):
         for row in variance["rows"]:
             difference = int(row["difference"])
             style = "red" if difference < 0 else "green" if difference > 0 else ""
+            name = literal(row["name"])
+            if row.get("note"):
+                name = Text.assemble(name, (f" · {row['note']}", "bold"))
             table.add_row(
                 literal(row["sku"]),
-                literal(row["name"]),
+                name,
+                literal(row["location"]),
+                literal(row["lot"]),
                 _number(row["expected"]),
                 _number(row["counted"]),
                 Text(f"{difference:+d}" if difference else "0", style=style, justify="right"),
                 _now(row["current"]),
-                key=row["sku"].casefold(),
+                key=line_key(row["sku"], row["location"], row["lot"]),
             )
         for row in variance["uncounted"]:
             table.add_row(
                 literal(row["sku"]),
                 literal(row["name"]),
+                literal(row["location"]),
+                literal(row["lot"]),
                 _number(row["expected"]),
                 Text("—", style="dim", justify="right"),
                 Text("uncounted", style="dim", justify="right"),
                 _now(row["current"]),
-                key=row["sku"].casefold(),
+                key=line_key(row["sku"], row["location"], row["lot"]),
             )
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
@@ -208,22 +223,37 @@ class StocktakeScreen(Screen[None]):
             self._say("no open count session: press F2 to start one", False)
             return
         take = self.service.stocktake
+        here = self.here
         try:
+            # A location's code wins over an item's, as in scan mode (`1*CODE` is the item).
+            if (place := self._location(text)) is not None:
+                self.here = place
+                self._say(f"counting at {place}: scan or type what is there")
+                self._reload()
+                return
             if self._is_code(text):
-                done = take.record(self.session_id, text, 1, add=True)
+                done = take.record(self.session_id, text, 1, add=True, location=here)
             elif (setting := SET_COUNT.match(text)) is not None:
-                done = take.record(self.session_id, setting.group(1), int(setting.group(2)))
+                done = take.record(
+                    self.session_id, setting.group(1), int(setting.group(2)), location=here
+                )
             elif (adding := QUANTITY.match(text)) is not None and adding.group(2).strip():
                 amount = int(adding.group(1))
-                done = take.record(self.session_id, adding.group(2).strip(), amount, add=True)
+                done = take.record(
+                    self.session_id, adding.group(2).strip(), amount, add=True, location=here
+                )
             else:
-                done = take.record(self.session_id, text, 1, add=True)
+                done = take.record(self.session_id, text, 1, add=True, location=here)
         except AtlasError as error:
             self._say(str(error), False)
             return
-        self._say(f"{done['sku']} counted {done['counted']} (system holds {done['expected']})")
+        self._say(counted_line(done))
         self._reload()
-        self._select(done["sku"])
+        self._select(line_key(done["sku"], done["location"], done["lot"]))
+
+    def _location(self, text: str) -> str | None:
+        """The location a whole entry names (its recorded spelling), or None."""
+        return self.places.named(text)
 
     def _is_code(self, text: str) -> bool:
         """A whole entry that names an item is a scan, even if it looks like `X 12`."""
@@ -233,11 +263,11 @@ class StocktakeScreen(Screen[None]):
             return False
         return True
 
-    def _select(self, sku: str) -> None:
+    def _select(self, key: str) -> None:
         def move() -> None:
             table = self.query_one("#variance", DataTable)
             try:
-                table.move_cursor(row=table.get_row_index(sku.casefold()))
+                table.move_cursor(row=table.get_row_index(key))
             except Exception:  # the row is not there (yet): nothing to point at
                 return
 
@@ -252,7 +282,7 @@ class StocktakeScreen(Screen[None]):
             self.query_one("#count-entry", Input).focus()
             if session is not None:
                 self.session_id = int(session["id"])
-                self._say(f"count #{session['id']} started: {session['expected_items']} items")
+                self._say(f"count #{session['id']} started: {session['expected_items']} lines")
                 self._reload()
 
         self.app.push_screen(StartCountDialog(self.service), started)
@@ -288,8 +318,8 @@ class StocktakeScreen(Screen[None]):
             return
         totals = variance["totals"]
         question = Text(
-            f"Apply count #{number}? {totals['differences']} items change "
-            f"(net {totals['net']:+d}); {totals['uncounted']} uncounted items are left alone."
+            f"Apply count #{number}? {totals['differences']} lines change "
+            f"(net {totals['net']:+d}); {totals['uncounted']} uncounted lines are left alone."
         )
 
         def answered(yes: bool | None) -> None:
@@ -359,4 +389,17 @@ def _now(current: int | None) -> Text:
 
 
 def _noun(count: int) -> str:
-    return "item" if count == 1 else "items"
+    return "line" if count == 1 else "lines"
+
+
+def counted_line(done: dict[str, Any]) -> str:
+    """`BOLT-1 at A1 counted 2 (system holds 40)`, with `, not expected here` when the
+    session listed no such line."""
+    where = done["location"] or "(no location)"
+    if done.get("lot"):
+        where += f" lot {done['lot']}"
+    note = f", {done['note']}" if done.get("note") else ""
+    return (
+        f"{done['sku']} at {where} counted {done['counted']} "
+        f"(system holds {done['expected']}{note})"
+    )

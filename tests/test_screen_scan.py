@@ -107,7 +107,7 @@ async def test_picking_more_than_there_is_is_refused_with_a_bell(store: Path) ->
         screen = await scan_mode(app, pilot)
         await pilot.press("f3", "9", "x")
         await scan(pilot, "TAPE-1")
-        assert message(screen) == "quantity: cannot remove 9 from TAPE-1: only 8 on hand"
+        assert message(screen) == "quantity: cannot pick 9 of TAPE-1: only 8 on hand"
         assert bells.rung == 1
         assert stored(store, "TAPE-1") == 8
 
@@ -197,3 +197,83 @@ async def test_leaving_scan_mode_shows_what_was_done(store: Path) -> None:
         await wait_for(pilot, lambda: app.items_screen.table.current is not None)
         table = app.items_screen.table
         assert [item.quantity for item in table.items] == [41, 23, 8]
+
+
+PACK = "5000000000012"  # a carton of 12 NUT-1
+
+
+def where(screen: ScanScreen) -> str:
+    return str(screen.query_one("#scan-where", Static).render())
+
+
+def lines(store: Path, sku: str) -> list[tuple[str, int]]:
+    return [(line.location, line.quantity) for line in make_service(store).stock(sku)]
+
+
+@pytest.fixture
+def shelves(store: Path) -> Path:
+    service = make_service(store)
+    service.update("NUT-1", barcodes={PACK: 12})
+    service.places.create("C9", "Returns")
+    return store
+
+
+async def test_a_scanned_location_is_shown_and_receive_and_pick_act_there(shelves: Path) -> None:
+    app = make_app(shelves)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await scan_mode(app, pilot)
+        assert where(screen) == "Location: none (scan a location's code)"
+        await scan(pilot, "c9")
+        assert message(screen) == "receiving into C9: scan the items"
+        assert where(screen) == "Location: C9"
+        await scan(pilot, PACK)
+        assert message(screen) == "NUT-1 +12 at C9 → 37 (a pack of 12)"
+        assert lines(shelves, "NUT-1") == [("A1", 25), ("C9", 12)]
+        await pilot.press("f3")
+        assert where(screen) == "Location: C9", "the location stays across actions"
+        await pilot.press("5", "asterisk")
+        await scan(pilot, "NUT-1")
+        assert message(screen) == "NUT-1 -5 at C9 → 32"
+        assert lines(shelves, "NUT-1") == [("A1", 25), ("C9", 7)]
+        assert tally(screen) == [["NUT-1", "Nut", "12", "5", "", "", "32"]]
+
+
+async def test_an_unknown_pack_barcode_is_refused_and_nothing_changes(shelves: Path) -> None:
+    app = make_app(shelves)
+    before = shelves.read_bytes()
+    async with app.run_test(size=(80, 24)) as pilot:
+        bells = Bells(app)
+        screen = await scan_mode(app, pilot)
+        await scan(pilot, "A1")
+        await scan(pilot, "5000000000099")
+        assert message(screen).startswith("unknown code '5000000000099': nothing changed")
+        assert bells.rung == 1
+        assert tally(screen) == []
+    assert shelves.read_bytes() == before
+
+
+async def test_transfer_scans_the_source_the_items_then_the_destination(shelves: Path) -> None:
+    app = make_app(shelves)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await scan_mode(app, pilot)
+        for _ in range(4):  # tab alone reaches every action, without F-keys
+            await pilot.press("tab")
+        assert screen.session.action == "transfer"
+        assert where(screen).endswith("transfer: scan the source location")
+        await scan(pilot, "A1")
+        assert where(screen) == "Location: A1 · transfer from A1: scan the items"
+        await scan(pilot, PACK)
+        await pilot.press("3", "asterisk")
+        await scan(pilot, BARCODE)
+        assert where(screen) == "Location: A1 · transfer from A1: 15 waiting, scan the destination"
+        assert lines(shelves, "NUT-1") == [("A1", 25)], "nothing moves before the destination"
+        await scan(pilot, "C9")
+        assert message(screen) == "transferred 15 of 2 items from A1 to C9"
+        assert where(screen) == "Location: C9 · transfer: scan the source location"
+        assert lines(shelves, "NUT-1") == [("A1", 13), ("C9", 12)]
+        assert lines(shelves, "BOLT-1") == [("A1", 37), ("C9", 3)]
+        assert [row[5] for row in tally(screen)] == ["12 → C9", "3 → C9"]
+        await pilot.press("ctrl+z")
+        assert message(screen) == "undone: transfer of 2 items from A1 to C9"
+        assert lines(shelves, "NUT-1") == [("A1", 25)]
+        assert make_service(shelves).verify()["ok"]

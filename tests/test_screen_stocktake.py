@@ -67,33 +67,41 @@ async def test_a_count_session_from_start_to_apply(store: Path) -> None:
         await wait_for(pilot, lambda: app.screen is screen)
         await settle(pilot)
         assert status(screen) == "count #1 · at A1 · 0/3 counted · 0 differ (net +0)"
-        assert [row[4] for row in rows(screen)] == ["uncounted"] * 3
+        assert [row[6] for row in rows(screen)] == ["uncounted"] * 3
 
         await type_line(pilot, "nut-1 24")  # keyboard: set the figure
         for _ in range(2):
             await scan(pilot, BARCODE)  # scanner: one each
         await settle(pilot)
-        assert message(screen) == "BOLT-1 counted 2 (system holds 40)"
+        assert message(screen) == "BOLT-1 at A1 counted 2 (system holds 40)"
         assert status(screen) == "count #1 · at A1 · 2/3 counted · 2 differ (net -39)"
         assert rows(screen)[:2] == [
-            ["BOLT-1", "Bolt", "40", "2", "-38", "40"],
-            ["NUT-1", "Nut", "25", "24", "-1", "25"],
+            ["BOLT-1", "Bolt", "A1", "", "40", "2", "-38", "40"],
+            ["NUT-1", "Nut", "A1", "", "25", "24", "-1", "25"],
         ]
 
-        await type_line(pilot, "CABLE-1 3")
-        assert message(screen) == "sku: CABLE-1 is not in count #1 (at A1)"
+        await type_line(pilot, "CABLE-1 3")  # found where it should not be
+        await settle(pilot)
+        assert message(screen) == "CABLE-1 at A1 counted 3 (system holds 0, not expected here)"
+        await wait_for(pilot, lambda: len(rows(screen)) == 4)
+        assert rows(screen)[1] == [
+            "CABLE-1", "Cable · not expected here", "A1", "", "0", "3", "+3", "0"
+        ]  # fmt: skip
+        assert status(screen).endswith("3 differ (net -36) · 1 not expected")
 
         await pilot.press("f4")
         await wait_for(pilot, lambda: isinstance(app.screen, ConfirmDialog))
         await pilot.press("y")
         await wait_for(pilot, lambda: app.screen is screen)
         await settle(pilot)
-        assert message(screen) == "count #1 applied: 2 items changed"
+        assert message(screen) == "count #1 applied: 3 lines changed"
         assert (stored(store, "BOLT-1"), stored(store, "NUT-1"), stored(store, "TAPE-1")) == (
             2,
             24,
             8,
         )
+        cable = make_service(store).stock("CABLE-1")
+        assert [(line.location, line.quantity) for line in cable] == [("A1", 3), ("B2", 12)]
         assert status(screen) == "No open count session · F2 starts one"
         await pilot.press("escape")
         await wait_for(pilot, lambda: isinstance(app.screen, ItemsScreen))
@@ -114,7 +122,7 @@ async def test_scan_mode_counts_into_the_session_shown(store: Path) -> None:
         await wait_for(pilot, lambda: app.screen is screen)
         await settle(pilot)
         assert message(screen) == "scan mode: counted 1 item into count #2"
-        assert rows(screen)[0] == ["TAPE-1", "Tape", "8", "3", "-5", "8"]
+        assert rows(screen)[0] == ["TAPE-1", "Tape", "A1", "", "8", "3", "-5", "8"]
 
 
 async def test_another_operators_counts_show_up(store: Path) -> None:
@@ -123,4 +131,27 @@ async def test_another_operators_counts_show_up(store: Path) -> None:
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await stocktake(app, pilot)
         make_service(store).stocktake.record(1, "NUT-1", 7)
-        await wait_for(pilot, lambda: bool(rows(screen)) and rows(screen)[0][3] == "7")
+        await wait_for(pilot, lambda: bool(rows(screen)) and rows(screen)[0][5] == "7")
+
+
+async def test_a_location_typed_in_a_session_over_every_location_says_where_counts_go(
+    store: Path,
+) -> None:
+    service = make_service(store)
+    service.transfer("BOLT-1", 10, "A1", "B2")
+    service.stocktake.start(category="Hardware")
+    app = make_app(store)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await stocktake(app, pilot)
+        await type_line(pilot, "BOLT-1 9")
+        assert message(screen) == (
+            "location: BOLT-1 is expected at 2 places in count #1 (A1, B2): give the location"
+        )
+        await type_line(pilot, "b2")
+        assert message(screen) == "counting at B2: scan or type what is there"
+        await wait_for(pilot, lambda: "counting at B2" in status(screen))
+        await type_line(pilot, "BOLT-1 9")
+        assert message(screen) == "BOLT-1 at B2 counted 9 (system holds 10)"
+        await wait_for(
+            pilot, lambda: rows(screen)[0][:6] == ["BOLT-1", "Bolt", "B2", "", "10", "9"]
+        )

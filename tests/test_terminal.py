@@ -104,8 +104,10 @@ def test_a_scanner_burst_keeps_its_order_in_tmux(json_db: Path, tmp_path: Path) 
         stored = make_service(json_db)
         assert (stored.get("A-1").location, stored.get("A-1").quantity) == ("Z-9", 11)
         assert stored.get("B-2").location == "B1"
+        # Z-9, scanned for the move, stays the current location: receipts land there.
+        assert [(x.location, x.quantity) for x in stored.stock("B-2")] == [("B1", 4), ("Z-9", 4)]
         kinds = [m.kind for m in stored.history_since(stored.now().replace(year=2000))]
-        assert kinds[:4] == ["adjust", "adjust", "adjust", "move"]
+        assert kinds[:4] == ["receive", "receive", "receive", "move"]
     finally:
         subprocess.run([*tmux, "kill-server"], capture_output=True)
 

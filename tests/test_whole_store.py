@@ -252,7 +252,8 @@ def test_apply_adds_the_difference_to_the_stock_as_it_is_at_commit(db: Path) -> 
     last = service.history("A")[0]
     assert (last.kind, last.reason, last.delta) == ("count", "spring count", 5)
     assert (last.quantity_before, last.quantity_after) == (11, 16)
-    assert changes == [{"sku": "A", "expected": 10, "counted": 15, "before": 11, "after": 16,
+    assert changes == [{"sku": "A", "location": "A1", "lot": "", "expected": 10, "counted": 15,
+                        "before": 11, "after": 16,
                         "difference": 5}]  # fmt: skip
     recorded = {"session": 1, **changes[0], "lines": [["A1", "", "", 11, 16]]}  # type: ignore[dict-item]
     assert last.details == recorded
@@ -313,7 +314,16 @@ def test_an_apply_whose_session_cannot_be_closed_says_the_stock_changed(db: Path
     service.stocktake.record(1, "0", 7)
     again = service.stocktake.apply(1)
     assert again["changes"] == [
-        {"sku": "A", "expected": 10, "counted": 15, "before": 10, "after": 15, "difference": 5}
+        {
+            "sku": "A",
+            "location": "A1",
+            "lot": "",
+            "expected": 10,
+            "counted": 15,
+            "before": 10,
+            "after": 15,
+            "difference": 5,
+        }
     ]
     assert service.get("A").quantity == 15
     assert [m.kind for m in service.history("A")] == ["count", "add"]

@@ -75,6 +75,8 @@ def _count_session_args(p: argparse.ArgumentParser, common: argparse.ArgumentPar
     count.add_argument("code", metavar="SKU", help="SKU (any case) or barcode")
     count.add_argument("quantity", metavar="QUANTITY", type=int)
     count.add_argument("--add", action="store_true", help="add to the count instead of setting it")
+    count.add_argument("--location", help="where it was counted (default: the session's location)")
+    count.add_argument("--lot", help="the lot counted (default: the only lot expected there)")
     apply = action("apply", "turn the differences into count movements")
     apply.add_argument("session", metavar="ID")
     cancel = action("cancel", "close the session without changing stock")
@@ -187,7 +189,7 @@ def _count_session(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
         return out.finish(
             api.count_session_start(args.location, args.category, args.reason),
             lambda s: out.line(
-                f"count #{s['id']} started: {s['expected_items']} items ",
+                f"count #{s['id']} started: {s['expected_items']} lines ",
                 plain(s["scope"]),
                 f"; record counts with `atlas count-session count {s['id']} SKU QUANTITY`",
             ),
@@ -197,13 +199,15 @@ def _count_session(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     if action == "show":
         return out.finish(api.count_session(args.session), lambda v: _variance(out, v))
     if action == "count":
-        envelope = api.count_session_record(args.session, args.code, args.quantity, add=args.add)
-        return out.finish(
-            envelope,
-            lambda c: out.line(
-                plain(c["sku"]), f" counted {c['counted']} (system holds {c['expected']})"
-            ),
+        envelope = api.count_session_record(
+            args.session,
+            args.code,
+            args.quantity,
+            add=args.add,
+            location=args.location,
+            lot=args.lot,
         )
+        return out.finish(envelope, lambda c: _counted(out, c))
     if action == "apply":
         return out.finish(api.count_session_apply(args.session), lambda r: _applied(out, r))
     if action == "cancel":
@@ -212,6 +216,22 @@ def _count_session(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
             lambda s: out.line(f"count #{s['id']} cancelled; no stock was changed"),
         )
     raise AssertionError(action)
+
+
+def _counted(out: Output, c: dict[str, Any]) -> None:
+    """`BOLT-1 at A1 lot L7 counted 5 (system holds 4)`, and when it should not be there,
+    `(not expected here)`."""
+    from atlas_tui.cli.render import plain
+
+    where: list[Any] = [" at ", plain(c["location"] or "(no location)")]
+    if c.get("lot"):
+        where += [" lot ", plain(c["lot"])]
+    note = f" ({c['note']})" if c.get("note") else ""
+    out.line(
+        plain(c["sku"]),
+        *where,
+        f" counted {c['counted']} (system holds {c['expected']}){note}",
+    )
 
 
 def _session_list(out: Output, found: list[dict[str, Any]]) -> None:
@@ -225,22 +245,26 @@ def _session_list(out: Output, found: list[dict[str, Any]]) -> None:
             f"#{s['id']} {s['status']:<9} {str(s['created_at'])[:16].replace('T', ' ')}  ",
             plain(s["scope"]),
             f"  {s['counted_items']}/{s['expected_items']} counted  ",
+            f"({s['not_expected']} not expected)  " if s.get("not_expected") else "",
             plain(s["created_by"]),
         )
 
 
 def _variance(out: Output, variance: dict[str, Any]) -> None:
     from atlas_tui.cli.render import plain
-    from atlas_tui.cli.render_counts import count_table
+    from atlas_tui.cli.render_counts import count_table, not_expected
 
     session, totals = variance["session"], variance["totals"]
     out.line(f"count #{session['id']} ({session['status']}) ", plain(session["scope"]))
     if variance["rows"] or variance["uncounted"]:
         out.console.print(count_table(variance, out.console.width))
+    for line in not_expected(variance):
+        out.line(line)
     out.line(
         f"{totals['counted']} of {totals['expected_items']} counted, "
         f"{totals['differences']} with a difference (net {totals['net']:+d}), "
         f"{totals['uncounted']} uncounted"
+        + (f", {totals['not_expected']} not expected" if totals.get("not_expected") else "")
     )
 
 
@@ -249,10 +273,16 @@ def _applied(out: Output, result: dict[str, Any]) -> None:
 
     session, changes = result["session"], result["changes"]
     for change in changes:
+        where: list[Any] = []
+        if change.get("location"):
+            where += [" at ", plain(change["location"])]
+        if change.get("lot"):
+            where += [" lot ", plain(change["lot"])]
         out.line(
             "  ",
             plain(change["sku"]),
+            *where,
             f": {change['before']} → {change['after']} ({change['difference']:+d})",
         )
-    noun = "item" if len(changes) == 1 else "items"
+    noun = "line" if len(changes) == 1 else "lines"
     out.line(f"count #{session['id']} applied: {len(changes)} {noun} changed")

@@ -1,24 +1,30 @@
 """Scan mode's rules: what one scanned (or typed) entry does, a running tally, undo.
 
 Barcode scanners type like a keyboard and end with Enter, so an entry is one line of
-text. It is looked up as a SKU (any case), else as an item's `barcode` attribute. A
-quantity may come first: `12*CODE` (or `12x`), or `12` on its own line when no
-item has that code, applies the next scan twelve times.
+text. A known location's code (a recorded location, a home, or a place holding stock)
+sets the current location: receive puts stock there, pick and count take it from there,
+move sends items there, and transfer takes it as the source, then the destination.
+Any other code is looked up as a SKU (any case), else as a barcode: a pack's barcode
+stands for its pack size. A code that is both a location and an item's SKU is the
+location; `1*CODE` (or the item's barcode) scans the item. A quantity may come first:
+`12*CODE` (or `12x`), or `12` on its own line when no item has that code, applies the
+next scan twelve times.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Final, Literal
 
-from atlas_tui.domain.errors import AtlasError, NotFoundError
+from atlas_tui.domain.errors import AtlasError, NotFoundError, ValidationError
 from atlas_tui.domain.models import InventoryItem
+from atlas_tui.domain.stock import location_key, where_stock_is
 from atlas_tui.services.inventory import InventoryService
 
-ScanAction = Literal["receive", "pick", "count", "move"]
-ACTIONS: Final[tuple[ScanAction, ...]] = ("receive", "pick", "count", "move")
+ScanAction = Literal["receive", "pick", "count", "move", "transfer"]
+ACTIONS: Final[tuple[ScanAction, ...]] = ("receive", "pick", "count", "move", "transfer")
 # Six digits at most: a longer number is a barcode, never a quantity someone typed.
 QUANTITY = re.compile(r"^(\d{1,6})\s*[*xX\u00d7]\s*(.*)$")  # * x X or the times sign
 BARE_QUANTITY = re.compile(r"^\d{1,6}$")
@@ -45,6 +51,7 @@ class Tally:
     picked: int = 0
     counted: int = 0
     moved_to: str = ""
+    transferred: int = 0
     quantity: int | None = None
 
 
@@ -53,53 +60,158 @@ class _Step:
     key: str
     undo: Callable[[], str]
     tally: Callable[[Tally], None]
+    waiting: bool = False
+    """An item scanned for a transfer not yet made: no stock changed."""
+
+
+@dataclass
+class _Done:
+    """The movements one scan made, so its undo takes back exactly those: the id of the
+    last, and (SKU key, kind) of each in the order they were made."""
+
+    last_id: int | None
+    made: list[tuple[str, str]]
+
+
+@dataclass
+class Waiting:
+    """An item scanned for a transfer, moved when the destination is scanned."""
+
+    sku: str
+    name: str
+    units: int
+
+
+class KnownPlaces:
+    """Which codes are locations: recorded ones (not retired), and any place holding stock
+    or an item's home. Read once, then kept up to date from the items changed since (a
+    scan must not read a big store again each time)."""
+
+    def __init__(self, service: InventoryService) -> None:
+        self.service = service
+        self._places: tuple[Hashable, dict[str, str]] | None = None
+
+    def named(self, code: str) -> str | None:
+        """The location `code` names (its recorded spelling), or None."""
+        key = location_key(code)
+        if not key:
+            return None
+        for place in self.service.repository.locations():
+            if place.key == key and not place.retired:
+                return place.code
+        return self._held().get(key)
+
+    def _held(self) -> dict[str, str]:
+        mark = self.service.history_mark()
+        if self._places is not None:
+            changed = self.service.changed_since(self._places[0])
+            if changed is not None:
+                kept = self._places[1]
+                for sku in changed:
+                    try:
+                        _add_places(kept, self.service.get(sku))
+                    except NotFoundError:
+                        continue  # deleted: its places may stay known, which is harmless
+                self._places = (mark, kept)
+                return kept
+        places: dict[str, str] = {}
+        for item in self.service.list_items():
+            _add_places(places, item)
+        self._places = (mark, places)
+        return places
 
 
 @dataclass
 class ScanSession:
-    """One operator's scanning: the current action, a pending quantity, the tally."""
+    """One operator's scanning: the action, the current location, a pending quantity,
+    the items waiting for a transfer's destination, and the tally."""
 
     service: InventoryService
     action: ScanAction = "receive"
     count_session: int | None = None
-    target: str | None = None
+    location: str | None = None
     pending: int | None = None
+    source: str | None = None
+    """Where a transfer takes from (set by the first location scanned in transfer)."""
+    waiting: list[Waiting] = field(default_factory=list)
     tally: dict[str, Tally] = field(default_factory=dict)
     _steps: list[_Step] = field(default_factory=list)
+    _places: KnownPlaces | None = None
+
+    @property
+    def target(self) -> str | None:
+        """Where move sends the items scanned (the current location)."""
+        return self.location
 
     def choose(self, action: ScanAction) -> str:
-        """Switch the action; choosing move again forgets the location scanned for it."""
+        """Switch the action; the current location stays. A transfer whose items are
+        waiting is dropped (nothing was moved yet)."""
+        dropped = ""
+        if self.waiting and action != "transfer":
+            dropped = f" (the transfer of {_items(len(self.waiting))} was dropped)"
+            self.waiting.clear()
+        if action != "transfer":
+            self.source = None
         self.action = action
+        here = self.location
         if action == "move":
-            self.target = None
-            return "move: scan the location first, then the items to put there"
-        if action == "count":
-            return f"count: each scan adds to the tally of {self._count_label()}"
-        return f"{action}: each scan {'adds' if action == 'receive' else 'takes'} one"
+            text = (
+                f"move: items scanned go to {here} (scan another location to switch)"
+                if here
+                else "move: scan the location first, then the items to put there"
+            )
+        elif action == "transfer":
+            if self.source is None and here:
+                self.source = here
+            text = (
+                f"transfer from {self.source}: scan the items, then the destination"
+                if self.source
+                else "transfer: scan the source location, the items, then the destination"
+            )
+        elif action == "count":
+            at = f" at {here}" if here else ""
+            text = f"count: each scan adds to the tally of {self._count_label()}{at}"
+        else:
+            verb = "adds" if action == "receive" else "takes"
+            at = f" {'at' if action == 'receive' else 'from'} {here}" if here else ""
+            text = f"{action}: each scan {verb} one{at}"
+        return text + dropped
 
     def _count_label(self) -> str:
         return f"count #{self.count_session}" if self.count_session else "a new count session"
+
+    # Entries ----------------------------------------------------------------------------------
 
     def enter(self, entry: str) -> Outcome:
         """Apply one scanned or typed line."""
         text = entry.strip()
         if not text:
             return Outcome(True, "")
-        item = self._lookup(text)
-        if isinstance(item, Outcome):
-            return item
-        if item is None:
+        place = self.known_location(text)
+        if place is not None:
+            return self._at(place)
+        found = self._lookup(text)
+        if isinstance(found, Outcome):
+            return found
+        if found is None:
             quantity = self._quantity_prefix(text)
             if quantity is not None:
                 return quantity
-            if self.action == "move":
-                return self._location(text)
+            if self.action == "move" and self.location is None:
+                self.location = text  # a new location: move may create it
+                return Outcome(True, f"moving to {text}: scan the items")
             return Outcome(False, f"unknown code {text!r}: nothing changed", unknown=text)
-        return self._apply(item)
+        return self._apply(*found)
 
-    def _lookup(self, code: str) -> InventoryItem | Outcome | None:
+    def known_location(self, code: str) -> str | None:
+        """The location a code names (its recorded spelling), or None."""
+        if self._places is None:
+            self._places = KnownPlaces(self.service)
+        return self._places.named(code)
+
+    def _lookup(self, code: str) -> tuple[InventoryItem, int] | Outcome | None:
         try:
-            return self.service.find_code(code)
+            return self.service.scan_code(code)
         except NotFoundError:
             return None
         except AtlasError as error:
@@ -116,47 +228,59 @@ class ScanSession:
         code = match.group(2).strip()
         if not code:
             return Outcome(True, f"x{self.pending} for the next scan")
-        item = self._lookup(code)
-        if isinstance(item, Outcome):
+        found = self._lookup(code)
+        if isinstance(found, Outcome):
             self.pending = None
-            return item
-        if item is None:
+            return found
+        if found is None:
             self.pending = None
             return Outcome(False, f"unknown code {code!r}: nothing changed", unknown=code)
-        return self._apply(item)
+        return self._apply(*found)
 
-    def _location(self, text: str) -> Outcome:
-        known = {place.casefold(): place for place in self.service.locations()}
-        if self.target is None or text.casefold() in known:
-            self.target = known.get(text.casefold(), text)
-            return Outcome(True, f"moving to {self.target}: scan the items")
-        return Outcome(
-            False,
-            f"unknown code {text!r}: no item or location has it (press F5 to choose a new "
-            "location)",
-            unknown=text,
-        )
+    def _at(self, place: str) -> Outcome:
+        """A location was scanned: the current location, or a transfer's destination."""
+        if self.action == "transfer":
+            if self.waiting and self.source is not None:
+                return self._transfer_to(place)
+            self.source = self.location = place
+            return Outcome(True, f"transfer from {place}: scan the items, then the destination")
+        self.location = place
+        if self.action == "move":
+            return Outcome(True, f"moving to {place}: scan the items")
+        if self.action == "count":
+            return Outcome(True, f"counting at {place}: scan the items")
+        if self.action == "pick":
+            return Outcome(True, f"picking from {place}: scan the items")
+        return Outcome(True, f"receiving into {place}: scan the items")
 
-    def _apply(self, item: InventoryItem) -> Outcome:
-        quantity, self.pending = self.pending or 1, None
+    def _apply(self, item: InventoryItem, pack: int) -> Outcome:
+        units, self.pending = (self.pending or 1) * pack, None
+        note = f" (a pack of {pack})" if pack != 1 else ""
         try:
             if self.action == "receive":
-                return self._adjust(item, quantity)
+                return self._stock(item, units, note)
             if self.action == "pick":
-                return self._adjust(item, -quantity)
+                return self._stock(item, -units, note)
             if self.action == "count":
-                return self._count(item, quantity)
-            return self._move(item, quantity)
+                return self._count(item, units)
+            if self.action == "transfer":
+                return self._wait(item, units, note)
+            return self._move(item, units)
         except AtlasError as error:
             return Outcome(False, str(error), sku=item.sku)
 
-    def _adjust(self, item: InventoryItem, delta: int) -> Outcome:
+    # Actions ----------------------------------------------------------------------------------
+
+    def _stock(self, item: InventoryItem, delta: int, note: str) -> Outcome:
         verb = "receive" if delta > 0 else "pick"
-        changed = self.service.adjust(item.sku, delta, f"scan: {verb}")
-        reason = _undo_reason(self.service, "adjust")
+        if delta > 0:
+            changed = self.service.receive(item.sku, delta, "scan: receive", location=self.location)
+        else:
+            changed = self.service.pick(item.sku, -delta, "scan: pick", location=self.location)
+        done = self._done([(changed.key, verb)])
 
         def undo() -> str:
-            back = self.service.adjust(item.sku, -delta, reason)
+            back = self._undo(done)
             return f"undone: {verb} of {abs(delta)} {item.sku}, now {back.quantity}"
 
         def count(line: Tally) -> None:
@@ -172,7 +296,10 @@ class ScanSession:
             line.picked -= delta
         self._steps.append(_Step(changed.key, undo, count))
         sign = "+" if delta > 0 else "-"
-        return Outcome(True, f"{changed.sku} {sign}{abs(delta)} → {changed.quantity}", changed.sku)
+        at = f" at {self.location}" if self.location else ""
+        return Outcome(
+            True, f"{changed.sku} {sign}{abs(delta)}{at} → {changed.quantity}{note}", changed.sku
+        )
 
     def _count(self, item: InventoryItem, quantity: int) -> Outcome:
         take = self.service.stocktake
@@ -185,10 +312,11 @@ class ScanSession:
                 self.count_session = int(take.start(reason="scan count")["id"])
                 started = f" (started count #{self.count_session} over all items)"
         session = self.count_session
-        counted = take.record(session, item.sku, quantity, add=True)
+        counted = take.record(session, item.sku, quantity, add=True, location=self.location)
+        place, lot = counted["location"], counted["lot"]
 
         def undo() -> str:
-            after = take.record(session, item.sku, -quantity, add=True)
+            after = take.record(session, item.sku, -quantity, add=True, location=place, lot=lot)
             return f"undone: count of {quantity} {item.sku}, tally {after['counted']}"
 
         def uncount(line: Tally) -> None:
@@ -196,23 +324,26 @@ class ScanSession:
 
         self._line(item).counted += quantity
         self._steps.append(_Step(item.key, undo, uncount))
+        at = f" at {self.location}" if self.location else ""
+        flag = f", {counted['note']}" if counted.get("note") else ""
         return Outcome(
             True,
-            f"{item.sku} counted {counted['counted']} (system holds {counted['expected']})"
-            + started,
+            f"{item.sku} counted {counted['counted']}{at} (system holds {counted['expected']}"
+            f"{flag})" + started,
             item.sku,
         )
 
     def _move(self, item: InventoryItem, quantity: int) -> Outcome:
-        if self.target is None:
+        target = self.location
+        if target is None:
             return Outcome(False, "scan the location to move to first", sku=item.sku)
         note = " (a quantity does not apply to moves)" if quantity != 1 else ""
         origin = item.location
-        moved = self.service.move(item.sku, self.target, "scan: move")
-        reason = _undo_reason(self.service, "move")
+        moved = self.service.move(item.sku, target, "scan: move")
+        done = self._done([(moved.key, "move")])
 
         def undo() -> str:
-            back = self.service.move(item.sku, origin, reason)
+            back = self._undo(done)
             return f"undone: {item.sku} back at {back.location}"
 
         def unmove(line: Tally) -> None:
@@ -223,6 +354,116 @@ class ScanSession:
         return Outcome(
             True, f"{moved.sku} moved {origin or '—'} → {moved.location}{note}", moved.sku
         )
+
+    def _wait(self, item: InventoryItem, units: int, note: str) -> Outcome:
+        """An item scanned for a transfer: checked against the source, then it waits."""
+        source = self.source
+        if source is None:
+            return Outcome(False, "scan the location to take from first", sku=item.sku)
+        key = location_key(source)
+        held = sum(line.quantity for line in item.stock if location_key(line.location) == key)
+        asked = units + sum(w.units for w in self.waiting if w.sku.casefold() == item.key)
+        if asked > held:
+            raise ValidationError(
+                "from",
+                f"{item.sku} has {held} at {source}, cannot take {asked}; "
+                f"stock is at {where_stock_is(item.stock)}",
+            )
+        self.waiting.append(Waiting(item.sku, item.name, units))
+
+        def undo() -> str:
+            self.waiting.pop()
+            return f"undone: {units} {item.sku} no longer waiting to be transferred"
+
+        self._line(item)
+        self._steps.append(_Step(item.key, undo, lambda line: None, waiting=True))
+        total = sum(w.units for w in self.waiting)
+        return Outcome(
+            True,
+            f"{item.sku} {units} from {source}{note}: {total} waiting, scan the destination",
+            item.sku,
+        )
+
+    def _transfer_to(self, destination: str) -> Outcome:
+        """Move every waiting item from the source to `destination`, all or nothing."""
+        source = self.source
+        assert source is not None
+        if location_key(destination) == location_key(source):
+            return Outcome(False, f"{source} is where the items come from: scan the destination")
+        waiting = list(self.waiting)
+        moved: list[InventoryItem] = []
+        try:
+            with self.service.batch():
+                for wait in waiting:
+                    moved.append(
+                        self.service.transfer(
+                            wait.sku, wait.units, source, destination, "scan: transfer"
+                        )
+                    )
+        except AtlasError as error:
+            return Outcome(False, f"nothing was transferred: {error}")
+        done = self._done([(w.sku.casefold(), "transfer") for w in waiting])
+        units: dict[str, int] = {}
+        for wait in waiting:
+            units[wait.sku.casefold()] = units.get(wait.sku.casefold(), 0) + wait.units
+        for item in moved:
+            line = self._line(item)
+            line.transferred += units[item.key]
+            line.moved_to = f"{line.transferred} → {destination}"
+        self.waiting.clear()
+        self.source, self.location = None, destination
+        # Earlier scans of the waiting items are now part of this transfer's undo.
+        self._steps = [step for step in self._steps if not step.waiting]
+
+        def undo() -> str:
+            self._undo(done)
+            return f"undone: transfer of {_items(len(units))} from {source} to {destination}"
+
+        def untransfer(line: Tally) -> None:
+            for key, count in units.items():
+                found = self.tally.get(key)
+                if found is not None:
+                    found.transferred -= count
+                    found.moved_to = (
+                        f"{found.transferred} → {destination}" if found.transferred else ""
+                    )
+
+        self._steps.append(_Step(moved[-1].key, undo, untransfer))
+        total = sum(units.values())
+        return Outcome(
+            True,
+            f"transferred {total} of {_items(len(units))} from {source} to {destination}",
+            moved[-1].sku,
+        )
+
+    # Undo -------------------------------------------------------------------------------------
+
+    def _done(self, made: list[tuple[str, str]]) -> _Done:
+        last = self.service.last_change()
+        return _Done(None if last is None else last.id, made)
+
+    def _undo(self, done: _Done) -> InventoryItem:
+        """Take back the movements of one scan (the service's latest), newest first.
+
+        Each is its own undo (the service keeps its undo list straight only that way): if
+        one is refused, those already undone are dropped from `done`, so trying again
+        goes on from there.
+        """
+        last = self.service.last_change()
+        if last is None or last.id != done.last_id:
+            raise ValidationError("undo", "a later change came after this scan")
+        result: InventoryItem | None = None
+        while done.made:
+            sku, kind = done.made[-1]
+            latest = self.service.last_change()
+            if latest is None or (latest.sku.casefold(), latest.kind) != (sku, kind):
+                raise ValidationError("undo", "a later change came after this scan")
+            result = self.service.undo_last()
+            done.made.pop()
+            after = self.service.last_change()
+            done.last_id = None if after is None else after.id
+        assert result is not None
+        return result
 
     def _line(self, item: InventoryItem) -> Tally:
         line = self.tally.setdefault(item.key, Tally(item.sku, item.name))
@@ -249,8 +490,11 @@ class ScanSession:
             line.quantity = self.service.get(line.sku).quantity
         except AtlasError:
             line.quantity = None
-        if not (line.received or line.picked or line.counted or line.moved_to):
-            del self.tally[step.key]
+        waiting = {w.sku.casefold() for w in self.waiting}
+        for key, found in list(self.tally.items()):
+            busy = found.received or found.picked or found.counted or found.moved_to
+            if not busy and key not in waiting:
+                del self.tally[key]
         return Outcome(True, message, line.sku)
 
     def summary(self) -> str:
@@ -266,16 +510,23 @@ class ScanSession:
         counted = [line.counted for line in lines if line.counted]
         if counted:
             parts.append(f"counted {_items(len(counted))} into count #{self.count_session}")
-        moved = [line for line in lines if line.moved_to]
+        transferred = [line.transferred for line in lines if line.transferred]
+        if transferred:
+            parts.append(f"transferred {sum(transferred)} of {_items(len(transferred))}")
+        moved = [line for line in lines if line.moved_to and not line.transferred]
         if moved:
             parts.append(f"moved {_items(len(moved))}")
+        if self.waiting:
+            parts.append(f"{_items(len(self.waiting))} left waiting, not transferred")
         return "; ".join(parts)
 
 
-def _undo_reason(service: InventoryService, kind: str) -> str:
-    """The reason `undo_last` would give, so reports see the undo for what it is."""
-    last = service.last_change()
-    return f"undo of #{last.id} ({kind})" if last is not None else f"undo of scan ({kind})"
+def _add_places(places: dict[str, str], item: InventoryItem) -> None:
+    for line in item.stock:
+        if line.quantity > 0 and line.location:
+            places.setdefault(location_key(line.location), line.location)
+    if item.location:
+        places.setdefault(location_key(item.location), item.location)
 
 
 def _items(count: int) -> str:

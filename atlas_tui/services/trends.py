@@ -29,7 +29,8 @@ REORDER_RULE: Final = (
 )
 # The reason `InventoryService.undo_last` gives the compensating movement.
 UNDO_PREFIX: Final = "undo of #"
-_UNDO_ADJUST_SUFFIX: Final = " (adjust)"
+# Undos of the movements that add or remove stock (picks and receipts are these too).
+_UNDO_STOCK_SUFFIXES: Final = (" (adjust)", " (pick)", " (receive)")
 
 
 def window_start(now: datetime, days: int) -> datetime:
@@ -39,11 +40,15 @@ def window_start(now: datetime, days: int) -> datetime:
 
 
 def _undone_id(reason: str) -> int | None:
-    """The movement id an undo of an adjustment names in its reason, if this is one."""
-    if not reason.startswith(UNDO_PREFIX) or not reason.endswith(_UNDO_ADJUST_SUFFIX):
+    """The movement id an undo of an adjustment, pick or receipt names in its reason, if
+    this is one."""
+    if not reason.startswith(UNDO_PREFIX):
         return None
-    number = reason[len(UNDO_PREFIX) : -len(_UNDO_ADJUST_SUFFIX)]
-    return int(number) if number.isdigit() else None
+    for suffix in _UNDO_STOCK_SUFFIXES:
+        if reason.endswith(suffix):
+            number = reason[len(UNDO_PREFIX) : -len(suffix)]
+            return int(number) if number.isdigit() else None
+    return None
 
 
 def usage_by_key(movements: Sequence[Movement], start: datetime, end: datetime) -> dict[str, int]:
