@@ -280,3 +280,10 @@ def test_locations_travel_with_backup_restore_and_migrate(
     moved = make_service(copy)
     assert moved.places.show("EMPTY-1")["parent"] == "WH9"
     assert lines(moved, "MILK") == lines(again, "MILK")
+
+
+def test_a_line_without_a_lot_beside_lots_is_counted_apart(milk: InventoryService) -> None:
+    milk.receive("MILK", 5, location="B-2")
+    milk.count("MILK", 3, location="B-2", lot="")
+    assert ("B-2", "", "", 3) in lines(milk, "MILK")
+    assert ("B-2", "L7", "2026-12-10", 24) in lines(milk, "MILK")

@@ -644,7 +644,8 @@ class InventoryService:
         or the item's only line (`details` are kept on the movement)."""
         counted = clean_int("quantity", quantity)
         where = None if location is None else clean_location(location)
-        batch = None if lot is None else clean_lot(lot) or None
+        # A count names one line: lot "" is the line without a lot (None: any, if only one).
+        batch = None if lot is None else clean_lot(lot)
         with self._transaction():
             item = self._require(clean_sku(sku))
             line = one_line(item.sku, item.stock, where, batch, item.location)
