@@ -20,7 +20,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from atlas_tui.domain.errors import AtlasError, ValidationError
+from atlas_tui.domain.errors import AtlasError, ValidationError, field_word
 from atlas_tui.domain.models import (
     ITEM_FIELDS,
     InventoryItem,
@@ -107,11 +107,13 @@ class ImportResult:
 
     @property
     def counts(self) -> dict[str, int]:
-        """How many rows are added, updated, unchanged and refused."""
+        """How many items are added, updated and unchanged, and how many rows refused (in a
+        file of stock lines an item has a row per line; elsewhere, items are rows)."""
         counts = {"added": 0, "updated": 0, "unchanged": 0, "refused": 0}
         names = {"add": "added", "update": "updated", "unchanged": "unchanged", "refuse": "refused"}
         for row in self.rows:
-            counts[names[row.action]] += 1
+            if not row.lead or row.action == "refuse":
+                counts[names[row.action]] += 1
         return counts
 
     @property
@@ -335,9 +337,10 @@ def _disagreement(group: list[SourceRow]) -> str | None:
         values = {str(value).casefold() if name == "home" else value for _, value in given}
         if len(values) > 1:
             shown_values = ", ".join(repr(value) for value in dict.fromkeys(v for _, v in given))
+            word = field_word(name)
             return (
-                f"{name}: {_rows_text([number for number, _ in given])} give {sku_word(group)} "
-                f"different values ({shown_values}); an item has one {name}, so these rows "
+                f"{word}: {_rows_text([number for number, _ in given])} give {sku_word(group)} "
+                f"different values ({shown_values}); an item has one {word}, so these rows "
                 "are refused"
             )
     return None
@@ -695,5 +698,5 @@ def refused(outcomes: list[RowOutcome]) -> bool:
 
 
 def added(outcomes: list[RowOutcome]) -> int:
-    """How many rows add an item."""
-    return sum(outcome.action == "add" for outcome in outcomes)
+    """How many items the rows add."""
+    return sum(outcome.action == "add" and not outcome.lead for outcome in outcomes)
