@@ -127,6 +127,7 @@ def _export(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
 def _import(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     from atlas_tui.cli.render import plain
     from atlas_tui.cli.render_counts import describe_change
+    from atlas_tui.wording import line_words
 
     envelope = api.import_file(
         args.file,
@@ -155,8 +156,13 @@ def _import(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
                     *((" at ", plain(item["location"])) if item["location"] else ()),
                 )
             elif row["action"] == "update" and "changes" in row:
+                lines = "; ".join(line_words(change) for change in row.get("lines", ()))
                 out.line(
-                    ("  ~ ", "yellow"), plain(row["sku"]), ": ", describe_change(row["changes"])
+                    ("  ~ ", "yellow"),
+                    plain(row["sku"]),
+                    ": ",
+                    describe_change(row["changes"]),
+                    *(("; " if row["changes"] else "", plain(lines)) if lines else ()),
                 )
             for note in row.get("notes", ()):
                 out.line(("  · ", "dim"), plain(row["sku"]), ": ", plain(note))

@@ -73,8 +73,15 @@ class RowOutcome:
     kept: tuple[StockLine, ...] = ()
     notes: tuple[str, ...] = ()
 
+    def line_changes(self) -> list[list[Any]]:
+        """What an update does to the item's stock lines, as movements record it."""
+        if self.before is None or self.item is None:
+            return []
+        return line_diff(self.before.stock, self.item.stock)
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: row, sku, action, and reason or changes."""
+        """JSON-ready: row, sku, action, and reason or changes (and for a file of stock
+        lines, the line changes, the lines kept and notes)."""
         data: dict[str, Any] = {"row": self.row, "sku": self.sku, "action": self.action}
         if self.lead:
             data["with_row"] = self.lead
@@ -88,6 +95,8 @@ class RowOutcome:
             data["item"] = dict(self.data) if self.data is not None else self.item.to_dict()
         if self.action == "update" and not self.lead:
             data["changes"] = self.changes
+            if self.by_line:
+                data["lines"] = self.line_changes()
         return data
 
 
