@@ -310,7 +310,7 @@ def test_other_expiry_cells_are_refused_naming_the_column(cell: str, problem: st
 
 def test_json_expiry_must_be_a_date_text() -> None:
     table = read(
-        '[{"sku": "S-1", "expiry_date": "2027-01-31 00:00:00"}, {"sku": "S-2", "use_by": 20270131}]'
+        '[{"sku": "S-1", "use_by": "2027-01-31 00:00:00"}, {"sku": "S-2", "use_by": 20270131}]'
     )
     assert table.rows[0].fields == {"sku": "S-1", "expiry": "2027-01-31"}
     assert table.rows[1].problems == ["expiry: column 'use_by' must hold a date, got 20270131"]
