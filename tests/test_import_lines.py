@@ -302,3 +302,20 @@ def test_cli_exports_lines_and_imports_them_into_a_fresh_store(
     assert (
         same.out.strip() == "imported: added 0, updated 0, 5 unchanged, 0 rows refused (of 11 rows)"
     )
+
+
+def test_the_api_exports_lines_as_data_or_to_a_file(db: Path, tmp_path: Path) -> None:
+    from atlas_tui.api import AtlasAPI
+
+    api = AtlasAPI(db)
+    api.add_item("S-1", "Screw", quantity=4, location="A-1")
+    assert api.receive("S-1", 2, location="B-1", lot="K9", expiry="2028-05-01")["success"]
+    shown = api.export_items("json", lines=True)
+    rows = json.loads(shown["export"]["data"])["items"]
+    assert [(row["location"], row["lot"], row["expiry"], row["quantity"]) for row in rows] == [
+        ("A-1", "", "", 4),
+        ("B-1", "K9", "2028-05-01", 2),
+    ]
+    written = api.export_items("csv", tmp_path / "lines.csv", lines=True)
+    assert (written["export"]["items"], written["export"]["lines"]) == (1, 2)
+    assert api.export_items("csv", lines="yes")["success"] is False
