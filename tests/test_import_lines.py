@@ -119,9 +119,10 @@ def test_an_odoo_stock_quant_export_imports_into_lines(
     )
     # The same on every row: the item's; different per row: a line's, which lines lack.
     assert paint.attributes == {"Company": "Northwind Supplies"}
-    notes = result.rows[0].notes
-    assert notes == (
-        "attributes 'Reserved Quantity' differ between the rows of 'PAINT-W5' and were not kept",
+    # A column that differs between the lines of an item describes lines: no item keeps it.
+    assert "Reserved Quantity" not in service.get("GLUE-PVA1").attributes
+    assert result.rows[0].notes == (
+        "'Reserved Quantity' not kept: it differs between the stock lines of an item in this file",
     )
     # A stored item: the locations the file names are as it says, the others kept.
     assert lines_of(service, "TAPE-MSK48") == [
@@ -142,6 +143,28 @@ def test_an_odoo_stock_quant_export_imports_into_lines(
     assert ok(service)
 
 
+def test_a_lot_the_file_no_longer_holds_at_a_location_keeps_its_trace(
+    service: InventoryService, tmp_path: Path
+) -> None:
+    service.add("V-1", "Vaccine", quantity=0, location="FRIDGE")
+    service.receive("V-1", 5, "in", location="FRIDGE", lot="R-1", expiry="2027-01-31")
+    service.receive("V-1", 3, "in", location="SHELF", lot="R-2")
+    source = write(tmp_path / "v.csv", "sku,location,lot,quantity\nV-1,FRIDGE,R-3,4\n")
+    result = import_file(service, source)
+    assert result.counts["updated"] == 1 and result.lines_kept == 1
+    assert lines_of(service, "V-1") == [
+        ("FRIDGE", "R-1", "2027-01-31", 0),
+        ("FRIDGE", "R-3", "", 4),
+        ("SHELF", "R-2", "", 3),
+    ]
+    assert service.history("V-1")[0].details["lines"] == [
+        ["FRIDGE", "R-1", "2027-01-31", 5, 0],
+        ["FRIDGE", "R-3", "", 0, 4],
+    ]
+    assert import_file(service, source).counts["unchanged"] == 1
+    assert ok(service)
+
+
 def test_an_inventree_stock_export_imports_into_lines(service: InventoryService) -> None:
     # InvenTree's stock export names the part by its id only.
     result = import_file(service, FIXTURES / "inventree_stock_items.csv", mapping=["Part ID=sku"])
@@ -156,8 +179,14 @@ def test_an_inventree_stock_export_imports_into_lines(service: InventoryService)
     ]
     flux = service.get("12")
     assert (flux.name, flux.location, flux.quantity) == ("Flux Pen No-Clean", "Drawer D4", 21)
-    assert service.get("19").attributes["Packaging"] == "spool"
-    assert "Stock Item ID" not in flux.attributes
+    # Columns of the stock record (its id, packaging, dates) differ between an item's lines:
+    # kept by no item. What every line of an item agrees on is the item's.
+    assert service.get("19").attributes == {
+        "Status": "OK",
+        "Status Code": "10",
+        "Stocktake": "2026-08-14",
+    }
+    assert flux.attributes == {"Status": "OK", "Status Code": "10"}
     assert ok(service)
 
 

@@ -14,6 +14,7 @@ refuses, under the lock, every row whose item another writer changed meanwhile.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -359,21 +360,34 @@ def sku_word(group: list[SourceRow]) -> str:
     return repr(group[0].sku)
 
 
-def _merged_attributes(group: list[SourceRow]) -> tuple[dict[str, Any], list[str]]:
-    """The attributes the rows agree on, and the names of those they give differently
-    (values that describe a line, such as a stock record's id: lines have no attributes)."""
+def _line_attributes(groups: Iterable[list[SourceRow]]) -> set[str]:
+    """The attribute columns whose value differs between the rows of some item: they describe
+    a line (a stock record's id, a reserved quantity), which has no attributes, so no item
+    of the file keeps them."""
+    differ: set[str] = set()
+    for group in groups:
+        seen: dict[str, Any] = {}
+        for row in group:
+            for key, value in row.attributes.items():
+                if key not in differ and seen.setdefault(key, value) != value:
+                    differ.add(key)
+    return differ
+
+
+def _merged_attributes(
+    group: list[SourceRow], left_out: AbstractSet[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """The item's attributes from its rows, but those in `left_out`; and the names of those
+    left out that its rows give."""
     merged: dict[str, Any] = {}
-    differ: dict[str, None] = {}
+    dropped: dict[str, None] = {}
     for row in group:
         for key, value in row.attributes.items():
-            if key in differ:
-                continue
-            if key in merged and merged[key] != value:
-                differ[key] = None
-                del merged[key]
+            if key in left_out:
+                dropped[key] = None
             else:
-                merged[key] = value
-    return merged, list(differ)
+                merged.setdefault(key, value)
+    return merged, list(dropped)
 
 
 def _line_of(row: SourceRow, home: str) -> StockLine:
@@ -396,8 +410,9 @@ def _plan_lines(rows: list[SourceRow], lookup: Lookup, now: datetime) -> list[Ro
             outcomes[row.row] = RowOutcome(row.row, row.sku, "refuse", reason, by_line=True)
         else:
             groups.setdefault(sku_key(row.sku), []).append(row)
+    left_out = _line_attributes(groups.values())
     for group in groups.values():
-        for outcome in _plan_group(group, lookup, now):
+        for outcome in _plan_group(group, lookup, now, left_out):
             outcomes[outcome.row] = outcome
     return [outcomes[row.row] for row in rows]
 
@@ -406,7 +421,9 @@ def _refuse_all(group: list[SourceRow], reason: str) -> list[RowOutcome]:
     return [RowOutcome(row.row, row.sku, "refuse", reason, by_line=True) for row in group]
 
 
-def _plan_group(group: list[SourceRow], lookup: Lookup, now: datetime) -> list[RowOutcome]:
+def _plan_group(
+    group: list[SourceRow], lookup: Lookup, now: datetime, left_out: AbstractSet[str]
+) -> list[RowOutcome]:
     """The outcomes of the rows of one SKU: the first applied row carries the item."""
     conflict = _disagreement(group)
     if conflict is not None:
@@ -445,13 +462,14 @@ def _plan_group(group: list[SourceRow], lookup: Lookup, now: datetime) -> list[R
     good = [row for row in group if row.row in lines]
     if not good:
         return refused
-    attributes, differ = _merged_attributes(good)
+    attributes, dropped = _merged_attributes(good, left_out)
     notes = (
         (
-            f"attributes {', '.join(map(repr, differ))} differ between the rows of "
-            f"{sku_word(good)} and were not kept",
+            f"{', '.join(map(repr, dropped))} not kept: "
+            f"{'it differs' if len(dropped) == 1 else 'they differ'} between the stock lines "
+            "of an item in this file",
         )
-        if differ
+        if dropped
         else ()
     )
     # A row without a quantity changes no line; it still names the item's fields.
@@ -524,7 +542,14 @@ def _updated_lines_item(
         changes["location"] = fields["home"]
     if attributes:
         changes["attributes"] = merge_attributes(existing.attributes, attributes)
-    lines = (*kept, *(line for _, line in given))
+    # The replaced lines go to zero first, so that a lot the file no longer holds keeps its
+    # trace, as after a pick (see `tidy`).
+    emptied = (
+        StockLine(line.location, 0, line.lot, line.expiry)
+        for line in existing.stock
+        if location_key(line.location) in named
+    )
+    lines = (*kept, *emptied, *(line for _, line in given))
     candidate = existing.evolve(**changes, lines=lines, updated_at=now)
     if attributes:
         check_attribute_limits(candidate.attributes, before=existing.attributes)
