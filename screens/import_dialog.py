@@ -41,6 +41,8 @@ def summary(result: ImportResult) -> str:
     if counts["unchanged"]:
         parts.append(f"{counts['unchanged']} unchanged")
     parts.append(f"{counts['refused']} refused")
+    if result.lines_kept:
+        parts.append(f"{result.lines_kept} stock lines elsewhere kept")
     return ", ".join(parts) + f" (of {len(result.rows)} rows)"
 
 

@@ -311,7 +311,7 @@ def plan_rows(table: ImportTable, lookup: Lookup, now: datetime) -> list[RowOutc
 # A file of stock lines -----------------------------------------------------------------
 
 # The item fields every row of a SKU may repeat; rows that give one differently are refused.
-_ITEM_FIELDS = (
+_SHARED_FIELDS = (
     "name", "category", "min_stock", "max_stock", "unit", "home", "created_at", "updated_at"
 )  # fmt: skip
 _LINE_TARGETS = frozenset({"lot", "expiry", "home"})
@@ -342,21 +342,22 @@ def _rows_text(numbers: list[int]) -> str:
 
 def _disagreement(group: list[SourceRow]) -> str | None:
     """Why the rows of one SKU cannot make one item: an item field given differently."""
-    for name in _ITEM_FIELDS:
+    for name in _SHARED_FIELDS:
         given = [(row.row, row.fields[name]) for row in group if name in row.fields]
         values = {str(value).casefold() if name == "home" else value for _, value in given}
         if len(values) > 1:
             shown_values = ", ".join(repr(value) for value in dict.fromkeys(v for _, v in given))
             word = field_word(name)
             return (
-                f"{word}: {_rows_text([number for number, _ in given])} give {sku_word(group)} "
+                f"{word}: {_rows_text([number for number, _ in given])} give {_sku_word(group)} "
                 f"different values ({shown_values}); an item has one {word}, so these rows "
                 "are refused"
             )
     return None
 
 
-def sku_word(group: list[SourceRow]) -> str:
+def _sku_word(group: list[SourceRow]) -> str:
+    """The group's SKU quoted, as its first row spells it."""
     return repr(group[0].sku)
 
 
@@ -452,7 +453,7 @@ def _plan_group(
     for numbers in by_key.values():
         if len(numbers) > 1:
             reason = (
-                f"location: {_rows_text(numbers)} all give {sku_word(group)} at "
+                f"location: {_rows_text(numbers)} all give {_sku_word(group)} at "
                 f"{lines[numbers[0]].where()}; a line may be given once, so every one is refused"
             )
             for row in group:
