@@ -350,15 +350,23 @@ class AtlasAPI:
         )
 
     def export_items(
-        self, file_format: str = "csv", out: str | os.PathLike[str] | None = None
+        self,
+        file_format: str = "csv",
+        out: str | os.PathLike[str] | None = None,
+        *,
+        lines: bool = False,
     ) -> Envelope:
-        """Every item as CSV or JSON: written to `out`, else returned as "data"."""
+        """Every item as CSV or JSON (with `lines`, one row per stock line): written to
+        `out`, else returned as "data"."""
         from atlas_tui.services import exchange
 
         def run(s: InventoryService) -> dict[str, Any]:
+            by_line = clean_flag("lines", lines)
             if out is not None:
-                return exchange.export_file(s, Path(clean_path("out", out)), file_format)
-            return {"format": file_format, "data": exchange.export_text(s, file_format)}
+                target = Path(clean_path("out", out))
+                return exchange.export_file(s, target, file_format, lines=by_line)
+            data = exchange.export_text(s, file_format, lines=by_line)
+            return {"format": file_format, "data": data}
 
         return self._call("export", run)
 

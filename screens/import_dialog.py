@@ -18,7 +18,7 @@ from atlas_tui.domain.errors import AtlasError
 from atlas_tui.services.exchange import import_file
 from atlas_tui.services.imports import ImportResult, RowOutcome
 from atlas_tui.services.inventory import InventoryService
-from atlas_tui.wording import change_words
+from atlas_tui.wording import change_words, line_words
 from screens.dialogs import literal
 
 # The preview lists refusals first, then the other rows, up to this many: enough to check a
@@ -41,14 +41,21 @@ def summary(result: ImportResult) -> str:
     if counts["unchanged"]:
         parts.append(f"{counts['unchanged']} unchanged")
     parts.append(f"{counts['refused']} refused")
+    if result.lines_kept:
+        parts.append(f"{result.lines_kept} stock lines elsewhere kept")
     return ", ".join(parts) + f" (of {len(result.rows)} rows)"
 
 
 def _detail(outcome: RowOutcome) -> Text:
+    if outcome.lead and outcome.action != "refuse":
+        return Text(f"another stock line of the item on row {outcome.lead}")
     if outcome.action == "refuse":
         return literal(outcome.reason)
     if outcome.action == "update":
-        return literal(change_words(outcome.changes))
+        lines = outcome.line_changes() if outcome.by_line else []
+        moved = "; ".join(line_words(change) for change in lines)
+        words = change_words(outcome.changes)
+        return literal("; ".join(part for part in (words, moved) if part))
     if outcome.action == "add" and outcome.item is not None:
         item = outcome.item
         where = f" at {item.location}" if item.location else ""

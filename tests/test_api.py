@@ -138,7 +138,7 @@ WORDS = {
     "source": "from",
     "target": "to",
 }
-FLAGS = {"low", "over", "dry_run", "strict", "add", "include_closed", "if_new", "empty"}
+FLAGS = {"low", "over", "dry_run", "strict", "add", "include_closed", "if_new", "empty", "lines"}
 PATHS = {"out", "path", "to", "file", "search_dir"}
 # None stands for "the default" here, as the signatures say.
 NONE_IS_DEFAULT = {

@@ -185,12 +185,14 @@ def test_every_alias_in_any_case_spacing_or_punctuation_maps_to_its_field(
     field: str, header: str
 ) -> None:
     value = "7" if field in ("quantity", "min_stock", "max_stock") else "x"
+    if field == "expiry":
+        value = "2027-01-31"
     if field == "sku":
         table = read(f"{header},other\r\nS-1,z\r\n")
         assert table.rows[0].fields == {"sku": "S-1"}
     else:
         table = read(f"sku;{header}\nS-1;{value}\n")
-        expected = 7 if value == "7" else "x"
+        expected = 7 if value == "7" else value
         assert table.rows[0].fields == {"sku": "S-1", field: expected}
     assert table.columns[header.strip()] == field
 
@@ -247,10 +249,78 @@ def test_every_alias_in_any_case_spacing_or_punctuation_maps_to_its_field(
         ("max_stock", "max_stock"),
         ("created_at", "created_at"),
         ("Updated At", "updated_at"),
+        # Stock lines: Odoo stock.quant, InvenTree stock items, ERPNext bins.
+        ("location_id", "location"),
+        ("Location", "location"),
+        ("location_name", "location"),
+        ("warehouse", "location"),
+        ("lot", "lot"),
+        ("Lot", "lot"),
+        ("Batch", "lot"),
+        ("batch_no", "lot"),
+        ("Lot/Serial Number", "lot"),
+        ("lot_id", "lot"),
+        ("expiry", "expiry"),
+        ("Expiry Date", "expiry"),
+        ("expiration_date", "expiry"),
+        ("Expiration Date", "expiry"),
+        ("use_by", "expiry"),
+        ("Best Before", "expiry"),
+        ("home", "home"),
     ],
 )
 def test_the_briefed_aliases(header: str, field: str) -> None:
     assert normalise(header) in {normalise(alias) for alias in ALIASES[field]}
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("2027-01-31", "2027-01-31"),
+        (" 2027-01-31 ", "2027-01-31"),
+        ("2027-01-31 00:00:00", "2027-01-31"),
+        ("2027-01-31T23:59:59", "2027-01-31"),
+        ("2027-01-31T23:59:59.123456Z", "2027-01-31"),
+        ("2027-01-31 08:00+02:00", "2027-01-31"),
+    ],
+)
+def test_expiry_cells_read_as_iso_dates(cell: str, expected: str) -> None:
+    table = read(f"sku,Expiration Date\nS-1,{cell}\n")
+    assert table.rows[0].fields == {"sku": "S-1", "expiry": expected}
+    assert table.columns["Expiration Date"] == "expiry"
+
+
+@pytest.mark.parametrize(
+    ("cell", "problem"),
+    [
+        ("31/01/2027", "is not a date; write it as YYYY-MM-DD"),
+        ("01/31/2027", "is not a date; write it as YYYY-MM-DD"),
+        ("Jan 31 2027", "is not a date; write it as YYYY-MM-DD"),
+        ("20270131", "is not a date; write it as YYYY-MM-DD"),
+        ("2027-13-01", "is not a date of the calendar"),
+    ],
+)
+def test_other_expiry_cells_are_refused_naming_the_column(cell: str, problem: str) -> None:
+    table = read(f"sku;Best Before;qty\nS-1;{cell};3\n")
+    row = table.rows[0]
+    assert row.fields == {"sku": "S-1", "quantity": 3}
+    assert len(row.problems) == 1
+    assert row.problems[0].startswith(f"expiry: {cell!r} in column 'Best Before' {problem}")
+
+
+def test_json_expiry_must_be_a_date_text() -> None:
+    table = read(
+        '[{"sku": "S-1", "use_by": "2027-01-31 00:00:00"}, {"sku": "S-2", "use_by": 20270131}]'
+    )
+    assert table.rows[0].fields == {"sku": "S-1", "expiry": "2027-01-31"}
+    assert table.rows[1].problems == ["expiry: column 'use_by' must hold a date, got 20270131"]
+
+
+def test_lot_expiry_and_home_can_be_mapped() -> None:
+    table = read("Artikel,Charge,MHD,Lager\nS-1,C7,2027-01-31,A\n", mapping={
+        "Artikel": "sku", "Charge": "lot", "MHD": "expiry", "Lager": "home"
+    })  # fmt: skip
+    assert table.rows[0].fields == {"sku": "S-1", "lot": "C7", "expiry": "2027-01-31", "home": "A"}
 
 
 @pytest.mark.parametrize(

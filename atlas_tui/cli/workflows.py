@@ -35,6 +35,11 @@ def _export_args(p: argparse.ArgumentParser) -> None:
         "--format", choices=("csv", "json"), help="default: csv, or json for a .json --out"
     )
     p.add_argument("--out", metavar="FILE", help="write to FILE (atomically) instead of stdout")
+    p.add_argument(
+        "--lines",
+        action="store_true",
+        help="one row per stock line (location, lot, expiry) instead of one per item",
+    )
 
 
 def _import_args(p: argparse.ArgumentParser) -> None:
@@ -100,7 +105,7 @@ def _export(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     file_format = args.format or (
         "json" if args.out and str(args.out).lower().endswith(".json") else "csv"
     )
-    envelope = api.export_items(file_format, args.out)
+    envelope = api.export_items(file_format, args.out, lines=args.lines)
     if args.out is None and envelope["success"] and not out.as_json:
         data: str = envelope["export"]["data"]
         if sys.stdout.isatty():
@@ -112,13 +117,19 @@ def _export(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
         return EXIT_OK
     return out.finish(
         envelope,
-        lambda r: out.line(f"exported {r['items']} items as {r['format']} to ", plain(r["path"])),
+        lambda r: out.line(
+            f"exported {r['items']} items"
+            + (f" ({r['lines']} stock lines)" if "lines" in r else "")
+            + f" as {r['format']} to ",
+            plain(r["path"]),
+        ),
     )
 
 
 def _import(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     from atlas_tui.cli.render import plain
     from atlas_tui.cli.render_counts import describe_change
+    from atlas_tui.wording import line_words
 
     envelope = api.import_file(
         args.file,
@@ -136,7 +147,7 @@ def _import(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     if args.dry_run:
         out.line("dry run of ", plain(args.file), ": nothing was changed")
         for row in rows:
-            if row["action"] == "add":
+            if row["action"] == "add" and "item" in row:  # not a further line of an item
                 item = row["item"]
                 out.line(
                     ("  + ", "green"),
@@ -146,10 +157,17 @@ def _import(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
                     f": {item['quantity']}",
                     *((" at ", plain(item["location"])) if item["location"] else ()),
                 )
-            elif row["action"] == "update":
+            elif row["action"] == "update" and "changes" in row:
+                lines = "; ".join(line_words(change) for change in row.get("lines", ()))
                 out.line(
-                    ("  ~ ", "yellow"), plain(row["sku"]), ": ", describe_change(row["changes"])
+                    ("  ~ ", "yellow"),
+                    plain(row["sku"]),
+                    ": ",
+                    describe_change(row["changes"]),
+                    *(("; " if row["changes"] else "", plain(lines)) if lines else ()),
                 )
+            for note in row.get("notes", ()):
+                out.line(("  · ", "dim"), plain(row["sku"]), ": ", plain(note))
     for row in rows:
         if row["action"] == "refuse":
             out.line(
@@ -178,6 +196,12 @@ def _import_summary(report: dict[str, Any]) -> Text:
     if unchanged:
         parts.append(f"{unchanged} unchanged")
     parts.append(f"{refused} {'row' if refused == 1 else 'rows'} refused")
+    if report.get("lines_kept"):
+        kept = report["lines_kept"]
+        parts.append(
+            f"{kept} stock {'line' if kept == 1 else 'lines'} at locations the file does not "
+            "name kept"
+        )
     return Text(", ".join(parts) + f" (of {report['rows_read']} rows)")
 
 

@@ -7,7 +7,14 @@ against the item rules and applies them.
 from __future__ import annotations
 
 from atlas_tui.formats.cells import neutralise, restore
-from atlas_tui.formats.export import EXPORT_COLUMNS, export_csv, export_json
+from atlas_tui.formats.export import (
+    EXPORT_COLUMNS,
+    LINE_COLUMNS,
+    export_csv,
+    export_json,
+    export_lines_json,
+    line_rows,
+)
 from atlas_tui.formats.headers import ALIASES, FIELDS, parse_mapping
 from atlas_tui.formats.numbers import parse_whole
 from atlas_tui.formats.reader import detect_delimiter, read_import
@@ -17,11 +24,14 @@ __all__ = [
     "ALIASES",
     "EXPORT_COLUMNS",
     "FIELDS",
+    "LINE_COLUMNS",
     "ImportTable",
     "SourceRow",
     "detect_delimiter",
     "export_csv",
     "export_json",
+    "export_lines_json",
+    "line_rows",
     "neutralise",
     "parse_mapping",
     "parse_whole",

@@ -13,13 +13,20 @@ from typing import Final
 from atlas_tui.domain.errors import ValidationError
 from atlas_tui.domain.models import ITEM_FIELDS
 
-TEXT_FIELDS: Final = ("sku", "name", "category", "location", "created_at", "updated_at", "unit")
+TEXT_FIELDS: Final = (
+    "sku", "name", "category", "location", "created_at", "updated_at", "unit", "lot", "home"
+)  # fmt: skip
 WHOLE_FIELDS: Final = ("quantity", "min_stock", "max_stock")
+DATE_FIELDS: Final = ("expiry",)
 # The fields of an item a row holds (its attributes come from the other columns; its stock
 # lines and barcodes are not one cell each).
 FIELDS: Final = tuple(
     name for name in ITEM_FIELDS if name not in ("attributes", "lines", "barcodes")
 )
+# What a row of stock lines adds: the line's lot and expiry, and the item's home location
+# (in such a file `location` is where the line's stock is).
+LINE_FIELDS: Final = ("lot", "expiry", "home")
+TARGET_FIELDS: Final = (*FIELDS, *LINE_FIELDS)
 IGNORE: Final = "ignore"
 ATTR: Final = "attr:"
 JSON: Final = "json:"
@@ -45,6 +52,8 @@ ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
         "Article Number",
         "Article No.",
         "Code",
+        "Product/Internal Reference",
+        "product_id/default_code",
     ),
     "name": ("name", "Item Name", "Product Name", "Part Name", "Title"),
     "category": ("category", "Category Name", "Product Category", "Item Group", "Product Type"),
@@ -71,6 +80,7 @@ ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
         "Bin Location",
         "Bin",
         "Warehouse",
+        "location_id",
     ),
     "min_stock": (
         "min_stock",
@@ -94,6 +104,28 @@ ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
     "created_at": ("created_at",),
     "updated_at": ("updated_at",),
     "unit": ("unit", "Unit of Measure", "UOM", "stock_uom", "Units"),
+    "lot": (
+        "lot",
+        "Lot/Serial Number",
+        "Lot Number",
+        "Batch",
+        "Batch Code",
+        "Batch Number",
+        "batch_no",
+        "lot_id",
+        "lot_name",
+    ),
+    "expiry": (
+        "expiry",
+        "Expiry Date",
+        "Expiration Date",
+        "expiration_date",
+        "Best Before",
+        "Best Before Date",
+        "use_by",
+        "Use By Date",
+    ),
+    "home": ("home", "home_location"),
 }
 
 
@@ -123,7 +155,7 @@ def _alias_index() -> dict[str, tuple[str, int]]:
 
 # normalised header -> (field, rank of the alias)
 ALIAS_INDEX: Final = _alias_index()
-_FIELD_KEYS: Final = {normalise(field): field for field in FIELDS}
+_FIELD_KEYS: Final = {normalise(field): field for field in TARGET_FIELDS}
 _BARCODE_KEYS: Final = frozenset(normalise(alias) for alias in BARCODE_ALIASES)
 
 
@@ -151,7 +183,7 @@ def parse_target(spec: str, target: str) -> str:
         return IGNORE
     field = _FIELD_KEYS.get(normalise(target)) if target else None
     if field is None:
-        choices = ", ".join(FIELDS)
+        choices = ", ".join(TARGET_FIELDS)
         raise ValidationError(
             "mapping",
             f"{shown_spec(spec)}: {target!r} is not a field; use one of {choices}, "
@@ -195,7 +227,7 @@ def check_mapping(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
             raise ValidationError(
                 "mapping", f"column {first!r} is mapped twice ({result[first]} and {target})"
             )
-        if target in FIELDS and normalise(owner.setdefault(target, first)) != key:
+        if target in TARGET_FIELDS and normalise(owner.setdefault(target, first)) != key:
             raise ValidationError(
                 "mapping", f"columns {owner[target]!r} and {name!r} are both mapped to {target}"
             )
@@ -249,7 +281,7 @@ def resolve_columns(headers: Sequence[str], explicit: Mapping[str, str]) -> list
                     f"{header!r} matches columns {claimed[target] + 1} and {index + 1}; "
                     f"only one can be {target}",
                 )
-            if target in FIELDS:
+            if target in TARGET_FIELDS:
                 claimed[target] = index
             targets[index] = target
         elif header.startswith((ATTR, JSON)) and header[5:].strip():

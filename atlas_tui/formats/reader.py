@@ -19,9 +19,11 @@ import orjson
 from atlas_tui.domain.errors import ValidationError
 from atlas_tui.domain.models import ATTRIBUTES_MAX, QUANTITY_MAX
 from atlas_tui.formats.cells import restore
+from atlas_tui.formats.dates import parse_expiry
 from atlas_tui.formats.decode import choose_format, decode
 from atlas_tui.formats.headers import (
     ATTR,
+    DATE_FIELDS,
     IGNORE,
     JSON,
     TEXT_FIELDS,
@@ -51,10 +53,12 @@ _TEXT: Final = 0  # item text field
 _WHOLE: Final = 1  # item whole-number field
 _ATTR: Final = 2  # attribute, as text (CSV) or as given (JSON)
 _JSON_ATTR: Final = 3  # attribute, the cell parsed as JSON
+_DATE: Final = 4  # expiry date (the plan names the column, for messages)
 _SKIP: Final = -1  # ignored
 _FAST_DIGITS: Final = len(str(QUANTITY_MAX))  # shorter runs of digits are always in range
 
 Plan = list[tuple[int, int, str]]  # (column index, kind, field or attribute name)
+_DATE_FIELD: Final = "expiry"
 
 
 def read_import(
@@ -175,14 +179,21 @@ def _step(target: str) -> tuple[int, str]:
         return (_TEXT, target)
     if target in WHOLE_FIELDS:
         return (_WHOLE, target)
+    if target in DATE_FIELDS:
+        return (_DATE, target)
     if target.startswith(JSON):
         return (_JSON_ATTR, target[len(JSON) :])
     return (_ATTR, target[len(ATTR) :])
 
 
-def _plan(targets: Sequence[str]) -> Plan:
-    """The columns that are read, in file order."""
-    return [(index, *_step(target)) for index, target in enumerate(targets) if target != IGNORE]
+def _plan(headers: Sequence[str], targets: Sequence[str]) -> Plan:
+    """The columns that are read, in file order (a date column by its header)."""
+    plan: Plan = []
+    for index, target in enumerate(targets):
+        if target != IGNORE:
+            kind, name = _step(target)
+            plan.append((index, kind, headers[index] if kind == _DATE else name))
+    return plan
 
 
 def _columns(headers: Sequence[str], targets: Sequence[str]) -> dict[str, str]:
@@ -235,7 +246,7 @@ def _read_csv(text: str, explicit: Mapping[str, str]) -> ImportTable:
     targets = resolve_columns(headers, explicit)
     _require_sku(headers, targets)
     with no_cyclic_gc():
-        rows = _csv_rows(reader, row, _plan(targets), len(headers), ended)
+        rows = _csv_rows(reader, row, _plan(headers, targets), len(headers), ended)
     return ImportTable(rows, _columns(headers, targets), "csv", delimiter)
 
 
@@ -278,6 +289,11 @@ def _csv_rows(
                             problems.append(error.message)
                 elif kind == _ATTR:
                     attributes[key] = cell
+                elif kind == _DATE:
+                    try:
+                        fields[_DATE_FIELD] = parse_expiry(cell, key)
+                    except ValidationError as error:
+                        problems.append(error.message)
                 else:
                     try:
                         attributes[key] = orjson.loads(cell)
@@ -316,6 +332,7 @@ def _read_json(text: str, explicit: Mapping[str, str]) -> ImportTable:
     if keys:
         _require_sku(headers, targets)
     kinds = {key: _step(target) for key, target in zip(named, targets, strict=True)}
+    kinds = {key: (kind, key if kind == _DATE else name) for key, (kind, name) in kinds.items()}
     with no_cyclic_gc():
         rows = _json_rows(records, kinds)
     columns = _columns(headers, targets)
@@ -386,6 +403,14 @@ def _json_rows(records: list[Any], kinds: Mapping[str, tuple[int, str]]) -> list
                         fields[name] = whole_value(name, value)
                     except ValidationError as error:
                         problems.append(error.message)
+            elif kind == _DATE:
+                if isinstance(value, str):
+                    try:
+                        fields[_DATE_FIELD] = parse_expiry(value, name)
+                    except ValidationError as error:
+                        problems.append(error.message)
+                else:
+                    problems.append(f"expiry: column {name!r} must hold a date, got {shown(value)}")
             elif kind == _JSON_ATTR and isinstance(value, str):
                 try:
                     attributes[name] = orjson.loads(value)

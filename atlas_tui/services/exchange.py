@@ -9,7 +9,16 @@ from typing import Any, Final
 
 from atlas_tui.domain.errors import StorageError, ValidationError
 from atlas_tui.domain.models import format_timestamp
-from atlas_tui.formats import ImportTable, export_csv, export_json, parse_mapping, read_import
+from atlas_tui.formats import (
+    LINE_COLUMNS,
+    ImportTable,
+    export_csv,
+    export_json,
+    export_lines_json,
+    line_rows,
+    parse_mapping,
+    read_import,
+)
 from atlas_tui.services.imports import ImportResult
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.storage.files import atomic_write
@@ -68,28 +77,43 @@ def import_file(
     return service.import_table(table, source=source, dry_run=dry_run, strict=strict, reason=reason)
 
 
-def export_text(service: InventoryService, file_format: str = "csv") -> str:
-    """Every item, attributes included, as CSV (spreadsheet-safe) or JSON."""
-    return _render(service, [item.to_dict() for item in service.list_items()], file_format)
+def export_text(service: InventoryService, file_format: str = "csv", *, lines: bool = False) -> str:
+    """Every item, attributes included, as CSV (spreadsheet-safe) or JSON; with `lines`, one
+    row per stock line instead (importing it gives the same items and lines back)."""
+    return _render(service, [item.to_dict() for item in service.list_items()], file_format, lines)
 
 
-def _render(service: InventoryService, items: list[dict[str, Any]], file_format: str) -> str:
+def _render(
+    service: InventoryService, items: list[dict[str, Any]], file_format: str, lines: bool
+) -> str:
     _check_format(file_format)
+    if lines:
+        rows = line_rows(items)
+        if file_format == "json":
+            return export_lines_json(rows, exported_at=format_timestamp(service.now()))
+        return export_csv(rows, LINE_COLUMNS)
     if file_format == "json":
         return export_json(items, exported_at=format_timestamp(service.now()))
     return export_csv(items)
 
 
 def export_file(
-    service: InventoryService, out: str | Path, file_format: str | None = None
+    service: InventoryService,
+    out: str | Path,
+    file_format: str | None = None,
+    *,
+    lines: bool = False,
 ) -> dict[str, Any]:
     """Write the export to `out` atomically; the format follows the suffix unless given."""
     target = Path(out)
     chosen = file_format or ("json" if target.suffix.lower() == ".json" else "csv")
     items = [item.to_dict() for item in service.list_items()]
-    text = _render(service, items, chosen)
+    text = _render(service, items, chosen, lines)
     try:
         atomic_write(target, text.encode("utf-8"))
     except OSError as exc:
         raise StorageError(f"cannot write {target}: {exc.strerror or exc}") from None
-    return {"path": str(target), "format": chosen, "items": len(items)}
+    result = {"path": str(target), "format": chosen, "items": len(items)}
+    if lines:
+        result["lines"] = sum(len(item["lines"]) or 1 for item in items)
+    return result

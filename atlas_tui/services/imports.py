@@ -1,7 +1,12 @@
 """What an import file does to the store: the plan per row, and applying it at once.
 
 A row naming a new SKU adds the item; a row naming a stored SKU updates the fields the
-file gives and sets the quantity as a `count`. Each applied row records one movement.
+file gives and sets the quantity as a `count`. Each applied item records one movement.
+
+A file of stock lines (it has a lot, expiry or home column, or a location column and a SKU
+on several rows) gives one row per SKU, location and lot: the rows of a SKU are its lines.
+For a stored item, the lines at the locations its rows name become what the file says;
+its lines elsewhere are kept (a file from one warehouse does not erase another).
 
 The plan is made outside the writers' lock, against the data as it was then; `recheck`
 refuses, under the lock, every row whose item another writer changed meanwhile.
@@ -9,13 +14,14 @@ refuses, under the lock, every row whose item another writer changed meanwhile.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from atlas_tui.domain.errors import AtlasError, ValidationError
+from atlas_tui.domain.errors import AtlasError, ValidationError, field_word
 from atlas_tui.domain.models import (
     ITEM_FIELDS,
     InventoryItem,
@@ -28,7 +34,15 @@ from atlas_tui.domain.models import (
     parse_timestamp,
     sku_key,
 )
-from atlas_tui.domain.stock import StockLine, clean_location, line_diff, location_key
+from atlas_tui.domain.stock import (
+    StockLine,
+    clean_expiry,
+    clean_location,
+    clean_lot,
+    line_diff,
+    location_key,
+    where_stock_is,
+)
 
 if TYPE_CHECKING:
     from atlas_tui.formats import ImportTable, SourceRow
@@ -52,16 +66,38 @@ class RowOutcome:
     changes: dict[str, list[Any]] = field(default_factory=dict)
     # An added item's `to_dict()`, made once for its movement and this outcome (read-only).
     data: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    # A file of stock lines: the row that carries this row's item (0: this row, when it
+    # carries one), the item's lines left as they were at locations the file does not name,
+    # and what else the reader should know.
+    lead: int = 0
+    by_line: bool = False
+    kept: tuple[StockLine, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def line_changes(self) -> list[list[Any]]:
+        """What an update does to the item's stock lines, as movements record it."""
+        if self.before is None or self.item is None:
+            return []
+        return line_diff(self.before.stock, self.item.stock)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready: row, sku, action, and reason or changes."""
+        """JSON-ready: row, sku, action, and reason or changes (and for a file of stock
+        lines, the line changes, the lines kept and notes)."""
         data: dict[str, Any] = {"row": self.row, "sku": self.sku, "action": self.action}
+        if self.lead:
+            data["with_row"] = self.lead
+        if self.kept:
+            data["lines_kept"] = [line.to_dict() for line in self.kept]
+        if self.notes:
+            data["notes"] = list(self.notes)
         if self.action == "refuse":
             data["reason"] = self.reason
         if self.action == "add" and self.item is not None:
             data["item"] = dict(self.data) if self.data is not None else self.item.to_dict()
-        if self.action == "update":
+        if self.action == "update" and not self.lead:
             data["changes"] = self.changes
+            if self.by_line:
+                data["lines"] = self.line_changes()
         return data
 
 
@@ -81,12 +117,26 @@ class ImportResult:
 
     @property
     def counts(self) -> dict[str, int]:
-        """How many rows are added, updated, unchanged and refused."""
+        """How many items are added, updated and unchanged, and how many rows refused (in a
+        file of stock lines an item has a row per line; elsewhere, items are rows)."""
         counts = {"added": 0, "updated": 0, "unchanged": 0, "refused": 0}
         names = {"add": "added", "update": "updated", "unchanged": "unchanged", "refuse": "refused"}
         for row in self.rows:
-            counts[names[row.action]] += 1
+            if not row.lead or row.action == "refuse":
+                counts[names[row.action]] += 1
         return counts
+
+    @property
+    def lines_kept(self) -> int:
+        """How many stock lines holding stock were kept because the file does not name
+        their location (only a file of stock lines keeps any)."""
+        return sum(
+            1
+            for row in self.rows
+            if row.action in ("update", "unchanged")
+            for line in row.kept
+            if line.quantity
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary and rows."""
@@ -97,6 +147,7 @@ class ImportResult:
             "strict": self.strict,
             "rows_read": len(self.rows),
             **self.counts,
+            "lines_kept": self.lines_kept,
             "rows": [row.to_dict() for row in self.rows],
         }
 
@@ -214,6 +265,8 @@ def lookup_for(store: Stored, rows: int) -> Lookup:
 
 def plan_rows(table: ImportTable, lookup: Lookup, now: datetime) -> list[RowOutcome]:
     """The outcome of every row, against the items `lookup` finds."""
+    if reads_lines(table):
+        return _plan_lines(table.rows, lookup, now)
     duplicates = _duplicates(table.rows)
     outcomes: list[RowOutcome] = []
     for row in table.rows:
@@ -255,6 +308,278 @@ def plan_rows(table: ImportTable, lookup: Lookup, now: datetime) -> list[RowOutc
     return outcomes
 
 
+# A file of stock lines -----------------------------------------------------------------
+
+# The item fields every row of a SKU may repeat; rows that give one differently are refused.
+_SHARED_FIELDS = (
+    "name", "category", "min_stock", "max_stock", "unit", "home", "created_at", "updated_at"
+)  # fmt: skip
+_LINE_TARGETS = frozenset({"lot", "expiry", "home"})
+
+
+def reads_lines(table: ImportTable) -> bool:
+    """Whether the file gives stock lines: it has a lot, expiry or home column, or a location
+    column and a SKU on more than one row. Any other file (an item export, a file with
+    no location column) is read one item per row, as before stock lines."""
+    targets = set(table.columns.values())
+    if targets & _LINE_TARGETS:
+        return True
+    if "location" not in targets:
+        return False
+    seen: set[str] = set()
+    for row in table.rows:
+        if row.sku:
+            key = sku_key(row.sku)
+            if key in seen:
+                return True
+            seen.add(key)
+    return False
+
+
+def _rows_text(numbers: list[int]) -> str:
+    return ("row " if len(numbers) == 1 else "rows ") + ", ".join(map(str, numbers))
+
+
+def _disagreement(group: list[SourceRow]) -> str | None:
+    """Why the rows of one SKU cannot make one item: an item field given differently."""
+    for name in _SHARED_FIELDS:
+        given = [(row.row, row.fields[name]) for row in group if name in row.fields]
+        values = {str(value).casefold() if name == "home" else value for _, value in given}
+        if len(values) > 1:
+            shown_values = ", ".join(repr(value) for value in dict.fromkeys(v for _, v in given))
+            word = field_word(name)
+            return (
+                f"{word}: {_rows_text([number for number, _ in given])} give {_sku_word(group)} "
+                f"different values ({shown_values}); an item has one {word}, so these rows "
+                "are refused"
+            )
+    return None
+
+
+def _sku_word(group: list[SourceRow]) -> str:
+    """The group's SKU quoted, as its first row spells it."""
+    return repr(group[0].sku)
+
+
+def _line_attributes(groups: Iterable[list[SourceRow]]) -> set[str]:
+    """The attribute columns whose value differs between the rows of some item: they describe
+    a line (a stock record's id, a reserved quantity), which has no attributes, so no item
+    of the file keeps them."""
+    differ: set[str] = set()
+    for group in groups:
+        seen: dict[str, Any] = {}
+        for row in group:
+            for key, value in row.attributes.items():
+                if key not in differ and seen.setdefault(key, value) != value:
+                    differ.add(key)
+    return differ
+
+
+def _merged_attributes(
+    group: list[SourceRow], left_out: AbstractSet[str]
+) -> tuple[dict[str, Any], list[str]]:
+    """The item's attributes from its rows, but those in `left_out`; and the names of those
+    left out that its rows give."""
+    merged: dict[str, Any] = {}
+    dropped: dict[str, None] = {}
+    for row in group:
+        for key, value in row.attributes.items():
+            if key in left_out:
+                dropped[key] = None
+            else:
+                merged.setdefault(key, value)
+    return merged, list(dropped)
+
+
+def _line_of(row: SourceRow, home: str) -> StockLine:
+    """The line a row gives (quantity 0 when it gives none)."""
+    return StockLine(
+        clean_location(row.fields.get("location") or home, required=False),
+        clean_int("quantity", row.fields.get("quantity", 0)),
+        clean_lot(row.fields.get("lot", "")),
+        clean_expiry(row.fields.get("expiry", "")),
+    )
+
+
+def _plan_lines(rows: list[SourceRow], lookup: Lookup, now: datetime) -> list[RowOutcome]:
+    """The outcome of every row of a file of stock lines: its rows grouped by SKU."""
+    outcomes: dict[int, RowOutcome] = {}
+    groups: dict[str, list[SourceRow]] = {}
+    for row in rows:
+        if row.problems:
+            reason = "; ".join(row.problems)
+            outcomes[row.row] = RowOutcome(row.row, row.sku, "refuse", reason, by_line=True)
+        else:
+            groups.setdefault(sku_key(row.sku), []).append(row)
+    left_out = _line_attributes(groups.values())
+    for group in groups.values():
+        for outcome in _plan_group(group, lookup, now, left_out):
+            outcomes[outcome.row] = outcome
+    return [outcomes[row.row] for row in rows]
+
+
+def _refuse_all(group: list[SourceRow], reason: str) -> list[RowOutcome]:
+    return [RowOutcome(row.row, row.sku, "refuse", reason, by_line=True) for row in group]
+
+
+def _plan_group(
+    group: list[SourceRow], lookup: Lookup, now: datetime, left_out: AbstractSet[str]
+) -> list[RowOutcome]:
+    """The outcomes of the rows of one SKU: the first applied row carries the item."""
+    conflict = _disagreement(group)
+    if conflict is not None:
+        return _refuse_all(group, conflict)
+    try:
+        existing = lookup.get(group[0].sku)
+    except AtlasError as exc:
+        return _refuse_all(group, str(exc))
+    fields: dict[str, Any] = {}
+    for row in group:
+        for name, value in row.fields.items():
+            fields.setdefault(name, value)
+    home = str(
+        fields.get("home") or (existing.location if existing else fields.get("location", ""))
+    )
+    refused: list[RowOutcome] = []
+    lines: dict[int, StockLine] = {}
+    for row in group:
+        try:
+            lines[row.row] = _line_of(row, home)
+        except AtlasError as exc:
+            refused.append(RowOutcome(row.row, row.sku, "refuse", str(exc), by_line=True))
+    by_key: dict[tuple[str, str, str], list[int]] = {}
+    for number, line in lines.items():
+        by_key.setdefault(line.key, []).append(number)
+    for numbers in by_key.values():
+        if len(numbers) > 1:
+            reason = (
+                f"location: {_rows_text(numbers)} all give {_sku_word(group)} at "
+                f"{lines[numbers[0]].where()}; a line may be given once, so every one is refused"
+            )
+            for row in group:
+                if row.row in numbers:
+                    refused.append(RowOutcome(row.row, row.sku, "refuse", reason, by_line=True))
+                    del lines[row.row]
+    good = [row for row in group if row.row in lines]
+    if not good:
+        return refused
+    attributes, dropped = _merged_attributes(good, left_out)
+    notes = (
+        (
+            f"{', '.join(map(repr, dropped))} not kept: "
+            f"{'it differs' if len(dropped) == 1 else 'they differ'} between the stock lines "
+            "of an item in this file",
+        )
+        if dropped
+        else ()
+    )
+    # A row without a quantity changes no line; it still names the item's fields.
+    given = [(row, lines[row.row]) for row in good if "quantity" in row.fields]
+    try:
+        if existing is None:
+            planned = _new_lines_item(good, fields, attributes, given, home, now, notes)
+        else:
+            planned = _updated_lines_item(good[0], existing, fields, attributes, given, now, notes)
+    except AtlasError as exc:
+        return [*refused, *_refuse_all(good, str(exc))]
+    lead = planned
+    followers = [
+        RowOutcome(row.row, lead.sku, lead.action, lead=lead.row, by_line=True) for row in good[1:]
+    ]
+    return [*refused, lead, *followers]
+
+
+def _new_lines_item(
+    good: list[SourceRow],
+    fields: dict[str, Any],
+    attributes: dict[str, Any],
+    given: list[tuple[SourceRow, StockLine]],
+    home: str,
+    now: datetime,
+    notes: tuple[str, ...],
+) -> RowOutcome:
+    if not fields.get("name"):
+        raise ValidationError("name", "is required for a new item")
+    created = parse_timestamp("created_at", fields["created_at"]) if "created_at" in fields else now
+    updated = parse_timestamp("updated_at", fields["updated_at"]) if "updated_at" in fields else now
+    lines = [line for _, line in given]
+    item = InventoryItem(
+        sku=good[0].sku,
+        name=fields["name"],
+        category=fields.get("category", ""),
+        quantity=sum(line.quantity for line in lines),
+        location=home,
+        min_stock=fields.get("min_stock", 0),
+        max_stock=fields.get("max_stock", 0),
+        created_at=created,
+        updated_at=updated,
+        attributes=attributes,
+        unit=fields.get("unit") or "pcs",
+        lines=tuple(lines),
+    )
+    check_attribute_limits(item.attributes)
+    data = _item_data(item)
+    return RowOutcome(good[0].row, item.sku, "add", item=item, data=data, by_line=True, notes=notes)
+
+
+def _updated_lines_item(
+    first: SourceRow,
+    existing: InventoryItem,
+    fields: dict[str, Any],
+    attributes: dict[str, Any],
+    given: list[tuple[SourceRow, StockLine]],
+    now: datetime,
+    notes: tuple[str, ...],
+) -> RowOutcome:
+    """A stored item after the file's lines: at the locations the file names, exactly the
+    file's lines; elsewhere, its lines as they are."""
+    named = {location_key(line.location) for _, line in given}
+    kept = tuple(line for line in existing.stock if location_key(line.location) not in named)
+    changes: dict[str, Any] = {
+        name: fields[name] for name in ("name", "category", "min_stock", "max_stock", "unit")
+        if name in fields
+    }  # fmt: skip
+    if "home" in fields:
+        changes["location"] = fields["home"]
+    if attributes:
+        changes["attributes"] = merge_attributes(existing.attributes, attributes)
+    # The replaced lines go to zero first, so that a lot the file no longer holds keeps its
+    # trace, as after a pick (see `tidy`).
+    emptied = (
+        StockLine(line.location, 0, line.lot, line.expiry)
+        for line in existing.stock
+        if location_key(line.location) in named
+    )
+    lines = (*kept, *emptied, *(line for _, line in given))
+    candidate = existing.evolve(**changes, lines=lines, updated_at=now)
+    if attributes:
+        check_attribute_limits(candidate.attributes, before=existing.attributes)
+    diff = {
+        name: [getattr(existing, name), getattr(candidate, name)]
+        for name in UPDATED_FIELDS
+        if getattr(existing, name) != getattr(candidate, name)
+    }
+    shown_kept = tuple(line for line in kept if line.quantity)
+    if shown_kept:
+        notes = (
+            *notes,
+            f"kept {len(shown_kept)} stock "
+            f"{'line' if len(shown_kept) == 1 else 'lines'} at locations this file does not "
+            f"name: {where_stock_is(shown_kept)}",
+        )
+    if not diff and candidate.stock == existing.stock:
+        return RowOutcome(
+            first.row, existing.sku, "unchanged", item=existing, by_line=True,
+            kept=shown_kept, notes=notes,
+        )  # fmt: skip
+    if candidate.quantity != existing.quantity:
+        diff["quantity"] = [existing.quantity, candidate.quantity]
+    return RowOutcome(
+        first.row, existing.sku, "update", item=candidate, before=existing, changes=diff,
+        by_line=True, kept=shown_kept, notes=notes,
+    )  # fmt: skip
+
+
 # One import stamps every row with the same moment: format it once, not per row.
 _stamp = lru_cache(maxsize=64)(format_timestamp)
 
@@ -281,9 +606,13 @@ def recheck(
     if only is not None and not only:
         return outcomes
     checked: list[RowOutcome] = []
-    refusals = 0
+    refusals: dict[int, str] = {}  # row -> reason
     for outcome in outcomes:
-        if outcome.action == "refuse" or (only is not None and sku_key(outcome.sku) not in only):
+        if (
+            outcome.action == "refuse"
+            or outcome.lead  # follows the row that carries its item, below
+            or (only is not None and sku_key(outcome.sku) not in only)
+        ):
             checked.append(outcome)
             continue
         planned = outcome.before if outcome.action == "update" else None
@@ -299,8 +628,15 @@ def recheck(
             "imported; this row was not applied, import the file again to apply it"
         )
         checked.append(RowOutcome(outcome.row, outcome.sku, "refuse", reason))
-        refusals += 1
-    return checked if refusals else outcomes
+        refusals[outcome.row] = reason
+    if not refusals:
+        return outcomes
+    return [
+        RowOutcome(outcome.row, outcome.sku, "refuse", refusals[outcome.lead])
+        if outcome.lead in refusals and outcome.action != "refuse"
+        else outcome
+        for outcome in checked
+    ]
 
 
 def kept(planned: list[RowOutcome], checked: list[RowOutcome]) -> list[bool]:
@@ -364,12 +700,15 @@ def changes_of(
             kind: MovementKind = "add"
             before = 0
             details: dict[str, Any] = {"item": data, "import": source}
+            if outcome.by_line:
+                details["lines"] = line_diff((), item.stock)
         else:
             changes = {k: v for k, v in outcome.changes.items() if k != "quantity"}
-            kind = "count" if "quantity" in outcome.changes else "update"
+            moved = line_diff(outcome.before.stock, item.stock)
+            counted = "quantity" in outcome.changes or (outcome.by_line and bool(moved))
+            kind = "count" if counted else "update"
             before = outcome.before.quantity
             details = {"changes": changes, "import": source}
-            moved = line_diff(outcome.before.stock, item.stock)
             if moved:
                 details["lines"] = moved
         movements.append(
@@ -394,5 +733,5 @@ def refused(outcomes: list[RowOutcome]) -> bool:
 
 
 def added(outcomes: list[RowOutcome]) -> int:
-    """How many rows add an item."""
-    return sum(outcome.action == "add" for outcome in outcomes)
+    """How many items the rows add."""
+    return sum(outcome.action == "add" and not outcome.lead for outcome in outcomes)
