@@ -37,6 +37,7 @@ from screens.dialogs import (
 )
 from screens.import_dialog import ImportDialog, summary
 from screens.scan import ScanScreen
+from screens.stock_dialogs import TransferDialog
 from screens.widgets.item_detail import ItemDetail
 from screens.widgets.item_rows import (
     BadRow,
@@ -95,6 +96,7 @@ class ItemsScreen(Screen[None]):
         Binding("n", "new", "New", id="new"),
         Binding("e", "edit", "Edit", id="edit"),
         Binding("m", "move", "Move", id="move"),
+        Binding("x", "transfer", "Transfer", id="transfer"),
         Binding("delete", "delete", "Delete", id="delete"),
         Binding("h", "history", "History", id="history"),
         Binding("u", "undo", "Undo", id="undo"),
@@ -683,6 +685,13 @@ class ItemsScreen(Screen[None]):
         item = self._stored()
         if item is not None:
             self.app.push_screen(MoveDialog(self.service, item), self._after_dialog("moved"))
+
+    def action_transfer(self) -> None:
+        """Transfer part of the stock from one of its locations to another."""
+        item = self._stored()
+        if item is not None:
+            dialog = TransferDialog(self.service, item)
+            self.app.push_screen(dialog, self._after_dialog("transferred"))
 
     def action_delete(self) -> None:
         """Delete, after a confirmation."""
