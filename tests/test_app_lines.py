@@ -3,11 +3,12 @@ detail pane's lines and the locations screens, through Pilot against a real stor
 
 from __future__ import annotations
 
+import shutil
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support import screen_lines
+from support import Terminal, poll, screen_lines
 from test_app import ready, type_into, wait_for
 from textual.command import CommandList
 from textual.pilot import Pilot
@@ -221,3 +222,52 @@ async def test_locations_and_transfer_are_in_the_palette_and_footer(store: Path)
             await wait_for(pilot, lambda: isinstance(app.screen, opens))  # noqa: B023
             await pilot.press("escape")
             await wait_for(pilot, lambda: isinstance(app.screen, ItemsScreen))
+
+
+# The real `atlas` command in tmux --------------------------------------------------------------
+
+
+def row_of(term: Terminal, sku: str = "W-1") -> str:
+    return next((line for line in term.screen().splitlines() if line.startswith(f"{sku} ")), "")
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_stock_lines_in_a_real_terminal(store: Path, tmp_path: Path) -> None:
+    """Receive at two locations, transfer part, pick, count a location: each typed in one
+    burst as a fast typist or a scanner sends it, checked on the screen and in the store."""
+    term = Terminal(tmp_path, store)
+    try:
+        term.wait_for("2 items", "the items screen")
+        term.burst("/wid\r")  # filter to the widget, back to the table
+        poll(lambda: "1 of 2 items" in term.screen(), "the filter")
+
+        term.burst("=+10\r")  # at the home: the dialog's location starts as A1
+        poll(lambda: lines(store) == {"A1": 10}, "the receipt at A1")
+        poll(lambda: row_of(term).split()[-4:-2] == ["10", "A1"], "10 at A1 shown")
+
+        term.burst("=+6\t\tB2\r")  # amount, past the reason, the location typed over the home
+        poll(lambda: lines(store) == {"A1": 10, "B2": 6}, "the receipt at B2")
+        poll(lambda: "16 A1 +1" in row_of(term), "16 at A1 and one more location shown")
+
+        term.burst("x\x1b[B\rC3\t4\r")  # transfer: from the second location, to C3, 4
+        poll(lambda: lines(store) == {"A1": 10, "B2": 2, "C3": 4}, "the transfer")
+        poll(lambda: "16 A1 +2" in row_of(term), "the total kept, two more locations shown")
+        assert make_service(store).history("W-1")[0].details["lines"] == [
+            ["B2", "", "", 6, 2],
+            ["C3", "", "", 0, 4],
+        ]
+
+        term.burst("=-3\t\tC3\r")  # picked from C3
+        poll(lambda: lines(store) == {"A1": 10, "B2": 2, "C3": 1}, "the pick at C3")
+        poll(lambda: "13 A1 +2" in row_of(term), "13 on hand shown")
+
+        term.burst("==5\t\tB2\r")  # B2 counted: 5
+        poll(lambda: lines(store) == {"A1": 10, "B2": 5, "C3": 1}, "the count at B2")
+        poll(lambda: "16 A1 +2" in row_of(term), "16 on hand shown")
+        term.wait_for("B2  5 pcs", "the detail pane's lines")
+        screen = term.screen()
+        assert "A1  10 pcs" in screen and "C3  1 pcs" in screen
+        term.wait_for("count +3 → 16", "the count in the pane's history (once the toast goes)")
+        assert make_service(store).history("W-1")[0].kind == "count"
+    finally:
+        term.close()
