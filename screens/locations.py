@@ -28,6 +28,22 @@ def _number(value: int, style: str = "") -> Text:
     return Text(f"{value:,}", style=style, justify="right")
 
 
+class LocationTable(DataTable[Text]):
+    """The list of locations; enter opens the one under the cursor."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Open location", id="locations-open"),
+    ]
+
+
+class LineTable(DataTable[Text]):
+    """The lines at one location; enter goes to the item of the one under the cursor."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("enter", "select_cursor", "Go to item", id="location-item"),
+    ]
+
+
 class LocationsScreen(Screen[str | None]):
     """Every location: its path, name, how many items and units it holds, and whether it is
     retired. `enter` opens one; a SKU chosen there is handed back to the items screen."""
@@ -36,7 +52,6 @@ class LocationsScreen(Screen[str | None]):
     AUTO_FOCUS = "#locations"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="locations-back"),
-        Binding("enter", "open", "Open location", id="locations-open"),
         Binding("ctrl+r", "reload", "Reload", id="locations-reload"),
     ]
 
@@ -48,7 +63,7 @@ class LocationsScreen(Screen[str | None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("reading locations…", id="locations-status")
-        yield DataTable(id="locations", cursor_type="row", zebra_stripes=True)
+        yield LocationTable(id="locations", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -107,12 +122,6 @@ class LocationsScreen(Screen[str | None]):
         if 0 <= event.cursor_row < len(self.codes):
             self.open(self.codes[event.cursor_row])
 
-    def action_open(self) -> None:
-        """Open the location under the cursor."""
-        table = self.query_one("#locations", DataTable)
-        if 0 <= table.cursor_row < len(self.codes):
-            self.open(self.codes[table.cursor_row])
-
     def open(self, code: str) -> None:
         """Show one location's stock lines."""
 
@@ -136,7 +145,6 @@ class LocationScreen(Screen[str | None]):
     COMPONENT_CLASSES: ClassVar[set[str]] = {"location--expiring"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="location-back"),
-        Binding("enter", "go_to_item", "Go to item", id="location-item"),
     ]
 
     def __init__(self, service: InventoryService, code: str) -> None:
@@ -148,7 +156,7 @@ class LocationScreen(Screen[str | None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("", id="location-title")
-        yield DataTable(id="lines", cursor_type="row", zebra_stripes=True)
+        yield LineTable(id="lines", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
@@ -181,9 +189,10 @@ class LocationScreen(Screen[str | None]):
         )
         if found["name"]:
             heading.append_text(Text.assemble("  ", _cell(found["name"])))
-        heading.append(f"  · {found['items']} items · {found['quantity']:,} units")
+        items = found["items"]
+        heading.append(f" · {items} item{'' if items == 1 else 's'} · {found['quantity']:,} units")
         if found["retired"]:
-            heading.append("  · retired", style="italic")
+            heading.append(" · retired", style="italic")
         title.update(heading)
         table = self.query_one("#lines", DataTable)
         table.clear()
@@ -204,17 +213,13 @@ class LocationScreen(Screen[str | None]):
             )
             self.skus.append(line["sku"])
         if not found["lines"]:
-            title.update(heading.append("  · holds nothing"))
+            title.update(heading.append(" · holds nothing"))
 
     @on(DataTable.RowSelected, "#lines")
-    def _chosen(self) -> None:
-        self.action_go_to_item()
-
-    def action_go_to_item(self) -> None:
+    def _chosen(self, event: DataTable.RowSelected) -> None:
         """Back to the items screen with this line's item under the cursor."""
-        table = self.query_one("#lines", DataTable)
-        if 0 <= table.cursor_row < len(self.skus):
-            self.dismiss(self.skus[table.cursor_row])
+        if 0 <= event.cursor_row < len(self.skus):
+            self.dismiss(self.skus[event.cursor_row])
 
     def action_back(self) -> None:
         """Back to every location."""

@@ -124,8 +124,8 @@ async def test_stock_at_several_locations_through_the_app(store: Path) -> None:
         soon = (datetime.now(UTC).date() + timedelta(days=6)).isoformat()
         make_service(store).receive("W-1", 7, location="D4", lot="L7", expiry=soon)
         await wait_for(pilot, lambda: "A1 +3" in shown(app))
-        await wait_for(pilot, lambda: "D4  lot L7" in detail(screen))
-        assert f"D4  lot L7  exp {soon}  7 pcs  expires in 6 d" in detail(screen)
+        await wait_for(pilot, lambda: "D4  7 pcs" in detail(screen))
+        assert f"D4  7 pcs  expires in 6 d  lot L7  exp {soon}" in detail(screen)
 
 
 async def test_an_expired_line_is_marked(store: Path) -> None:
@@ -140,8 +140,8 @@ async def test_an_expired_line_is_marked(store: Path) -> None:
         screen.select_sku("W-1")
         await wait_for(pilot, lambda: "lot OLD" in detail(screen))
         text = detail(screen)
-        assert f"A1  lot OLD  exp {past}  2 pcs  expired" in text
-        assert f"A1  lot NEW  exp {later}  5 pcs" in text
+        assert f"A1  2 pcs  expired  lot OLD  exp {past}" in text
+        assert f"A1  5 pcs  lot NEW  exp {later}" in text
         assert "expires in" not in text
 
 
@@ -175,7 +175,7 @@ async def test_the_locations_screen_lists_and_opens_locations(store: Path) -> No
         assert isinstance(place, LocationScreen)
         await wait_for(pilot, lambda: place.skus == ["G-1", "W-1"])
         text = "\n".join(screen_lines(app))
-        assert "B2  · 2 items · 7 units" in text
+        assert "B2 · 2 items · 7 units" in text
         widget = next(line for line in screen_lines(app) if line.lstrip().startswith("W-1"))
         assert "L[bold]1" in widget and f"{soon} expires in 3 d" in widget and " 5 " in widget
         table = place.query_one("#lines", DataTable)

@@ -87,6 +87,25 @@ def _changed_end(old: Strip, new: Strip) -> int:
     return end
 
 
+def _history_words(movement: Movement, home: str | None) -> str:
+    """What a history row adds to kind and figures: from → to, and the lines touched,
+    unless the only line touched is the plain one at the home (the usual single place)."""
+    lines = movement.details.get("lines")
+    plain = (
+        home is not None
+        and isinstance(lines, list)
+        and all(
+            len(change) == 5 and location_key(str(change[0])) == home and not change[1]
+            and not change[2]
+            for change in lines
+        )
+    )  # fmt: skip
+    details = (
+        {k: v for k, v in movement.details.items() if k != "lines"} if plain else movement.details
+    )
+    return movement_words(movement.kind, details)
+
+
 class ItemDetail(ScrollView, can_focus=True):
     """What the cursor rests on: the row's figures at once; attributes, history and trend are
     read in a worker, so moving stays instant. `d` (while the pane has focus) or `set_days`
@@ -239,12 +258,13 @@ class ItemDetail(ScrollView, can_focus=True):
             facts.append("\n")
             facts.append_text(_plain(f"{key}: {value}"))
         recent = self._lines_text()
+        home = location_key(self._item.location) if self._item is not None else None
         if history is None:
             recent.append("history…", style="dim")
         for movement in history or []:
             when = movement.timestamp.strftime("%Y-%m-%d %H:%M")
             recent.append(f"{when} {movement.kind} {movement.delta:+d} → {movement.quantity_after}")
-            words = movement_words(movement.kind, movement.details)
+            words = _history_words(movement, home)
             if words:
                 recent.append("  ")
                 recent.append_text(_plain(words))
@@ -275,15 +295,16 @@ class ItemDetail(ScrollView, can_focus=True):
         today = self._today or date.today()
         text = Text()
         for line in lines:
+            # Where and how much first, then the warning: the column is cut at its end.
             text.append_text(_plain(line.location or "(no location)"))
-            if line.lot:
-                text.append_text(Text.assemble("  lot ", _plain(line.lot)))
-            if line.expiry:
-                text.append(f"  exp {line.expiry}")
             text.append_text(Text.assemble(f"  {line.quantity} ", _plain(item.unit)))
             note = expiry_words(line.expiry, today)
             if note:
                 text.append(f"  {note}", style=warning)
+            if line.lot:
+                text.append_text(Text.assemble("  lot ", _plain(line.lot)))
+            if line.expiry:
+                text.append(f"  exp {line.expiry}")
             text.append("\n")
         return text
 
