@@ -20,6 +20,7 @@ from atlas_tui.domain.models import InventoryItem, Movement
 from atlas_tui.domain.stock import location_key
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.text import safe_text
+from atlas_tui.wording import movement_words
 
 # Which input shows the service's complaint about which field.
 FIELD_INPUTS = {
@@ -372,13 +373,14 @@ class HistoryDialog(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("When (UTC)", "Kind", "Δ", "Qty", "User", "Reason")
+        table.add_columns("When (UTC)", "Kind", "Δ", "Qty", "Where", "User", "Reason")
         for movement in self.load():
             table.add_row(
                 Text(movement.timestamp.strftime("%Y-%m-%d %H:%M:%S")),
                 Text(movement.kind),
                 Text(f"{movement.delta:+d}", justify="right"),
                 Text(f"{movement.quantity_before}→{movement.quantity_after}"),
+                literal(movement_words(movement.kind, movement.details)),
                 literal(movement.user),
                 literal(movement.reason),
             )

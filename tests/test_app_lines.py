@@ -16,7 +16,7 @@ from textual.widgets import DataTable, OptionList, Static
 
 from atlas_tui.app import AtlasApp, make_app
 from atlas_tui.factory import make_service
-from screens.dialogs import AdjustDialog
+from screens.dialogs import AdjustDialog, HistoryDialog
 from screens.help import key_help
 from screens.items import ItemsScreen
 from screens.locations import LocationScreen, LocationsScreen
@@ -126,6 +126,13 @@ async def test_stock_at_several_locations_through_the_app(store: Path) -> None:
         await wait_for(pilot, lambda: "A1 +3" in shown(app))
         await wait_for(pilot, lambda: "D4  7 pcs" in detail(screen))
         assert f"D4  7 pcs  expires in 6 d  lot L7  exp {soon}" in detail(screen)
+
+        # The full history says where each change happened too.
+        await pilot.press("h")
+        await wait_for(pilot, lambda: isinstance(app.screen, HistoryDialog))
+        await wait_for(pilot, lambda: "B2 → C3; B2 6→2, C3 0→4" in "\n".join(screen_lines(app)))
+        assert "D4 lot L7 0→7" in "\n".join(screen_lines(app))
+        await pilot.press("escape")
 
 
 async def test_an_expired_line_is_marked(store: Path) -> None:
