@@ -123,6 +123,7 @@ class ItemsScreen(Screen[None]):
         self.loaded = False
         self.category: str = ""
         self.location: str = ""
+        self._holders: frozenset[str] = frozenset()  # SKUs with stock at `location`
         self._in_flight: dict[str, int] = {}
         # The toast last shown per item: a new one replaces it instead of stacking.
         self._toasts: dict[str, Notification] = {}
@@ -352,6 +353,8 @@ class ItemsScreen(Screen[None]):
 
     @on(CaughtUp)
     def _apply_caught_up(self, message: CaughtUp) -> None:
+        if self.location:  # others may have put stock at, or taken it from, the location
+            self._read_holders()
         for key, item in message.items.items():
             if item is not None:
                 self.replace_item(item)
@@ -365,7 +368,8 @@ class ItemsScreen(Screen[None]):
         table = self.table
         needle = self.query_one("#filter", FilterInput).value.strip().casefold()
         return ViewSpec(needle, self.category, self.location, table.sort_column,
-                        table.sort_reverse, self._rows.generation, len(self._rows))  # fmt: skip
+                        table.sort_reverse, self._rows.generation, len(self._rows),
+                        self._holders if self.location else frozenset())  # fmt: skip
 
     def _show(self) -> None:
         """Show what the filter, picks and order ask for: at once for a few thousand rows,
@@ -630,6 +634,8 @@ class ItemsScreen(Screen[None]):
         row that took a deleted item's place.
         """
         key = sku.casefold()
+        if self.location:
+            self._read_holders()
         try:
             item: InventoryItem | None = self.service.get(sku)
         except AtlasError:
@@ -764,8 +770,36 @@ class ItemsScreen(Screen[None]):
         self._pick("Category", self.service.categories(), "category")
 
     def action_pick_location(self) -> None:
-        """Show one location (or all)."""
-        self._pick("Location", self.service.locations(), "location")
+        """Show one location (or all): items kept there, or with stock there."""
+
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                self.location, self._holders = value, frozenset()
+                self._show()
+                if value:
+                    self._read_holders()
+
+        self.app.push_screen(
+            PickDialog("Location", self.service.locations(), self.location), chosen
+        )
+
+    @work(thread=True, exclusive=True, group="holders", exit_on_error=False)
+    def _read_holders(self) -> None:
+        """The SKUs with stock at the location filtered on, as stored now."""
+        location = self.location
+        if not location:
+            return
+        try:
+            lines = self.service.places.show(location)["lines"]
+        except AtlasError:
+            lines = []
+        held = frozenset(line["sku"].casefold() for line in lines)
+        self.app.call_from_thread(self._holders_read, location, held)
+
+    def _holders_read(self, location: str, held: frozenset[str]) -> None:
+        if location == self.location and held != self._holders:
+            self._holders = held
+            self._show()
 
     def _pick(self, title: str, values: list[str], attribute: str) -> None:
         def chosen(value: str | None) -> None:

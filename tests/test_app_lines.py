@@ -16,7 +16,7 @@ from textual.widgets import DataTable, OptionList, Static
 
 from atlas_tui.app import AtlasApp, make_app
 from atlas_tui.factory import make_service
-from screens.dialogs import AdjustDialog, HistoryDialog
+from screens.dialogs import AdjustDialog, HistoryDialog, PickDialog
 from screens.help import key_help
 from screens.items import ItemsScreen
 from screens.locations import LocationScreen, LocationsScreen
@@ -278,3 +278,33 @@ def test_stock_lines_in_a_real_terminal(store: Path, tmp_path: Path) -> None:
         assert make_service(store).history("W-1")[0].kind == "count"
     finally:
         term.close()
+
+
+async def test_the_location_filter_finds_stock_away_from_home(store: Path) -> None:
+    """`l` then a location: the items kept there (shown `A1 +1` when stock is elsewhere too)
+    and the items with stock there; a transfer away takes the item out of the view."""
+    service = make_service(store)
+    service.receive("W-1", 10)
+    service.receive("W-1", 4, location="B2")
+    app = make_app(store)
+    async with app.run_test(size=(110, 32)) as pilot:
+        screen = await ready(app, pilot)
+
+        async def filter_on(location: str, skus: list[str]) -> None:
+            await pilot.press("l")
+            await wait_for(pilot, lambda: isinstance(app.screen, PickDialog))
+            choices = app.screen.query_one(OptionList)
+            wanted = next(
+                n for n in range(choices.option_count)
+                if str(choices.get_option_at_index(n).prompt) == location
+            )  # fmt: skip
+            choices.highlighted = wanted
+            await pilot.press("enter")
+            await wait_for(pilot, lambda: [r.sku for r in screen.table.items] == skus)
+
+        await filter_on("A1", ["W-1"])  # its home, though it is shown as "A1 +1"
+        await filter_on("B2", ["W-1"])  # not its home: stock is there
+        await filter_on("G1", ["G-1"])
+        await filter_on("B2", ["W-1"])
+        service.transfer("W-1", 4, "B2", "A1")  # another process empties B2
+        await wait_for(pilot, lambda: [r.sku for r in screen.table.items] == [])
