@@ -308,3 +308,37 @@ async def test_the_location_filter_finds_stock_away_from_home(store: Path) -> No
         await filter_on("B2", ["W-1"])
         service.transfer("W-1", 4, "B2", "A1")  # another process empties B2
         await wait_for(pilot, lambda: [r.sku for r in screen.table.items] == [])
+
+
+async def test_a_transfer_of_everything_held_and_a_refused_destination(store: Path) -> None:
+    """An empty quantity moves all the chosen location holds; a destination that is the
+    source, or retired, is refused beside the field with nothing changed."""
+    service = make_service(store)
+    service.receive("W-1", 3)
+    service.receive("W-1", 2, location="B2")
+    service.places.create("Z9")
+    service.places.retire("Z9")
+    app = make_app(store)
+    async with app.run_test(size=(110, 32)) as pilot:
+        screen = await ready(app, pilot)
+        screen.select_sku("W-1")
+        await pilot.pause()
+        await pilot.press("x", "down", "enter")  # from B2
+        await type_into(pilot, "Z9")
+        await pilot.press("enter")
+        dialog = app.screen
+        assert isinstance(dialog, TransferDialog)
+        assert "Z9 is retired" in str(dialog.query_one("#to-error", Static).render())
+        await pilot.press("ctrl+u")
+        await type_into(pilot, "b2")
+        await pilot.press("enter")
+        assert "is the location the stock is taken from" in str(
+            dialog.query_one("#to-error", Static).render()
+        )
+        assert lines(store) == {"A1": 3, "B2": 2}
+        await pilot.press("ctrl+u")
+        await type_into(pilot, "A1")
+        await pilot.press("enter")  # quantity left empty: all of B2's
+        await wait_for(pilot, lambda: isinstance(app.screen, ItemsScreen))
+        assert lines(store) == {"A1": 5}
+        await wait_for(pilot, lambda: "A1 +" not in shown(app) and " 5 A1 " in shown(app))
