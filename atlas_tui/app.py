@@ -18,6 +18,7 @@ from screens.commands import ActionCommands
 from screens.control_filter import ControlFilter
 from screens.help import HelpScreen
 from screens.items import ItemsScreen
+from screens.locations import LocationScreen, LocationsScreen
 from screens.media import MediaScreen
 from screens.reports import ReportsScreen
 from screens.stocktake import StocktakeScreen
@@ -35,6 +36,7 @@ class AtlasApp(TypeAheadApp[None]):
         Binding("r", "reports", "Reports", id="reports"),
         Binding("f", "media", "Media", id="media"),
         Binding("t", "stocktake", "Stocktake", id="stocktake"),
+        Binding("L", "locations", "Locations", id="locations"),
         Binding("question_mark,f1", "help", "Help", id="help"),
     ]
 
@@ -83,12 +85,24 @@ class AtlasApp(TypeAheadApp[None]):
             return
         self.push_screen(StocktakeScreen(self.service), lambda _: self.items_screen.action_reload())
 
+    def action_locations(self) -> None:
+        """Every location and what it holds; a line chosen there jumps to its item."""
+        if isinstance(self.screen, (LocationsScreen, LocationScreen)):
+            return
+
+        def jump(sku: str | None) -> None:
+            if sku:
+                self.items_screen.select_sku(sku)
+
+        self.push_screen(LocationsScreen(self.service), jump)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keep a screen's own key out of the footer while it is shown."""
         showing = {
             "reports": ReportsScreen,
             "media": MediaScreen,
             "stocktake": StocktakeScreen,
+            "locations": (LocationsScreen, LocationScreen),
         }.get(action)
         return showing is None or not isinstance(self.screen, showing)
 

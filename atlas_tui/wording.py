@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 
@@ -69,3 +70,25 @@ def movement_words(kind: str, details: Mapping[str, Any]) -> str:
             else:
                 parts.append(f"{field}: {old!r} → {new!r}")
     return "; ".join(part for part in parts if part)
+
+
+# Stock expiring within this many days is marked.
+EXPIRY_WARNING_DAYS = 30
+
+
+def expiry_words(expiry: str, today: date) -> str:
+    """ "expired", "expires today", "expires in 6 d" for an expiry within the warning
+    window, else "" (no expiry, a later one, or text that is not a date)."""
+    if not expiry:
+        return ""
+    try:
+        days = (date.fromisoformat(expiry) - today).days
+    except ValueError:
+        return ""
+    if days < 0:
+        return "expired"
+    if days == 0:
+        return "expires today"
+    if days <= EXPIRY_WARNING_DAYS:
+        return f"expires in {days} d"
+    return ""

@@ -48,10 +48,12 @@ class ActionCommands(Provider):
 NAMES = {
     "adjust(1)": "Add one unit",
     "adjust(-1)": "Remove one unit",
-    "adjust_dialog": "Adjust by an amount…",
+    "adjust_dialog": "Adjust or count, at a location…",
     "new": "New item…",
     "edit": "Edit item…",
     "move": "Move item…",
+    "transfer": "Transfer stock between locations…",
+    "locations": "Locations: where stock is",
     "delete": "Delete item…",
     "history": "Item history",
     "undo": "Undo my last change",

@@ -17,8 +17,10 @@ from textual.widgets.option_list import Option
 
 from atlas_tui.domain.errors import AtlasError, ValidationError
 from atlas_tui.domain.models import InventoryItem, Movement
+from atlas_tui.domain.stock import location_key
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.text import safe_text
+from atlas_tui.wording import movement_words
 
 # Which input shows the service's complaint about which field.
 FIELD_INPUTS = {
@@ -72,9 +74,14 @@ class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
     def heading(self) -> Text:
         return Text(self.TITLE_TEXT)
 
+    def lead(self) -> ComposeResult:
+        """Widgets above the inputs (a choice, a table); none by default."""
+        yield from ()
+
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(self.heading(), id="heading")
+            yield from self.lead()
             for input_id, label, value, placeholder in self.fields():
                 # A stored value may hold control characters: the box shows it escaped, and
                 # an untouched box gives back the stored value, not its escaped spelling.
@@ -130,23 +137,52 @@ class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
 
 
 class AdjustDialog(FormDialog[InventoryItem]):
-    """A signed amount (-12, +5) and an optional reason."""
+    """A signed amount (-12, +5) or a counted figure (=20), at a location (the home unless
+    changed) and lot, with an optional reason."""
 
-    FIELD_INPUTS: ClassVar[dict[str, str]] = {"quantity": "amount"}
+    FIELD_INPUTS: ClassVar[dict[str, str]] = {"quantity": "amount", "lot": "lot"}
 
     def heading(self) -> Text:
         assert self.item is not None
-        return Text.assemble("Adjust ", literal(self.item.sku), f" · {self.item.quantity} on hand")
+        item = self.item
+        heading = Text.assemble("Adjust ", literal(item.sku), f" · {item.quantity} on hand")
+        if item.elsewhere:
+            heading.append_text(Text.assemble(" (", literal(where_held(item)), ")"))
+        return heading
 
     def fields(self) -> list[tuple[str, str, str, str]]:
+        assert self.item is not None
         return [
-            ("amount", "Amount", "", "e.g. -12 or +5"),
+            ("amount", "Amount", "", "+5 in, -12 out, =20 counted here"),
+            # After the reason: amount ⇥ reason ⏎ stays what fingers know.
             ("reason", "Reason", "", "optional"),
+            ("location", "At location", self.item.location, "the home when empty"),
+            ("lot", "Lot", "", "optional"),
         ]
+
+    def on_mount(self) -> None:
+        places = self.service.locations()
+        self.query_one("#location", Input).suggester = SuggestFromList(places, case_sensitive=False)
 
     def save(self, values: dict[str, str]) -> InventoryItem:
         assert self.item is not None
-        return self.service.adjust(self.item.sku, values["amount"], values["reason"] or None)
+        sku, amount = self.item.sku, values["amount"].strip()
+        location = values["location"].strip() or None
+        lot = values["lot"].strip() or None
+        reason = values["reason"] or None
+        if amount.startswith("="):
+            return self.service.count(sku, amount[1:].strip(), reason, location=location, lot=lot)
+        return self.service.adjust(sku, amount, reason, location=location, lot=lot)
+
+
+def where_held(item: InventoryItem) -> str:
+    """Each location and what it holds: `A-1 5 · B-2 3` (lots summed)."""
+    held: dict[str, tuple[str, int]] = {}
+    for line in item.stock:
+        key = location_key(line.location)
+        code, quantity = held.get(key, (line.location or "(no location)", 0))
+        held[key] = (code, quantity + line.quantity)
+    return " · ".join(f"{code} {quantity}" for code, quantity in held.values())
 
 
 class NewItemDialog(FormDialog[InventoryItem]):
@@ -337,13 +373,14 @@ class HistoryDialog(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_columns("When (UTC)", "Kind", "Δ", "Qty", "User", "Reason")
+        table.add_columns("When (UTC)", "Kind", "Δ", "Qty", "Where", "User", "Reason")
         for movement in self.load():
             table.add_row(
                 Text(movement.timestamp.strftime("%Y-%m-%d %H:%M:%S")),
                 Text(movement.kind),
                 Text(f"{movement.delta:+d}", justify="right"),
                 Text(f"{movement.quantity_before}→{movement.quantity_after}"),
+                literal(movement_words(movement.kind, movement.details)),
                 literal(movement.user),
                 literal(movement.reason),
             )

@@ -37,6 +37,7 @@ from screens.dialogs import (
 )
 from screens.import_dialog import ImportDialog, summary
 from screens.scan import ScanScreen
+from screens.stock_dialogs import TransferDialog
 from screens.widgets.item_detail import ItemDetail
 from screens.widgets.item_rows import (
     BadRow,
@@ -95,6 +96,7 @@ class ItemsScreen(Screen[None]):
         Binding("n", "new", "New", id="new"),
         Binding("e", "edit", "Edit", id="edit"),
         Binding("m", "move", "Move", id="move"),
+        Binding("x", "transfer", "Transfer", id="transfer"),
         Binding("delete", "delete", "Delete", id="delete"),
         Binding("h", "history", "History", id="history"),
         Binding("u", "undo", "Undo", id="undo"),
@@ -121,6 +123,7 @@ class ItemsScreen(Screen[None]):
         self.loaded = False
         self.category: str = ""
         self.location: str = ""
+        self._holders: frozenset[str] = frozenset()  # SKUs with stock at `location`
         self._in_flight: dict[str, int] = {}
         # The toast last shown per item: a new one replaces it instead of stacking.
         self._toasts: dict[str, Notification] = {}
@@ -350,6 +353,8 @@ class ItemsScreen(Screen[None]):
 
     @on(CaughtUp)
     def _apply_caught_up(self, message: CaughtUp) -> None:
+        if self.location:  # others may have put stock at, or taken it from, the location
+            self._read_holders()
         for key, item in message.items.items():
             if item is not None:
                 self.replace_item(item)
@@ -363,7 +368,8 @@ class ItemsScreen(Screen[None]):
         table = self.table
         needle = self.query_one("#filter", FilterInput).value.strip().casefold()
         return ViewSpec(needle, self.category, self.location, table.sort_column,
-                        table.sort_reverse, self._rows.generation, len(self._rows))  # fmt: skip
+                        table.sort_reverse, self._rows.generation, len(self._rows),
+                        self._holders if self.location else frozenset())  # fmt: skip
 
     def _show(self) -> None:
         """Show what the filter, picks and order ask for: at once for a few thousand rows or
@@ -634,6 +640,8 @@ class ItemsScreen(Screen[None]):
         row that took a deleted item's place.
         """
         key = sku.casefold()
+        if self.location:
+            self._read_holders()
         try:
             item: InventoryItem | None = self.service.get(sku)
         except AtlasError:
@@ -689,6 +697,13 @@ class ItemsScreen(Screen[None]):
         item = self._stored()
         if item is not None:
             self.app.push_screen(MoveDialog(self.service, item), self._after_dialog("moved"))
+
+    def action_transfer(self) -> None:
+        """Transfer part of the stock from one of its locations to another."""
+        item = self._stored()
+        if item is not None:
+            dialog = TransferDialog(self.service, item)
+            self.app.push_screen(dialog, self._after_dialog("transferred"))
 
     def action_delete(self) -> None:
         """Delete, after a confirmation."""
@@ -761,8 +776,36 @@ class ItemsScreen(Screen[None]):
         self._pick("Category", self.service.categories(), "category")
 
     def action_pick_location(self) -> None:
-        """Show one location (or all)."""
-        self._pick("Location", self.service.locations(), "location")
+        """Show one location (or all): items kept there, or with stock there."""
+
+        def chosen(value: str | None) -> None:
+            if value is not None:
+                self.location, self._holders = value, frozenset()
+                self._show()
+                if value:
+                    self._read_holders()
+
+        self.app.push_screen(
+            PickDialog("Location", self.service.locations(), self.location), chosen
+        )
+
+    @work(thread=True, exclusive=True, group="holders", exit_on_error=False)
+    def _read_holders(self) -> None:
+        """The SKUs with stock at the location filtered on, as stored now."""
+        location = self.location
+        if not location:
+            return
+        try:
+            lines = self.service.places.show(location)["lines"]
+        except AtlasError:
+            lines = []
+        held = frozenset(line["sku"].casefold() for line in lines)
+        self.app.call_from_thread(self._holders_read, location, held)
+
+    def _holders_read(self, location: str, held: frozenset[str]) -> None:
+        if location == self.location and held != self._holders:
+            self._holders = held
+            self._show()
 
     def _pick(self, title: str, values: list[str], attribute: str) -> None:
         def chosen(value: str | None) -> None:

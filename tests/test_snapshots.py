@@ -103,3 +103,52 @@ def test_adjust_dialog_with_a_refusal(snap_compare, app: AtlasApp) -> None:  # t
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+@pytest.fixture
+def lines_app(app: AtlasApp) -> AtlasApp:
+    """The same store with the drill at three locations, one lot expiring in 6 days."""
+    moments = (datetime(2026, 11, 3, 9, 0, tzinfo=UTC) + timedelta(minutes=n) for n in range(99))
+    service = make_service(app.service.repository.path, clock=lambda: next(moments))
+    service.receive("D-400", 5, "delivery", location="B-05-1", lot="L7", expiry="2026-11-09")
+    service.transfer("D-400", 2, "A-01-2", "Z-[dim]1", "overflow")
+    service.places.create("Q-00", "Quarantine [bold]bay")
+    service.places.retire("Q-00")
+    return app
+
+
+async def _on_drill(pilot: Pilot[None]) -> None:
+    await until(items_loaded)(pilot)
+    await pilot.press("slash", "d", "r", "i", "enter")
+    await until(lambda p: "B-05-1" in p.app.screen.query_one("#detail").text)(pilot)  # type: ignore[attr-defined]
+    await settle(pilot)
+
+
+def test_items_screen_with_stock_lines(snap_compare, lines_app: AtlasApp) -> None:  # type: ignore[no-untyped-def]
+    assert snap_compare(lines_app, terminal_size=(100, 30), run_before=_on_drill)
+
+
+def test_transfer_dialog(snap_compare, lines_app: AtlasApp) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await _on_drill(pilot)
+        await pilot.press("x")
+        await pilot.pause()
+
+    assert snap_compare(lines_app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_locations_screens(snap_compare, lines_app: AtlasApp) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await open_screen(pilot, "L", lambda: bool(getattr(pilot.app.screen, "codes", None)))
+        await pilot.press("down", "down", "down")  # B-05-1
+        await pilot.press("enter")
+        await until(lambda p: bool(getattr(p.app.screen, "skus", None)))(pilot)
+
+    assert snap_compare(lines_app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_locations_list(snap_compare, lines_app: AtlasApp) -> None:  # type: ignore[no-untyped-def]
+    async def run_before(pilot: Pilot[None]) -> None:
+        await open_screen(pilot, "L", lambda: bool(getattr(pilot.app.screen, "codes", None)))
+
+    assert snap_compare(lines_app, terminal_size=(80, 24), run_before=run_before)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any, ClassVar
 
 from rich.cells import cell_len
@@ -20,8 +21,10 @@ from textual.worker import get_current_worker
 
 from atlas_tui.domain.errors import AtlasError
 from atlas_tui.domain.models import InventoryItem, ItemRow, Movement
+from atlas_tui.domain.stock import location_key
 from atlas_tui.services.trends import quantity_trend
 from atlas_tui.text import safe_text
+from atlas_tui.wording import expiry_words, movement_words
 
 SPARK_CELLS = 30
 # How long a newly highlighted item's history may take before "history…" is drawn.
@@ -84,6 +87,25 @@ def _changed_end(old: Strip, new: Strip) -> int:
     return end
 
 
+def _history_words(movement: Movement, home: str | None) -> str:
+    """What a history row adds to kind and figures: from → to, and the lines touched,
+    unless the only line touched is the plain one at the home (the usual single place)."""
+    lines = movement.details.get("lines")
+    plain = (
+        home is not None
+        and isinstance(lines, list)
+        and all(
+            len(change) == 5 and location_key(str(change[0])) == home and not change[1]
+            and not change[2]
+            for change in lines
+        )
+    )  # fmt: skip
+    details = (
+        {k: v for k, v in movement.details.items() if k != "lines"} if plain else movement.details
+    )
+    return movement_words(movement.kind, details)
+
+
 class ItemDetail(ScrollView, can_focus=True):
     """What the cursor rests on: the row's figures at once; attributes, history and trend are
     read in a worker, so moving stays instant. `d` (while the pane has focus) or `set_days`
@@ -101,8 +123,12 @@ class ItemDetail(ScrollView, can_focus=True):
     ItemDetail > .item-detail--spark {
         color: $accent;
     }
+    ItemDetail > .item-detail--expiring {
+        color: $warning;
+        text-style: bold;
+    }
     """
-    COMPONENT_CLASSES: ClassVar[set[str]] = {"item-detail--spark"}
+    COMPONENT_CLASSES: ClassVar[set[str]] = {"item-detail--spark", "item-detail--expiring"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "toggle_days", "30/90 days", id="detail-days"),
     ]
@@ -119,6 +145,7 @@ class ItemDetail(ScrollView, can_focus=True):
         self._item: InventoryItem | None = None
         self._history: list[Movement] | None = None
         self._trend: Mapping[str, Any] | None = None
+        self._today: date | None = None
 
     @property
     def trend(self) -> Mapping[str, Any] | None:
@@ -173,6 +200,7 @@ class ItemDetail(ScrollView, can_focus=True):
             return
         # One read of the history serves both the recent lines and the trend.
         item: InventoryItem | None = None
+        today = service.now().date()
         try:
             item = service.get(row.sku)
             movements = service.history(row.sku)
@@ -184,7 +212,7 @@ class ItemDetail(ScrollView, can_focus=True):
             movements.reverse()
             trend = quantity_trend(movements, item.quantity, days, service.now())
         if not get_current_worker().is_cancelled:
-            self.app.call_from_thread(self._loaded, row, item, days, history, trend)
+            self.app.call_from_thread(self._loaded, row, item, days, history, trend, today)
 
     def _loaded(
         self,
@@ -193,10 +221,12 @@ class ItemDetail(ScrollView, can_focus=True):
         days: int,
         history: list[Movement] | None,
         trend: Mapping[str, Any] | None,
+        today: date,
     ) -> None:
         if self._row is None or self._row.key != row.key or days != self.days:
             return  # the cursor or the period moved on while this was read
         self._item, self._history, self._trend = item, history, trend
+        self._today = today
         if self._placeholder is not None:
             self._placeholder.stop()
             self._placeholder = None
@@ -227,18 +257,56 @@ class ItemDetail(ScrollView, can_focus=True):
         for key, value in sorted(attributes.items()):
             facts.append("\n")
             facts.append_text(_plain(f"{key}: {value}"))
-        recent = Text()
+        recent = self._lines_text()
+        home = location_key(self._item.location) if self._item is not None else None
         if history is None:
             recent.append("history…", style="dim")
         for movement in history or []:
             when = movement.timestamp.strftime("%Y-%m-%d %H:%M")
             recent.append(f"{when} {movement.kind} {movement.delta:+d} → {movement.quantity_after}")
+            words = _history_words(movement, home)
+            if words:
+                recent.append("  ")
+                recent.append_text(_plain(words))
             if movement.reason:
                 recent.append("  ")
                 recent.append_text(_plain(movement.reason))
             recent.append("\n")
         recent.rstrip()
         self._set_lines(list(facts.split()), list(recent.split()))
+
+    def _lines_text(self) -> Text:
+        """The item's stock lines, one a line (`B-2  lot L7  exp 2027-01-31  12 pcs`), expiry
+        within 30 days marked; nothing while they are read, or when all the stock is one
+        plain line at the home (the facts say so already)."""
+        item, row = self._item, self._row
+        if item is None or row is None or item.key != row.key:
+            return Text()
+        lines = item.stock
+        home = location_key(item.location)
+        if not lines or (
+            len(lines) == 1
+            and location_key(lines[0].location) == home
+            and not lines[0].lot
+            and not lines[0].expiry
+        ):
+            return Text()
+        warning = self.get_component_rich_style("item-detail--expiring")
+        today = self._today or date.today()
+        text = Text()
+        for line in lines:
+            # Where and how much first, then the warning: the column is cut at its end.
+            text.append_text(_plain(line.location or "(no location)"))
+            text.append_text(Text.assemble(f"  {line.quantity} ", _plain(item.unit)))
+            note = expiry_words(line.expiry, today)
+            if note:
+                text.append(f"  {note}", style=warning)
+            if line.lot:
+                text.append_text(Text.assemble("  lot ", _plain(line.lot)))
+            if line.expiry:
+                text.append(f"  exp {line.expiry}")
+            text.append("\n")
+        return text
 
     def _set_lines(self, left: list[Text], right: list[Text]) -> None:
         """Show these lines, sending the terminal only the lines that changed."""

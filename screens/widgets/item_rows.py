@@ -239,6 +239,8 @@ class ViewSpec(NamedTuple):
     reverse: bool
     generation: int
     size: int
+    # SKUs (casefolded) with stock at `location`: shown besides the items whose home it is.
+    holders: frozenset[str] = frozenset()
 
     @property
     def filtered(self) -> bool:
@@ -255,6 +257,22 @@ def _labelled(
         return compress(range(len(column)), map(labels.__contains__, column))
     found = list(found)
     return compress(found, map(labels.__contains__, map(column.__getitem__, found)))
+
+
+def _at_location(rows: ItemRows, spec: ViewSpec, n: int) -> bool:
+    """Whether row `n` is at the spec's location: its home (shown as `A-1` or `A-1 +2`), or
+    a place holding some of its stock."""
+    shown = rows.locations[n].casefold()
+    wanted = spec.location.casefold()
+    if shown == wanted or (shown.startswith(wanted + " +") and shown[len(wanted) + 2 :].isdigit()):
+        return True
+    return bool(spec.holders) and rows.skus[n].casefold() in spec.holders
+
+
+def _placed(rows: ItemRows, spec: ViewSpec, found: Iterable[int] | None) -> Iterator[int]:
+    """The rows (of `found`, else all) at the spec's location."""
+    candidates = range(len(rows)) if found is None else found
+    return (n for n in candidates if _at_location(rows, spec, n))
 
 
 def ordering(rows: ItemRows, column: str) -> array[int]:
@@ -280,9 +298,10 @@ def select(
     found: Iterable[int] | None = matched
     if spec.needle and found is None:
         found = rows.matches(spec.needle, within, stop)
-    for wanted, column in ((spec.category, rows.categories), (spec.location, rows.locations)):
-        if wanted:
-            found = _labelled(rows, column, wanted, found)
+    if spec.category:
+        found = _labelled(rows, rows.categories, spec.category, found)
+    if spec.location:
+        found = _placed(rows, spec, found)
     if found is None:
         view: Sequence[int] = range(len(rows)) if order is None else order
         return view[::-1] if spec.reverse else view
@@ -303,7 +322,7 @@ def shows(rows: ItemRows, spec: ViewSpec, n: int) -> bool:
         return False
     if spec.category and rows.categories[n].casefold() != spec.category.casefold():
         return False
-    return not (spec.location and rows.locations[n].casefold() != spec.location.casefold())
+    return not spec.location or _at_location(rows, spec, n)
 
 
 def reshaped(
