@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from array import array
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import accumulate, count
 from operator import add
@@ -20,6 +20,7 @@ FUZZY_CUTOFF = 80.0
 
 MatchKind = Literal["exact", "normalized", "prefix", "substring", "fuzzy"]
 _TIERS: tuple[MatchKind, ...] = ("exact", "normalized", "prefix", "substring", "fuzzy")
+_ARTICLES = ("the", "a", "an")
 
 # A search key: [field rank (0 title, 1 original title, 2 alias), exact key, normal key].
 SearchKey = list[Any]
@@ -192,7 +193,11 @@ class Matcher:
             if at[i] == found + 1 and at[i + 1] - 1 - at[i] == len(exact):
                 offer(owners[2 * i], 0, 100.0, owners[2 * i + 1], 0)
             found = text.find(needle, found + 1)
-        if normal:
+        if normal in _ARTICLES or not normal:
+            # Normal keys drop a leading article and punctuation, so a query of only those
+            # ("the", "!!") would match nothing there: look for titles that begin with it.
+            self._prefix(exact + " " if normal in _ARTICLES else exact, offer)
+        elif normal:
             text, at, owners = self.normal_text, self.normal_at, self.normal_owners
             found = text.find(normal)
             while found >= 0:
@@ -218,3 +223,16 @@ class Matcher:
                     offer(group, 4, round(score, 1), rank, len(keys[i]))
         ranked = sorted(best.values())
         return [(key[-1], _TIERS[key[0]], -key[1]) for key in ranked]
+
+    def _prefix(self, start: str, offer: Callable[[int, int, float, int, int], None]) -> None:
+        """Offer every exact key that begins with ``start`` (and is longer) as a prefix."""
+        text, at, owners = self.exact_text, self.exact_at, self.exact_owners
+        needle = "\n" + start
+        found = text.find(needle)
+        while found >= 0:
+            i = bisect_right(at, found + 1) - 1
+            length = at[i + 1] - 1 - at[i]
+            if at[i] == found + 1 and length > len(start):
+                score = round(100 * len(start.strip()) / length, 1)
+                offer(owners[2 * i], 2, score, owners[2 * i + 1], length)
+            found = text.find(needle, found + 1)

@@ -27,7 +27,9 @@ def group_records(
 
     Same kind plus the same imdb, tmdb or tvdb id is one title; so is same kind, same
     normalised title and the same known year, unless the two sides carry different ids
-    for the same site (two films that share a name and a year are still two films).
+    for the same site (two films that share a name and a year are still two films). A
+    record with no year joins the one year its title and kind are known by; when they are
+    known by two years it stays apart, since it could be either.
     """
     parent = list(range(len(kinds)))
     group_ids: dict[int, dict[str, str]] = {}
@@ -58,12 +60,24 @@ def group_records(
                 other = first.setdefault((kinds[i], source, value), i)
                 if other != i:
                     union(other, i, check=False)
+    known_years: dict[tuple[str, str], set[int]] = {}
     for i, title in enumerate(titles):
         year = years[i]
         if year is not None and title:
+            known_years.setdefault((kinds[i], title), set()).add(year)
             other = first.setdefault((kinds[i], title, year), i)
             if other != i:
                 union(other, i, check=True)
+    # A reading without a year (an .nfo that leaves it out) is the same title as the
+    # readings with one only when they all agree on it: with two years it could be either.
+    for i, title in enumerate(titles):
+        if years[i] is None and title:
+            seen = known_years.get((kinds[i], title), set())
+            if len(seen) <= 1:
+                key = (kinds[i], title, next(iter(seen), None))
+                other = first.setdefault(key, i)
+                if other != i:
+                    union(other, i, check=True)
     groups: dict[int, list[int]] = {}
     for i, root in enumerate(parent):
         if parent[root] != root:  # most records are their own group, or one step away

@@ -201,3 +201,27 @@ def test_same_title_and_year_but_different_imdb_ids_stay_apart(write: Write, roo
     write("a.json", {"title": "Twins", "year": 1988, "imdb": "tt0096320"})
     write("b.json", {"title": "Twins", "year": 1988, "imdb": "tt9999999"})
     assert len(search_media("twins", root).items) == 2
+
+
+def test_a_query_of_only_an_article_finds_titles_that_begin_with_it(
+    write: Write, root: Path
+) -> None:
+    write("movies.json", [{"title": "The Matrix", "year": 1999},
+                          {"title": "Theory of Flight", "year": 1998},
+                          {"title": "Alien", "year": 1979}])  # fmt: skip
+    write("tvshow.nfo", "<tvshow><title>The Wire</title><year>2002</year></tvshow>")
+    found = search_media("the", root)
+    assert sorted(m.item.title for m in found.matches) == ["The Matrix", "The Wire"]
+    assert {m.match for m in found.matches} == {"prefix"}
+    assert [m.item.title for m in search_media("The ", root).matches] == ["The Wire", "The Matrix"]
+
+
+def test_a_reading_without_a_year_joins_the_one_year_its_title_is_known_by(
+    write: Write, root: Path
+) -> None:
+    write("The Wire/tvshow.nfo", "<tvshow><title>The Wire</title><season>5</season></tvshow>")
+    write("lists/shows.json", {"shows": [{"title": "The Wire", "year": 2002,
+                                          "network": "HBO"}]})  # fmt: skip
+    (item,) = search_media("wire", root).items
+    assert (item.kind, item.year, item.seasons, item.network) == ("series", 2002, 5, "HBO")
+    assert len(item.sources) == 2
