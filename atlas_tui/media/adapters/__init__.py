@@ -3,7 +3,8 @@
 Each format lives in its own module exposing ``detect(obj) -> bool`` and
 ``parse(obj, hint) -> MediaItem | None``; the first module whose ``detect`` accepts an
 object parses it. Lists and wrapper objects (``{"movies": [...]}``, ``{"Items": [...]}``,
-``{"show": {...}}``, ``[{"score": 1, "show": {...}}]``) are unwrapped first.
+``{"show": {...}}``, ``[{"score": 1, "show": {...}}]``) are unwrapped first. A TVmaze
+episode (a schedule entry) gives the show in its ``show`` or ``_embedded.show``, or nothing.
 """
 
 from __future__ import annotations
@@ -58,6 +59,10 @@ def _walk(data: Any, hint: MediaKind | None, depth: int) -> list[MediaItem]:
         return [item for entry in data for item in _walk(entry, hint, depth + 1)]
     if not isinstance(data, dict):
         return []
+    if tvmaze.is_episode(data):
+        # A schedule entry: the show it belongs to is the title; the episode is not one.
+        show = tvmaze.episode_show(data)
+        return _walk(show, SERIES, depth + 1) if show is not None else []
     unwrapped = _unwrap(data, hint, depth)
     if unwrapped is not None:
         return unwrapped

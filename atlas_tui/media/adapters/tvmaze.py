@@ -1,4 +1,5 @@
-"""TVmaze shows, with or without ``embed=episodes`` (search results are unwrapped earlier)."""
+"""TVmaze shows, with or without ``embed=episodes`` (search results are unwrapped earlier),
+and how to tell a TVmaze episode (a schedule entry) from a show."""
 
 from __future__ import annotations
 
@@ -19,7 +20,26 @@ _MARKERS = ("premiered", "webChannel", "_embedded", "externals", "_links")
 
 
 def detect(data: dict[str, Any]) -> bool:
-    return "name" in data and any(key in data for key in _MARKERS)
+    return "name" in data and any(key in data for key in _MARKERS) and not is_episode(data)
+
+
+def is_episode(data: dict[str, Any]) -> bool:
+    """A TVmaze episode (``/schedule``, ``/schedule/web``, ``/episodes/1``): numbered within
+    a season and aired on a date, where a show has neither."""
+    return (
+        "season" in data
+        and "number" in data
+        and any(key in data for key in ("airdate", "airstamp", "airtime"))
+    )
+
+
+def episode_show(data: dict[str, Any]) -> dict[str, Any] | None:
+    """The show an episode carries: ``show`` (TV schedule) or ``_embedded.show`` (web)."""
+    show = data.get("show")
+    if not isinstance(show, dict):
+        embedded = data.get("_embedded")
+        show = embedded.get("show") if isinstance(embedded, dict) else None
+    return show if isinstance(show, dict) else None
 
 
 def parse(data: dict[str, Any], hint: MediaKind | None) -> MediaItem | None:
