@@ -15,6 +15,7 @@ only when some file changed and the index is rebuilt).
 
 from __future__ import annotations
 
+import os
 import sys
 import zlib
 from array import array
@@ -28,11 +29,11 @@ from atlas_tui.media.cache import CacheReader, Deferred
 from atlas_tui.media.files import FileOutcome
 from atlas_tui.media.matching import Matcher, SearchKey, search_keys
 from atlas_tui.media.merge import group_records, merge_ids
-from atlas_tui.media.models import MediaItem
+from atlas_tui.media.models import SERIES, MediaItem
 from atlas_tui.media.walk import FileKey, Tree
 
 # Bump whenever adapters or this layout change, so caches written before are rebuilt.
-CACHE_VERSION = 5
+CACHE_VERSION = 6
 
 Bytes = bytes | memoryview
 
@@ -439,7 +440,10 @@ class IndexBuilder:
         """Group the records into titles and build the matcher."""
         rec = self.records
         titles = [keys[0][2] if keys else "" for keys in rec.keys]
-        groups = group_records(rec.kinds, rec.years, rec.ids, titles)
+        years, ids = _attach_parts(tree, self.counts, rec, titles)
+        groups = group_records(rec.kinds, years, ids, titles)
+        # A season or episode whose series is nowhere in the tree is not a title itself.
+        groups = [g for g in groups if any(rec.keys[i] for i in g)]
         group_keys = [
             rec.keys[g[0]] if len(g) == 1 else [k for i in g for k in rec.keys[i]] for g in groups
         ]
@@ -464,3 +468,36 @@ class IndexBuilder:
             array("q", [0, *accumulate(map(len, groups))]),
             matcher,
         )
+
+
+def _attach_parts(
+    tree: Tree, counts: list[int], rec: Records, titles: list[str]
+) -> tuple[list[int | None], list[dict[str, str]]]:
+    """Years and ids to group by, with each part of a series (a title-less record: TMDb
+    season or episode details) given its series' title, year and ids when the series is
+    read from the part's own folder or the nearest folder above it that holds one series.
+    ``titles`` is updated in place; a part whose series is not found keeps its own ids
+    (the show's TMDb id, if the file had it)."""
+    years, ids = list(rec.years), list(rec.ids)
+    parts = [i for i, keys in enumerate(rec.keys) if not keys and rec.kinds[i] == SERIES]
+    if not parts:
+        return years, ids
+    file_of = [file for file, n in enumerate(counts) for _ in range(n)]
+    series: dict[str, set[int]] = {}
+    for i, keys in enumerate(rec.keys):
+        if keys and rec.kinds[i] == SERIES:
+            series.setdefault(os.path.dirname(tree.relpath(file_of[i])), set()).add(i)
+    for part in parts:
+        folder = os.path.dirname(tree.relpath(file_of[part]))
+        while True:
+            here = series.get(folder)
+            if here:
+                if len({titles[i] for i in here}) == 1:  # two series here: whose is it?
+                    owner = min(here)
+                    titles[part], years[part] = titles[owner], years[owner]
+                    ids[part] = {**ids[part], **ids[owner]}
+                break
+            if not folder:
+                break
+            folder = os.path.dirname(folder)
+    return years, ids

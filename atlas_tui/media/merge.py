@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from atlas_tui.media.adapters._common import dedupe
-from atlas_tui.media.models import MediaItem
+from atlas_tui.media.models import Episode, MediaItem
 
 MERGE_IDS = ("imdb", "tmdb", "tvdb")
 
@@ -91,13 +91,18 @@ def merge_items(items: Sequence[MediaItem]) -> MediaItem:
 
     The reading with the most facts wins each single-valued field (earlier files break
     ties), so a bare ``{"title": "Matrix, The"}`` does not rename TMDb's "The Matrix".
-    Lists are united; counts take the highest (a show only grows); other titles seen
+    Lists are united, episodes too (season files add theirs to the series); counts take
+    the highest, counting the united episode list (a show only grows); other titles seen
     become aliases; ``sources`` lists every file, in the order given.
     """
     if len(items) == 1:
         return items[0]
     sources = tuple(dict.fromkeys(s for i in items for s in i.sources))
-    items = sorted(items, key=_richness, reverse=True)
+    # A season or episode file has no title of its own: it never names the series.
+    items = sorted(items, key=lambda i: (bool(i.title), _richness(i)), reverse=True)
+    episode_list = _episodes(items)
+    regular = [e for e in episode_list if e.season != 0]
+    listed_seasons = len({e.season for e in regular if e.season}) or None
     head = items[0]
     original = next((i.original_title for i in items if i.original_title), None)
     known = {head.title.casefold(), (original or "").casefold()}
@@ -113,9 +118,9 @@ def merge_items(items: Sequence[MediaItem]) -> MediaItem:
         aliases=tuple(n for n in dedupe(names) if n.casefold() not in known),
         year=next((i.year for i in items if i.year is not None), None),
         directors=dedupe(n for i in items for n in i.directors),
-        seasons=max((i.seasons for i in items if i.seasons is not None), default=None),
-        episodes=max((i.episodes for i in items if i.episodes is not None), default=None),
-        episode_list=max((i.episode_list for i in items), key=len),
+        seasons=_most([*(i.seasons for i in items), listed_seasons]),
+        episodes=_most([*(i.episodes for i in items), len(regular) or None]),
+        episode_list=episode_list,
         network=next((i.network for i in items if i.network), None),
         genres=dedupe(n for i in items for n in i.genres),
         runtime=next((i.runtime for i in items if i.runtime), None),
@@ -127,3 +132,21 @@ def merge_items(items: Sequence[MediaItem]) -> MediaItem:
 def _richness(item: MediaItem) -> int:
     """How many facts a reading holds; ``sorted`` is stable, so ties keep file order."""
     return sum(1 for key, value in item.to_dict().items() if value and key != "sources")
+
+
+def _most(counts: list[int | None]) -> int | None:
+    return max((c for c in counts if c is not None), default=None)
+
+
+def _episodes(items: Sequence[MediaItem]) -> tuple[Episode, ...]:
+    """Every reading's episodes, each (season, number) once, in season and number order;
+    a single reading's list is kept exactly as read."""
+    lists = [i.episode_list for i in items if i.episode_list]
+    if len(lists) <= 1:
+        return lists[0] if lists else ()
+    found: dict[Any, Episode] = {}
+    for episodes in lists:
+        for e in episodes:
+            key = (e.season, e.number) if e.season is not None and e.number is not None else e
+            found.setdefault(key, e)
+    return tuple(sorted(found.values(), key=lambda e: (e.season or 0, e.number or 0)))

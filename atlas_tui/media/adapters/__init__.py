@@ -59,6 +59,8 @@ def _walk(data: Any, hint: MediaKind | None, depth: int) -> list[MediaItem]:
         return [item for entry in data for item in _walk(entry, hint, depth + 1)]
     if not isinstance(data, dict):
         return []
+    if tmdb.is_part(data):
+        return [tmdb.parse_part(data)]
     if tvmaze.is_episode(data):
         # A schedule entry: the show it belongs to is the title; the episode is not one.
         show = tvmaze.episode_show(data)

@@ -1,4 +1,5 @@
-"""TMDb movie details and TV details (also the entries of TMDb search results)."""
+"""TMDb movie details and TV details (also the entries of TMDb search results), and TMDb
+season and episode details, which are parts of a series rather than titles."""
 
 from __future__ import annotations
 
@@ -92,3 +93,40 @@ def _episodes(seasons: list[dict[str, Any]]) -> list[Episode]:
         for e in season.get("episodes") or []
         if isinstance(e, dict)
     ]
+
+
+def is_part(data: dict[str, Any]) -> bool:
+    """TMDb season details (``season_number`` with ``episodes``) or episode details
+    (``episode_number`` with ``season_number`` and ``crew``/``still_path``/``guest_stars``)."""
+    if not isinstance(data.get("season_number"), int) or "number_of_seasons" in data:
+        return False
+    if isinstance(data.get("episodes"), list) and "first_air_date" not in data:
+        return True
+    return isinstance(data.get("episode_number"), int) and any(
+        key in data for key in ("crew", "still_path", "guest_stars")
+    )
+
+
+def parse_part(data: dict[str, Any]) -> MediaItem:
+    """A season or episode as a title-less series holding its episodes: it is never found
+    on its own, only merged into its series (by the show's TMDb id, or by folder)."""
+    if isinstance(data.get("episode_number"), int):
+        found = [data]
+    else:
+        found = [e for e in data.get("episodes") or [] if isinstance(e, dict)]
+    show = next(
+        (e.get("show_id") for e in [data, *found] if isinstance(e.get("show_id"), int)), None
+    )
+    episodes = tuple(
+        episode(e.get("season_number"), e.get("episode_number"), e.get("name"), e.get("air_date"))
+        for e in found
+    )
+    regular = [e for e in episodes if e.season != 0]
+    return MediaItem(
+        kind=SERIES,
+        title="",
+        seasons=len({e.season for e in regular}) or None,
+        episodes=len(regular) or None,
+        episode_list=episodes,
+        ids=ids([("tmdb", show)]),
+    )
