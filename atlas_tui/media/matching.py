@@ -1,4 +1,8 @@
-"""Rank titles against a query: exact, normalised, prefix/substring, then fuzzy."""
+"""Rank titles against a query: exact, normalised, prefix/substring, then fuzzy.
+
+A query of only an article ("the") finds titles beginning with that word; a query of one
+or two letters finds titles beginning with them, never ones that merely contain them.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ FUZZY_CUTOFF = 80.0
 MatchKind = Literal["exact", "normalized", "prefix", "substring", "fuzzy"]
 _TIERS: tuple[MatchKind, ...] = ("exact", "normalized", "prefix", "substring", "fuzzy")
 _ARTICLES = ("the", "a", "an")
+_SHORT = 2  # a query this short (normalised) is a prefix search only
 
 # A search key: [field rank (0 title, 1 original title, 2 alias), exact key, normal key].
 SearchKey = list[Any]
@@ -196,8 +201,12 @@ class Matcher:
         if normal in _ARTICLES or not normal:
             # Normal keys drop a leading article and punctuation, so a query of only those
             # ("the", "!!") would match nothing there: look for titles that begin with it.
-            self._prefix(exact + " " if normal in _ARTICLES else exact, offer)
-        elif normal:
+            table = (self.exact_text, self.exact_at, self.exact_owners)
+            self._prefix(table, exact + " " if normal in _ARTICLES else exact, offer)
+        if normal and len(normal) <= _SHORT:
+            # One or two letters are inside most titles: only titles beginning with them.
+            self._prefix((self.normal_text, self.normal_at, self.normal_owners), normal, offer)
+        elif normal and normal not in _ARTICLES:
             text, at, owners = self.normal_text, self.normal_at, self.normal_owners
             found = text.find(normal)
             while found >= 0:
@@ -224,15 +233,24 @@ class Matcher:
         ranked = sorted(best.values())
         return [(key[-1], _TIERS[key[0]], -key[1]) for key in ranked]
 
-    def _prefix(self, start: str, offer: Callable[[int, int, float, int, int], None]) -> None:
-        """Offer every exact key that begins with ``start`` (and is longer) as a prefix."""
-        text, at, owners = self.exact_text, self.exact_at, self.exact_owners
+    @staticmethod
+    def _prefix(
+        table: tuple[str, array[int], array[int]],
+        start: str,
+        offer: Callable[[int, int, float, int, int], None],
+    ) -> None:
+        """Offer every key of ``table`` (text, starts, owners) that begins with ``start``:
+        as normalised when it is all of the key, else as a prefix."""
+        text, at, owners = table
         needle = "\n" + start
         found = text.find(needle)
         while found >= 0:
             i = bisect_right(at, found + 1) - 1
             length = at[i + 1] - 1 - at[i]
-            if at[i] == found + 1 and length > len(start):
-                score = round(100 * len(start.strip()) / length, 1)
-                offer(owners[2 * i], 2, score, owners[2 * i + 1], length)
+            if at[i] == found + 1 and length >= len(start):
+                if length == len(start):
+                    offer(owners[2 * i], 1, 100.0, owners[2 * i + 1], 0)
+                else:
+                    score = round(100 * len(start.strip()) / length, 1)
+                    offer(owners[2 * i], 2, score, owners[2 * i + 1], length)
             found = text.find(needle, found + 1)

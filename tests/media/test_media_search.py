@@ -225,3 +225,15 @@ def test_a_reading_without_a_year_joins_the_one_year_its_title_is_known_by(
     (item,) = search_media("wire", root).items
     assert (item.kind, item.year, item.seasons, item.network) == ("series", 2002, 5, "HBO")
     assert len(item.sources) == 2
+
+
+def test_a_very_short_query_finds_titles_beginning_with_it(write: Write, root: Path) -> None:
+    write("movies.json", [{"title": "Heat", "year": 1995}, {"title": "Amélie", "year": 2001},
+                          {"title": "The Matrix", "year": 1999}, {"title": "Ma", "year": 2019},
+                          {"title": "Cinema Paradiso", "year": 1988}])  # fmt: skip
+    found = search_media("ma", root)
+    assert [(m.item.title, m.match) for m in found.matches] == [
+        ("Ma", "exact"),
+        ("The Matrix", "prefix"),  # "the" is not part of the normalised title
+    ]
+    assert [m.item.title for m in search_media("A", root).matches] == ["Amélie"]
