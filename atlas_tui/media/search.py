@@ -29,7 +29,8 @@ def search_media(
 
     Tiers, in order: exact (NFKC + casefold), normalised (accents, ``&``, punctuation and
     one leading The/A/An or trailing ", The" ignored), prefix, substring; only when none
-    of those match, fuzzy similarity of at least ``fuzzy_cutoff`` (default 80). Title,
+    of those match, fuzzy similarity of at least ``fuzzy_cutoff`` (default 80). A query of
+    one or two letters, or of only an article ("the"), finds titles beginning with it. Title,
     original title and aliases all count. ``kind`` ("movie"/"series") and ``year``
     filter. Raises :class:`MediaDirError` when ``search_dir`` is missing or not a folder;
     skipped files are listed in ``result.warnings``. For several queries over one folder,
