@@ -34,6 +34,7 @@ from atlas_tui.formats.headers import (
     resolve_columns,
 )
 from atlas_tui.formats.numbers import parse_whole, shown, whole_value
+from atlas_tui.formats.shapes import implied_mapping, shopify_variants
 from atlas_tui.formats.table import ImportTable, SourceRow
 
 DELIMITERS: Final = (",", ";", "\t")  # in order of preference when they fit a file equally
@@ -243,11 +244,12 @@ def _read_csv(text: str, explicit: Mapping[str, str]) -> ImportTable:
             "file", f"row {row} has {len(header)} columns; a file may have at most {COLUMNS_MAX}"
         )
     headers = [header_text(restore(cell)) for cell in header]
-    targets = resolve_columns(headers, explicit)
+    targets = resolve_columns(headers, implied_mapping(headers, explicit))
     _require_sku(headers, targets)
     with no_cyclic_gc():
         rows = _csv_rows(reader, row, _plan(headers, targets), len(headers), ended)
-    return ImportTable(rows, _columns(headers, targets), "csv", delimiter)
+    columns = _columns(headers, targets)
+    return ImportTable(shopify_variants(rows, columns), columns, "csv", delimiter)
 
 
 def _csv_rows(

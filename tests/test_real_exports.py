@@ -1,0 +1,52 @@
+"""Real exports read as their own systems mean them: each fixture is written in the exact
+shape the system exports (own data), and imported into a real store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from atlas_tui.formats import read_import
+from atlas_tui.services.exchange import import_file
+from atlas_tui.services.inventory import InventoryService
+
+FIXTURES = Path(__file__).parent / "fixtures" / "import"
+
+
+def imported(service: InventoryService, name: str) -> dict[str, tuple[object, ...]]:
+    """Import a fixture after a dry run that must predict it exactly; SKU -> what a user sees."""
+    planned = import_file(service, FIXTURES / name, dry_run=True)
+    result = import_file(service, FIXTURES / name)
+    assert [(row.row, row.sku, row.action, row.reason) for row in planned.rows] == [
+        (row.row, row.sku, row.action, row.reason) for row in result.rows
+    ]
+    return {
+        item.sku: (item.name, item.quantity, item.category, item.location, item.min_stock)
+        for item in service.list_items()
+    }
+
+
+def test_shopify_variants_are_named_after_their_product_and_options(
+    service: InventoryService,
+) -> None:
+    items = imported(service, "shopify_variants.csv")
+    # Title, Type and Tags stand only on a Handle's first row; the variants inherit them.
+    assert items == {
+        "FS-S-MOSS": ("Field Shirt \N{EN DASH} S / Moss", 12, "Shirts", "", 0),
+        "FS-M-MOSS": ("Field Shirt \N{EN DASH} M / Moss", 7, "Shirts", "", 0),
+        "FS-M-RUST": ("Field Shirt \N{EN DASH} M / Rust", 0, "Shirts", "", 0),
+        # Shopify's "Default Title" is no option: the name is the Title alone.
+        "KET-1L": ("Camp Kettle 1 L", 9, "Cookware", "", 0),
+    }
+    rust = service.get("FS-M-RUST")
+    assert rust.attributes["Vendor"] == "Larch & Co"
+    assert rust.attributes["Tags"] == "flannel, autumn"
+    assert rust.attributes["Product Category"].endswith("> Shirts & Tops")
+    # A variant's own cells are its own: no image or barcode borrowed from the first row.
+    assert rust.attributes["barcode"] == "5012345000031"
+    assert "Image Src" not in rust.attributes
+
+
+def test_a_shopify_row_that_only_adds_an_image_is_no_item() -> None:
+    table = read_import((FIXTURES / "shopify_variants.csv").read_bytes(), name="p.csv")
+    assert [row.row for row in table.rows] == [2, 3, 4, 6]
+    assert all(row.problems == [] for row in table.rows)
