@@ -50,3 +50,39 @@ def test_a_shopify_row_that_only_adds_an_image_is_no_item() -> None:
     table = read_import((FIXTURES / "shopify_variants.csv").read_bytes(), name="p.csv")
     assert [row.row for row in table.rows] == [2, 3, 4, 6]
     assert all(row.problems == [] for row in table.rows)
+
+
+def test_woocommerce_stock_is_the_count_not_the_in_stock_flag(
+    service: InventoryService,
+) -> None:
+    items = imported(service, "woocommerce_products.csv")
+    # "In stock?" is 0/1; "Stock" is the count and "Low stock amount" the minimum. The
+    # category is the first category path as the shop wrote it.
+    assert items == {
+        "BEE-WAX-250": ("Beeswax Block 250 g", 38, "Workshop > Waxes", "", 10),
+        "WICK-ROLL-10": ("Cotton Wick, 10 m roll", 4, "Workshop > Wicks", "", 5),
+        "TIN-CANDLE": ("Tin Candle", 0, "Candles > Travel", "", 0),
+        # A variation takes its parent's categories (Parent: id:203).
+        "TIN-CANDLE-CEDAR": ("Tin Candle - Cedar", 17, "Candles > Travel", "", 3),
+        "TIN-CANDLE-LEMON": ("Tin Candle - Lemon", 0, "Candles > Travel", "", 3),
+    }
+    wax = service.get("BEE-WAX-250")
+    assert wax.attributes["Categories"] == "Workshop > Waxes, Gifts"
+    assert wax.attributes["In stock?"] == "1"
+
+
+def test_magento_categories_lose_the_root_and_store_view_rows_are_no_items(
+    service: InventoryService,
+) -> None:
+    items = imported(service, "magento_catalog_product.csv")
+    assert items == {
+        # notify_on_stock_below is the minimum where the product does not use the default.
+        "HK-DAYPACK-20": ("Ridge Daypack 20 L", 42, "Gear/Bags", "", 5),
+        "HK-BOTTLE-750": ("Steel Bottle 750 ml", 130, "Gear/Kitchen", "", 0),
+        "HK-MAP-ALPS": ("Alps Route Map (PDF)", 0, "", "", 0),
+    }
+    pack = service.get("HK-DAYPACK-20")
+    assert pack.attributes["categories"] == (
+        "Default Category/Gear/Bags,Default Category/Gear/Hiking"
+    )
+    assert pack.attributes["created_at"] == "2/11/25, 9:14 AM"

@@ -34,7 +34,7 @@ from atlas_tui.formats.headers import (
     resolve_columns,
 )
 from atlas_tui.formats.numbers import parse_whole, shown, whole_value
-from atlas_tui.formats.shapes import implied_mapping, shopify_variants
+from atlas_tui.formats.shapes import implied_mapping, read_as_exported
 from atlas_tui.formats.table import ImportTable, SourceRow
 
 DELIMITERS: Final = (",", ";", "\t")  # in order of preference when they fit a file equally
@@ -249,7 +249,7 @@ def _read_csv(text: str, explicit: Mapping[str, str]) -> ImportTable:
     with no_cyclic_gc():
         rows = _csv_rows(reader, row, _plan(headers, targets), len(headers), ended)
     columns = _columns(headers, targets)
-    return ImportTable(shopify_variants(rows, columns), columns, "csv", delimiter)
+    return ImportTable(read_as_exported(headers, rows, columns), columns, "csv", delimiter)
 
 
 def _csv_rows(

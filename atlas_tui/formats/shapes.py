@@ -2,7 +2,8 @@
 
 Shopify's product CSV writes a product's own columns (Title, Body, Vendor, Type, Tags...)
 only on the first row of each Handle; the rows after it are further variants of that
-product, or rows that only add an image.
+product, or rows that only add an image. WooCommerce and Magento list every category of
+a product in one cell, as paths.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from typing import Final
 from atlas_tui.formats.headers import ATTR, normalise
 from atlas_tui.formats.table import SourceRow
 
+SHOPIFY: Final = "Shopify"
+WOOCOMMERCE: Final = "WooCommerce"
+MAGENTO: Final = "Magento"
 # Shopify writes this option value for a product that has no variants of its own.
 _NO_OPTION: Final = "Default Title"
 # A Shopify name with its options: "Shirt", an en dash, "M / Red" (Shopify's own variant title).
@@ -27,7 +31,8 @@ def implied_mapping(headers: Sequence[str], explicit: Mapping[str, str]) -> dict
 
     Shopify (a `Handle` and an `Option1 Value` column): its `Type` is the shop's own
     grouping, so it is the category; `Product Category`, Shopify's taxonomy path, stays an
-    attribute. A column or field the user's own mapping names is left to it.
+    attribute. WooCommerce and Magento: `Categories` is the category (see `_category_paths`).
+    A column or field the user's own mapping names is left to it.
     """
     keys = {normalise(header): header for header in headers if header}
     named = {normalise(column) for column in explicit}
@@ -39,8 +44,113 @@ def implied_mapping(headers: Sequence[str], explicit: Mapping[str, str]) -> dict
             result[keys[key]] = target
             taken.add(target)
 
-    if "handle" in keys and "option1value" in keys:
+    kind = system(headers)
+    if kind == SHOPIFY:
         imply("type", "category")
+    elif kind in (WOOCOMMERCE, MAGENTO):
+        imply("categories", "category")
+    if kind == MAGENTO:
+        # Magento's own dates ("2/11/25, 9:14 AM") are no ATLAS timestamps: kept as text.
+        imply("createdat", ATTR + "created_at")
+        imply("updatedat", ATTR + "updated_at")
+    return result
+
+
+def system(headers: Sequence[str]) -> str:
+    """Which system's export these headers are ("" when none is recognised)."""
+    keys = {normalise(header) for header in headers}
+    if {"handle", "option1value"} <= keys:
+        return SHOPIFY
+    if {"instock", "stock", "categories"} <= keys and "backordersallowed" in keys:
+        return WOOCOMMERCE
+    if {"sku", "attributesetcode", "producttype", "categories"} <= keys:
+        return MAGENTO
+    return ""
+
+
+def read_as_exported(
+    headers: Sequence[str], rows: list[SourceRow], columns: Mapping[str, str]
+) -> list[SourceRow]:
+    """The rows of a recognised system's export as that system means them."""
+    kind = system(headers)
+    if kind == SHOPIFY:
+        return shopify_variants(rows, columns)
+    if kind == MAGENTO:
+        rows = _magento_rows(rows, columns)
+    if kind in (WOOCOMMERCE, MAGENTO):
+        header = next((column for column, target in columns.items() if target == "category"), None)
+        if header is not None and normalise(header) == "categories":
+            return _category_paths(rows, header, kind == MAGENTO, columns)
+    return rows
+
+
+def _magento_rows(rows: list[SourceRow], columns: Mapping[str, str]) -> list[SourceRow]:
+    """Magento's own rows: a row for a store view (`store_view_code` set) only overrides
+    texts of the product's global row, so it is no item; `notify_on_stock_below` is the
+    item's minimum only where `use_config_notify_stock_qty` is 0 (else the store default
+    applies and the cell holds a placeholder)."""
+    view = _attribute(columns, "storeviewcode")
+    configured = _attribute(columns, "useconfignotifystockqty")
+    result: list[SourceRow] = []
+    for row in rows:
+        if view is not None and row.attributes.get(view):
+            continue
+        if configured is not None and row.attributes.get(configured, "1") != "0":
+            fields = {key: value for key, value in row.fields.items() if key != "min_stock"}
+            row = SourceRow(row.row, fields, dict(row.attributes), list(row.problems))
+        result.append(row)
+    return result
+
+
+def _split_list(text: str) -> list[str]:
+    """A comma-separated list whose items may hold an escaped comma (`\\,`, WooCommerce)."""
+    parts = [""]
+    escaped = False
+    for char in text:
+        if escaped:
+            parts[-1] += char
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == ",":
+            parts.append("")
+        else:
+            parts[-1] += char
+    return [part.strip() for part in parts if part.strip()]
+
+
+def _category_paths(
+    rows: list[SourceRow], header: str, rooted: bool, columns: Mapping[str, str]
+) -> list[SourceRow]:
+    """Each row's category: the first of its category paths (`Clothing > Tshirts`), without
+    Magento's root category (`Default Category/Gear/Bags` -> `Gear/Bags`); the whole list is
+    kept as the attribute named by the column. A WooCommerce variation has no categories of
+    its own: it takes its parent's (`Parent` holds `id:NN` or the parent's SKU)."""
+    by_parent: dict[str, str] = {}
+    ident = _attribute(columns, "id")
+    parent = _attribute(columns, "parent")
+    result: list[SourceRow] = []
+    for row in rows:
+        fields = dict(row.fields)
+        attributes = dict(row.attributes)
+        listed = fields.get("category")
+        if listed is None and parent is not None:
+            key = str(row.attributes.get(parent, ""))
+            listed = by_parent.get(key)
+        if listed is not None:
+            paths = _split_list(listed)
+            if rooted:
+                paths = [path.partition("/")[2] or path for path in paths]
+            attributes[header] = listed
+            if paths:
+                fields["category"] = paths[0]
+            else:
+                fields.pop("category", None)
+            if row.sku:
+                by_parent[row.sku] = listed
+            if ident is not None and ident in row.attributes:
+                by_parent[f"id:{row.attributes[ident]}"] = listed
+        result.append(SourceRow(row.row, fields, attributes, list(row.problems)))
     return result
 
 
@@ -55,8 +165,7 @@ def _attribute(columns: Mapping[str, str], header: str) -> str | None:
 def shopify_variants(rows: list[SourceRow], columns: Mapping[str, str]) -> list[SourceRow]:
     """Rows of a Shopify product CSV with each variant row given its product's fields.
 
-    A file without a `Handle` column and `Option1 Value` column is returned as it is. A
-    variant row inherits the name, category and attributes of its Handle's first row (not
+    A variant row inherits the name, category and attributes of its Handle's first row (not
     those of a variant or image); each row's name becomes the Title plus its option values
     ("Shirt", en dash, "M / Red"), leaving out empty values and Shopify's "Default Title".
     A row of a Handle that holds no SKU, no quantity and no option value only adds an
@@ -64,7 +173,7 @@ def shopify_variants(rows: list[SourceRow], columns: Mapping[str, str]) -> list[
     """
     handle = _attribute(columns, "handle")
     options = [_attribute(columns, f"option{number}value") for number in (1, 2, 3)]
-    if handle is None or options[0] is None:
+    if handle is None:
         return rows
     own = {
         target[len(ATTR) :]
