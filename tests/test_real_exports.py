@@ -86,3 +86,20 @@ def test_magento_categories_lose_the_root_and_store_view_rows_are_no_items(
         "Default Category/Gear/Bags,Default Category/Gear/Hiking"
     )
     assert pack.attributes["created_at"] == "2/11/25, 9:14 AM"
+
+
+def test_homebox_columns_are_read_without_their_prefix(service: InventoryService) -> None:
+    items = imported(service, "homebox_items.csv")
+    # The asset ID is HomeBox's item number; the first label is the category.
+    assert items == {
+        "000-001": ("Cordless Drill", 1, "Power Tools", "Garage Shelf", 0),
+        "000-002": ("AA Batteries", 24, "Batteries", "Hall Cupboard", 0),
+        "000-003": ("USB-C Cable 1 m", 2, "", "Office Desk", 0),
+    }
+    drill = service.get("000-001")
+    assert drill.attributes["labels"] == "Power Tools;Workshop"
+    assert drill.attributes["serial_number"] == "DR-88213"
+    assert drill.attributes["description"] == "18 V drill with two batteries"
+    assert drill.attributes["Voltage"] == "18 V"  # a custom field, HB.field.Voltage
+    # A warranty date is no expiry of stock: it stays an attribute.
+    assert drill.attributes["warranty_expires"] == "2026-04-02"

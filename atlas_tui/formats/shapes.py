@@ -8,15 +8,19 @@ a product in one cell, as paths.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Final
 
-from atlas_tui.formats.headers import ATTR, normalise
+from atlas_tui.formats.headers import ALIAS_INDEX, ATTR, normalise
 from atlas_tui.formats.table import SourceRow
 
 SHOPIFY: Final = "Shopify"
 WOOCOMMERCE: Final = "WooCommerce"
 MAGENTO: Final = "Magento"
+HOMEBOX: Final = "HomeBox"
+_HB: Final = "hb."
+_HB_FIELD: Final = "field."
+_HB_TARGETS: Final = {"assetid": "sku", "labels": "category"}
 # Shopify writes this option value for a product that has no variants of its own.
 _NO_OPTION: Final = "Default Title"
 # A Shopify name with its options: "Shirt", an en dash, "M / Red" (Shopify's own variant title).
@@ -41,10 +45,13 @@ def implied_mapping(headers: Sequence[str], explicit: Mapping[str, str]) -> dict
 
     def imply(key: str, target: str) -> None:
         if key in keys and key not in named and target not in taken:
+            named.add(key)
             result[keys[key]] = target
             taken.add(target)
 
     kind = system(headers)
+    if kind == HOMEBOX:
+        _homebox_mapping(headers, imply)
     if kind == SHOPIFY:
         imply("type", "category")
     elif kind in (WOOCOMMERCE, MAGENTO):
@@ -56,9 +63,29 @@ def implied_mapping(headers: Sequence[str], explicit: Mapping[str, str]) -> dict
     return result
 
 
+def _homebox_mapping(headers: Sequence[str], imply: Callable[[str, str], None]) -> None:
+    """HomeBox names every column `HB.<field>`: the field names are matched as ATLAS's own
+    headers are; `asset_id` is the SKU (HomeBox's own item number) and the first of the
+    `labels` the category. The other columns are attributes without the prefix (custom
+    fields, `HB.field.NAME`, as NAME)."""
+    for header in headers:
+        if not header.casefold().startswith(_HB):
+            continue
+        bare = header[len(_HB) :]
+        if bare.casefold().startswith(_HB_FIELD):
+            bare = bare[len(_HB_FIELD) :]
+        key = normalise(bare)
+        target = _HB_TARGETS.get(key) or ALIAS_INDEX.get(key, ("", 0))[0]
+        if target:
+            imply(normalise(header), target)
+        imply(normalise(header), ATTR + bare)
+
+
 def system(headers: Sequence[str]) -> str:
     """Which system's export these headers are ("" when none is recognised)."""
     keys = {normalise(header) for header in headers}
+    if {"hbname", "hbquantity"} <= keys:
+        return HOMEBOX
     if {"handle", "option1value"} <= keys:
         return SHOPIFY
     if {"instock", "stock", "categories"} <= keys and "backordersallowed" in keys:
@@ -77,10 +104,10 @@ def read_as_exported(
         return shopify_variants(rows, columns)
     if kind == MAGENTO:
         rows = _magento_rows(rows, columns)
-    if kind in (WOOCOMMERCE, MAGENTO):
+    if kind in (WOOCOMMERCE, MAGENTO, HOMEBOX):
         header = next((column for column, target in columns.items() if target == "category"), None)
-        if header is not None and normalise(header) == "categories":
-            return _category_paths(rows, header, kind == MAGENTO, columns)
+        if header is not None and normalise(header) in ("categories", "hblabels"):
+            return _category_paths(rows, header, kind, columns)
     return rows
 
 
@@ -102,8 +129,9 @@ def _magento_rows(rows: list[SourceRow], columns: Mapping[str, str]) -> list[Sou
     return result
 
 
-def _split_list(text: str) -> list[str]:
-    """A comma-separated list whose items may hold an escaped comma (`\\,`, WooCommerce)."""
+def _split_list(text: str, separator: str = ",") -> list[str]:
+    """A list of `separator`-separated items that may hold an escaped separator (`\\,`,
+    WooCommerce)."""
     parts = [""]
     escaped = False
     for char in text:
@@ -112,7 +140,7 @@ def _split_list(text: str) -> list[str]:
             escaped = False
         elif char == "\\":
             escaped = True
-        elif char == ",":
+        elif char == separator:
             parts.append("")
         else:
             parts[-1] += char
@@ -120,12 +148,15 @@ def _split_list(text: str) -> list[str]:
 
 
 def _category_paths(
-    rows: list[SourceRow], header: str, rooted: bool, columns: Mapping[str, str]
+    rows: list[SourceRow], header: str, kind: str, columns: Mapping[str, str]
 ) -> list[SourceRow]:
     """Each row's category: the first of its category paths (`Clothing > Tshirts`), without
     Magento's root category (`Default Category/Gear/Bags` -> `Gear/Bags`); the whole list is
     kept as the attribute named by the column. A WooCommerce variation has no categories of
-    its own: it takes its parent's (`Parent` holds `id:NN` or the parent's SKU)."""
+    its own: it takes its parent's (`Parent` holds `id:NN` or the parent's SKU). HomeBox's
+    labels (`HB.labels`, `;`-separated) are read the same way and kept as `labels`."""
+    separator = ";" if kind == HOMEBOX else ","
+    name = header[len(_HB) :] if kind == HOMEBOX else header
     by_parent: dict[str, str] = {}
     ident = _attribute(columns, "id")
     parent = _attribute(columns, "parent")
@@ -138,10 +169,10 @@ def _category_paths(
             key = str(row.attributes.get(parent, ""))
             listed = by_parent.get(key)
         if listed is not None:
-            paths = _split_list(listed)
-            if rooted:
+            paths = _split_list(listed, separator)
+            if kind == MAGENTO:
                 paths = [path.partition("/")[2] or path for path in paths]
-            attributes[header] = listed
+            attributes[name] = listed
             if paths:
                 fields["category"] = paths[0]
             else:
