@@ -103,3 +103,21 @@ def test_homebox_columns_are_read_without_their_prefix(service: InventoryService
     assert drill.attributes["Voltage"] == "18 V"  # a custom field, HB.field.Voltage
     # A warranty date is no expiry of stock: it stays an attribute.
     assert drill.attributes["warranty_expires"] == "2026-04-02"
+
+
+def test_erpnext_items_take_min_and_home_from_their_child_tables(
+    service: InventoryService,
+) -> None:
+    items = imported(service, "erpnext_item.json")
+    # item_defaults names the default warehouse (the home); the minimum is that
+    # warehouse's reorder level, else the first reorder level given.
+    assert items == {
+        "PEN-BLK-12": ("Gel Pen Black (12)", 0, "Stationery", "Stores - QS", 20),
+        "PAPER-A4-500": ("Copier Paper A4", 0, "Paper", "Stores - QS", 0),
+        "STAPLER-25": ("Desk Stapler", 0, "Office Equipment", "", 2),
+    }
+    pens = service.get("PEN-BLK-12")
+    assert pens.unit == "Box"
+    assert pens.attributes["barcode"] == "4006381333931"
+    warehouses = [entry["warehouse"] for entry in pens.attributes["reorder_levels"]]
+    assert warehouses == ["Shop Floor - QS", "Stores - QS"]

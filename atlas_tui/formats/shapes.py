@@ -9,15 +9,18 @@ a product in one cell, as paths.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Final
+from typing import Any, Final
 
+from atlas_tui.domain.errors import ValidationError
 from atlas_tui.formats.headers import ALIAS_INDEX, ATTR, normalise
+from atlas_tui.formats.numbers import whole_value
 from atlas_tui.formats.table import SourceRow
 
 SHOPIFY: Final = "Shopify"
 WOOCOMMERCE: Final = "WooCommerce"
 MAGENTO: Final = "Magento"
 HOMEBOX: Final = "HomeBox"
+ERPNEXT: Final = "ERPNext"
 _HB: Final = "hb."
 _HB_FIELD: Final = "field."
 _HB_TARGETS: Final = {"assetid": "sku", "labels": "category"}
@@ -54,6 +57,9 @@ def implied_mapping(headers: Sequence[str], explicit: Mapping[str, str]) -> dict
         _homebox_mapping(headers, imply)
     if kind == SHOPIFY:
         imply("type", "category")
+    elif kind == ERPNEXT:
+        # `name` is ERPNext's document name (the item code again); `item_name` the name.
+        imply("itemname", "name")
     elif kind in (WOOCOMMERCE, MAGENTO):
         imply("categories", "category")
     if kind == MAGENTO:
@@ -86,6 +92,8 @@ def system(headers: Sequence[str]) -> str:
     keys = {normalise(header) for header in headers}
     if {"hbname", "hbquantity"} <= keys:
         return HOMEBOX
+    if {"itemcode", "itemname"} <= keys and {"reorderlevels", "itemdefaults"} & keys:
+        return ERPNEXT
     if {"handle", "option1value"} <= keys:
         return SHOPIFY
     if {"instock", "stock", "categories"} <= keys and "backordersallowed" in keys:
@@ -240,3 +248,58 @@ def shopify_variants(rows: list[SourceRow], columns: Mapping[str, str]) -> list[
         # Key order as read: the SKU first problem stays first, the rest follow.
         result.append(SourceRow(row.row, fields, attributes, list(row.problems)))
     return result
+
+
+def erpnext_items(keys: Sequence[str], rows: list[SourceRow]) -> list[SourceRow]:
+    """Rows of ERPNext Item documents (JSON, `item_code` beside `reorder_levels` or
+    `item_defaults`) as ERPNext means them: the first `item_defaults` entry's
+    `default_warehouse` is the home location, and the minimum is the
+    `warehouse_reorder_level` of the `reorder_levels` entry for that warehouse (else of the
+    first entry); the first of its `barcodes` is the `barcode` scan mode finds it by. The
+    lists themselves stay attributes, a warehouse per entry."""
+    if "item_code" not in keys or not {"reorder_levels", "item_defaults"} & set(keys):
+        return rows
+    result: list[SourceRow] = []
+    for row in rows:
+        fields = dict(row.fields)
+        problems = list(row.problems)
+        home = next(
+            (
+                entry["default_warehouse"]
+                for entry in _entries(row.attributes.get("item_defaults"))
+                if isinstance(entry.get("default_warehouse"), str)
+                and entry["default_warehouse"].strip()
+            ),
+            None,
+        )
+        if home is not None and "location" not in fields:
+            fields["location"] = home.strip()
+        levels = [
+            entry
+            for entry in _entries(row.attributes.get("reorder_levels"))
+            if entry.get("warehouse_reorder_level") not in (None, "")
+        ]
+        chosen = next((entry for entry in levels if entry.get("warehouse") == home), None)
+        chosen = chosen or (levels[0] if levels else None)
+        if chosen is not None and "min_stock" not in fields:
+            try:
+                fields["min_stock"] = whole_value("min_stock", chosen["warehouse_reorder_level"])
+            except ValidationError as error:
+                problems.append(error.message)
+        attributes = dict(row.attributes)
+        codes = [
+            entry["barcode"]
+            for entry in _entries(attributes.get("barcodes"))
+            if isinstance(entry.get("barcode"), str) and entry["barcode"].strip()
+        ]
+        if codes and "barcode" not in attributes:
+            attributes["barcode"] = codes[0].strip()  # what scan mode looks codes up by
+        result.append(SourceRow(row.row, fields, attributes, problems))
+    return result
+
+
+def _entries(value: object) -> list[dict[str, Any]]:
+    """The objects of a list of child rows (anything else: none)."""
+    if not isinstance(value, list):
+        return []
+    return [entry for entry in value if isinstance(entry, dict)]
