@@ -3,7 +3,10 @@ shape the system exports (own data), and imported into a real store."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+
+from support import Result
 
 from atlas_tui.formats import read_import
 from atlas_tui.services.exchange import import_file
@@ -121,3 +124,18 @@ def test_erpnext_items_take_min_and_home_from_their_child_tables(
     assert pens.attributes["barcode"] == "4006381333931"
     warehouses = [entry["warehouse"] for entry in pens.attributes["reorder_levels"]]
     assert warehouses == ["Shop Floor - QS", "Stores - QS"]
+
+
+def test_a_repeated_sku_lists_its_rows_once(atlas: Callable[..., Result], tmp_path: Path) -> None:
+    source = tmp_path / "stock.csv"
+    source.write_text("SKU,Name,Qty\nA-1,Apple,3\nB-1,Bean,2\nA-1,Apple,4\nA-1,Apple,5\n")
+    for args in (("--dry-run",), ()):
+        result = atlas("import", str(source), *args)
+        assert result.code == 1
+        refusals = [line.strip() for line in result.out.splitlines() if "row " in line]
+        assert refusals == [
+            "\N{BALLOT X} row 2 A-1: sku: on rows 2, 4, 5; an item has one location, "
+            "so every one is refused",
+            "\N{BALLOT X} row 4 A-1: sku: repeats row 2 (all its rows are refused)",
+            "\N{BALLOT X} row 5 A-1: sku: repeats row 2 (all its rows are refused)",
+        ]
