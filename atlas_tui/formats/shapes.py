@@ -3,7 +3,9 @@
 Shopify's product CSV writes a product's own columns (Title, Body, Vendor, Type, Tags...)
 only on the first row of each Handle; the rows after it are further variants of that
 product, or rows that only add an image. WooCommerce and Magento list every category of
-a product in one cell, as paths.
+a product in one cell, as paths. HomeBox prefixes every column with `HB.`. ERPNext keeps
+an item's minimum and default warehouse in child tables. A system is recognised by its
+headers (`system`); ATLAS's own exports never match one, so they round-trip unchanged.
 """
 
 from __future__ import annotations
@@ -38,7 +40,9 @@ def implied_mapping(headers: Sequence[str], explicit: Mapping[str, str]) -> dict
 
     Shopify (a `Handle` and an `Option1 Value` column): its `Type` is the shop's own
     grouping, so it is the category; `Product Category`, Shopify's taxonomy path, stays an
-    attribute. WooCommerce and Magento: `Categories` is the category (see `_category_paths`).
+    attribute. WooCommerce and Magento: `Categories` is the category (see `_category_paths`);
+    Magento's own `created_at`/`updated_at` stay text attributes. HomeBox: see
+    `_homebox_mapping`. ERPNext: `item_name` is the name, not its document `name`.
     A column or field the user's own mapping names is left to it.
     """
     keys = {normalise(header): header for header in headers if header}
