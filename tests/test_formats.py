@@ -734,11 +734,21 @@ def test_shopify_export() -> None:
     assert table.columns["Body (HTML)"] == "attr:Body (HTML)"
     rows = by_sku(table)
     assert rows["TEE-WHT-S"].fields == {
-        "name": "Classic Tee - White / S",
+        "name": "Classic Tee - White \N{EN DASH} S",
         "category": "T-Shirts",
         "sku": "TEE-WHT-S",
         "quantity": 24,
     }
+    # The rows after a Handle's first are its variants: they carry only their own cells.
+    assert rows["TEE-WHT-L"].fields == {
+        "sku": "TEE-WHT-L",
+        "quantity": 0,
+        "name": "Classic Tee - White \N{EN DASH} L",
+        "category": "T-Shirts",
+    }
+    assert rows["TEE-WHT-L"].attributes["Vendor"] == "Northwind Apparel"
+    assert rows["TEE-WHT-L"].attributes["barcode"] == "0840012345695"
+    assert rows["TEE-WHT-L"].problems == []
     assert rows["TEE-WHT-S"].attributes["Tags"] == "cotton, summer"
     # Kept as `barcode`, the attribute scan mode looks codes up by.
     assert rows["TEE-WHT-S"].attributes["barcode"] == "0840012345671"

@@ -103,7 +103,7 @@ def test_every_refusal_names_its_row_sku_and_reason(
         (5, "NS-1"): "quantity: not stocked ('not stocked')",
         (6, ""): "sku: is empty",
         (7, "DUP-1"): "sku: on rows 7, 8; an item has one location, so every one is refused",
-        (8, "dup-1"): "sku: on rows 7, 8; an item has one location, so every one is refused",
+        (8, "dup-1"): "sku: repeats row 7 (all its rows are refused)",
         (9, "FRAC-1"): "quantity: '2,5' is a fraction; quantities are whole numbers",
         (10, "MINMAX-1"): refused[(10, "MINMAX-1")],
         (11, "NONAME-1"): "name: is required for a new item",

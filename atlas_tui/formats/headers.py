@@ -68,8 +68,9 @@ ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
         "Variant Inventory Qty",
         "qty_available",
         "actual_qty",
-        "In Stock",
         "Stock",
+        # After "Stock": WooCommerce's "In stock?" is a 0/1 flag beside its "Stock" count.
+        "In Stock",
         "Available",
     ),
     "location": (
@@ -91,6 +92,8 @@ ALIASES: Final[Mapping[str, tuple[str, ...]]] = {
         "Reorder Level",
         "warehouse_reorder_level",
         "Reorder Point",
+        "Low stock amount",
+        "notify_on_stock_below",
         "Min",
     ),
     "max_stock": (

@@ -34,6 +34,7 @@ from atlas_tui.formats.headers import (
     resolve_columns,
 )
 from atlas_tui.formats.numbers import parse_whole, shown, whole_value
+from atlas_tui.formats.shapes import erpnext_items, implied_mapping, read_as_exported
 from atlas_tui.formats.table import ImportTable, SourceRow
 
 DELIMITERS: Final = (",", ";", "\t")  # in order of preference when they fit a file equally
@@ -243,11 +244,12 @@ def _read_csv(text: str, explicit: Mapping[str, str]) -> ImportTable:
             "file", f"row {row} has {len(header)} columns; a file may have at most {COLUMNS_MAX}"
         )
     headers = [header_text(restore(cell)) for cell in header]
-    targets = resolve_columns(headers, explicit)
+    targets = resolve_columns(headers, implied_mapping(headers, explicit))
     _require_sku(headers, targets)
     with no_cyclic_gc():
         rows = _csv_rows(reader, row, _plan(headers, targets), len(headers), ended)
-    return ImportTable(rows, _columns(headers, targets), "csv", delimiter)
+    columns = _columns(headers, targets)
+    return ImportTable(read_as_exported(headers, rows, columns), columns, "csv", delimiter)
 
 
 def _csv_rows(
@@ -328,13 +330,13 @@ def _read_json(text: str, explicit: Mapping[str, str]) -> ImportTable:
     keys = _json_keys(records)
     named = [key for key in keys if key != _JSON_ATTRIBUTES]
     headers = [header_text(key) for key in named]
-    targets = resolve_columns(headers, explicit)
+    targets = resolve_columns(headers, implied_mapping(headers, explicit))
     if keys:
         _require_sku(headers, targets)
     kinds = {key: _step(target) for key, target in zip(named, targets, strict=True)}
     kinds = {key: (kind, key if kind == _DATE else name) for key, (kind, name) in kinds.items()}
     with no_cyclic_gc():
-        rows = _json_rows(records, kinds)
+        rows = erpnext_items(keys, _json_rows(records, kinds))
     columns = _columns(headers, targets)
     if _JSON_ATTRIBUTES in keys:
         position = keys.index(_JSON_ATTRIBUTES)

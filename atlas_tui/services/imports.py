@@ -161,11 +161,14 @@ def _duplicates(rows: list[SourceRow]) -> dict[int, str]:
     refused: dict[int, str] = {}
     for numbers in by_key.values():
         if len(numbers) > 1:
+            # The rows are listed once, on the first; a long run of repeats would otherwise
+            # print the whole list on every one of its rows.
             listed = ", ".join(map(str, numbers))
-            for number in numbers:
-                refused[number] = (
-                    f"sku: on rows {listed}; an item has one location, so every one is refused"
-                )
+            refused[numbers[0]] = (
+                f"sku: on rows {listed}; an item has one location, so every one is refused"
+            )
+            for number in numbers[1:]:
+                refused[number] = f"sku: repeats row {numbers[0]} (all its rows are refused)"
     return refused
 
 
