@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import re
+import unicodedata
+from dataclasses import dataclass
 from typing import Final
 
 from atlas_tui.domain.errors import ValidationError
@@ -12,9 +15,34 @@ _SUFFIXES: Final = {".csv": "csv", ".tsv": "csv", ".json": "json"}
 _UTF16_BOMS: Final = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
+# Legacy encodings tried, in order, when a file is not UTF-8: what Excel on Windows, older
+# Macs and DOS tools save. latin-1 comes first so that a file it reads the same as cp1252
+# (no byte 0x80-0x9F) is named by the narrower name.
+CANDIDATES: Final = ("latin-1", "cp1252", "mac_roman", "cp850")
+# Non-ASCII characters real text is made of beside letters; others count against a reading.
+_TYPOGRAPHY: Final = frozenset("“”‘’„‚–—…•™€£¥©®°§¶·«»×÷½¼¾¹²³µ¢")  # noqa: RUF001
+_NON_ASCII: Final = re.compile(r"[^\x00-\x7f]")
+_MARGIN: Final = 2  # how far the best reading must lead the next one to be taken without asking
+
+
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A file's text and the encoding it was read as: `read_as` is e.g. "utf-8",
+    "cp1252 (given)" or "mac_roman (detected)"."""
+
+    text: str
+    read_as: str
+
+
+def line_of(data: bytes, offset: int, encoding: str) -> int:
+    """The 1-based line of byte `offset`, counting CR, LF and CRLF line ends alike."""
+    before = data[:offset].decode(encoding, errors="replace")
+    return before.count("\n") + before.count("\r") - before.count("\r\n") + 1
+
+
 def _refuse_undecodable(data: bytes, error: UnicodeDecodeError, encoding: str) -> ValidationError:
     offset = error.start
-    line = data.count(b"\n", 0, offset) + 1
+    line = line_of(data, offset, encoding)
     bad = data[offset : offset + 1].hex()
     if codecs.lookup(encoding).name == "utf-8":
         encoding, hint = "UTF-8", "give its encoding, e.g. --encoding cp1252"
@@ -25,9 +53,71 @@ def _refuse_undecodable(data: bytes, error: UnicodeDecodeError, encoding: str) -
     )
 
 
+def _score(text: str) -> int | None:
+    """How much a reading looks like real text: +1 for each non-ASCII letter that fits the case
+    of its word and each typographic mark, -1 for other symbols and for a capital inside a
+    lowercase word ("CafŽ"); None when it holds control characters, which text never does."""
+    score = 0
+    for found in _NON_ASCII.finditer(text):
+        char, index = found[0], found.start()
+        category = unicodedata.category(char)
+        if category[0] == "C":
+            return None
+        if char in _TYPOGRAPHY or category == "Ll":
+            score += 1
+        elif category == "Lu":
+            before = text[index - 1] if index else " "
+            score += -1 if before.islower() else 1
+        else:
+            score -= 1
+    return score
+
+
+def detect(data: bytes, error: UnicodeDecodeError) -> Decoded:
+    """Read a file that is not UTF-8 as the one legacy encoding whose reading is clearly the
+    most like text; refuse, naming the encodings that decode the whole file, when unsure."""
+    readings: dict[str, tuple[str, int]] = {}  # text -> (first encoding giving it, score)
+    fits: list[str] = []
+    for encoding in CANDIDATES:
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+        fits.append(encoding)
+        score = _score(text)
+        if score is not None and text not in readings:
+            readings[text] = (encoding, score)
+    ranked = sorted(readings.items(), key=lambda reading: -reading[1][1])
+    if ranked:
+        text, (encoding, score) = ranked[0]
+        runner_up = ranked[1][1][1] if len(ranked) > 1 else None
+        if score > 0 and (runner_up is None or score - runner_up >= _MARGIN):
+            return Decoded(text, f"{encoding} (detected)")
+    line = line_of(data, error.start, "utf-8")
+    bad = data[error.start : error.start + 1].hex()
+    listed = ", ".join(fits[:-1]) + " or " + fits[-1] if len(fits) > 1 else "".join(fits)
+    suggestion = (
+        f"it reads whole as {listed}: give the right one with --encoding"
+        if fits
+        else "give the encoding it was saved in with --encoding"
+    )
+    raise ValidationError(
+        "file",
+        f"is not UTF-8 text (byte 0x{bad} at offset {error.start}, line {line}) and its "
+        f"encoding cannot be told for sure; {suggestion}",
+    )
+
+
 def decode(data: bytes, encoding: str | None = None) -> str:
+    """The text of `data`, as `decode_file` gives it."""
+    return decode_file(data, encoding).text
+
+
+def decode_file(data: bytes, encoding: str | None = None) -> Decoded:
     """The text of `data`: UTF-8 with or without BOM (a UTF-16 BOM is honoured too), or
-    `encoding` when given. Refusals name the first bad byte's offset and line."""
+    `encoding` when given; a file that is neither is detected (`detect`). Refusals name the
+    first bad byte's offset and line."""
+    given = encoding is not None
     if encoding is None:
         if data.startswith(b"PK\x03\x04"):
             raise ValidationError(
@@ -52,11 +142,14 @@ def decode(data: bytes, encoding: str | None = None) -> str:
     except LookupError:
         raise ValidationError("encoding", f"{encoding!r} is not an encoding Python knows") from None
     try:
-        text = data.decode(encoding)
+        decoded = Decoded(data.decode(encoding), f"{encoding} (given)" if given else encoding)
     except UnicodeDecodeError as error:
-        raise _refuse_undecodable(data, error, encoding) from None
+        if given or encoding != "utf-8":
+            raise _refuse_undecodable(data, error, encoding) from None
+        decoded = detect(data, error)
+    text = decoded.text
     # A BOM is a marker, never part of the first header (utf-8 leaves it in the text).
-    return text[1:] if text.startswith("\ufeff") else text
+    return Decoded(text[1:], decoded.read_as) if text.startswith("\ufeff") else decoded
 
 
 def choose_format(text: str, name: str = "", file_format: str | None = None) -> str:
