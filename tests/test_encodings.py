@@ -112,8 +112,7 @@ def test_a_given_encoding_still_wins_over_detection(atlas: Callable[..., Result]
 def test_an_ambiguous_file_is_refused_with_the_encodings_that_fit(
     atlas: Callable[..., Result], db: Path, tmp_path: Path
 ) -> None:
-    # 0xB1 is ± in latin-1 and Mac Roman and a shade block in cp850: no reading is
-    # clearly text, so nothing is guessed.
+    # 0xB1 is ± in every encoding tried: no reading is clearly text, so nothing is guessed.
     unsure = tmp_path / "unsure.csv"
     unsure.write_bytes(b"sku,name,qty\rT-1,Resistor,5\rT-2,Resistor \xb15%,3\r")
     refused = atlas("import", str(unsure))
@@ -121,8 +120,8 @@ def test_an_ambiguous_file_is_refused_with_the_encodings_that_fit(
     assert refused.err.count("\n") == 1
     assert refused.err.startswith(
         "error: file: is not UTF-8 text (byte 0xb1 at offset 41, line 3) and its encoding "
-        "cannot be told for sure; it reads whole as latin-1, cp1252, mac_roman or cp850: "
-        "give the right one with --encoding"
+        "cannot be told for sure (it decodes as latin-1, cp1252 or mac_roman); give the one "
+        "it was saved in with --encoding"
     )
     assert not db.exists() or not make_service(db).list_items()
     fixed = atlas("import", str(unsure), "--encoding", "latin-1")
@@ -160,3 +159,12 @@ def test_lines_are_counted_by_every_line_end() -> None:
     assert [line_of(data, data.index(char), "utf-8") for char in b"abcde"] == [1, 2, 3, 4, 6]
     with pytest.raises(ValidationError, match=r"line 4\)"):
         decode_file(b"h\rx\r\ny\n\xff", "utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "encoding"),
+    [("Отвертка крестовая", "cp1251"), ("Κατσαβίδι", "cp1253"), ("ドライバー", "shift_jis")],
+)
+def test_another_script_in_a_latin_reading_is_not_guessed(text: str, encoding: str) -> None:
+    with pytest.raises(ValidationError, match="cannot be told for sure"):
+        decode_file(f"sku,name\rA-1,{text}\r".encode(encoding))

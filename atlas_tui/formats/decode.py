@@ -15,12 +15,13 @@ _SUFFIXES: Final = {".csv": "csv", ".tsv": "csv", ".json": "json"}
 _UTF16_BOMS: Final = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 
 
-# Legacy encodings tried, in order, when a file is not UTF-8: what Excel on Windows, older
-# Macs and DOS tools save. latin-1 comes first so that a file it reads the same as cp1252
+# Legacy encodings tried, in order, when a file is not UTF-8: what Excel on Windows and older
+# Macs save. latin-1 comes first so that a file it reads the same as cp1252
 # (no byte 0x80-0x9F) is named by the narrower name.
-CANDIDATES: Final = ("latin-1", "cp1252", "mac_roman", "cp850")
+CANDIDATES: Final = ("latin-1", "cp1252", "mac_roman")
 # Non-ASCII characters real text is made of beside letters; others count against a reading.
-_TYPOGRAPHY: Final = frozenset("“”‘’„‚–—…•™€£¥©®°§¶·«»×÷½¼¾¹²³µ¢")  # noqa: RUF001
+_TYPOGRAPHY: Final = frozenset("“”‘’„‚–—…•™€£©®°§«»×½¼¾")  # noqa: RUF001
+_LATIN_LETTERS: Final = ("\u00c0", "\u024f")  # À to ɏ: accented Latin letters
 _NON_ASCII: Final = re.compile(r"[^\x00-\x7f]")
 _MARGIN: Final = 2  # how far the best reading must lead the next one to be taken without asking
 
@@ -54,22 +55,31 @@ def _refuse_undecodable(data: bytes, error: UnicodeDecodeError, encoding: str) -
 
 
 def _score(text: str) -> int | None:
-    """How much a reading looks like real text: +1 for each non-ASCII letter that fits the case
-    of its word and each typographic mark, -1 for other symbols and for a capital inside a
-    lowercase word ("CafŽ"); None when it holds control characters, which text never does."""
+    """How much a reading looks like Western European text: +1 for each non-ASCII letter that
+    fits the case of its word and each typographic mark; -1 for other symbols, a capital
+    inside a lowercase word ("CafŽ"), a letter outside Latin and any character between two
+    other non-ASCII ones ("Ïðèâåò");
+    None when it holds control characters, which text never does."""
     score = 0
     for found in _NON_ASCII.finditer(text):
         char, index = found[0], found.start()
         category = unicodedata.category(char)
         if category[0] == "C":
             return None
-        if char in _TYPOGRAPHY or category == "Ll":
+        before = text[index - 1] if index else " "
+        after = text[index + 1 : index + 2] or " "
+        if before > "\x7f" < after:
+            # Western words are mostly ASCII: runs of three non-ASCII characters are another
+            # script (Cyrillic, Greek) read in a Latin code page.
+            score -= 1
+        elif char in _TYPOGRAPHY:
             score += 1
+        elif category[0] != "L" or not _LATIN_LETTERS[0] <= char <= _LATIN_LETTERS[1]:
+            score -= 1
         elif category == "Lu":
-            before = text[index - 1] if index else " "
             score += -1 if before.islower() else 1
         else:
-            score -= 1
+            score += 1
     return score
 
 
@@ -96,15 +106,11 @@ def detect(data: bytes, error: UnicodeDecodeError) -> Decoded:
     line = line_of(data, error.start, "utf-8")
     bad = data[error.start : error.start + 1].hex()
     listed = ", ".join(fits[:-1]) + " or " + fits[-1] if len(fits) > 1 else "".join(fits)
-    suggestion = (
-        f"it reads whole as {listed}: give the right one with --encoding"
-        if fits
-        else "give the encoding it was saved in with --encoding"
-    )
+    decodes = f" (it decodes as {listed})" if fits else ""
     raise ValidationError(
         "file",
         f"is not UTF-8 text (byte 0x{bad} at offset {error.start}, line {line}) and its "
-        f"encoding cannot be told for sure; {suggestion}",
+        f"encoding cannot be told for sure{decodes}; give the one it was saved in with --encoding",
     )
 
 
