@@ -15,7 +15,7 @@ from support import Result
 from atlas_tui.api import AtlasAPI
 from atlas_tui.domain.errors import ValidationError
 from atlas_tui.factory import make_service
-from atlas_tui.formats.decode import decode_file, line_of
+from atlas_tui.formats.decode import decode_file, line_of, text_position
 from atlas_tui.formats.reader import read_import
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
@@ -168,3 +168,10 @@ def test_lines_are_counted_by_every_line_end() -> None:
 def test_another_script_in_a_latin_reading_is_not_guessed(text: str, encoding: str) -> None:
     with pytest.raises(ValidationError, match="cannot be told for sure"):
         decode_file(f"sku,name\rA-1,{text}\r".encode(encoding))
+
+
+def test_a_json_error_names_the_line_of_a_cr_only_file() -> None:
+    text = '[\r{"sku": "A-1"},\r{"sku" "A-2"}]'
+    assert text_position(text, text.index('"A-2"')) == (3, 8)
+    with pytest.raises(ValidationError, match=r"line 3 column 8$"):
+        read_import(text.encode(), name="items.json")

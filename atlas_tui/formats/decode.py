@@ -41,6 +41,14 @@ def line_of(data: bytes, offset: int, encoding: str) -> int:
     return before.count("\n") + before.count("\r") - before.count("\r\n") + 1
 
 
+def text_position(text: str, index: int) -> tuple[int, int]:
+    """(line, column), both 1-based, of `text[index]`, counting CR, LF and CRLF alike."""
+    before = text[:index]
+    line = before.count("\n") + before.count("\r") - before.count("\r\n") + 1
+    start = max(before.rfind("\n"), before.rfind("\r")) + 1
+    return line, index - start + 1
+
+
 def _refuse_undecodable(data: bytes, error: UnicodeDecodeError, encoding: str) -> ValidationError:
     offset = error.start
     line = line_of(data, offset, encoding)

@@ -21,7 +21,7 @@ from atlas_tui.domain.errors import ValidationError
 from atlas_tui.domain.models import ATTRIBUTES_MAX, QUANTITY_MAX
 from atlas_tui.formats.cells import restore
 from atlas_tui.formats.dates import parse_expiry
-from atlas_tui.formats.decode import choose_format, decode_file
+from atlas_tui.formats.decode import choose_format, decode_file, text_position
 from atlas_tui.formats.headers import (
     ATTR,
     DATE_FIELDS,
@@ -321,7 +321,10 @@ def _read_json(text: str, explicit: Mapping[str, str]) -> ImportTable:
         with no_cyclic_gc():
             document = orjson.loads(text)
     except orjson.JSONDecodeError as error:
-        raise ValidationError("file", f"is not valid JSON: {error}") from None
+        line, column = text_position(text, error.pos)  # orjson counts only LF line ends
+        raise ValidationError(
+            "file", f"is not valid JSON: {error.msg}: line {line} column {column}"
+        ) from None
     records = document.get("items") if isinstance(document, dict) else document
     if not isinstance(records, list):
         raise ValidationError(

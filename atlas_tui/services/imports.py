@@ -113,6 +113,11 @@ class ImportResult:
     strict: bool
     read_as: str = "utf-8"
 
+    @property
+    def read_note(self) -> str:
+        """ "read as ENCODING" for a file not read as UTF-8 (or UTF-16 by its BOM), else ""."""
+        return "" if self.read_as in ("utf-8", "utf-16") else f"read as {self.read_as}"
+
     def of(self, action: Action) -> list[RowOutcome]:
         """The rows with this outcome."""
         return [row for row in self.rows if row.action == action]
