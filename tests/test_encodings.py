@@ -17,6 +17,9 @@ from atlas_tui.domain.errors import ValidationError
 from atlas_tui.factory import make_service
 from atlas_tui.formats.decode import decode_file, line_of, text_position
 from atlas_tui.formats.reader import read_import
+from atlas_tui.services.exchange import import_file
+from atlas_tui.services.inventory import InventoryService
+from screens.import_dialog import summary
 
 FIXTURES = Path(__file__).parent / "fixtures" / "import"
 MAC = FIXTURES / "snipeit_consumables_macroman_cr.csv"
@@ -175,3 +178,11 @@ def test_a_json_error_names_the_line_of_a_cr_only_file() -> None:
     assert text_position(text, text.index('"A-2"')) == (3, 8)
     with pytest.raises(ValidationError, match=r"line 3 column 8$"):
         read_import(text.encode(), name="items.json")
+
+
+def test_the_app_import_summary_names_a_detected_encoding(service: InventoryService) -> None:
+    result = import_file(service, MAC, dry_run=True)
+    assert summary(result) == "would add 13, update 0, 0 refused (of 13 rows); " + (
+        "read as mac_roman (detected)"
+    )
+    assert "read as" not in summary(import_file(service, FIXTURES / "snipeit_consumables.csv"))
