@@ -94,8 +94,9 @@ def _score(text: str) -> int | None:
 def detect(data: bytes, error: UnicodeDecodeError) -> Decoded:
     """Read a file that is not UTF-8 as the one legacy encoding whose reading is clearly the
     most like text; refuse, naming the encodings that decode the whole file, when unsure."""
-    readings: dict[str, tuple[str, int]] = {}  # text -> (first encoding giving it, score)
     fits: list[str] = []
+    best: tuple[int, str, str] | None = None  # (score, encoding, text): one copy of the text
+    runner_up: int | None = None  # the best score of a reading with other text
     for encoding in CANDIDATES:
         try:
             text = data.decode(encoding)
@@ -103,14 +104,16 @@ def detect(data: bytes, error: UnicodeDecodeError) -> Decoded:
             continue
         fits.append(encoding)
         score = _score(text)
-        if score is not None and text not in readings:
-            readings[text] = (encoding, score)
-    ranked = sorted(readings.items(), key=lambda reading: -reading[1][1])
-    if ranked:
-        text, (encoding, score) = ranked[0]
-        runner_up = ranked[1][1][1] if len(ranked) > 1 else None
-        if score > 0 and (runner_up is None or score - runner_up >= _MARGIN):
-            return Decoded(text, f"{encoding} (detected)")
+        if score is None or (best is not None and text == best[2]):
+            continue
+        if best is None or score > best[0]:
+            runner_up = None if best is None else best[0]
+            best = (score, encoding, text)
+        elif runner_up is None or score > runner_up:
+            runner_up = score
+        del text  # free a losing reading before decoding the next
+    if best is not None and best[0] > 0 and (runner_up is None or best[0] - runner_up >= _MARGIN):
+        return Decoded(best[2], f"{best[1]} (detected)")
     line = line_of(data, error.start, "utf-8")
     bad = data[error.start : error.start + 1].hex()
     listed = ", ".join(fits[:-1]) + " or " + fits[-1] if len(fits) > 1 else "".join(fits)
@@ -122,14 +125,9 @@ def detect(data: bytes, error: UnicodeDecodeError) -> Decoded:
     )
 
 
-def decode(data: bytes, encoding: str | None = None) -> str:
-    """The text of `data`, as `decode_file` gives it."""
-    return decode_file(data, encoding).text
-
-
 def decode_file(data: bytes, encoding: str | None = None) -> Decoded:
-    """The text of `data`: UTF-8 with or without BOM (a UTF-16 BOM is honoured too), or
-    `encoding` when given; a file that is neither is detected (`detect`). Refusals name the
+    """The text of `data` and how it was read: `encoding` when given, else UTF-8 with or
+    without BOM (a UTF-16 BOM is honoured too), else detected (`detect`). Refusals name the
     first bad byte's offset and line."""
     given = encoding is not None
     if encoding is None:
