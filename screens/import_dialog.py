@@ -43,7 +43,8 @@ def summary(result: ImportResult) -> str:
     parts.append(f"{counts['refused']} refused")
     if result.lines_kept:
         parts.append(f"{result.lines_kept} stock lines elsewhere kept")
-    return ", ".join(parts) + f" (of {len(result.rows)} rows)"
+    note = f"; {result.read_note}" if result.read_note else ""
+    return ", ".join(parts) + f" (of {len(result.rows)} rows){note}"
 
 
 def _detail(outcome: RowOutcome) -> Text:

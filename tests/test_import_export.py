@@ -259,7 +259,8 @@ def test_cli_dry_run_import_and_exit_codes(
 def test_cli_refuses_unreadable_files_in_one_line(
     stocked: InventoryService, atlas: Callable[..., Result], db: Path, tmp_path: Path
 ) -> None:
-    latin = write(tmp_path / "latin.csv", "sku;name;qty\nX-1;Café;3\n", encoding="latin-1")
+    # ± reads as ± or ▒ in the legacy encodings tried: too unsure to guess (test_encodings).
+    latin = write(tmp_path / "latin.csv", "sku;name;qty\nX-1;Café ±;3\n", encoding="latin-1")
     stocked.repository.close()  # a checkpoint on close is not a change of data
     with file_unchanged(db):
         missing = atlas("import", str(tmp_path / "nope.csv"))
@@ -271,7 +272,7 @@ def test_cli_refuses_unreadable_files_in_one_line(
     assert mapping.code == 1 and mapping.err.startswith("error: mapping:")
     fixed = atlas("import", str(latin), "--encoding", "latin-1")
     assert fixed.code == 0, fixed.err
-    assert make_service(db).get("X-1").name == "Café"
+    assert make_service(db).get("X-1").name == "Café ±"
 
 
 def test_cli_export_to_stdout_and_to_a_file(

@@ -202,7 +202,10 @@ def _import_summary(report: dict[str, Any]) -> Text:
             f"{kept} stock {'line' if kept == 1 else 'lines'} at locations the file does not "
             "name kept"
         )
-    return Text(", ".join(parts) + f" (of {report['rows_read']} rows)")
+    # Only a file not read as plain UTF-8 says so: the operator checks the guess or the name.
+    read_as = report.get("read_as", "utf-8")
+    encoding = "" if read_as in ("utf-8", "utf-16") else f"; read as {read_as}"
+    return Text(", ".join(parts) + f" (of {report['rows_read']} rows){encoding}")
 
 
 def _count_session(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:

@@ -11,6 +11,7 @@ import gc
 import io
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from itertools import islice
 from typing import Any, Final
 
@@ -20,7 +21,7 @@ from atlas_tui.domain.errors import ValidationError
 from atlas_tui.domain.models import ATTRIBUTES_MAX, QUANTITY_MAX
 from atlas_tui.formats.cells import restore
 from atlas_tui.formats.dates import parse_expiry
-from atlas_tui.formats.decode import choose_format, decode
+from atlas_tui.formats.decode import choose_format, decode_file, text_position
 from atlas_tui.formats.headers import (
     ATTR,
     DATE_FIELDS,
@@ -77,12 +78,13 @@ def read_import(
     confined to one row goes into that row's `problems` instead.
     """
     explicit = check_mapping(mapping.items()) if mapping else {}
-    text = decode(data, encoding)
+    decoded = decode_file(data, encoding)
+    text = decoded.text
     if not text or text.isspace():
         raise ValidationError("file", "is empty")
     if choose_format(text, name, file_format) == "json":
-        return _read_json(text, explicit)
-    return _read_csv(text, explicit)
+        return replace(_read_json(text, explicit), read_as=decoded.read_as)
+    return replace(_read_csv(text, explicit), read_as=decoded.read_as)
 
 
 @contextmanager
@@ -321,7 +323,10 @@ def _read_json(text: str, explicit: Mapping[str, str]) -> ImportTable:
         with no_cyclic_gc():
             document = orjson.loads(text)
     except orjson.JSONDecodeError as error:
-        raise ValidationError("file", f"is not valid JSON: {error}") from None
+        line, column = text_position(text, error.pos)  # orjson counts only LF line ends
+        raise ValidationError(
+            "file", f"is not valid JSON: {error.msg}: line {line} column {column}"
+        ) from None
     records = document.get("items") if isinstance(document, dict) else document
     if not isinstance(records, list):
         raise ValidationError(

@@ -35,10 +35,12 @@ class ImportTable:
 
     `columns` maps each source header (JSON: each key) to its target, in file order:
     an item field, `attr:KEY`, `json:KEY`, `ignore`, or for JSON's own `attributes` object,
-    `attributes`. `delimiter` is `,`, `;` or a tab for CSV and None for JSON.
+    `attributes`. `delimiter` is `,`, `;` or a tab for CSV and None for JSON. `read_as` is
+    the encoding the text was read as, e.g. "utf-8" or "mac_roman (detected)".
     """
 
     rows: list[SourceRow]
     columns: dict[str, str]
     format: str
     delimiter: str | None
+    read_as: str = "utf-8"

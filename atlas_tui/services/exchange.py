@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final
 
@@ -74,7 +75,10 @@ def import_file(
     # The name goes into the history, which holds UTF-8 text: a byte of a file name in
     # another encoding becomes U+FFFD there (the file itself was read by its real name).
     source = os.fsencode(Path(path).name).decode("utf-8", "replace")
-    return service.import_table(table, source=source, dry_run=dry_run, strict=strict, reason=reason)
+    result = service.import_table(
+        table, source=source, dry_run=dry_run, strict=strict, reason=reason
+    )
+    return replace(result, read_as=table.read_as)
 
 
 def export_text(service: InventoryService, file_format: str = "csv", *, lines: bool = False) -> str:

@@ -103,13 +103,20 @@ class RowOutcome:
 
 @dataclass(frozen=True)
 class ImportResult:
-    """The outcome of every row, and whether the store was changed."""
+    """The outcome of every row, and whether the store was changed; `read_as` is the
+    encoding the file was read as (e.g. "mac_roman (detected)"), for the operator to check."""
 
     source: str
     rows: list[RowOutcome]
     applied: bool
     dry_run: bool
     strict: bool
+    read_as: str = "utf-8"
+
+    @property
+    def read_note(self) -> str:
+        """ "read as ENCODING" for a file not read as UTF-8 (or UTF-16 by its BOM), else ""."""
+        return "" if self.read_as in ("utf-8", "utf-16") else f"read as {self.read_as}"
 
     def of(self, action: Action) -> list[RowOutcome]:
         """The rows with this outcome."""
@@ -145,6 +152,7 @@ class ImportResult:
             "applied": self.applied,
             "dry_run": self.dry_run,
             "strict": self.strict,
+            "read_as": self.read_as,
             "rows_read": len(self.rows),
             **self.counts,
             "lines_kept": self.lines_kept,
