@@ -67,3 +67,14 @@ def test_only_committed_changes_can_be_undone(widget: InventoryService) -> None:
         fresh.adjust("ITEM-001", 1)
         fresh.adjust("ITEM-001", -1000)
     assert not fresh.can_undo()
+
+
+def test_a_step_marks_its_movements_with_one_batch_id(widget: InventoryService) -> None:
+    widget.add("OTHER-1", "Other", quantity=4)
+    with widget.batch(step=True):
+        widget.adjust(widget.list_items()[0].sku, 1)
+        widget.adjust("OTHER-1", 2)
+    widget.adjust("OTHER-1", 1)
+    latest = widget.history_since("2000-01-01")[:3]
+    assert "batch" not in latest[0].details
+    assert latest[1].details["batch"] == latest[2].details["batch"]

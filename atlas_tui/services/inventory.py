@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -121,14 +123,28 @@ class InventoryService:
         self._depth = 0
         self._lock = threading.RLock()
         self._barcodes: tuple[Hashable, dict[str, list[tuple[str, int]]]] | None = None
+        # The id marking the movements of the step being recorded (see `batch(step=True)`).
+        self._step: str | None = None
 
     # Plumbing ---------------------------------------------------------------------------------
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
-        """Run several operations as one all-or-nothing transaction."""
+    def batch(self, *, step: bool = False) -> Iterator[None]:
+        """Run several operations as one all-or-nothing transaction.
+
+        With `step`, every movement recorded in it carries the same details["batch"] id: a
+        bulk change is one step, and undo takes it back whole. A step inside a step is part
+        of the outer one.
+        """
         with self._transaction():
-            yield
+            if not step or self._step is not None:
+                yield
+                return
+            self._step = uuid.uuid4().hex
+            try:
+                yield
+            finally:
+                self._step = None
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
@@ -193,6 +209,9 @@ class InventoryService:
             timestamp=now,
             details=details or {},
         )
+        if self._step is not None:
+            # A copy: the caller's details may be shared with another movement.
+            movement = replace(movement, details={**movement.details, "batch": self._step})
         recorded = self.repository.append_movement(movement)
         self._uncommitted.append(recorded)
         return recorded
