@@ -10,14 +10,19 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.filter import LineFilter
+from textual.theme import Theme
 
 from atlas_tui.config import Settings
+from atlas_tui.domain.errors import ConfigError
+from atlas_tui.preferences import PreferencesError, save_setting
+from atlas_tui.text import safe_text
 from atlas_tui.factory import make_service
 from atlas_tui.services.inventory import InventoryService
 from screens.commands import ActionCommands
 from screens.control_filter import ControlFilter
 from screens.help import HelpScreen
 from screens.items import ItemsScreen
+from screens.keymap import binding_ids, keymap_problem
 from screens.locations import LocationScreen, LocationsScreen
 from screens.media import MediaScreen
 from screens.reports import ReportsScreen
@@ -40,17 +45,68 @@ class AtlasApp(TypeAheadApp[None]):
         Binding("question_mark,f1", "help", "Help", id="help"),
     ]
 
-    def __init__(self, service: InventoryService, media_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        service: InventoryService,
+        media_dir: Path | None = None,
+        *,
+        settings: Settings | None = None,
+    ) -> None:
+        """`settings` brings the preferences: theme, keymap and first sort order.
+
+        A theme or keymap the app cannot use raises PreferencesError naming the file's line.
+        """
         super().__init__()
         self.service = service
         self.media_dir = media_dir
+        self.settings = settings
         self._control_filter = ControlFilter()
+        self._told_unsaved = False
+        if settings is not None:
+            self._apply_preferences(settings)
+
+    def _apply_preferences(self, settings: Settings) -> None:
+        prefs = settings.preferences
+
+        def where(key: str) -> str:
+            return prefs.where(*prefs.key_path(settings.profile, key)) if prefs else key
+
+        if settings.theme is not None:
+            if settings.theme not in self.available_themes:
+                themes = ", ".join(sorted(self.available_themes))
+                raise PreferencesError(f"{where('theme')}: no theme {settings.theme!r}; {themes}")
+            self.theme = settings.theme
+        problem = keymap_problem(settings.keymap, binding_ids())
+        if problem is not None:
+            raise PreferencesError(f"{where('keys.' + problem[0])}: {problem[1]}")
+        if settings.keymap:
+            self.set_keymap(dict(settings.keymap))
 
     def on_mount(self) -> None:
         # Workers read and search a million rows while keys arrive: a key waiting for the
         # interpreter waits at most 1 ms for a busy worker to hand it over, not 5 ms each time.
         sys.setswitchinterval(0.001)
-        self.push_screen(ItemsScreen(self.service))
+        sort = None if self.settings is None else self.settings.default_sort
+        self.push_screen(ItemsScreen(self.service, sort))
+        self.theme_changed_signal.subscribe(self, self._theme_chosen)
+
+    def _theme_chosen(self, theme: Theme) -> None:
+        """Keep the theme picked (command palette) for the next start, in the preferences."""
+        prefs = None if self.settings is None else self.settings.preferences
+        if prefs is None:
+            return
+        try:
+            save_setting(prefs.path, "theme", theme.name, self.settings and self.settings.profile)
+        except (OSError, ConfigError) as error:
+            if self._told_unsaved:
+                return
+            self._told_unsaved = True
+            reason = error.strerror or str(error) if isinstance(error, OSError) else str(error)
+            self.notify(
+                safe_text(f"The theme is not kept for the next start: {prefs.path}: {reason}"),
+                severity="warning",
+                markup=False,
+            )
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters, then the guard that keeps terminal control out of every line."""
@@ -115,7 +171,7 @@ class AtlasApp(TypeAheadApp[None]):
 def make_app(
     storage_path: str | os.PathLike[str] | None = None, settings: Settings | None = None
 ) -> AtlasApp:
-    """The app on the given file (else ATLAS_STORAGE_PATH, else the per-user default),
-    searching media in ATLAS_MEDIA_DIR."""
+    """The app on the given file (else ATLAS_STORAGE_PATH, else the preferences' store, else
+    the per-user default), with the preferences' theme, keymap and sort order."""
     settings = settings or Settings.from_env(storage_path=storage_path)
-    return AtlasApp(make_service(settings=settings), settings.media_dir)
+    return AtlasApp(make_service(settings=settings), settings.media_dir, settings=settings)

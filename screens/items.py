@@ -113,9 +113,10 @@ class ItemsScreen(Screen[None]):
     # Up to this many rows a filter or sort is done at once; beyond, in a worker.
     INLINE_ROWS: ClassVar[int] = 20_000
 
-    def __init__(self, service: InventoryService) -> None:
+    def __init__(self, service: InventoryService, sort: tuple[str, bool] | None = None) -> None:
         super().__init__()
         self.service = service
+        self._first_sort = sort  # (column, reverse) from the preferences
         self._rows = ItemRows()
         self._drawn = threading.Event()  # the first screenful is on screen
         self._version: Hashable = None
@@ -142,7 +143,10 @@ class ItemsScreen(Screen[None]):
             yield FilterInput(placeholder=FilterInput.IDLE_HINT, id="filter")
             yield Static("loading…", id="status")
             yield Static("", id="notice")
-            yield ItemTable(id="items")
+            table = ItemTable(id="items")
+            if self._first_sort is not None:
+                table.sort_column, table.sort_reverse = self._first_sort
+            yield table
             # The rule above the pane is a widget of its own: redrawing the pane on every
             # cursor move would send it again.
             yield Static(id="detail-rule")
