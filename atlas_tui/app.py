@@ -14,10 +14,10 @@ from textual.theme import Theme
 
 from atlas_tui.config import Settings
 from atlas_tui.domain.errors import ConfigError
-from atlas_tui.preferences import PreferencesError, save_setting
-from atlas_tui.text import safe_text
 from atlas_tui.factory import make_service
+from atlas_tui.preferences import PreferencesError, save_setting
 from atlas_tui.services.inventory import InventoryService
+from atlas_tui.text import safe_text
 from screens.commands import ActionCommands
 from screens.control_filter import ControlFilter
 from screens.help import HelpScreen
@@ -92,11 +92,12 @@ class AtlasApp(TypeAheadApp[None]):
 
     def _theme_chosen(self, theme: Theme) -> None:
         """Keep the theme picked (command palette) for the next start, in the preferences."""
-        prefs = None if self.settings is None else self.settings.preferences
-        if prefs is None:
+        settings = self.settings
+        prefs = None if settings is None else settings.preferences
+        if settings is None or prefs is None:
             return
         try:
-            save_setting(prefs.path, "theme", theme.name, self.settings and self.settings.profile)
+            save_setting(prefs.path, "theme", theme.name, settings.profile)
         except (OSError, ConfigError) as error:
             if self._told_unsaved:
                 return

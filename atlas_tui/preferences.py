@@ -36,7 +36,9 @@ SCANNER_MAX_LEN = 16
 _KEYS = frozenset({"store", "user", "media_dir", "theme", "default_sort", "keys", "scanner"})
 # `[a.b]`, `[[a.b]]` and `key = ...` / `a.b = ...` lines: where a key is, for messages.
 _HEADER = re.compile(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
-_ASSIGN = re.compile(r"""\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=""")
+_ASSIGN = re.compile(
+    r"""\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
+)
 _TOML_LINE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 
 
@@ -56,7 +58,10 @@ def config_path(env: Mapping[str, str] | None = None) -> Path:
 
 
 def _parts(dotted: str) -> list[str]:
-    return [part.strip().strip("\"'") for part in re.split(r"\.(?=(?:[^\"']|\"[^\"]*\"|'[^']*')*$)", dotted)]
+    return [
+        part.strip().strip("\"'")
+        for part in re.split(r"\.(?=(?:[^\"']|\"[^\"]*\"|'[^']*')*$)", dotted)
+    ]
 
 
 def _line_of(text: str, key: tuple[str, ...]) -> int | None:
@@ -75,9 +80,9 @@ def _line_of(text: str, key: tuple[str, ...]) -> int | None:
             full = header + _parts(assigned.group(1))
         if tuple(full) == key:
             return number
-        if len(full) <= len(key) and tuple(full) == key[: len(full)]:
-            if best is None or len(full) > best[0]:
-                best = (len(full), number)
+        nearer = best is None or len(full) > best[0]
+        if nearer and len(full) <= len(key) and tuple(full) == key[: len(full)]:
+            best = (len(full), number)
     return None if best is None else best[1]
 
 
@@ -134,7 +139,9 @@ class Preferences:
                 raise PreferencesError(
                     f"{self.path}: no profile {profile!r} ({chosen_by}); profiles: {known}"
                 )
-            merged.update((key, (value, "profile")) for key, value in self.profiles[profile].items())
+            merged.update(
+                (key, (value, "profile")) for key, value in self.profiles[profile].items()
+            )
         return merged
 
 
@@ -164,10 +171,14 @@ def read_preferences(path: Path) -> Preferences:
     profiles: dict[str, dict[str, object]] = {}
     found = data.get("profiles", {})
     if not isinstance(found, dict):
-        reader.fail(("profiles",), f"must be a table of profiles ([profiles.NAME]), got {_kind(found)}")
+        reader.fail(
+            ("profiles",), f"must be a table of profiles ([profiles.NAME]), got {_kind(found)}"
+        )
     for name, table in found.items():
         if not isinstance(table, dict):
-            reader.fail(("profiles", name), f"must be a table ([profiles.{name}]), got {_kind(table)}")
+            reader.fail(
+                ("profiles", name), f"must be a table ([profiles.{name}]), got {_kind(table)}"
+            )
         profiles[name] = reader.layer(table, ("profiles", name))
     return Preferences(path, True, top, profiles, tuple(reader.warnings), text)
 
@@ -250,7 +261,7 @@ class _Reader:
             if not isinstance(reverse, bool):
                 self.fail((*key, "reverse"), f"must be true or false, got {_kind(reverse)}")
             if column is None:
-                self.fail(key, "needs a column, e.g. { column = \"quantity\", reverse = true }")
+                self.fail(key, 'needs a column, e.g. { column = "quantity", reverse = true }')
             key = (*key, "column")
         name = self.text(key, column).strip().lower()
         if name not in SORT_COLUMNS:
@@ -269,7 +280,7 @@ class _Reader:
         for binding, keys in self._table(key, value).items():
             text = self.text((*key, binding), keys, 200).strip()
             if not text:
-                self.fail((*key, binding), "must name at least one key, e.g. \"plus,k\"")
+                self.fail((*key, binding), 'must name at least one key, e.g. "plus,k"')
             found[f"keys.{binding}"] = text
         return found
 

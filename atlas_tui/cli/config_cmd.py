@@ -86,7 +86,7 @@ def _shown(value: Any) -> str:
     if value is None:
         return "-"
     if isinstance(value, dict):
-        return value["column"] + (" (reverse)" if value["reverse"] else "")
+        return f"{value['column']}{' (reverse)' if value['reverse'] else ''}"
     if isinstance(value, str) and (value == "" or value != value.strip()):
         return repr(value)
     return str(value)

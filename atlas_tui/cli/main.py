@@ -17,8 +17,6 @@ from atlas_tui.text import safe_text
 # Each command imports what it needs when it runs: `atlas --help` or `atlas show` should not
 # pay for Rich tables, import/export, media search or the app.
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from _typeshed import SupportsWrite
 
     from atlas_tui.api import AtlasAPI, Envelope
