@@ -306,6 +306,8 @@ def save_setting(path: Path, key: str, value: str, profile: str | None = None) -
     from tomlkit.exceptions import ParseError
 
     target = path.resolve() if path.is_symlink() else path  # keep a dotfiles symlink
+    if target.exists() and not target.is_file():  # ATLAS_CONFIG=/dev/null: never replace it
+        raise OSError(21, "not a regular file", str(target))
     for _attempt in range(5):
         try:
             before: bytes | None = target.read_bytes()

@@ -60,9 +60,7 @@ def settings(config_file: Path, level: str, **env: str) -> Settings:
     flags: dict[str, str] = (
         {"storage_path": "/flag/store.json", "media_dir": "/media/flag"} if rank >= 4 else {}
     )
-    return Settings.from_env(
-        {**os.environ, **env}, profile="site2" if rank >= 2 else None, **flags
-    )
+    return Settings.from_env({**os.environ, **env}, profile="site2" if rank >= 2 else None, **flags)
 
 
 @pytest.mark.parametrize("level", LEVELS)
