@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -179,7 +179,7 @@ class Settings:
         def where(key: str) -> str:
             return prefs.where(*prefs.key_path(profile, key))
 
-        path = _store(storage_path, env, from_file("store"), where("store"), prefs.path, sources)
+        path = _store(storage_path, env, from_file("store"), where, prefs.path, sources)
         user = env.get("ATLAS_USER", "").strip() or None
         if user is not None:
             if len(user) > USER_MAX_LEN:
@@ -246,7 +246,7 @@ def _store(
     flag: str | os.PathLike[str] | None,
     env: Mapping[str, str],
     in_file: tuple[object, str] | None,
-    where: str,
+    where: Callable[[str], str],
     file: Path,
     sources: dict[str, str],
 ) -> Path:
@@ -257,7 +257,7 @@ def _store(
     elif named := env.get("ATLAS_STORAGE_PATH", "").strip():
         value, source, label = named, "env", "ATLAS_STORAGE_PATH"
     elif in_file is not None:
-        (value, source), label = in_file, where
+        (value, source), label = in_file, where("store")
     else:
         value, source, label = default_storage_path(), "default", "ATLAS_STORAGE_PATH"
     sources["store"] = source

@@ -7,10 +7,7 @@ from __future__ import annotations
 
 import os
 import re
-import stat
-import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +32,11 @@ SCANNER_KEYS = ("prefix", "suffix", "command_prefix", "command_suffix")
 SCANNER_MAX_LEN = 16
 _KEYS = frozenset({"store", "user", "media_dir", "theme", "default_sort", "keys", "scanner"})
 # `[a.b]`, `[[a.b]]` and `key = ...` / `a.b = ...` lines: where a key is, for messages.
-_HEADER = re.compile(r"\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$")
-_ASSIGN = re.compile(
-    r"""\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*="""
-)
-_TOML_LINE = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+# Patterns, not compiled: only a message needs them (re caches them then).
+_HEADER = r"\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$"
+_PART = r"""(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')"""
+_ASSIGN = rf"\s*({_PART}(?:\s*\.\s*{_PART})*)\s*="
+_TOML_LINE = r"\s*\(at line (\d+), column (\d+)\)$"
 
 
 class PreferencesError(ConfigError):
@@ -69,12 +66,12 @@ def _line_of(text: str, key: tuple[str, ...]) -> int | None:
     header: list[str] = []
     best: tuple[int, int] | None = None  # (parts matched, line)
     for number, line in enumerate(text.splitlines(), 1):
-        found = _HEADER.match(line)
+        found = re.match(_HEADER, line)
         if found:
             header = _parts(found.group(1))
             full = header
         else:
-            assigned = _ASSIGN.match(line)
+            assigned = re.match(_ASSIGN, line)
             if not assigned:
                 continue
             full = header + _parts(assigned.group(1))
@@ -100,20 +97,34 @@ def _kind(value: object) -> str:
     return "a date"
 
 
-@dataclass(frozen=True, slots=True)
 class Preferences:
     """A checked preferences file: its top level and profiles, flattened to dotted keys.
 
     Keys: store, user, media_dir, theme, default_sort, keys.<binding id>, scanner.<name>.
-    A file that does not exist is an empty one.
+    A file that does not exist is an empty one. (A plain class: a dataclass costs every
+    command a millisecond at start-up.)
     """
 
-    path: Path
-    exists: bool = False
-    top: Mapping[str, object] = field(default_factory=dict)
-    profiles: Mapping[str, Mapping[str, object]] = field(default_factory=dict)
-    warnings: tuple[str, ...] = ()
-    text: str = ""
+    __slots__ = ("exists", "path", "profiles", "text", "top", "warnings")
+
+    def __init__(
+        self,
+        path: Path,
+        exists: bool = False,
+        top: Mapping[str, object] | None = None,
+        profiles: Mapping[str, Mapping[str, object]] | None = None,
+        warnings: tuple[str, ...] = (),
+        text: str = "",
+    ) -> None:
+        self.path = path
+        self.exists = exists
+        self.top: Mapping[str, object] = top or {}
+        self.profiles: Mapping[str, Mapping[str, object]] = profiles or {}
+        self.warnings = warnings
+        self.text = text
+
+    def __repr__(self) -> str:
+        return f"Preferences({str(self.path)!r}, exists={self.exists})"
 
     def where(self, *key: str) -> str:
         """`<file> line N: a.b.c` for messages about one key."""
@@ -185,13 +196,13 @@ def read_preferences(path: Path) -> Preferences:
 
 def _toml_problem(path: Path, text: str, error: ValueError) -> str:
     message = str(error)
-    found = _TOML_LINE.search(message)
+    found = re.search(_TOML_LINE, message)
     if not found:
         return f"{path}: not valid TOML: {message}"
     line = int(found.group(1))
     problem = message[: found.start()]
     lines = text.splitlines()
-    key = _ASSIGN.match(lines[line - 1]) if 0 < line <= len(lines) else None
+    key = re.match(_ASSIGN, lines[line - 1]) if 0 < line <= len(lines) else None
     named = f": {key.group(1).strip()}" if key else ""
     return f"{path} line {line}{named}: not valid TOML: {problem} (column {found.group(2)})"
 
@@ -337,6 +348,9 @@ def save_setting(path: Path, key: str, value: str, profile: str | None = None) -
 
 def _replace(target: Path, before: bytes | None, new: bytes) -> bool:
     """Write `new` beside `target` and rename it over; False if target changed meanwhile."""
+    import stat
+    import tempfile
+
     target.parent.mkdir(parents=True, exist_ok=True)
     mode = stat.S_IMODE(target.stat().st_mode) if before is not None else 0o644
     handle, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
