@@ -169,6 +169,8 @@ class Settings:
             profile = env.get(PROFILE_ENV, "").strip() or None
         layered = prefs.layers(profile, chosen_by)
         sources: dict[str, str] = {}
+        if profile is not None:
+            sources["profile"] = "flag" if chosen_by == "--profile" else "env"
 
         def from_file(key: str) -> tuple[object, str] | None:
             found = layered.get(key)

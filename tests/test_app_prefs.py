@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from test_app import ready, stored, wait_for
+from test_app import ready, stored, type_into, wait_for
+from textual.command import CommandList
 
 from atlas_tui.app import make_app
 from atlas_tui.config import Settings
@@ -37,7 +38,12 @@ async def test_a_theme_chosen_is_kept_with_the_user_s_comments(
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
         await ready(app, pilot)
-        app.theme = "nord"  # what the command palette's theme picker does
+        app.action_change_theme()  # the command palette's theme picker
+        await wait_for(pilot, lambda: bool(app.screen.query(CommandList)))
+        await type_into(pilot, "nord")
+        commands = app.screen.query_one(CommandList)
+        await wait_for(pilot, lambda: commands.option_count > 0 and commands.highlighted == 0)
+        await pilot.press("enter")
         await wait_for(pilot, lambda: 'theme = "nord"' in config_file.read_text())
     assert config_file.read_text() == USERS_FILE.replace(
         "# who I am\n", '# who I am\ntheme = "nord"\n'

@@ -65,6 +65,7 @@ def test_config_show_for_people(config_file: Path) -> None:
     assert done.code == 0, done.err
     lines = done.out.splitlines()
     assert lines[0] == f"file     {config_file}"
+    assert lines[1] == "profile  site2  ← env ATLAS_PROFILE"
     assert "user                    bob  ← profile site2" in lines
 
 

@@ -109,7 +109,9 @@ def run_config(args: argparse.Namespace, settings: Settings | None, path: Path, 
 
     def shown(_: object) -> None:
         out.line("file     ", plain(str(path)), "" if exists else " (does not exist)")
-        out.line("profile  ", plain(settings.profile or "-"))
+        chosen = {"flag": "  ← flag --profile", "env": "  ← env ATLAS_PROFILE"}
+        by = chosen.get(settings.sources.get("profile", ""), "")
+        out.line("profile  ", plain(settings.profile or "-"), (by, "dim"))
         width = max(len(key) for key in rows) + 2
         for key, row in rows.items():
             source = row["source"]
