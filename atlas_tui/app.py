@@ -10,7 +10,7 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.filter import LineFilter
-from textual.theme import Theme
+from textual.theme import BUILTIN_THEMES, Theme
 
 from atlas_tui.config import Settings
 from atlas_tui.domain.errors import ConfigError
@@ -66,19 +66,9 @@ class AtlasApp(TypeAheadApp[None]):
             self._apply_preferences(settings)
 
     def _apply_preferences(self, settings: Settings) -> None:
-        prefs = settings.preferences
-
-        def where(key: str) -> str:
-            return prefs.where(*prefs.key_path(settings.profile, key)) if prefs else key
-
+        check_preferences(settings, set(self.available_themes))
         if settings.theme is not None:
-            if settings.theme not in self.available_themes:
-                themes = ", ".join(sorted(self.available_themes))
-                raise PreferencesError(f"{where('theme')}: no theme {settings.theme!r}; {themes}")
             self.theme = settings.theme
-        problem = keymap_problem(settings.keymap, binding_ids())
-        if problem is not None:
-            raise PreferencesError(f"{where('keys.' + problem[0])}: {problem[1]}")
         if settings.keymap:
             self.set_keymap(dict(settings.keymap))
 
@@ -167,6 +157,24 @@ class AtlasApp(TypeAheadApp[None]):
         """Every binding of the current screen."""
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen(self.screen))
+
+
+def check_preferences(settings: Settings, themes: set[str] | None = None) -> None:
+    """Refuse a theme or keymap the app cannot use, naming the preferences file's line.
+
+    Called before the store is opened, so a typo in the file changes nothing."""
+    prefs = settings.preferences
+
+    def where(key: str) -> str:
+        return prefs.where(*prefs.key_path(settings.profile, key)) if prefs else key
+
+    themes = set(BUILTIN_THEMES) if themes is None else themes
+    if settings.theme is not None and settings.theme not in themes:
+        known = ", ".join(sorted(themes))
+        raise PreferencesError(f"{where('theme')}: no theme {settings.theme!r}; themes: {known}")
+    problem = keymap_problem(settings.keymap, binding_ids())
+    if problem is not None:
+        raise PreferencesError(f"{where('keys.' + problem[0])}: {problem[1]}")
 
 
 def make_app(

@@ -109,6 +109,7 @@ def test_a_bad_keymap_stops_the_app_before_it_starts(config_file: Path, tmp_path
     config_file.write_text('[keys]\nadjust-up = "plux"\n')
     done = run_atlas("--db", str(tmp_path / "a.json"))
     assert done.code == 2
+    assert not (tmp_path / "a.json").exists()
     assert done.err == (
         f"error: {config_file} line 2: keys.adjust-up: 'plux' is not a key name "
         "(e.g. k, plus, f5, ctrl+r, shift+tab)\n"

@@ -656,8 +656,19 @@ def _find(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
 
 def _run_app(api: AtlasAPI) -> int:
     from atlas_tui.api import failure
+    from atlas_tui.app import AtlasApp, check_preferences
+    from atlas_tui.domain.errors import ConfigError
+    from atlas_tui.preferences import PreferencesError
 
     try:
+        check_preferences(api.settings)  # before the store is opened or created
+    except PreferencesError as exc:  # a theme or keymap the app cannot use
+        print(f"error: {safe_text(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError:
+        pass  # a wrong variable or flag: told below, as when the store is opened
+    try:
+        settings = api.settings
         service = api.service
         # Fail fast, before the screen takes over, on a bad file or setting: reading the
         # first item opens and checks the data file without reading every item.
@@ -665,16 +676,7 @@ def _run_app(api: AtlasAPI) -> int:
     except Exception as exc:
         print(f"error: {safe_text(failure(exc, _storage_path(api))['error'])}", file=sys.stderr)
         return EXIT_REFUSED
-    from atlas_tui.app import AtlasApp
-    from atlas_tui.preferences import PreferencesError
-
-    settings = api.settings
-    try:
-        app = AtlasApp(service, settings.media_dir, settings=settings)
-    except PreferencesError as exc:  # a theme or keymap the app cannot use
-        print(f"error: {safe_text(str(exc))}", file=sys.stderr)
-        return EXIT_USAGE
-    app.run()
+    AtlasApp(service, settings.media_dir, settings=settings).run()
     return EXIT_OK
 
 
