@@ -170,6 +170,8 @@ def test_count_at_the_current_location_counts_that_line(
 ) -> None:
     service.transfer("BOLT-1", 10, "A1", "B2")
     shelves.choose("count")
+    assert shelves.enter("BOLT-1").message == "choose a count session first: nothing counted"
+    shelves.count_session = int(service.stocktake.start()["id"])  # over all items
     refused = shelves.enter("BOLT-1")
     assert not refused.ok and refused.message == (
         "location: BOLT-1 is expected at 2 places in count #1 (A1, B2): give the location"
