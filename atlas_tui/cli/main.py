@@ -332,6 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_stock_commands(command, common)
     add_workflow_commands(command, common)
+    from atlas_tui.cli.labels import add_labels_command
+
+    add_labels_command(command)
     command("tui", "start the app (the default)", _tui_args)
     return parser
 
@@ -353,6 +356,10 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
         return _list(args, api, out)
     if command == "show":
         return out.finish(api.get_item(args.sku), _show_item)
+    if command == "labels":
+        from atlas_tui.cli.labels import run_labels
+
+        return run_labels(args, out)
     from atlas_tui.cli.workflows import run_workflow
 
     done = run_workflow(args, api, out)
