@@ -7,11 +7,13 @@ import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atlas_tui.cli.output import Output
 from atlas_tui.domain.errors import AtlasError, StorageError, ValidationError
-from atlas_tui.services.scanning import COMMANDS, ScanCodes
+
+if TYPE_CHECKING:  # imported when the command runs: building the parser stays quick
+    from atlas_tui.services.scanning import ScanCodes
 
 Command = Callable[[str, str, Callable[[argparse.ArgumentParser], None]], None]
 TITLE = "ATLAS scan mode: command codes"
@@ -36,11 +38,15 @@ def _args(p: argparse.ArgumentParser) -> None:
 
 def scan_codes() -> ScanCodes:
     """The command codes' syntax in use (the defaults: `*WORD*`)."""
+    from atlas_tui.services.scanning import ScanCodes
+
     return ScanCodes()
 
 
 def run_labels(args: argparse.Namespace, out: Output, codes: ScanCodes | None = None) -> int:
     """Print the command sheet, or write it to --output."""
+    from atlas_tui.services.scanning import COMMANDS
+
     codes = codes or scan_codes()
     rows = [(codes.code(command), command, meaning) for command, meaning in COMMANDS.items()]
     if args.format == "text":
