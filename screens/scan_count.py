@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -35,6 +35,8 @@ class CountPicker(ModalScreen[int | str | None]):
         self.sessions = sessions
         self.location = location
         self.now = now
+        self.typed = False
+        """Text was typed here (a scanner's code): its enter must not choose a session."""
 
     def compose(self) -> ComposeResult:
         options: list[Option] = []
@@ -64,8 +66,19 @@ class CountPicker(ModalScreen[int | str | None]):
             yield Static("enter chooses · escape cancels", id="count-pick-help")
         yield Footer()
 
+    def on_key(self, event: events.Key) -> None:
+        if event.is_printable:
+            self.typed = True
+            self.query_one("#count-pick-help", Static).update(
+                Text("scanned codes are not counted here: ↑↓ then enter chooses, escape cancels")
+            )
+        elif event.key in ("up", "down", "home", "end", "pageup", "pagedown"):
+            self.typed = False
+
     @on(OptionList.OptionSelected, "#count-pick-list")
     def _chosen(self, event: OptionList.OptionSelected) -> None:
+        if self.typed:  # the enter that ended a scan, not a choice
+            return
         option = event.option_id
         if option == NEW_COUNT:
             self.dismiss(NEW_COUNT)

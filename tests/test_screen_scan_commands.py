@@ -176,3 +176,18 @@ async def test_escape_in_the_session_list_counts_nothing(store: Path) -> None:
         await wait_for(pilot, lambda: app.screen is screen)
         assert screen.session.action == "pick"
         assert message(screen) == "count: no session chosen, nothing to count into"
+
+
+async def test_a_scan_into_the_session_list_chooses_nothing(store: Path) -> None:
+    make_service(store).stocktake.start(location="A1")
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await scan_mode(app, pilot)
+        await pilot.press("f4")
+        await wait_for(pilot, lambda: isinstance(app.screen, CountPicker))
+        await scan(pilot, "NUT-1")  # the operator scanned before looking
+        assert isinstance(app.screen, CountPicker), "its enter chose no session"
+        await pilot.press("down", "up", "enter")
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert screen.session.count_session == 1
+    assert stored(store, "NUT-1") == 25
