@@ -13,10 +13,11 @@ from textual.filter import LineFilter
 from textual.theme import BUILTIN_THEMES, Theme
 
 from atlas_tui.config import Settings
-from atlas_tui.domain.errors import ConfigError
+from atlas_tui.domain.errors import ConfigError, ValidationError
 from atlas_tui.factory import make_service
 from atlas_tui.preferences import PreferencesError, save_setting
 from atlas_tui.services.inventory import InventoryService
+from atlas_tui.services.scanning import ScanCodes
 from atlas_tui.text import safe_text
 from screens.commands import ActionCommands
 from screens.control_filter import ControlFilter
@@ -77,8 +78,13 @@ class AtlasApp(TypeAheadApp[None]):
         # interpreter waits at most 1 ms for a busy worker to hand it over, not 5 ms each time.
         sys.setswitchinterval(0.001)
         sort = None if self.settings is None else self.settings.default_sort
-        self.push_screen(ItemsScreen(self.service, sort))
+        self.push_screen(ItemsScreen(self.service, sort, self.scan_codes))
         self.theme_changed_signal.subscribe(self, self._theme_chosen)
+
+    @property
+    def scan_codes(self) -> ScanCodes:
+        """Command barcodes and scanner affixes, as the preferences' [scanner] says."""
+        return ScanCodes() if self.settings is None else ScanCodes.of(self.settings.scanner)
 
     def _theme_chosen(self, theme: Theme) -> None:
         """Keep the theme picked (command palette) for the next start, in the preferences."""
@@ -130,7 +136,10 @@ class AtlasApp(TypeAheadApp[None]):
         """Count sessions: count by keyboard or scanner, review the variance, apply."""
         if isinstance(self.screen, StocktakeScreen):
             return
-        self.push_screen(StocktakeScreen(self.service), lambda _: self.items_screen.action_reload())
+        self.push_screen(
+            StocktakeScreen(self.service, self.scan_codes),
+            lambda _: self.items_screen.action_reload(),
+        )
 
     def action_locations(self) -> None:
         """Every location and what it holds; a line chosen there jumps to its item."""
@@ -172,6 +181,11 @@ def check_preferences(settings: Settings, themes: set[str] | None = None) -> Non
     if settings.theme is not None and settings.theme not in themes:
         known = ", ".join(sorted(themes))
         raise PreferencesError(f"{where('theme')}: no theme {settings.theme!r}; themes: {known}")
+    try:
+        ScanCodes.of(settings.scanner)
+    except ValidationError as error:
+        key = "scanner." + error.field.removeprefix("scanner_")
+        raise PreferencesError(f"{where(key)}: {error.problem}") from None
     problem = keymap_problem(settings.keymap, binding_ids())
     if problem is not None:
         raise PreferencesError(f"{where('keys.' + problem[0])}: {problem[1]}")

@@ -24,6 +24,7 @@ from atlas_tui.domain.errors import AtlasError, NotFoundError
 from atlas_tui.domain.models import InventoryItem, ItemRow
 from atlas_tui.services.imports import ImportResult
 from atlas_tui.services.inventory import InventoryService
+from atlas_tui.services.scanning import ScanCodes
 from atlas_tui.text import safe_text
 from screens.dialogs import (
     AdjustDialog,
@@ -113,10 +114,16 @@ class ItemsScreen(Screen[None]):
     # Up to this many rows a filter or sort is done at once; beyond, in a worker.
     INLINE_ROWS: ClassVar[int] = 20_000
 
-    def __init__(self, service: InventoryService, sort: tuple[str, bool] | None = None) -> None:
+    def __init__(
+        self,
+        service: InventoryService,
+        sort: tuple[str, bool] | None = None,
+        codes: ScanCodes | None = None,
+    ) -> None:
         super().__init__()
         self.service = service
         self._first_sort = sort  # (column, reverse) from the preferences
+        self._codes = codes  # scan mode's command codes, from the preferences
         self._rows = ItemRows()
         self._drawn = threading.Event()  # the first screenful is on screen
         self._version: Hashable = None
@@ -760,7 +767,7 @@ class ItemsScreen(Screen[None]):
             self.tell(f"Scan mode: {summary or 'nothing was changed'}", timeout=8)
             self.action_reload()
 
-        self.app.push_screen(ScanScreen(self.service), done)
+        self.app.push_screen(ScanScreen(self.service, codes=self._codes), done)
 
     def action_import(self) -> None:
         """Import a CSV or JSON file, after a preview of what it would do."""

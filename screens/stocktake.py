@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Static
 
 from atlas_tui.domain.errors import AtlasError
 from atlas_tui.services.inventory import InventoryService
-from atlas_tui.services.scanning import QUANTITY, KnownPlaces
+from atlas_tui.services.scanning import QUANTITY, KnownPlaces, ScanCodes
 from atlas_tui.services.stocktake import line_key
 from atlas_tui.text import safe_text
 from screens.dialogs import ConfirmDialog, FormDialog, PickDialog, literal
@@ -75,9 +75,10 @@ class StocktakeScreen(Screen[None]):
         Binding("escape", "leave", "Back", id="count-leave"),
     ]
 
-    def __init__(self, service: InventoryService) -> None:
+    def __init__(self, service: InventoryService, codes: ScanCodes | None = None) -> None:
         super().__init__()
         self.service = service
+        self._codes = codes  # scan mode's command codes, from the preferences
         self.session_id: int | None = None
         self._version: Hashable = None
         self.variance: dict[str, Any] | None = None
@@ -371,7 +372,9 @@ class StocktakeScreen(Screen[None]):
             self._say(f"scan mode: {summary or 'nothing was counted'}")
             self._reload()
 
-        self.app.push_screen(ScanScreen(self.service, "count", self.session_id), back)
+        self.app.push_screen(
+            ScanScreen(self.service, "count", self.session_id, codes=self._codes), back
+        )
 
     def action_leave(self) -> None:
         """Back to the items."""

@@ -339,8 +339,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_stock_commands(command, common)
     add_workflow_commands(command, common)
     from atlas_tui.cli.config_cmd import add_config_command
+    from atlas_tui.cli.labels import add_labels_command
 
     add_config_command(command, common)
+    add_labels_command(command)
     command("tui", "start the app (the default)", _tui_args)
     return parser
 
@@ -362,6 +364,11 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
         return _list(args, api, out)
     if command == "show":
         return out.finish(api.get_item(args.sku), _show_item)
+    if command == "labels":
+        from atlas_tui.cli.labels import run_labels
+        from atlas_tui.services.scanning import ScanCodes
+
+        return run_labels(args, out, ScanCodes.of(api.settings.scanner))
     from atlas_tui.cli.workflows import run_workflow
 
     done = run_workflow(args, api, out)
