@@ -10,6 +10,8 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.filter import LineFilter
+from textual.message import Message
+from textual.notifications import Notify
 
 from atlas_tui.config import Settings
 from atlas_tui.factory import make_service
@@ -20,7 +22,9 @@ from screens.help import HelpScreen
 from screens.items import ItemsScreen
 from screens.locations import LocationScreen, LocationsScreen
 from screens.media import MediaScreen
+from screens.message_log import MessageLogScreen
 from screens.reports import ReportsScreen
+from screens.session import BACKENDS, SessionStatus
 from screens.stocktake import StocktakeScreen
 from screens.typeahead import TypeAheadApp
 
@@ -38,19 +42,40 @@ class AtlasApp(TypeAheadApp[None]):
         Binding("t", "stocktake", "Stocktake", id="stocktake"),
         Binding("L", "locations", "Locations", id="locations"),
         Binding("question_mark,f1", "help", "Help", id="help"),
+        Binding("ctrl+l", "messages", "Messages", show=False, id="messages"),
     ]
+
+    class LockWait(Message):
+        """A save started (holder) or stopped (None) waiting for another's lock."""
+
+        def __init__(self, holder: str | None) -> None:
+            super().__init__()
+            self.holder = holder
 
     def __init__(self, service: InventoryService, media_dir: Path | None = None) -> None:
         super().__init__()
         self.service = service
         self.media_dir = media_dir
         self._control_filter = ControlFilter()
+        repository = service.repository
+        backend = BACKENDS.get(repository.backend, repository.backend)
+        self.session = SessionStatus(f"{repository.path.name} · {backend}", service.user)
+        # Called in whichever thread saves: a message carries it to the app's thread.
+        repository.watch_lock(lambda holder: self.post_message(self.LockWait(holder)))
 
     def on_mount(self) -> None:
         # Workers read and search a million rows while keys arrive: a key waiting for the
         # interpreter waits at most 1 ms for a busy worker to hand it over, not 5 ms each time.
         sys.setswitchinterval(0.001)
         self.push_screen(ItemsScreen(self.service))
+
+    def on_atlas_app_lock_wait(self, message: LockWait) -> None:
+        self.session.set_waiting(message.holder)
+
+    def on_notify(self, event: Notify) -> None:
+        """Every message shown also goes to the status line and the message log."""
+        note = event.notification
+        self.session.add_message(note.message, note.severity, note.title)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters, then the guard that keeps terminal control out of every line."""
@@ -105,6 +130,11 @@ class AtlasApp(TypeAheadApp[None]):
             "locations": (LocationsScreen, LocationScreen),
         }.get(action)
         return showing is None or not isinstance(self.screen, showing)
+
+    def action_messages(self) -> None:
+        """Every message of the session, with its time."""
+        if not isinstance(self.screen, MessageLogScreen):
+            self.push_screen(MessageLogScreen())
 
     def action_help(self) -> None:
         """Every binding of the current screen."""

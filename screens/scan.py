@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from atlas_tui.domain.models import InventoryItem
 from atlas_tui.services.inventory import InventoryService
@@ -24,6 +24,7 @@ from atlas_tui.services.scanning import ACTIONS, Outcome, ScanAction, ScanSessio
 from atlas_tui.text import safe_text
 from screens.dialogs import NewItemDialog, literal
 from screens.widgets.entry import EntryInput, command_keys
+from screens.widgets.status_line import status_and_footer
 
 KEYS = {"receive": "F2", "pick": "F3", "count": "F4", "move": "F5", "transfer": "F6"}
 # Digits only, 8 to 14 long: the shape of EAN/UPC/GTIN codes.
@@ -93,7 +94,7 @@ class ScanScreen(Screen[str]):
         )
         yield Static(id="scan-message")
         yield DataTable(id="scan-tally", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield from status_and_footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#scan-tally", DataTable)

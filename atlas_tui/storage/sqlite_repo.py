@@ -21,6 +21,7 @@ from atlas_tui.domain.stock import Location, location_key
 from atlas_tui.storage.base import joined
 from atlas_tui.storage.files import (
     FileLock,
+    LockWatcher,
     check_still_ours,
     fsync_dir,
     new_temp,
@@ -967,6 +968,10 @@ class SQLiteRepository:
         with self._mutex:
             rows = self._read("PRAGMA data_version")
             return (rows[0][0] if rows else None, self._commits)
+
+    def watch_lock(self, watcher: LockWatcher | None) -> None:
+        """Have `watcher` told when a write starts waiting for another's lock, and ends."""
+        self._lock.on_wait = watcher
 
     def close(self) -> None:
         with self._mutex:
