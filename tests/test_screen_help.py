@@ -56,7 +56,7 @@ async def test_help_groups_screen_and_app_keys_by_task_and_closes(json_db: Path)
         assert ("q / ^q", "Quit ATLAS") in found["Session and app"]
         assert ("^l", "Message log: every message of this session") in found["Session and app"]
         # The focused table's own keys are there too, under what they do.
-        assert ("↑ / k", "Up") in found["Moving around"]
+        assert ("↑ / k", "Up one row") in found["Moving around"]
         await pilot.press("escape")
         assert top(app) is items
 
