@@ -22,7 +22,8 @@ from screens.commands import ActionCommands
 from screens.help import HelpScreen
 from screens.keys import NOT_COMMANDS, chain, words
 from screens.message_log import MessageLogScreen
-from screens.widgets.status_line import StatusLine
+from screens.session import SessionStatus
+from screens.widgets.status_line import StatusLine, status_text
 
 # What developers call things, never shown to an operator: class names, ids, actions.
 DEVELOPER_WORDS = ("Screen", "Table", "Input", "Dialog", "#", "_", "()")
@@ -260,3 +261,24 @@ async def test_the_palette_runs_a_hidden_key_by_name(store: Path) -> None:
         await pilot.pause(0.3)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, MessageLogScreen))
+
+
+def test_a_narrow_status_line_drops_the_user_then_the_store_never_the_state() -> None:
+    session = SessionStatus("atlas.json · TinyDB", "alice")
+    session.add_message("A-1: now 11", "information")
+    assert status_text(session, 80).plain == "atlas.json · TinyDB │ alice │ saved │ A-1: now 11"
+    assert status_text(session, 41).plain == "atlas.json · TinyDB │ saved │ A-1: now 11"
+    assert status_text(session, 39).plain == "saved │ A-1: now 11"
+    session.add_message("a long message " * 10, "warning")
+    narrow = status_text(session, 40).plain
+    assert narrow.startswith("saved │ a long message") and narrow.endswith("…")
+    assert len(narrow) == 40
+    session.set_waiting("bob@host pid 7 since 10:00:00Z")
+    assert status_text(session, 60).plain.startswith("waiting for the lock held by bob@host")
+    session.set_waiting(None)
+    session.add_message("not enough stock", "error", "Not saved")
+    assert status_text(session, 60).plain.endswith("alice │ refused: not enough stock")
+    assert session.messages[-1].text == "Not saved: not enough stock"
+    # Text from the store is shown, never obeyed.
+    session.add_message("\x1b[2Jgone", "information")
+    assert "\x1b" not in status_text(session, 60).plain
