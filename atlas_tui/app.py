@@ -42,7 +42,7 @@ class AtlasApp(TypeAheadApp[None]):
         Binding("t", "stocktake", "Stocktake", id="stocktake"),
         Binding("L", "locations", "Locations", id="locations"),
         Binding("question_mark,f1", "help", "Help", id="help"),
-        Binding("ctrl+l", "messages", "Messages", show=False, id="messages"),
+        Binding("ctrl+l", "messages", "Messages", id="messages"),
     ]
 
     class LockWait(Message):
