@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -80,6 +82,14 @@ async def test_the_status_line_shows_store_backend_and_user(store: Path) -> None
         await ready(app, pilot)
         user = app.service.user
         assert line(app).startswith(f"atlas.json · TinyDB │ {user} │ saved")
+
+
+async def test_the_status_line_names_the_sqlite_backend(tmp_path: Path) -> None:
+    make_service(tmp_path / "atlas.sqlite").add("A-1", "Anvil", quantity=1)
+    app = make_app(tmp_path / "atlas.sqlite")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await ready(app, pilot)
+        assert line(app).startswith("atlas.sqlite · SQLite │ ")
 
 
 async def test_a_change_shows_saving_then_saved_and_the_last_message(store: Path) -> None:
@@ -282,3 +292,35 @@ def test_a_narrow_status_line_drops_the_user_then_the_store_never_the_state() ->
     # Text from the store is shown, never obeyed.
     session.add_message("\x1b[2Jgone", "information")
     assert "\x1b" not in status_text(session, 60).plain
+
+
+def test_sqlite_tells_who_it_waits_for_when_another_writer_holds_the_database(
+    tmp_path: Path,
+) -> None:
+    """A writer outside ATLAS's lock file (the sqlite3 shell, an older ATLAS) holds SQLite's
+    own write lock: the wait is reported, and its end."""
+    path = tmp_path / "atlas.sqlite"
+    service = make_service(path)
+    service.add("A-1", "Anvil", quantity=1)
+    seen: list[str | None] = []
+    waiting = threading.Event()
+
+    def watch(holder: str | None) -> None:
+        seen.append(holder)
+        if holder is not None:
+            waiting.set()
+
+    service.repository.watch_lock(watch)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    saved: list[int] = []
+    writer = threading.Thread(target=lambda: saved.append(service.adjust("A-1", 1).quantity))
+    writer.start()
+    try:
+        assert waiting.wait(30)
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    writer.join(30)
+    assert saved == [2]
+    assert seen == ["another ATLAS process", None]
