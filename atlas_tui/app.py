@@ -10,6 +10,8 @@ from typing import ClassVar
 
 from textual.binding import Binding, BindingType
 from textual.filter import LineFilter
+from textual.message import Message
+from textual.notifications import Notify
 from textual.theme import BUILTIN_THEMES, Theme
 
 from atlas_tui.config import Settings
@@ -26,7 +28,9 @@ from screens.items import ItemsScreen
 from screens.keymap import binding_ids, keymap_problem
 from screens.locations import LocationScreen, LocationsScreen
 from screens.media import MediaScreen
+from screens.message_log import MessageLogScreen
 from screens.reports import ReportsScreen
+from screens.session import BACKENDS, SessionStatus
 from screens.stocktake import StocktakeScreen
 from screens.typeahead import TypeAheadApp
 
@@ -44,7 +48,15 @@ class AtlasApp(TypeAheadApp[None]):
         Binding("t", "stocktake", "Stocktake", id="stocktake"),
         Binding("L", "locations", "Locations", id="locations"),
         Binding("question_mark,f1", "help", "Help", id="help"),
+        Binding("ctrl+l", "messages", "Messages", id="messages"),
     ]
+
+    class LockWait(Message):
+        """A save started (holder) or stopped (None) waiting for another's lock."""
+
+        def __init__(self, holder: str | None) -> None:
+            super().__init__()
+            self.holder = holder
 
     def __init__(
         self,
@@ -62,6 +74,11 @@ class AtlasApp(TypeAheadApp[None]):
         self.media_dir = media_dir
         self.settings = settings
         self._control_filter = ControlFilter()
+        repository = service.repository
+        backend = BACKENDS.get(repository.backend, repository.backend)
+        self.session = SessionStatus(f"{repository.path.name} · {backend}", service.user)
+        # Called in whichever thread saves: a message carries it to the app's thread.
+        repository.watch_lock(lambda holder: self.post_message(self.LockWait(holder)))
         self._told_unsaved = False
         if settings is not None:
             self._apply_preferences(settings)
@@ -104,6 +121,14 @@ class AtlasApp(TypeAheadApp[None]):
                 severity="warning",
                 markup=False,
             )
+
+    def on_atlas_app_lock_wait(self, message: LockWait) -> None:
+        self.session.set_waiting(message.holder)
+
+    def on_notify(self, event: Notify) -> None:
+        """Every message shown also goes to the status line and the message log."""
+        note = event.notification
+        self.session.add_message(note.message, note.severity, note.title)
 
     def get_line_filters(self) -> Sequence[LineFilter]:
         """Textual's filters, then the guard that keeps terminal control out of every line."""
@@ -161,6 +186,11 @@ class AtlasApp(TypeAheadApp[None]):
             "locations": (LocationsScreen, LocationScreen),
         }.get(action)
         return showing is None or not isinstance(self.screen, showing)
+
+    def action_messages(self) -> None:
+        """Every message of the session, with its time."""
+        if not isinstance(self.screen, MessageLogScreen):
+            self.push_screen(MessageLogScreen())
 
     def action_help(self) -> None:
         """Every binding of the current screen."""

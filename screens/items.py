@@ -17,7 +17,7 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 from textual.worker import get_current_worker
 
 from atlas_tui.domain.errors import AtlasError, NotFoundError
@@ -38,17 +38,20 @@ from screens.dialogs import (
 )
 from screens.import_dialog import ImportDialog, summary
 from screens.scan import ScanScreen
+from screens.session import session_of
 from screens.stock_dialogs import TransferDialog
 from screens.widgets.item_detail import ItemDetail
 from screens.widgets.item_rows import (
     BadRow,
     ItemRows,
     ViewSpec,
+    count_within,
     ordering,
     reshaped,
     select,
 )
 from screens.widgets.item_table import SORTABLE, ItemTable
+from screens.widgets.status_line import status_and_footer
 
 # Rows drawn before the rest are read or found: more than any terminal shows.
 FIRST_ROWS = 200
@@ -56,6 +59,9 @@ FIRST_ROWS = 200
 LOAD_BATCH = 1000
 # Items changed by others read one by one; more than this, and every item is read again.
 CATCH_UP_MAX = 2000
+# Up to this many rows shown, their low and over counts are counted at once; beyond, in a
+# worker (a filter keeping half a million rows takes about a tenth of a second to count).
+COUNT_INLINE = 50_000
 
 
 class FilterInput(Input):
@@ -143,6 +149,8 @@ class ItemsScreen(Screen[None]):
         # Sorted row numbers per (column, generation), and the last search's result.
         self._orders: dict[tuple[str, int], Sequence[int]] = {}
         self._searched: tuple[str, int, Sequence[int]] | None = None
+        # Low and over counts of the rows shown: (view, changes, low, over).
+        self._counted: tuple[Sequence[int], int, int, int] | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -158,7 +166,7 @@ class ItemsScreen(Screen[None]):
             # cursor move would send it again.
             yield Static(id="detail-rule")
             yield ItemDetail(id="detail")
-        yield Footer()
+        yield from status_and_footer()
 
     def tell(
         self,
@@ -459,20 +467,62 @@ class ItemsScreen(Screen[None]):
             self.table.release_keys()
         self._update_status()
 
+    def _counts(self) -> tuple[int, int] | None:
+        """Low and over among the rows shown; None while a worker counts them."""
+        view, rows = self.table.view, self._rows
+        if len(view) == len(rows):
+            return rows.low, rows.over
+        counted = self._counted
+        if counted is not None and counted[0] is view and counted[1] == self._changes:
+            return counted[2], counted[3]
+        if len(view) > COUNT_INLINE:
+            self._count_in_worker(view, self._changes)
+            return None
+        low, over = count_within(rows, view)
+        self._counted = (view, self._changes, low, over)
+        return low, over
+
+    def _recount(self, n: int, was: tuple[bool, bool] | None) -> None:
+        """Row `n` changed in place: move the counts of the rows shown along, not count
+        them all again (a `+` under a filter of half a million rows)."""
+        counted, view = self._counted, self.table.view
+        if counted is None or counted[0] is not view or counted[1] != self._changes - 1:
+            return
+        _view, _changes, low, over = counted
+        if was is not None and n in view:
+            now = self._rows.flags(n)
+            low += now[0] - was[0]
+            over += now[1] - was[1]
+        self._counted = (view, self._changes, low, over)
+
+    @work(thread=True, exclusive=True, group="count", exit_on_error=False)
+    def _count_in_worker(self, view: Sequence[int], changes: int) -> None:
+        try:
+            low, over = count_within(self._rows, view)
+        except IndexError:
+            return  # rows changed underneath: the next status asks again
+        self.app.call_from_thread(self._counted_in_worker, view, changes, low, over)
+
+    def _counted_in_worker(self, view: Sequence[int], changes: int, low: int, over: int) -> None:
+        if view is self.table.view and changes == self._changes:
+            self._counted = (view, changes, low, over)
+            self._update_status()
+
     def _update_status(self) -> None:
         shown, total = len(self.table.view), len(self._rows)
-        low, over = self._rows.low, self._rows.over
         if self._wanted is not None:
-            count = f"{shown}+ of {total} items (filtering…)"
+            status = Text(f"{shown}+ of {total} items (filtering…)")
+        elif shown == total:
+            items = "item" if total == 1 else "items"
+            status = Text(f"{total} {items} · ▼ {self._rows.low} low · ▲ {self._rows.over} over")
         else:
-            count = f"{shown} of {total} items" if shown != total else f"{total} items"
-        status = Text(f"{count} · ▼ {low} low · ▲ {over} over")
+            # Counted among the rows shown: a filter's low count is what it is looked for.
+            counts = self._counts()
+            among = "counting…" if counts is None else f"▼ {counts[0]} low · ▲ {counts[1]} over"
+            status = Text(f"{shown} of {total} items shown · {among} among them")
         if not self.loaded and len(self._rows):
             status.append(" · reading all items…")
-        saving = sum(self._in_flight.values())
-        if saving:
-            plural = "s" if saving > 1 else ""
-            status.append(f" · saving {saving} change{plural}…", style="bold")
+        session_of(self).set_saving(sum(self._in_flight.values()))
         if self.category:
             status.append(" · category ").append(safe_text(self.category), style="bold")
         if self.location:
@@ -539,9 +589,12 @@ class ItemsScreen(Screen[None]):
         self._note(row.key, row)
         rows = self._rows
         size, generation = len(rows), rows.generation
+        old = rows.find(row.key)
+        was = None if old is None else rows.flags(old)
         n = rows.put(row)
         if rows.generation == generation:
             self.table.refresh_item(row.key)
+            self._recount(n, was)
         elif len(rows) != size:
             self._reshape(row.key, inserted=n)
         else:  # renamed: it may no longer match the filter, or belong elsewhere in the order

@@ -4,7 +4,7 @@ transfer, at the current location (set by scanning a location's code).
 The entry box keeps the focus the whole time, so a scanner's burst of keys always lands
 in it, and a plain letter can never be a key. The actions are on keys a scanner never
 sends: F2 to F6, and for keyboards without F-keys (laptops, Macs, SSH) ctrl+r, ctrl+o,
-ctrl+l, ctrl+g and ctrl+t, which terminals deliver and neither Textual's Input nor the
+ctrl+y, ctrl+g and ctrl+t, which terminals deliver and neither Textual's Input nor the
 app use; tab cycles, ctrl+z undoes. A command barcode (`*PICK*`) does what its key does.
 """
 
@@ -18,7 +18,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from atlas_tui.domain.errors import AtlasError
 from atlas_tui.domain.models import InventoryItem
@@ -35,6 +35,7 @@ from atlas_tui.text import safe_text
 from screens.dialogs import NewItemDialog, literal
 from screens.scan_count import NEW_COUNT, CountPicker
 from screens.widgets.entry import EntryInput, command_keys
+from screens.widgets.status_line import status_and_footer
 
 KEYS = {"receive": "F2", "pick": "F3", "count": "F4", "move": "F5", "transfer": "F6"}
 # The same actions without F-keys: ctrl keys every terminal delivers (not i/m/h/j/[,
@@ -76,7 +77,7 @@ class ScanScreen(Screen[str]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f2,ctrl+r", "choose('receive')", "Receive", show=False, id="scan-receive"),
         Binding("f3,ctrl+o", "choose('pick')", "Pick", show=False, id="scan-pick"),
-        Binding("f4,ctrl+l", "choose('count')", "Count", show=False, id="scan-count"),
+        Binding("f4,ctrl+y", "choose('count')", "Count", show=False, id="scan-count"),
         Binding("f5,ctrl+g", "choose('move')", "Move", show=False, id="scan-move"),
         Binding("f6,ctrl+t", "choose('transfer')", "Transfer", show=False, id="scan-transfer"),
         Binding("tab", "next_action", "Next action", show=False),
@@ -112,7 +113,7 @@ class ScanScreen(Screen[str]):
         )
         yield Static(id="scan-message")
         yield DataTable(id="scan-tally", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield from status_and_footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#scan-tally", DataTable)

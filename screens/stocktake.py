@@ -13,7 +13,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.suggester import SuggestFromList
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from atlas_tui.domain.errors import AtlasError
 from atlas_tui.services.inventory import InventoryService
@@ -23,6 +23,7 @@ from atlas_tui.text import safe_text
 from screens.dialogs import ConfirmDialog, FormDialog, PickDialog, literal
 from screens.scan import ScanScreen
 from screens.widgets.entry import EntryInput, command_keys
+from screens.widgets.status_line import status_and_footer
 
 # "BOLT-1 38": a code, a space, then the counted figure.
 SET_COUNT = re.compile(r"^(.+?)\s+(\d{1,9})$")
@@ -97,7 +98,7 @@ class StocktakeScreen(Screen[None]):
         )
         yield Static(id="count-message")
         yield DataTable(id="variance", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield from status_and_footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#variance", DataTable)

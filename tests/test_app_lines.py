@@ -215,7 +215,8 @@ async def test_locations_and_transfer_are_in_the_palette_and_footer(store: Path)
         assert "x Transfer" in screen_lines(app)[-1]
         # The footer has no room left for the app's keys: help lists them.
         found = {(row.keys, row.description) for row in key_help(app.screen)}
-        assert (("L",), "Locations") in found and (("x",), "Transfer") in found
+        assert (("L",), "Locations: where stock is") in found
+        assert (("x",), "Transfer stock between locations…") in found
         for typed, command, opens in (
             ("transfer", "Transfer stock between locations", TransferDialog),
             ("where stock", "Locations: where stock is", LocationsScreen),

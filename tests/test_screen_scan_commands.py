@@ -124,7 +124,7 @@ async def test_count_with_no_session_and_no_location_is_refused(store: Path) -> 
     async with app.run_test(size=(80, 24)) as pilot:
         bells = Bells(app)
         screen = await scan_mode(app, pilot)
-        await pilot.press("ctrl+l")
+        await pilot.press("ctrl+y")
         assert message(screen).startswith("count: no count session is open; scan a location")
         assert bells.rung == 1
         assert screen.session.action == "receive"

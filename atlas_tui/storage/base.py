@@ -158,6 +158,11 @@ class InventoryRepository(Protocol):
         """A token that changes whenever the stored data changes (any process)."""
         ...
 
+    def watch_lock(self, watcher: Callable[[str | None], None] | None) -> None:
+        """Have `watcher` told who holds the lock when a write starts waiting for it, and
+        None when the wait ends (got it or gave up)."""
+        ...
+
     def close(self) -> None:
         """Release what the repository holds open."""
         ...

@@ -21,6 +21,7 @@ from atlas_tui.domain.stock import Location, location_key
 from atlas_tui.storage.base import joined
 from atlas_tui.storage.files import (
     FileLock,
+    LockWatcher,
     check_still_ours,
     fsync_dir,
     new_temp,
@@ -490,7 +491,11 @@ class SQLiteRepository:
 
     def _begin(self, conn: sqlite3.Connection) -> None:
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            watcher = self._lock.on_wait
+            if watcher is None:
+                conn.execute("BEGIN IMMEDIATE")
+            else:
+                self._begin_watched(conn, watcher)
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise BusyError(
@@ -498,6 +503,25 @@ class SQLiteRepository:
                     f"{self._timeout:g}s, try again"
                 ) from None
             raise StorageError(f"cannot write data file {self._path}: {exc}") from None
+
+    def _begin_watched(self, conn: sqlite3.Connection, watcher: LockWatcher) -> None:
+        """BEGIN IMMEDIATE, telling `watcher` when it has to wait for SQLite's own lock
+        (a writer outside ATLAS's lock file: an older ATLAS, or the sqlite3 shell)."""
+        patient = f"PRAGMA busy_timeout = {int(self._timeout * 1000)}"
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        finally:
+            conn.execute(patient)
+        watcher("another ATLAS process")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        finally:
+            watcher(None)
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -967,6 +991,10 @@ class SQLiteRepository:
         with self._mutex:
             rows = self._read("PRAGMA data_version")
             return (rows[0][0] if rows else None, self._commits)
+
+    def watch_lock(self, watcher: LockWatcher | None) -> None:
+        """Have `watcher` told when a write starts waiting for another's lock, and ends."""
+        self._lock.on_wait = watcher
 
     def close(self) -> None:
         with self._mutex:

@@ -21,7 +21,7 @@ from atlas_tui.domain.models import InventoryItem, Movement, sku_key
 from atlas_tui.domain.stock import Location, location_key
 from atlas_tui.storage.backups import BackupPolicy, backup_name, rotate
 from atlas_tui.storage.base import joined
-from atlas_tui.storage.files import FileLock, atomic_write, remove_stale_temps
+from atlas_tui.storage.files import FileLock, LockWatcher, atomic_write, remove_stale_temps
 from atlas_tui.storage.journal import (
     Journal,
     find_item,
@@ -1005,6 +1005,10 @@ class TinyDBRepository:
                 info = os.lstat(hint[1])
                 journal = (info.st_ino, info.st_size, info.st_mtime_ns)
         return (data, journal)
+
+    def watch_lock(self, watcher: LockWatcher | None) -> None:
+        """Have `watcher` told when a write starts waiting for another's lock, and ends."""
+        self._lock.on_wait = watcher
 
     def close(self) -> None:
         """Release the files; a process that wrote brings the data file up to date first."""

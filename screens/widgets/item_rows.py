@@ -35,6 +35,17 @@ def _count_over(quantities: Sequence[int], maximums: Sequence[int]) -> int:
     return sum(map(operator.gt, compress(quantities, has), compress(maximums, has)))
 
 
+def count_within(rows: ItemRows, view: Sequence[int]) -> tuple[int, int]:
+    """How many of the rows in `view` are low and how many over (C speed: no Python step
+    per row; a view of every row costs nothing, its counts are kept)."""
+    if len(view) == len(rows):
+        return rows.low, rows.over
+    quantities = list(map(rows.quantities.__getitem__, view))
+    low = _count_low(quantities, list(map(rows.minimums.__getitem__, view)))
+    over = _count_over(quantities, list(map(rows.maximums.__getitem__, view)))
+    return low, over
+
+
 class BadRow(ValueError):
     """A stored row the table cannot show (the store's own checks say more)."""
 
@@ -106,6 +117,11 @@ class ItemRows:
     def row(self, n: int) -> ItemRow:
         return ItemRow(self.skus[n], self.names[n], self.categories[n], self.quantities[n],
                    self.locations[n], self.minimums[n], self.maximums[n])  # fmt: skip
+
+    def flags(self, n: int) -> tuple[bool, bool]:
+        """Whether row `n` is low, and whether it is over."""
+        return (stock_is_low(self.quantities[n], self.minimums[n]),
+                stock_is_over(self.quantities[n], self.maximums[n]))  # fmt: skip
 
     def key(self, n: int) -> str:
         return sku_key(self.skus[n])
