@@ -793,6 +793,13 @@ class SQLiteRepository:
                 )
             return [self._to_movement(tuple(row)) for row in rows]
 
+    def latest_movements(self, limit: int) -> list[Movement]:
+        with self._mutex:
+            rows = self._read(
+                f"SELECT {MOVEMENT_COLUMNS} FROM movements ORDER BY id DESC LIMIT ?", (limit,)
+            )
+            return [self._to_movement(tuple(row)) for row in rows]
+
     def _to_movement(self, row: tuple[Any, ...]) -> Movement:
         data = dict(zip(MOVEMENT_COLUMNS.split(", "), row, strict=True))
         data["details"] = _loads(data["details"])
