@@ -7,6 +7,7 @@ import threading
 import time
 from array import array
 from collections.abc import Callable, Hashable, Sequence
+from datetime import date, timedelta
 from typing import ClassVar
 
 from rich.text import Text
@@ -21,10 +22,11 @@ from textual.widgets import Footer, Header, Input, Static
 from textual.worker import get_current_worker
 
 from atlas_tui.domain.errors import AtlasError, NotFoundError
-from atlas_tui.domain.models import InventoryItem, ItemRow
+from atlas_tui.domain.models import InventoryItem, ItemRow, sku_key
 from atlas_tui.services.imports import ImportResult
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.text import safe_text
+from atlas_tui.wording import EXPIRY_WARNING_DAYS
 from screens.dialogs import (
     AdjustDialog,
     ConfirmDialog,
@@ -55,6 +57,8 @@ FIRST_ROWS = 200
 LOAD_BATCH = 1000
 # Items changed by others read one by one; more than this, and every item is read again.
 CATCH_UP_MAX = 2000
+# The views (only some rows), as the counts line names them.
+VIEW_WORDS = {"low": "low", "over": "over", "expiring": f"expiring ≤{EXPIRY_WARNING_DAYS} d"}
 
 
 class FilterInput(Input):
@@ -108,6 +112,9 @@ class ItemsScreen(Screen[None]):
         Binding("O", "sort_reverse", "Reverse sort", show=False, id="sort-reverse"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
         Binding("escape", "dismiss_notice", "Dismiss message", show=False, id="dismiss"),
+        Binding("b", "view('low')", "Only low stock", show=False, id="view-low"),
+        Binding("a", "view('over')", "Only over stock", show=False, id="view-over"),
+        Binding("E", "view('expiring')", "Only expiring", show=False, id="view-expiring"),
     ]
 
     # Up to this many rows a filter or sort is done at once; beyond, in a worker.
@@ -124,6 +131,7 @@ class ItemsScreen(Screen[None]):
         self.category: str = ""
         self.location: str = ""
         self._holders: frozenset[str] = frozenset()  # SKUs with stock at `location`
+        self.views: set[str] = set()  # "low", "over", "expiring": only those rows shown
         self._in_flight: dict[str, int] = {}
         # The toast last shown per item: a new one replaces it instead of stacking.
         self._toasts: dict[str, Notification] = {}
@@ -367,9 +375,13 @@ class ItemsScreen(Screen[None]):
     def _spec(self) -> ViewSpec:
         table = self.table
         needle = self.query_one("#filter", FilterInput).value.strip().casefold()
+        views = self.views
+        by = date.today() + timedelta(days=EXPIRY_WARNING_DAYS) if "expiring" in views else None
         return ViewSpec(needle, self.category, self.location, table.sort_column,
                         table.sort_reverse, self._rows.generation, len(self._rows),
-                        self._holders if self.location else frozenset())  # fmt: skip
+                        self._holders if self.location else frozenset(),
+                        "low" in views, "over" in views,
+                        by.isoformat() if by else "")  # fmt: skip
 
     def _show(self) -> None:
         """Show what the filter, picks and order ask for: at once for a few thousand rows or
@@ -466,6 +478,11 @@ class ItemsScreen(Screen[None]):
             status.append(" · category ").append(safe_text(self.category), style="bold")
         if self.location:
             status.append(" · location ").append(safe_text(self.location), style="bold")
+        if self.views:
+            shown_views = [VIEW_WORDS[view] for view in VIEW_WORDS if view in self.views]
+            status.append(" · only ").append(" or ".join(shown_views[:2]), style="bold")
+            if len(shown_views) > 2:
+                status.append(" and ").append(shown_views[2], style="bold")
         self.query_one("#status", Static).update(status)
 
     @on(Input.Changed, "#filter")
@@ -500,19 +517,35 @@ class ItemsScreen(Screen[None]):
     def _highlighted(self, message: ItemTable.Highlighted) -> None:
         self.query_one("#detail", ItemDetail).show(message.item)
 
+    def action_view(self, view: str) -> None:
+        """Show only low, over or expiring rows, or all again (with the filter and picks)."""
+        self.views ^= {view}
+        self._show()
+
     def select_sku(self, sku: str) -> None:
-        """Put the cursor on an item, clearing the filter if it hides it."""
+        """Put the cursor on an item (a jump from reports, locations or recent changes).
+
+        A filter, pick or view that hides it is cleared, and the operator told so.
+        """
         table = self.table
-        key = sku.casefold()
-        if table.row_of(key) is None and self._spec().filtered:
+        key = sku_key(sku)
+        if self._rows.find(key) is not None and (
+            table.row_of(key) is None or (self._wanted is not None and self._wanted.filtered)
+        ):
+            cleared = self._spec().filtered
             self.query_one("#filter", FilterInput).value = ""
             self.category = self.location = ""
+            self.views = set()
             spec = self._spec()
             # No filter: the view is every row in an order already known, so this is quick.
             self._present(spec, select(self._rows, spec, self._order_for(spec)), False)
+            if cleared:
+                self.tell(f"filter cleared to show {sku}", about=key)
         row = table.row_of(key)
         if row is not None:
             table.move_cursor(row)
+        elif self.loaded:
+            self.tell(f"{sku} is no longer in the store", severity="warning", about=key)
         table.focus()
 
     # Changes ------------------------------------------------------------------------------

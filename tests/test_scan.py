@@ -17,8 +17,8 @@ def rows_of(service: InventoryService, batch: int = 7) -> list[tuple[object, ...
 
 
 def listed(service: InventoryService) -> list[tuple[object, ...]]:
-    return [(i.sku, i.name, i.category, i.quantity, i.location, i.min_stock, i.max_stock)
-            for i in service.list_items()]  # fmt: skip
+    return [(i.sku, i.name, i.category, i.quantity, i.location, i.min_stock, i.max_stock,
+             i.earliest_expiry) for i in service.list_items()]  # fmt: skip
 
 
 def seed(service: InventoryService) -> None:

@@ -108,9 +108,13 @@ LEGACY_COLUMNS = (
 ROW_COLUMNS = (
     "sku, name, category, quantity, "
     "CASE WHEN places > 0 THEN location || ' +' || places ELSE location END, "
-    "min_stock, max_stock"
+    "min_stock, max_stock, "
+    # The earliest expiry of the stock on hand: lines are parsed only where one has an expiry.
+    "CASE WHEN instr(lines, '\"expiry\"') THEN coalesce((SELECT min(json_extract(value, "
+    "'$.expiry')) FROM json_each(lines) WHERE json_extract(value, '$.quantity') > 0 AND "
+    "json_extract(value, '$.expiry') != ''), '') ELSE '' END"
 )
-LEGACY_ROW_COLUMNS = "sku, name, category, quantity, location, min_stock, max_stock"
+LEGACY_ROW_COLUMNS = "sku, name, category, quantity, location, min_stock, max_stock, ''"
 UPGRADE_SCRIPT = f"""
 ALTER TABLE items ADD COLUMN unit TEXT NOT NULL DEFAULT 'pcs';
 ALTER TABLE items ADD COLUMN barcodes TEXT NOT NULL DEFAULT '{{}}';

@@ -1044,7 +1044,18 @@ def _row(doc: dict[str, Any]) -> tuple[Any, ...]:
         if others:
             location = f"{location} +{others}"
     return (get("sku", ""), get("name", ""), get("category", ""), get("quantity", 0),
-            location, get("min_stock", 0), get("max_stock", 0))  # fmt: skip
+            location, get("min_stock", 0), get("max_stock", 0),
+            _earliest_expiry(lines) if lines else "")  # fmt: skip
+
+
+def _earliest_expiry(lines: list[Any]) -> str:
+    """The earliest expiry of the lines holding stock, or ""."""
+    found = [
+        line["expiry"] for line in lines
+        if isinstance(line, dict) and line.get("quantity") and isinstance(line.get("expiry"), str)
+        and line["expiry"]
+    ]  # fmt: skip
+    return min(found) if found else ""
 
 
 def _line_location(line: object) -> object:
