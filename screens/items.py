@@ -478,11 +478,11 @@ class ItemsScreen(Screen[None]):
             status.append(" · category ").append(safe_text(self.category), style="bold")
         if self.location:
             status.append(" · location ").append(safe_text(self.location), style="bold")
-        if self.views:
-            shown_views = [VIEW_WORDS[view] for view in VIEW_WORDS if view in self.views]
-            status.append(" · only ").append(" or ".join(shown_views[:2]), style="bold")
-            if len(shown_views) > 2:
-                status.append(" and ").append(shown_views[2], style="bold")
+        if self.views:  # low or over, and expiring
+            either = " or ".join(VIEW_WORDS[v] for v in ("low", "over") if v in self.views)
+            words = [either] if either else []
+            words += [VIEW_WORDS["expiring"]] if "expiring" in self.views else []
+            status.append(" · only ").append(" and ".join(words), style="bold")
         self.query_one("#status", Static).update(status)
 
     @on(Input.Changed, "#filter")
