@@ -113,9 +113,9 @@ ROW_COLUMNS = (
     # and no empty line reads it off the text; only the rest are parsed (a million rows: the
     # scan is a background read, and parsing each would double it).
     "CASE WHEN instr(lines, '\"expiry\"') = 0 THEN '' "
-    "WHEN instr(lines, '\"quantity\":0') = 0 AND instr(lines, '\"expiry\":\"') > 0 "
+    'WHEN instr(lines, \'"quantity":0\') = 0 AND instr(lines, \'"expiry":"\') > 0 '
     "AND length(lines) - length(replace(lines, '\"expiry\"', '')) = 8 "
-    "THEN substr(lines, instr(lines, '\"expiry\":\"') + 10, 10) "
+    'THEN substr(lines, instr(lines, \'"expiry":"\') + 10, 10) '
     "ELSE coalesce((SELECT min(json_extract(value, '$.expiry')) FROM json_each(lines) "
     "WHERE json_extract(value, '$.quantity') > 0 AND json_extract(value, '$.expiry') != ''), '') "
     "END"
