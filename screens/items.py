@@ -48,6 +48,7 @@ from screens.widgets.item_rows import (
     ordering,
     reshaped,
     select,
+    shows,
 )
 from screens.widgets.item_table import SORTABLE, ItemTable
 
@@ -529,18 +530,22 @@ class ItemsScreen(Screen[None]):
         """
         table = self.table
         key = sku_key(sku)
-        if self._rows.find(key) is not None and (
-            table.row_of(key) is None or (self._wanted is not None and self._wanted.filtered)
-        ):
-            cleared = self._spec().filtered
+        n = self._rows.find(key)
+        spec = self._spec()
+        # Hidden: by the view on screen, or by the one being worked out (a row that stopped
+        # matching since it was shown stays in view until the next filter: it is not hidden).
+        hidden = table.row_of(key) is None or self._wanted is not None
+        if n is not None and spec.filtered and hidden and not shows(self._rows, spec, n):
             self.query_one("#filter", FilterInput).value = ""
             self.category = self.location = ""
             self.views = set()
             spec = self._spec()
             # No filter: the view is every row in an order already known, so this is quick.
             self._present(spec, select(self._rows, spec, self._order_for(spec)), False)
-            if cleared:
-                self.tell(f"filter cleared to show {sku}", about=key)
+            self.tell(f"filter cleared to show {self._rows.skus[n]}", about=key)
+        elif n is not None and table.row_of(key) is None:
+            # Shown by the view being worked out, not yet by the one on screen: finish it.
+            self._present(spec, self._select(spec), False)
         row = table.row_of(key)
         if row is not None:
             table.move_cursor(row)

@@ -161,3 +161,21 @@ async def test_views_on_a_big_store_are_worked_out_in_a_worker(big: Path) -> Non
         await pilot.press("E")
         want = expected(big, lambda i: "nut" in i.name)
         await wait_for(pilot, lambda: settled(screen) and rows(screen) == want)
+
+
+async def test_a_jump_on_a_big_store_clears_the_hiding_view_and_lands(big: Path) -> None:
+    app = make_app(big)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(app, pilot)
+        await pilot.press("b", "o")  # only low, by name: worked out in a worker
+        want = sorted(expected(big, lambda i: i.is_low),
+                      key=lambda sku: make_service(big).get(sku).name.casefold())  # fmt: skip
+        await wait_for(pilot, lambda: settled(screen) and rows(screen) == want)
+        target = expected(big, lambda i: not i.is_low)[-1]
+        screen.select_sku(target.lower())
+        await wait_for(pilot, lambda: settled(screen) and len(rows(screen)) == 300)
+        current = screen.table.current
+        assert current is not None and current.sku == target
+        told = f"filter cleared to show {target}"  # the SKU as stored
+        await wait_for(pilot, lambda: told in [str(n.message) for n in app._notifications])
+        assert "only" not in status(screen)
