@@ -29,6 +29,7 @@ from screens.keymap import binding_ids, keymap_problem
 from screens.locations import LocationScreen, LocationsScreen
 from screens.media import MediaScreen
 from screens.message_log import MessageLogScreen
+from screens.recent import RecentScreen
 from screens.reports import ReportsScreen
 from screens.session import BACKENDS, SessionStatus
 from screens.stocktake import StocktakeScreen
@@ -47,6 +48,7 @@ class AtlasApp(TypeAheadApp[None]):
         Binding("f", "media", "Media", id="media"),
         Binding("t", "stocktake", "Stocktake", id="stocktake"),
         Binding("L", "locations", "Locations", id="locations"),
+        Binding("H", "recent", "Recent changes", id="recent"),
         Binding("question_mark,f1", "help", "Help", id="help"),
         Binding("ctrl+l", "messages", "Messages", id="messages"),
     ]
@@ -177,6 +179,17 @@ class AtlasApp(TypeAheadApp[None]):
 
         self.push_screen(LocationsScreen(self.service), jump)
 
+    def action_recent(self) -> None:
+        """Everyone's latest changes, live; enter on one jumps to its item."""
+        if isinstance(self.screen, RecentScreen):
+            return
+
+        def jump(sku: str | None) -> None:
+            if sku:
+                self.items_screen.select_sku(sku)
+
+        self.push_screen(RecentScreen(self.service), jump)
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Keep a screen's own key out of the footer while it is shown."""
         showing = {
@@ -184,6 +197,7 @@ class AtlasApp(TypeAheadApp[None]):
             "media": MediaScreen,
             "stocktake": StocktakeScreen,
             "locations": (LocationsScreen, LocationScreen),
+            "recent": RecentScreen,
         }.get(action)
         return showing is None or not isinstance(self.screen, showing)
 

@@ -7,6 +7,7 @@ import threading
 import time
 from array import array
 from collections.abc import Callable, Hashable, Sequence
+from datetime import date, timedelta
 from typing import ClassVar
 
 from rich.text import Text
@@ -21,11 +22,12 @@ from textual.widgets import Header, Input, Static
 from textual.worker import get_current_worker
 
 from atlas_tui.domain.errors import AtlasError, NotFoundError
-from atlas_tui.domain.models import InventoryItem, ItemRow
+from atlas_tui.domain.models import InventoryItem, ItemRow, sku_key
 from atlas_tui.services.imports import ImportResult
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.services.scanning import ScanCodes
 from atlas_tui.text import safe_text
+from atlas_tui.wording import EXPIRY_WARNING_DAYS
 from screens.dialogs import (
     AdjustDialog,
     ConfirmDialog,
@@ -49,6 +51,7 @@ from screens.widgets.item_rows import (
     ordering,
     reshaped,
     select,
+    shows,
 )
 from screens.widgets.item_table import SORTABLE, ItemTable
 from screens.widgets.status_line import status_and_footer
@@ -62,6 +65,8 @@ CATCH_UP_MAX = 2000
 # Up to this many rows shown, their low and over counts are counted at once; beyond, in a
 # worker (a filter keeping half a million rows takes about a tenth of a second to count).
 COUNT_INLINE = 50_000
+# The views (only some rows), as the counts line names them.
+VIEW_WORDS = {"low": "low", "over": "over", "expiring": f"expiring ≤{EXPIRY_WARNING_DAYS} d"}
 
 
 class FilterInput(Input):
@@ -115,6 +120,9 @@ class ItemsScreen(Screen[None]):
         Binding("O", "sort_reverse", "Reverse sort", show=False, id="sort-reverse"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
         Binding("escape", "dismiss_notice", "Dismiss message", show=False, id="dismiss"),
+        Binding("b", "view('low')", "Only low stock", show=False, id="view-low"),
+        Binding("a", "view('over')", "Only over stock", show=False, id="view-over"),
+        Binding("E", "view('expiring')", "Only expiring", show=False, id="view-expiring"),
     ]
 
     # Up to this many rows a filter or sort is done at once; beyond, in a worker.
@@ -138,6 +146,7 @@ class ItemsScreen(Screen[None]):
         self.category: str = ""
         self.location: str = ""
         self._holders: frozenset[str] = frozenset()  # SKUs with stock at `location`
+        self.views: set[str] = set()  # "low", "over", "expiring": only those rows shown
         self._in_flight: dict[str, int] = {}
         # The toast last shown per item: a new one replaces it instead of stacking.
         self._toasts: dict[str, Notification] = {}
@@ -386,9 +395,13 @@ class ItemsScreen(Screen[None]):
     def _spec(self) -> ViewSpec:
         table = self.table
         needle = self.query_one("#filter", FilterInput).value.strip().casefold()
+        views = self.views
+        by = date.today() + timedelta(days=EXPIRY_WARNING_DAYS) if "expiring" in views else None
         return ViewSpec(needle, self.category, self.location, table.sort_column,
                         table.sort_reverse, self._rows.generation, len(self._rows),
-                        self._holders if self.location else frozenset())  # fmt: skip
+                        self._holders if self.location else frozenset(),
+                        "low" in views, "over" in views,
+                        by.isoformat() if by else "")  # fmt: skip
 
     def _show(self) -> None:
         """Show what the filter, picks and order ask for: at once for a few thousand rows or
@@ -527,6 +540,11 @@ class ItemsScreen(Screen[None]):
             status.append(" · category ").append(safe_text(self.category), style="bold")
         if self.location:
             status.append(" · location ").append(safe_text(self.location), style="bold")
+        if self.views:  # low or over, and expiring
+            either = " or ".join(VIEW_WORDS[v] for v in ("low", "over") if v in self.views)
+            words = [either] if either else []
+            words += [VIEW_WORDS["expiring"]] if "expiring" in self.views else []
+            status.append(" · only ").append(" and ".join(words), style="bold")
         self.query_one("#status", Static).update(status)
 
     @on(Input.Changed, "#filter")
@@ -561,19 +579,39 @@ class ItemsScreen(Screen[None]):
     def _highlighted(self, message: ItemTable.Highlighted) -> None:
         self.query_one("#detail", ItemDetail).show(message.item)
 
+    def action_view(self, view: str) -> None:
+        """Show only low, over or expiring rows, or all again (with the filter and picks)."""
+        self.views ^= {view}
+        self._show()
+
     def select_sku(self, sku: str) -> None:
-        """Put the cursor on an item, clearing the filter if it hides it."""
+        """Put the cursor on an item (a jump from reports, locations or recent changes).
+
+        A filter, pick or view that hides it is cleared, and the operator told so.
+        """
         table = self.table
-        key = sku.casefold()
-        if table.row_of(key) is None and self._spec().filtered:
+        key = sku_key(sku)
+        n = self._rows.find(key)
+        spec = self._spec()
+        # Hidden: by the view on screen, or by the one being worked out (a row that stopped
+        # matching since it was shown stays in view until the next filter: it is not hidden).
+        hidden = table.row_of(key) is None or self._wanted is not None
+        if n is not None and spec.filtered and hidden and not shows(self._rows, spec, n):
             self.query_one("#filter", FilterInput).value = ""
             self.category = self.location = ""
+            self.views = set()
             spec = self._spec()
             # No filter: the view is every row in an order already known, so this is quick.
             self._present(spec, select(self._rows, spec, self._order_for(spec)), False)
+            self.tell(f"filter cleared to show {self._rows.skus[n]}", about=key)
+        elif n is not None and table.row_of(key) is None:
+            # Shown by the view being worked out, not yet by the one on screen: finish it.
+            self._present(spec, self._select(spec), False)
         row = table.row_of(key)
         if row is not None:
             table.move_cursor(row)
+        elif self.loaded:
+            self.tell(f"{sku} is no longer in the store", severity="warning", about=key)
         table.focus()
 
     # Changes ------------------------------------------------------------------------------

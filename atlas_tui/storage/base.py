@@ -105,6 +105,11 @@ class InventoryRepository(Protocol):
         """Movements oldest first, all or only one SKU's (matched case-insensitively)."""
         ...
 
+    def latest_movements(self, limit: int) -> list[Movement]:
+        """The last `limit` movements of the whole store, newest first, read from the end of
+        the history (never all of it)."""
+        ...
+
     def history_mark(self) -> Hashable:
         """Where the history ends now, for `changed_since`."""
         ...

@@ -109,9 +109,19 @@ LEGACY_COLUMNS = (
 ROW_COLUMNS = (
     "sku, name, category, quantity, "
     "CASE WHEN places > 0 THEN location || ' +' || places ELSE location END, "
-    "min_stock, max_stock"
+    "min_stock, max_stock, "
+    # The earliest expiry of the stock on hand. Most rows have none; a row with one expiry
+    # and no empty line reads it off the text; only the rest are parsed (a million rows: the
+    # scan is a background read, and parsing each would double it).
+    "CASE WHEN instr(lines, '\"expiry\"') = 0 THEN '' "
+    'WHEN instr(lines, \'"quantity":0\') = 0 AND instr(lines, \'"expiry":"\') > 0 '
+    "AND length(lines) - length(replace(lines, '\"expiry\"', '')) = 8 "
+    'THEN substr(lines, instr(lines, \'"expiry":"\') + 10, 10) '
+    "ELSE coalesce((SELECT min(json_extract(value, '$.expiry')) FROM json_each(lines) "
+    "WHERE json_extract(value, '$.quantity') > 0 AND json_extract(value, '$.expiry') != ''), '') "
+    "END"
 )
-LEGACY_ROW_COLUMNS = "sku, name, category, quantity, location, min_stock, max_stock"
+LEGACY_ROW_COLUMNS = "sku, name, category, quantity, location, min_stock, max_stock, ''"
 UPGRADE_SCRIPT = f"""
 ALTER TABLE items ADD COLUMN unit TEXT NOT NULL DEFAULT 'pcs';
 ALTER TABLE items ADD COLUMN barcodes TEXT NOT NULL DEFAULT '{{}}';
@@ -815,6 +825,13 @@ class SQLiteRepository:
                     f"SELECT {MOVEMENT_COLUMNS} FROM movements WHERE sku_key = ? ORDER BY id",
                     (sku_key(sku),),
                 )
+            return [self._to_movement(tuple(row)) for row in rows]
+
+    def latest_movements(self, limit: int) -> list[Movement]:
+        with self._mutex:
+            rows = self._read(
+                f"SELECT {MOVEMENT_COLUMNS} FROM movements ORDER BY id DESC LIMIT ?", (limit,)
+            )
             return [self._to_movement(tuple(row)) for row in rows]
 
     def _to_movement(self, row: tuple[Any, ...]) -> Movement:
