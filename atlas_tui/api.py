@@ -301,6 +301,31 @@ class AtlasAPI:
         """The item's end-of-day quantities over the last `days` days and its daily usage."""
         return self._call("trend", lambda s: s.trend(sku, days))
 
+    def undo_plan(self) -> Envelope:
+        """What `undo` would take back: this user's latest change, "undo": {"summary",
+        "movements"}; refused when there is none or another user's later change stands in
+        its way."""
+        return self._call("undo", lambda s: s.undo_plan().to_dict())
+
+    def undo(self, expect: Sequence[int] | None = None) -> Envelope:
+        """Take back this user's latest change (a bulk step whole) with compensating
+        movements: "undone" (as `undo_plan` shows it) and "item" (afterwards). With
+        `expect`, the movement ids `undo_plan` listed, only if it is still that change."""
+
+        def run(s: InventoryService) -> dict[str, Any]:
+            plan = s.undo_plan()
+            if expect is not None and sorted(plan.ids) != sorted(expect):
+                raise ValidationError(
+                    "undo", f"your latest change is now the {plan.summary}: nothing undone"
+                )
+            item = s.undo(plan)
+            return {"undone": plan.to_dict(), "item": item.to_dict()}
+
+        envelope = self._call("result", run)
+        if envelope["success"]:
+            envelope.update(envelope.pop("result"))
+        return envelope
+
     def history(self, sku: str | None = None, since: str | datetime | None = None) -> Envelope:
         """Movements newest first: one SKU's ([] if never seen), or all since a moment."""
 

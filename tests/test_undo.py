@@ -82,7 +82,7 @@ def test_undo_after_a_restart_takes_back_the_previous_process_change(db: Path) -
     as_user(db, "alice").undo_last()
     with pytest.raises(NotFoundError):
         again.get("BOLT-1")
-    with pytest.raises(ValidationError, match="^undo: nothing of yours to undo$"):
+    with pytest.raises(ValidationError, match=r"^undo: nothing of yours to undo$"):
         as_user(db, "alice").undo_plan()  # the undos themselves are never undone
     assert not as_user(db, "alice").can_undo()
 
@@ -108,7 +108,7 @@ def test_another_users_later_change_of_the_same_line_refuses_the_undo(db: Path) 
     alice.pick("BOLT-1", 50, location="A1")
     bob.pick("BOLT-1", 5, location="A1")
     before = unchanged(alice)
-    refusal = "^undo: BOLT-1 was changed by bob at 14:05 after your change: undo refused$"
+    refusal = r"^undo: BOLT-1 was changed by bob at 14:05 after your change: undo refused$"
     with pytest.raises(ValidationError, match=refusal):
         alice.undo_plan()
     with pytest.raises(ValidationError, match=refusal):
