@@ -4,9 +4,10 @@
     python bench/undo.py [--items 200000] [--per-item 5]
 
 For each backend, a store of --items items with --per-item movements each (user "bench"),
-then one change by "alice"; timed in a fresh process's service: alice's undo plan (her
+then two changes by "alice"; timed in a fresh process's service: alice's undo plan (her
 change is the newest), the plan of "carol" who never changed anything (the whole history
-is hers to search: the worst case), and alice's undo itself. For SQLite also without the
+is hers to search: the worst case), alice's plan after `warm_history` (as in the app), and
+alice's undo itself. For SQLite also without the
 movements_by_user index (a store made before it), and what adding it at the first write
 costs.
 """
@@ -55,6 +56,9 @@ def bench(kind: str, path: Path, items: list[InventoryItem], per_item: int) -> N
     # Each in a fresh process's service (opened before the clock starts).
     timed("alice's plan (her change is the newest)", as_user(path, "alice").undo_plan)
     timed("carol's plan (no change of hers at all)", as_user(path, "carol").undo_plan)
+    warm = as_user(path, "alice")
+    warm.warm_history()  # what the app does in the background at start
+    timed("alice's plan, history warmed (the app)", warm.undo_plan)
     timed("alice's undo (plan and transaction)", as_user(path, "alice").undo_last)
     if kind != "sqlite":
         return

@@ -745,7 +745,7 @@ class ItemsScreen(Screen[None]):
         except AtlasError as error:
             self.tell(str(error), title="Not undone", severity="error")
             return
-        question = Text.assemble("Undo your ", literal(plan.summary), "?")
+        question = literal(plan.question)
 
         def answered(yes: bool | None) -> None:
             if not yes:

@@ -47,18 +47,16 @@ class UndoPlan:
 
     @property
     def ids(self) -> tuple[int | None, ...]:
+        """The movements' ids: what `undo` checks it still is."""
         return tuple(m.id for m in self.movements)
 
     @property
-    def sku(self) -> str:
-        """The item to show afterwards (a bulk step's first)."""
-        return self.movements[-1].sku
-
-    @property
     def question(self) -> str:
+        """What the app and the command line ask before undoing."""
         return f"Undo your {self.summary}?"
 
     def to_dict(self) -> dict[str, Any]:
+        """The summary and the movements, oldest first, as JSON-ready data."""
         return {
             "summary": self.summary,
             "movements": [m.to_dict() for m in reversed(self.movements)],
