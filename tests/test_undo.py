@@ -217,3 +217,24 @@ def test_finding_the_latest_change_reads_the_users_movements_newest_first(db: Pa
     found = [m.id for m in alice.repository.user_movements("alice")]
     assert found == [*range(301, 201, -1), 1]  # pages of them, newest first
     assert [m.id for m in alice.repository.later_movements("bolt-1", 298)] == [299, 300, 301]
+
+
+def test_a_scan_taken_back_in_scan_mode_is_not_undone_again(widget: InventoryService) -> None:
+    from atlas_tui.services.scanning import ScanSession
+
+    widget.adjust("ITEM-001", -10)
+    scans = ScanSession(widget)
+    scans.choose("pick")
+    scans.enter("5*ITEM-001")
+    assert scans.undo().ok
+    assert widget.undo_plan().summary.startswith("adjustment of ITEM-001 by -10 at ")
+    assert widget.undo_last().quantity == 100
+
+
+def test_older_undos_are_recognised_by_their_reason(db: Path) -> None:
+    """Stores written before undos were marked: the reason names what an undo took back."""
+    alice = as_user(db, "alice")
+    alice.add("BOLT-1", "Bolt", quantity=10)
+    alice.adjust("BOLT-1", -3)
+    alice.adjust("BOLT-1", 3, reason="undo of #2 (adjust)")  # as the old undo recorded it
+    assert alice.undo_plan().summary == "adding of BOLT-1 at 14:05"
