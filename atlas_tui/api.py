@@ -61,6 +61,13 @@ def failure(error: BaseException, path: object = None) -> Envelope:
     }
 
 
+def _movement_ids(field: str, value: object) -> list[int]:
+    """A list of movement ids (whole numbers from 1)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not value:
+        raise ValidationError(field, f"must be a list of movement ids, got {shown(value)}")
+    return [clean_int(field, n, minimum=1) for n in value]
+
+
 class AtlasAPI:
     """Inventory operations for scripts; `AtlasAPI()` uses ATLAS_STORAGE_PATH or the default."""
 
@@ -313,8 +320,9 @@ class AtlasAPI:
         `expect`, the movement ids `undo_plan` listed, only if it is still that change."""
 
         def run(s: InventoryService) -> dict[str, Any]:
+            wanted = None if expect is None else _movement_ids("expect", expect)
             plan = s.undo_plan()
-            if expect is not None and sorted(plan.ids) != sorted(expect):
+            if wanted is not None and sorted(plan.ids) != sorted(wanted):
                 raise ValidationError(
                     "undo", f"your latest change is now the {plan.summary}: nothing undone"
                 )
