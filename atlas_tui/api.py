@@ -61,6 +61,13 @@ def failure(error: BaseException, path: object = None) -> Envelope:
     }
 
 
+def _movement_ids(field: str, value: object) -> list[int]:
+    """A list of movement ids (whole numbers from 1)."""
+    if isinstance(value, str | bytes) or not isinstance(value, Sequence) or not value:
+        raise ValidationError(field, f"must be a list of movement ids, got {shown(value)}")
+    return [clean_int(field, n, minimum=1) for n in value]
+
+
 class AtlasAPI:
     """Inventory operations for scripts; `AtlasAPI()` uses ATLAS_STORAGE_PATH or the default."""
 
@@ -306,6 +313,32 @@ class AtlasAPI:
     def trend(self, sku: str, days: int = 30) -> Envelope:
         """The item's end-of-day quantities over the last `days` days and its daily usage."""
         return self._call("trend", lambda s: s.trend(sku, days))
+
+    def undo_plan(self) -> Envelope:
+        """What `undo` would take back: this user's latest change, "undo": {"summary",
+        "movements"}; refused when there is none or another user's later change stands in
+        its way."""
+        return self._call("undo", lambda s: s.undo_plan().to_dict())
+
+    def undo(self, expect: Sequence[int] | None = None) -> Envelope:
+        """Take back this user's latest change (a bulk step whole) with compensating
+        movements: "undone" (as `undo_plan` shows it) and "item" (afterwards). With
+        `expect`, the movement ids `undo_plan` listed, only if it is still that change."""
+
+        def run(s: InventoryService) -> dict[str, Any]:
+            wanted = None if expect is None else _movement_ids("expect", expect)
+            plan = s.undo_plan()
+            if wanted is not None and sorted(plan.ids) != sorted(wanted):
+                raise ValidationError(
+                    "undo", f"your latest change is now the {plan.summary}: nothing undone"
+                )
+            item = s.undo(plan)
+            return {"undone": plan.to_dict(), "item": item.to_dict()}
+
+        envelope = self._call("result", run)
+        if envelope["success"]:
+            envelope.update(envelope.pop("result"))
+        return envelope
 
     def history(self, sku: str | None = None, since: str | datetime | None = None) -> Envelope:
         """Movements newest first: one SKU's ([] if never seen), or all since a moment."""

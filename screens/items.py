@@ -840,16 +840,32 @@ class ItemsScreen(Screen[None]):
             self.app.push_screen(HistoryDialog(item.sku, lambda: self.service.history(item.sku)))
 
     def action_undo(self) -> None:
-        """Take back your last change (recorded as a new movement)."""
-        before = self.service.version()
+        """Take back your latest change (also one made before a restart), after saying what
+        it is; recorded as new movements."""
         try:
-            item = self.service.undo_last()
+            plan = self.service.undo_plan()
         except AtlasError as error:
             self.tell(str(error), title="Not undone", severity="error")
             return
-        self._saved(before)
-        self.tell(f"Undone: {item.sku}", timeout=3)
-        self._show_change(item.sku)
+        question = literal(plan.question)
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                self.tell("Nothing undone", timeout=2)
+                return
+            before = self.service.version()
+            try:
+                item = self.service.undo(plan)
+            except AtlasError as error:
+                self.tell(str(error), title="Not undone", severity="error")
+                return
+            if len({m.sku.casefold() for m in plan.movements}) == 1:
+                self._saved(before)
+            # else the screen catches up with a bulk step's other items as with any writer's
+            self.tell(f"Undone: your {plan.summary}", timeout=3)
+            self._show_change(item.sku)
+
+        self.app.push_screen(ConfirmDialog(question), answered)
 
     def action_scan(self) -> None:
         """Scan mode: receive, pick, count or move scan after scan, without dialogs."""

@@ -188,12 +188,37 @@ async def test_move_delete_with_confirm_and_cancel_and_undo(store: Path) -> None
         await pilot.press("delete", "y")
         await wait_for(pilot, lambda: rows(screen) == ["B-2", "C-3"])
         assert [m.kind for m in make_service(store).history("A-1")][:2] == ["delete", "move"]
-        await pilot.press("u")  # undo the delete
+        await pilot.press("u", "y")  # undo the delete
         await wait_for(pilot, lambda: rows(screen) == ["A-1", "B-2", "C-3"])
-        await pilot.press("u")  # undo the move
+        await pilot.press("u", "y")  # undo the move
         await wait_for(pilot, lambda: make_service(store).get("A-1").location == "A1")
         history = make_service(store).history("A-1")
         assert [m.reason for m in history][:2] == ["undo of #4 (move)", "undo of #5 (delete)"]
+
+
+async def test_undo_says_what_it_takes_back_and_asks_first(store: Path) -> None:
+    # Changed by this user in another process before the app started (a dropped session).
+    make_service(store).pick("B-2", 1)
+    app = make_app(store)
+    async with app.run_test(size=(80, 30)) as pilot:
+        screen = await ready(app, pilot)
+        assert screen.table.current is not None and screen.table.current.sku == "A-1"
+        await pilot.press("u")
+        dialog = app.screen
+        assert isinstance(dialog, ConfirmDialog)
+        assert str(dialog.question).startswith("Undo your pick of 1 B-2 at ")
+        await pilot.press("n")
+        await wait_for(pilot, lambda: isinstance(app.screen, ItemsScreen))
+        assert stored(store, "B-2") == 0  # nothing undone
+        await pilot.press("u")
+        assert isinstance(app.screen, ConfirmDialog)
+        await pilot.press("y")
+        await wait_for(pilot, lambda: stored(store, "B-2") == 1)
+        await wait_for(
+            pilot, lambda: screen.table.current is not None and screen.table.current.sku == "B-2"
+        )
+        assert screen.table.current is not None and screen.table.current.quantity == 1
+        assert make_service(store).history("B-2")[0].details["undoes"] == [4]
 
 
 async def test_filter_as_you_type_enter_keeps_escape_clears(store: Path) -> None:

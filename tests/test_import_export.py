@@ -127,7 +127,7 @@ def test_an_import_ends_what_undo_can_take_back(stocked: InventoryService, tmp_p
     assert result.counts["added"] == 300
     assert stocked.repository.movement_count() == 2 + 300
     assert not stocked.can_undo()
-    with pytest.raises(ValidationError, match="undo: nothing to undo in this session"):
+    with pytest.raises(ValidationError, match="undo: your last change was an import"):
         stocked.undo_last()
     assert stocked.get("BULK-0299").quantity == 299 and stocked.get("ITEM-002").quantity == 5
 

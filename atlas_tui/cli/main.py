@@ -340,9 +340,11 @@ def build_parser() -> argparse.ArgumentParser:
     add_workflow_commands(command, common)
     from atlas_tui.cli.config_cmd import add_config_command
     from atlas_tui.cli.labels import add_labels_command
+    from atlas_tui.cli.undo import add_undo_command
 
     add_config_command(command, common)
     add_labels_command(command)
+    add_undo_command(command)
     command("tui", "start the app (the default)", _tui_args)
     return parser
 
@@ -372,6 +374,11 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     from atlas_tui.cli.workflows import run_workflow
 
     done = run_workflow(args, api, out)
+    if done is not None:
+        return done
+    from atlas_tui.cli.undo import run_undo
+
+    done = run_undo(args, api, out)
     if done is not None:
         return done
     from atlas_tui.cli.stock import run_stock_command

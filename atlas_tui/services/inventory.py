@@ -63,6 +63,7 @@ from atlas_tui.services.replay import (
 )
 from atlas_tui.services.stocktake import Stocktake
 from atlas_tui.services.trends import quantity_trend, reorder_report
+from atlas_tui.services.undo import UndoPlan, latest_step, plan_undo, undone_ids
 from atlas_tui.storage import files
 from atlas_tui.storage.base import InventoryRepository, SessionStore
 
@@ -117,7 +118,7 @@ class InventoryService:
         self.max_items = max_items
         self.user = user or login_name()
         self._clock = clock
-        # Movements this service committed, newest last: what `undo_last` can take back.
+        # Movements this service committed, newest last (`last_change`; scan mode's undo).
         self._done: list[Movement] = []
         self._uncommitted: list[Movement] = []
         self._depth = 0
@@ -125,6 +126,8 @@ class InventoryService:
         self._barcodes: tuple[Hashable, dict[str, list[tuple[str, int]]]] | None = None
         # The id marking the movements of the step being recorded (see `batch(step=True)`).
         self._step: str | None = None
+        # The movement whose compensating movement is being recorded (see `undo`).
+        self._undoing: int | None = None
 
     # Plumbing ---------------------------------------------------------------------------------
 
@@ -212,6 +215,8 @@ class InventoryService:
         if self._step is not None:
             # A copy: the caller's details may be shared with another movement.
             movement = replace(movement, details={**movement.details, "batch": self._step})
+        if self._undoing is not None:
+            movement = replace(movement, details={**movement.details, "undoes": [self._undoing]})
         recorded = self.repository.append_movement(movement)
         self._uncommitted.append(recorded)
         return recorded
@@ -789,43 +794,87 @@ class InventoryService:
         return self._done[-1] if self._done else None
 
     def can_undo(self) -> bool:
-        """Whether this session has a change left to take back."""
-        return bool(self._done)
+        """Whether this user has a change left that undo could take back."""
+        try:
+            latest_step(self.repository, self.user)
+        except ValidationError:
+            return False
+        return True
+
+    def undo_plan(self) -> UndoPlan:
+        """What `undo` would take back: this user's latest change in the store (made in
+        any process, also before a restart; a bulk step whole), with its wording.
+
+        ValidationError "nothing of yours to undo", or why it may not be (another user's
+        later change of the same stock line, field or home; see services/undo.py).
+        """
+        return plan_undo(self.repository, self.user, self._clock())
+
+    def undo(self, plan: UndoPlan) -> InventoryItem:
+        """Take back what `plan` names with compensating movements, all in one transaction.
+
+        History is never erased: each compensating movement is recorded like any change,
+        with a reason naming the movement it reverses and details["undoes"] = [its id].
+        The plan is checked again inside the transaction: if it is no longer this user's
+        latest change, or someone changed the item meanwhile, nothing is done. Returns the
+        item (a bulk step's first) as it is afterwards (for an undone add, as removed).
+        """
+        with self._transaction():
+            fresh = self.undo_plan()
+            if fresh.ids != plan.ids:
+                raise ValidationError(
+                    "undo", f"your latest change is now the {fresh.summary}: nothing undone"
+                )
+            result: InventoryItem | None = None
+            for movement in plan.movements:
+                result = self._take_back(movement)
+        assert result is not None
+        taken = {m.id for m in plan.movements}
+        self._done = [m for m in self._done if m.id not in taken and not undone_ids(m)]
+        return result
 
     def undo_last(self) -> InventoryItem:
-        """Take back this session's last change with a compensating movement.
+        """Take back this user's latest change (see `undo_plan`, `undo`)."""
+        return self.undo(self.undo_plan())
 
-        History is never erased: the undo is recorded like any change, with a reason that
-        names the movement it reverses. Returns the item as it is afterwards (for an undone
-        add, the item as it was when removed).
-        """
-        if not self._done:
-            raise ValidationError("undo", "nothing to undo in this session")
-        last = self._done[-1]
-        mark = len(self._done)
+    def take_back(self, last: Movement) -> InventoryItem:
+        """Take back one movement this service committed, unchecked (scan mode's per-scan
+        undo checks that it is its own latest); it then leaves `last_change`."""
+        with self._transaction():
+            result = self._take_back(last)
+        ids = [m.id for m in self._done]
+        if last.id in ids:
+            del self._done[ids.index(last.id) :]
+        return result
+
+    def _take_back(self, last: Movement) -> InventoryItem:
+        """Record the compensating movement of `last`, marked as its undo."""
         reason = f"undo of #{last.id} ({last.kind})"
         details = last.details
-        with self._transaction():
+        assert last.id is not None
+        self._undoing = last.id
+        try:
             if last.kind == "add":
-                result = self.delete(last.sku, reason)
-            elif "lines" in details:
-                result = self._undo_lines(last, reason)
-            elif last.kind == "adjust":
-                result = self.adjust(last.sku, -last.delta, reason)
-            elif last.kind == "count":
-                result = self.count(last.sku, last.quantity_before, reason)
-            elif last.kind == "move":
-                result = self._relocate(last.sku, str(details.get("from", "")), reason)
-            elif last.kind == "update":
-                result = self.update(last.sku, reason, **_reverse_changes(details["changes"]))
-            else:
-                snapshot = dict(details["item"])
-                snapshot["quantity"] = last.quantity_before
-                for stamp in ("created_at", "updated_at"):
-                    snapshot.pop(stamp, None)
-                result = self.add_many([snapshot], reason=reason, single=True)[0]
-        del self._done[mark - 1 :]
-        return result
+                return self.delete(last.sku, reason)
+            if "lines" in details:
+                return self._undo_lines(last, reason)
+            if last.kind == "adjust":
+                return self.adjust(last.sku, -last.delta, reason)
+            if last.kind == "count":
+                return self.count(last.sku, last.quantity_before, reason)
+            if last.kind == "move":
+                return self._relocate(last.sku, str(details.get("from", "")), reason)
+            if last.kind == "update":
+                return self.update(last.sku, reason, **_reverse_changes(details["changes"]))
+            if "item" not in details:
+                raise ValidationError("undo", f"#{last.id} ({last.kind}) cannot be taken back")
+            snapshot = dict(details["item"])
+            snapshot["quantity"] = last.quantity_before
+            for stamp in ("created_at", "updated_at"):
+                snapshot.pop(stamp, None)
+            return self.add_many([snapshot], reason=reason, single=True)[0]
+        finally:
+            self._undoing = None
 
     def _undo_lines(self, last: Movement, reason: str) -> InventoryItem:
         """Put back the lines a movement changed (and the home a move changed)."""

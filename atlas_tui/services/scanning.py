@@ -570,7 +570,7 @@ class ScanSession:
     def _undo(self, done: _Done) -> InventoryItem:
         """Take back the movements of one scan (the service's latest), newest first.
 
-        Each is its own undo (the service keeps its undo list straight only that way): if
+        Each is its own undo (the service keeps `last_change` straight only that way): if
         one is refused, those already undone are dropped from `done`, so trying again
         goes on from there.
         """
@@ -583,7 +583,7 @@ class ScanSession:
             latest = self.service.last_change()
             if latest is None or (latest.sku.casefold(), latest.kind) != (sku, kind):
                 raise ValidationError("undo", "a later change came after this scan")
-            result = self.service.undo_last()
+            result = self.service.take_back(latest)
             done.made.pop()
             after = self.service.last_change()
             done.last_id = None if after is None else after.id

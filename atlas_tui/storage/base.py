@@ -110,6 +110,16 @@ class InventoryRepository(Protocol):
         the history (never all of it)."""
         ...
 
+    def user_movements(self, user: str) -> Iterator[Movement]:
+        """The movements `user` recorded, newest first, read a few at a time: the latest
+        are found without reading the whole history."""
+        ...
+
+    def later_movements(self, sku: str, after: int) -> list[Movement]:
+        """One SKU's movements (matched case-insensitively) with ids above `after`, oldest
+        first."""
+        ...
+
     def history_mark(self) -> Hashable:
         """Where the history ends now, for `changed_since`."""
         ...

@@ -334,6 +334,34 @@ class Journal:
                             break
         return found
 
+    def records_of_user(
+        self, journal_id: str | None, committed: int, user: str
+    ) -> Iterator[dict[str, Any]]:
+        """The committed movement records of one user, newest first: a search backwards for
+        the user's field (lines are parsed only where it occurs), so the latest come first
+        without reading the whole journal."""
+        if journal_id is None or committed == 0:
+            return
+        needle = b'"user":' + orjson.dumps(user)
+        with (
+            self._open(journal_id) as handle,
+            mmap.mmap(handle.fileno(), committed, access=mmap.ACCESS_READ) as data,
+        ):
+            end = committed
+            while end > 0:
+                at = data.rfind(needle, 0, end)
+                if at < 0:
+                    return
+                start = data.rfind(b"\n", 0, at) + 1
+                stop = data.find(b"\n", at, committed)
+                end = start
+                line = data[start : committed if stop < 0 else stop]
+                if line.startswith(_META_LINE):
+                    continue
+                record = self._parse(journal_id, line)
+                if record.get("user") == user:
+                    yield record
+
     def records_for(self, journal_id: str | None, committed: int, key: str) -> list[dict[str, Any]]:
         """The committed movement records of one SKU key, oldest first.
 

@@ -90,7 +90,12 @@ CREATE TABLE items (
 );
 CREATE INDEX movements_by_sku ON movements (sku_key, id);
 CREATE INDEX movements_by_time ON movements (timestamp);
+CREATE INDEX movements_by_user ON movements (user, id);
 """
+# Stores made before undo followed the user lack it: their first write adds it (once).
+USER_INDEX = "CREATE INDEX IF NOT EXISTS movements_by_user ON movements (user, id)"
+# Movements read per query of `user_movements`.
+USER_PAGE = 64
 # A new database: the tables, marked as ATLAS's and with the schema's version.
 CREATE_SCRIPT = (
     f"{SCHEMA}PRAGMA application_id = {APPLICATION_ID};PRAGMA user_version = {SCHEMA_VERSION};"
@@ -270,6 +275,7 @@ class SQLiteRepository:
         self._written = 0  # rows written by the open transaction
         self._cache_before: int | None = None  # the cache size a bulk transaction raised
         self._format = SCHEMA_VERSION  # 1 while a store of before stock lines is read
+        self._user_index = False  # whether this connection made sure of movements_by_user
 
     @property
     def path(self) -> Path:
@@ -479,6 +485,8 @@ class SQLiteRepository:
             self._next_movement_id = None
             self._written = 0
             try:
+                if not self._user_index:
+                    conn.execute(USER_INDEX)
                 yield
                 if self._dirty:
                     self._backup_once()
@@ -486,6 +494,7 @@ class SQLiteRepository:
                     conn.execute("COMMIT")
                 except sqlite3.DatabaseError as exc:
                     raise StorageError(f"cannot write data file {self._path}: {exc}") from None
+                self._user_index = True
                 if self._dirty:
                     self._commits += 1
                     self._items_cache = None
@@ -831,6 +840,31 @@ class SQLiteRepository:
         with self._mutex:
             rows = self._read(
                 f"SELECT {MOVEMENT_COLUMNS} FROM movements ORDER BY id DESC LIMIT ?", (limit,)
+            )
+            return [self._to_movement(tuple(row)) for row in rows]
+
+    def user_movements(self, user: str) -> Iterator[Movement]:
+        """The user's movements newest first, a page of USER_PAGE per query (indexed)."""
+        before: int | None = None
+        while True:
+            with self._mutex:
+                rows = self._read(
+                    f"SELECT {MOVEMENT_COLUMNS} FROM movements WHERE user = ? AND id < ? "
+                    "ORDER BY id DESC LIMIT ?",
+                    (user, before if before is not None else 2**62, USER_PAGE),
+                )
+                page = [self._to_movement(tuple(row)) for row in rows]
+            yield from page
+            if len(page) < USER_PAGE:
+                return
+            before = page[-1].id
+
+    def later_movements(self, sku: str, after: int) -> list[Movement]:
+        with self._mutex:
+            rows = self._read(
+                f"SELECT {MOVEMENT_COLUMNS} FROM movements WHERE sku_key = ? AND id > ? "
+                "ORDER BY id",
+                (sku_key(sku), after),
             )
             return [self._to_movement(tuple(row)) for row in rows]
 

@@ -858,6 +858,23 @@ class TinyDBRepository:
             found[:0] = reversed(self._new_movements)
         return found[:limit]
 
+    def user_movements(self, user: str) -> Iterator[Movement]:
+        """The user's movements newest first: this transaction's, the journal's read
+        backwards, then any of the legacy table."""
+        with self._mutex:
+            state = self._refresh()
+            journal_id, committed, legacy = state.journal_id, state.pos, state.legacy
+            pending = [m for m in self._new_movements if m.user == user] if self._mine() else []
+        yield from reversed(pending)
+        for record in self._journal.records_of_user(journal_id, committed, user):
+            yield self._to_movement(record)
+        for doc_id, doc in sorted(legacy.items(), key=_by_id, reverse=True):
+            if doc.get("user") == user:
+                yield self._to_movement({**doc, "id": int(doc_id)})
+
+    def later_movements(self, sku: str, after: int) -> list[Movement]:
+        return [m for m in self.movements(sku) if m.id is not None and m.id > after]
+
     def _replaced_meanwhile(self) -> bool:
         """Whether the data file is another version than the state read (a restore's)."""
         with self._mutex:
