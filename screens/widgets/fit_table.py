@@ -79,6 +79,7 @@ class FitTable(DataTable[CellType]):
         self._kept: list[tuple[RowKey, tuple[Any, ...]]] = []
         self._natural: dict[str, int] = {}
         self._plan: Plan = ()
+        self._picks: tuple[int, ...] = ()  # where each shown column's cell is in a full row
         self._planning = False
 
     @property
@@ -122,8 +123,7 @@ class FitTable(DataTable[CellType]):
         return self
 
     def _project(self, cells: tuple[Any, ...]) -> tuple[Any, ...]:
-        at = {fit.key: n for n, fit in enumerate(self._fits)}
-        return tuple(cells[at[key]] if at[key] < len(cells) else "" for key, _ in self._plan)
+        return tuple(cells[n] if n < len(cells) else "" for n in self._picks)
 
     def on_resize(self, event: events.Resize) -> None:
         self._replan()
@@ -146,6 +146,8 @@ class FitTable(DataTable[CellType]):
         cursor, scroll_y = self.cursor_coordinate, self.scroll_y
         super().clear(columns=True)
         self._plan = plan
+        at = {fit.key: n for n, fit in enumerate(self._fits)}
+        self._picks = tuple(at[key] for key, _ in plan)
         labels = {fit.key: fit.label for fit in self._fits}
         for key, width in plan:
             super().add_column(labels[key], width=width, key=key)
