@@ -41,6 +41,8 @@ class AtlasApp(TypeAheadApp[None]):
 
     TITLE = "ATLAS"
     SUB_TITLE = "inventory"
+    # The status line stays in view when a pane is maximised (`z`): it tells what was saved.
+    ALLOW_IN_MAXIMIZED_VIEW = "Footer, StatusLine"
     COMMANDS = TypeAheadApp.COMMANDS | {ActionCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit", id="quit"),

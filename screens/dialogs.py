@@ -6,12 +6,13 @@ from collections.abc import Callable
 from typing import Any, ClassVar, Generic, TypeVar
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
@@ -44,6 +45,15 @@ def literal(value: object) -> Text:
 
 
 ResultT = TypeVar("ResultT")
+
+
+def fit_body(dialog: Widget, body: Widget, room: int) -> None:
+    """Cap `body` so that `dialog` with everything else in it (title, buttons) fits in
+    `room` rows: the body scrolls rather than pushing the title or the buttons off screen."""
+    others = sum(
+        child.outer_size.height for child in dialog.children if child is not body and child.display
+    )
+    body.styles.max_height = max(room - others - dialog.styles.gutter.height, 3)
 
 
 class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
@@ -81,19 +91,34 @@ class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label(self.heading(), id="heading")
-            yield from self.lead()
-            for input_id, label, value, placeholder in self.fields():
-                # A stored value may hold control characters: the box shows it escaped, and
-                # an untouched box gives back the stored value, not its escaped spelling.
-                shown = safe_text(value)
-                self._prefilled[input_id] = (shown, value)
-                yield Label(label, classes="field-label")
-                yield Input(value=shown, placeholder=placeholder, id=input_id)
-                yield Static("", id=f"{input_id}-error", classes="field-error")
-            yield Static("", id="form-error", classes="field-error")
+            # On a short terminal the fields scroll; the title and the buttons stay put.
+            with VerticalScroll(id="dialog-body", can_focus=False):
+                yield from self.lead()
+                for input_id, label, value, placeholder in self.fields():
+                    # A stored value may hold control characters: the box shows it escaped,
+                    # and an untouched box gives back the stored value, not its escaped
+                    # spelling.
+                    shown = safe_text(value)
+                    self._prefilled[input_id] = (shown, value)
+                    yield Label(label, classes="field-label")
+                    yield Input(value=shown, placeholder=placeholder, id=input_id)
+                    yield Static("", id=f"{input_id}-error", classes="field-error")
+                yield Static("", id="form-error", classes="field-error")
             with Horizontal(id="buttons"):
                 yield Button("Save", variant="primary", id="save")
                 yield Button("Cancel", id="cancel")
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        fit_body(self.query_one("#dialog"), self.query_one("#dialog-body"), self.size.height)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        # Centred, a field shows with its label above and its message below.
+        body = self.query_one("#dialog-body")
+        if body in event.widget.ancestors:
+            body.scroll_to_center(event.widget, animate=False)
 
     def values(self) -> dict[str, str]:
         """What each input holds, in the user's terms (an untouched input: its stored value)."""
@@ -339,6 +364,12 @@ class PickDialog(ModalScreen[str | None]):
             options = [Option(Text("(all)", style="italic"), id=ALL)] if self.offer_all else []
             options += [Option(literal(value), id=f"v{n}") for n, value in enumerate(self.values)]
             yield OptionList(*options, id="choices")
+
+    def on_resize(self, event: events.Resize) -> None:
+        self.call_after_refresh(self._fit)
+
+    def _fit(self) -> None:
+        fit_body(self.query_one("#dialog"), self.query_one("#choices"), self.size.height)
 
     def on_mount(self) -> None:
         choices = self.query_one(OptionList)

@@ -9,7 +9,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DataTable, Input, Label, Static
@@ -82,13 +82,15 @@ class ImportDialog(ModalScreen[ImportResult | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
             yield Label("Import items from a CSV or JSON file", id="heading")
-            yield Label("File", classes="field-label")
-            yield Input(self.path, placeholder="path to a .csv or .json file", id="file")
-            yield Label("Column mapping (optional)", classes="field-label")
-            yield Input(placeholder="e.g. Artikel=sku, Bestand=quantity", id="mapping")
-            yield Checkbox("All or nothing: import no row if any is refused", id="strict")
-            yield Static("enter previews the file; nothing changes until Import",
-                         id="import-summary")  # fmt: skip
+            # On a short terminal these scroll; the title, preview and buttons stay.
+            with VerticalScroll(id="dialog-body", can_focus=False):
+                yield Label("File", classes="field-label")
+                yield Input(self.path, placeholder="path to a .csv or .json file", id="file")
+                yield Label("Column mapping (optional)", classes="field-label")
+                yield Input(placeholder="e.g. Artikel=sku, Bestand=quantity", id="mapping")
+                yield Checkbox("All or nothing: import no row if any is refused", id="strict")
+                yield Static("enter previews the file; nothing changes until Import",
+                             id="import-summary")  # fmt: skip
             yield DataTable(id="preview", cursor_type="row", zebra_stripes=True)
             with Horizontal(id="buttons"):
                 yield Button("Import (ctrl+s)", variant="primary", id="import", disabled=True)

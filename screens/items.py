@@ -55,6 +55,7 @@ from screens.widgets.item_rows import (
 )
 from screens.widgets.item_table import SORTABLE, ItemTable
 from screens.widgets.status_line import status_and_footer
+from screens.widgets.zoom import toggle_maximize, zoom_binding
 
 # Rows drawn before the rest are read or found: more than any terminal shows.
 FIRST_ROWS = 200
@@ -118,6 +119,7 @@ class ItemsScreen(Screen[None]):
         Binding("l", "pick_location", "Location", id="location"),
         Binding("o", "sort", "Sort", id="sort"),
         Binding("O", "sort_reverse", "Reverse sort", show=False, id="sort-reverse"),
+        zoom_binding("items"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
         Binding("escape", "dismiss_notice", "Dismiss message", show=False, id="dismiss"),
         Binding("b", "view('low')", "Only low stock", show=False, id="view-low"),
@@ -218,6 +220,10 @@ class ItemsScreen(Screen[None]):
         notice = self.query_one("#notice", Static)
         notice.update(Text.assemble(safe_text(message), ("  (esc to dismiss)", "dim")))
         notice.add_class("shown")
+
+    def action_toggle_maximize(self) -> None:
+        """Give the focused pane (table or detail) the whole screen, or put it back."""
+        toggle_maximize(self)
 
     def action_dismiss_notice(self) -> None:
         """Clear the message of the last refusal."""

@@ -17,7 +17,9 @@ from atlas_tui.domain.errors import AtlasError
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.text import safe_text
 from atlas_tui.wording import expiry_words
+from screens.widgets.fit_table import Fit, FitTable
 from screens.widgets.status_line import status_and_footer
+from screens.widgets.zoom import toggle_maximize, zoom_binding
 
 
 def _cell(value: object, style: str = "") -> Text:
@@ -29,7 +31,7 @@ def _number(value: int, style: str = "") -> Text:
     return Text(f"{value:,}", style=style, justify="right")
 
 
-class LocationTable(DataTable[Text]):
+class LocationTable(FitTable[Text]):
     """The list of locations; enter opens the one under the cursor."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -37,7 +39,7 @@ class LocationTable(DataTable[Text]):
     ]
 
 
-class LineTable(DataTable[Text]):
+class LineTable(FitTable[Text]):
     """The lines at one location; enter goes to the item of the one under the cursor."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -54,6 +56,7 @@ class LocationsScreen(Screen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="locations-back"),
         Binding("ctrl+r", "reload", "Reload", id="locations-reload"),
+        zoom_binding("locations"),
     ]
 
     def __init__(self, service: InventoryService) -> None:
@@ -69,12 +72,13 @@ class LocationsScreen(Screen[str | None]):
 
     def on_mount(self) -> None:
         self.sub_title = "locations"
-        table = self.query_one("#locations", DataTable)
-        table.add_column("Path", key="path")
-        table.add_column("Name", key="name")
-        table.add_column(Text("Items", justify="right"), key="items")
-        table.add_column(Text("Qty", justify="right"), key="quantity")
-        table.add_column("", key="retired")
+        self.query_one("#locations", LocationTable).fit_columns(
+            Fit("path", "Path", floor=8, cap=40),
+            Fit("name", "Name", drop=2, floor=6, cap=30),
+            Fit("items", Text("Items", justify="right"), drop=1),
+            Fit("quantity", Text("Qty", justify="right")),
+            Fit("retired", "", drop=3),
+        )
         self.action_reload()
 
     def on_screen_resume(self) -> None:
@@ -132,6 +136,10 @@ class LocationsScreen(Screen[str | None]):
 
         self.app.push_screen(LocationScreen(self.service, code), chosen)
 
+    def action_toggle_maximize(self) -> None:
+        """Give the table the whole screen, or put it back."""
+        toggle_maximize(self)
+
     def action_back(self) -> None:
         """Back to the items."""
         self.dismiss(None)
@@ -146,6 +154,7 @@ class LocationScreen(Screen[str | None]):
     COMPONENT_CLASSES: ClassVar[set[str]] = {"location--expiring"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("escape", "back", "Back", id="location-back"),
+        zoom_binding("location"),
     ]
 
     def __init__(self, service: InventoryService, code: str) -> None:
@@ -162,13 +171,15 @@ class LocationScreen(Screen[str | None]):
 
     def on_mount(self) -> None:
         self.sub_title = "location"
-        table = self.query_one("#lines", DataTable)
-        table.add_column("SKU", key="sku")
-        table.add_column("Name", key="name")
-        table.add_column("Lot", key="lot")
-        table.add_column("Expiry", key="expiry")
-        table.add_column(Text("Qty", justify="right"), key="quantity")
-        table.add_column("Unit", key="unit")
+        # SKU and quantity stay; unit, lot, expiry, then the name give way when narrow.
+        self.query_one("#lines", LineTable).fit_columns(
+            Fit("sku", "SKU", floor=6, cap=16),
+            Fit("name", "Name", drop=2, floor=8, cap=40),
+            Fit("lot", "Lot", drop=4, floor=4, cap=12),
+            Fit("expiry", "Expiry", drop=3, floor=10),
+            Fit("quantity", Text("Qty", justify="right")),
+            Fit("unit", "Unit", drop=5, cap=8),
+        )
         self._load()
 
     @work(thread=True, exclusive=True, group="location", exit_on_error=False)
@@ -221,6 +232,10 @@ class LocationScreen(Screen[str | None]):
         """Back to the items screen with this line's item under the cursor."""
         if 0 <= event.cursor_row < len(self.skus):
             self.dismiss(self.skus[event.cursor_row])
+
+    def action_toggle_maximize(self) -> None:
+        """Give the table the whole screen, or put it back."""
+        toggle_maximize(self)
 
     def action_back(self) -> None:
         """Back to every location."""

@@ -19,6 +19,8 @@ from textual.worker import Worker, WorkerState, get_current_worker
 
 from atlas_tui.media import DEMO_DIR, MOVIE, SERIES, MediaError, MediaIndex, MediaItem, load_index
 from atlas_tui.text import safe_text
+from screens.media_detail import MediaDetail
+from screens.widgets.fit_table import Fit, FitTable
 from screens.widgets.status_line import status_and_footer
 
 RESULT_LIMIT = 200
@@ -128,17 +130,19 @@ class MediaScreen(Screen[None]):
             yield ProgressBar(id="progress", show_eta=False)
             yield Static("", id="warnings")
         yield Static("", id="message")
-        yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
+        yield FitTable(id="results", cursor_type="row", zebra_stripes=True)
         yield from status_and_footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#results", DataTable)
-        table.add_column("Title", key="title")
-        table.add_column("Type", key="kind")
-        table.add_column(Text("Year", justify="right"), key="year")
-        table.add_column("Director / network", key="who")
-        table.add_column(Text("S/E", justify="right"), key="counts")
-        table.add_column("File", key="file")
+        # Title, type and year first; the file, then who made it and the counts give way.
+        self.query_one("#results", FitTable).fit_columns(
+            Fit("title", "Title", floor=12, cap=TITLE_WIDTH),
+            Fit("kind", "Type"),
+            Fit("year", Text("Year", justify="right")),
+            Fit("who", "Director / network", drop=2, floor=8, cap=WHO_WIDTH),
+            Fit("counts", Text("S/E", justify="right"), drop=1),
+            Fit("file", "File", drop=3, floor=10),
+        )
         self.watch_state(self.state)
         if self.media_dir is None:
             self._unavailable(
@@ -291,6 +295,12 @@ class MediaScreen(Screen[None]):
     def action_focus_results(self) -> None:
         """Move to the results."""
         self.query_one("#results", DataTable).focus()
+
+    @on(DataTable.RowSelected, "#results")
+    def _open(self, event: DataTable.RowSelected) -> None:
+        """The result under the cursor in full."""
+        if self.index is not None and 0 <= event.cursor_row < len(self.shown):
+            self.app.push_screen(MediaDetail(self.shown[event.cursor_row], self.index.folder))
 
     @on(Input.Submitted, "#query")
     def _submitted(self) -> None:

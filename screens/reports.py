@@ -9,9 +9,10 @@ from typing import Any, ClassVar
 from rich.console import JustifyMethod
 from rich.style import Style
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.geometry import Size
 from textual.message import Message
 from textual.screen import Screen
 from textual.theme import Theme
@@ -23,7 +24,9 @@ from atlas_tui.domain.errors import AtlasError
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.text import safe_text
 from atlas_tui.wording import days_left_text, usage_rate
+from screens.widgets.fit_table import Fit, FitTable
 from screens.widgets.status_line import status_and_footer
+from screens.widgets.zoom import toggle_maximize, zoom_binding
 
 BAR_WIDTH = 30
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -47,7 +50,7 @@ def _cell(value: object, style: Style | str = "", justify: JustifyMethod = "left
     return Text(safe_text(value), style=style, justify=justify)
 
 
-class ItemRows(DataTable[Text]):
+class ItemRows(FitTable[Text]):
     """A list of items keyed by SKU; enter picks the item under the cursor."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -59,24 +62,30 @@ class StockTable(ItemRows):
     """Items as SKU, name, quantity, min/max and location rows; enter picks the item."""
 
     def on_mount(self) -> None:
-        self.add_column("SKU", key="sku")
-        self.add_column("Name", key="name")
-        self.add_column(Text("Qty", justify="right"), key="quantity")
-        self.add_column(Text("Min/Max", justify="right"), key="limits")
-        self.add_column("Location", key="location")
+        # On a narrow pane the figures stay; location, then limits, then the name give way.
+        self.fit_columns(
+            Fit("sku", "SKU", floor=6, cap=16),
+            Fit("name", "Name", drop=3, floor=8, cap=40),
+            Fit("quantity", Text("Qty", justify="right")),
+            Fit("limits", Text("Min/Max", justify="right"), drop=2),
+            Fit("location", "Location", drop=4, floor=6, cap=14),
+        )
 
 
 class ReorderTable(ItemRows):
     """The reorder list: on hand, min/max, units to order, usage per day and days left."""
 
     def on_mount(self) -> None:
-        self.add_column("SKU", key="sku")
-        self.add_column("Name", key="name")
-        self.add_column(Text("Qty", justify="right"), key="quantity")
-        self.add_column(Text("Min/Max", justify="right"), key="limits")
-        self.add_column(Text("Order", justify="right"), key="suggested")
-        self.add_column(Text("Use/day", justify="right"), key="daily_usage")
-        self.add_column(Text("Days left", justify="right"), key="days_left")
+        # What to order and how soon stay; the rest gives way on a narrow pane.
+        self.fit_columns(
+            Fit("sku", "SKU", floor=6, cap=16),
+            Fit("name", "Name", drop=5, floor=8, cap=40),
+            Fit("quantity", Text("Qty", justify="right"), drop=2),
+            Fit("limits", Text("Min/Max", justify="right"), drop=4),
+            Fit("suggested", Text("Order", justify="right")),
+            Fit("daily_usage", Text("Use/day", justify="right"), drop=3),
+            Fit("days_left", Text("Days left", justify="right"), drop=1),
+        )
 
 
 class ReportsScreen(Screen[str | None]):
@@ -95,8 +104,12 @@ class ReportsScreen(Screen[str | None]):
         Binding("tab", "next_pane", "Next pane", id="reports-next-pane"),
         Binding("shift+tab", "previous_pane", "Previous pane", show=False, id="reports-prev-pane"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="reports-reload"),
+        zoom_binding("reports"),
     ]
     POLL_SECONDS = 1.0
+    PANES = ("#categories", "#low", "#over", "#reorder")
+    # Below these sizes the panes go two by two, then one at a time.
+    STACK_HEIGHT, GRID_WIDTH, GRID_HEIGHT = 34, 70, 22
 
     class Loaded(Message, bubble=False):
         """The three reports, read together in a worker, and the data version they show."""
@@ -139,7 +152,7 @@ class ReportsScreen(Screen[str | None]):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static("reading reports…", id="totals")
-        categories: DataTable[Text] = DataTable(id="categories", cursor_type="row")
+        categories: FitTable[Text] = FitTable(id="categories", cursor_type="row")
         categories.border_title = "By category"
         yield categories
         low = StockTable(id="low", cursor_type="row", zebra_stripes=True)
@@ -155,17 +168,38 @@ class ReportsScreen(Screen[str | None]):
         yield from status_and_footer()
 
     def on_mount(self) -> None:
-        categories = self.query_one("#categories", DataTable)
-        categories.add_column("Category", key="category")
-        categories.add_column(Text("Items", justify="right"), key="items")
-        categories.add_column(Text("Quantity", justify="right"), key="quantity")
-        categories.add_column("", key="bar")
+        self.query_one("#categories", FitTable).fit_columns(
+            Fit("category", "Category", floor=8, cap=24),
+            Fit("items", Text("Items", justify="right"), drop=2),
+            Fit("quantity", Text("Quantity", justify="right")),
+            Fit("bar", "", drop=3, cap=BAR_WIDTH),
+        )
         # Low stock is what someone opening reports usually came for.
-        self.query_one("#low", StockTable).focus()
+        low = self.query_one("#low", StockTable)
+        low.add_class("-current")
+        low.focus()
+        self._arrange(self.app.size)
         self._loader = self._load(force=True)
         self.set_interval(self.POLL_SECONDS, self._poll)
         # Bars and counts carry theme colours baked into their cells: redraw on a new theme.
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    # Layout -------------------------------------------------------------------------------
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._arrange(event.size)
+
+    def _arrange(self, size: Size) -> None:
+        """Stack the panes on a tall terminal, two by two on a smaller one, one at a time
+        on the smallest."""
+        single = size.width < self.GRID_WIDTH or size.height < self.GRID_HEIGHT
+        self.set_class(single, "-single")
+        self.set_class(not single and size.height < self.STACK_HEIGHT, "-grid")
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, DataTable) and not event.widget.has_class("-current"):
+            for pane in self.query(DataTable):
+                pane.set_class(pane is event.widget, "-current")
 
     # Loading ------------------------------------------------------------------------------
 
@@ -343,11 +377,26 @@ class ReportsScreen(Screen[str | None]):
 
     def action_next_pane(self) -> None:
         """Focus the next table."""
-        self.focus_next()
+        self._step_pane(1)
 
     def action_previous_pane(self) -> None:
         """Focus the previous table."""
-        self.focus_previous()
+        self._step_pane(-1)
+
+    def _step_pane(self, step: int) -> None:
+        # Panes hidden one-at-a-time cannot take focus from focus_next: go by the list.
+        panes = [self.query_one(selector, DataTable) for selector in self.PANES]
+        current = next((n for n, pane in enumerate(panes) if pane.has_class("-current")), 0)
+        target = panes[(current + step) % len(panes)]
+        for pane in panes:
+            pane.set_class(pane is target, "-current")
+        if self.maximized is not None:
+            self.maximize(target, container=False)
+        self.call_after_refresh(target.focus)
+
+    def action_toggle_maximize(self) -> None:
+        """Give the focused pane the whole screen, or put it back."""
+        toggle_maximize(self)
 
 
 def _cursor_spot(table: DataTable[Text]) -> tuple[str | None, int]:

@@ -23,7 +23,9 @@ from atlas_tui.text import safe_text
 from screens.dialogs import ConfirmDialog, FormDialog, PickDialog, literal
 from screens.scan import ScanScreen
 from screens.widgets.entry import EntryInput, command_keys
+from screens.widgets.fit_table import Fit, FitTable
 from screens.widgets.status_line import status_and_footer
+from screens.widgets.zoom import toggle_maximize, zoom_binding
 
 # "BOLT-1 38": a code, a space, then the counted figure.
 SET_COUNT = re.compile(r"^(.+?)\s+(\d{1,9})$")
@@ -74,7 +76,10 @@ class StocktakeScreen(Screen[None]):
         Binding("f6", "scan", "Scan mode", id="count-scan"),
         Binding("f8", "cancel_session", "Cancel count…", id="count-cancel"),
         Binding("escape", "leave", "Back", id="count-leave"),
+        zoom_binding("count", "f7"),
     ]
+    # A maximised variance keeps the entry box and its answer: counting goes on.
+    ALLOW_IN_MAXIMIZED_VIEW = "Footer, StatusLine, #count-entry, #count-message"
 
     def __init__(self, service: InventoryService, codes: ScanCodes | None = None) -> None:
         super().__init__()
@@ -97,12 +102,21 @@ class StocktakeScreen(Screen[None]):
             commands=command_keys(self.BINDINGS),
         )
         yield Static(id="count-message")
-        yield DataTable(id="variance", cursor_type="row", zebra_stripes=True)
+        yield FitTable(id="variance", cursor_type="row", zebra_stripes=True)
         yield from status_and_footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#variance", DataTable)
-        table.add_columns("SKU", "Name", "Location", "Lot", "Expected", "Counted", "Diff", "Now")
+        # The figures stay on a narrow terminal: lot, location, then the name give way.
+        self.query_one("#variance", FitTable).fit_columns(
+            Fit("sku", "SKU", floor=6, cap=16),
+            Fit("name", "Name", drop=2, floor=8, cap=40),
+            Fit("location", "Location", drop=3, floor=6, cap=14),
+            Fit("lot", "Lot", drop=4, floor=4, cap=12),
+            Fit("expected", Text("Expected", justify="right")),
+            Fit("counted", Text("Counted", justify="right")),
+            Fit("diff", Text("Diff", justify="right")),
+            Fit("now", Text("Now", justify="right")),
+        )
         self.query_one("#count-entry", Input).focus()
         self._reload()
         # Colleagues may count into the same session: their counts show within a second.
@@ -376,6 +390,10 @@ class StocktakeScreen(Screen[None]):
         self.app.push_screen(
             ScanScreen(self.service, "count", self.session_id, codes=self._codes), back
         )
+
+    def action_toggle_maximize(self) -> None:
+        """Give the variance table the whole screen, or put it back."""
+        toggle_maximize(self, self.query_one("#variance"))
 
     def action_leave(self) -> None:
         """Back to the items."""

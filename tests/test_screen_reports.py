@@ -60,7 +60,7 @@ async def test_reports_show_totals_categories_and_lists(
     store: InventoryService, json_db: Path
 ) -> None:
     app = make_app(json_db)
-    async with app.run_test(size=(100, 30)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         await open_reports(app, pilot)
         assert totals(app) == "4 items · 1,004 units · ▼ 1 low · ▲ 1 over"
         categories = rows(app, "#categories")

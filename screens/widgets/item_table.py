@@ -50,6 +50,10 @@ SORTABLE = tuple(column.key for column in COLUMNS)
 # Widest a column grows before the name column gets the rest of the line.
 _CAPS = {"sku": 16, "category": 14, "location": 10}
 _FLOORS = {"name": 10, "category": 6, "location": 6, "sku": 8}
+# On a narrow terminal these columns go, in this order, before the name is cut below
+# _NAME_ROOM: SKU, name, quantity and the low/over mark always stay.
+_DROPS = ("max_stock", "min_stock", "category", "location")
+_NAME_ROOM = 16
 
 
 def _mark(row: ItemRow) -> str:
@@ -260,19 +264,30 @@ class ItemTable(ScrollView, can_focus=True):
     def _layout(self) -> None:
         width = max(self.scrollable_content_region.width, 20)
         widths = {key: min(value, _CAPS.get(key, value)) for key, value in self._natural.items()}
-        fixed = sum(value for key, value in widths.items() if key != "name")
-        gaps = len(COLUMNS) - 1
-        widths["name"] = max(_FLOORS["name"], width - fixed - gaps)
+        drops = list(_DROPS)
+        while True:
+            shown = [key for key, value in widths.items() if value]
+            fixed = sum(widths[key] for key in shown if key != "name")
+            gaps = len(shown) - 1
+            widths["name"] = max(_FLOORS["name"], width - fixed - gaps)
+            if widths["name"] >= _NAME_ROOM or not drops:
+                break
+            widths[drops.pop(0)] = 0  # hidden: no cells, no gap
         excess = sum(widths.values()) + gaps - width
         for key in ("category", "location", "sku"):
             if excess <= 0:
                 break
-            give = min(excess, widths[key] - _FLOORS[key])
+            give = min(excess, widths[key] - _FLOORS[key]) if widths[key] else 0
             if give > 0:
                 widths[key] -= give
                 excess -= give
         self._widths = widths
         self.virtual_size = Size(sum(widths.values()) + gaps, len(self._view) + 1)
+
+    @property
+    def shown_columns(self) -> list[str]:
+        """Keys of the columns on screen, in order."""
+        return [column.key for column in COLUMNS if self._widths.get(column.key)]
 
     def on_resize(self, event: events.Resize) -> None:
         self._layout()
@@ -338,6 +353,8 @@ class ItemTable(ScrollView, can_focus=True):
         if event.y == 0:
             x = int(self.scroll_x) + event.x
             for column in COLUMNS:
+                if not self._widths.get(column.key):
+                    continue
                 x -= self._widths.get(column.key, 0) + 1
                 if x < 0:
                     self.post_message(self.HeaderClicked(self, column.key))
@@ -364,6 +381,8 @@ class ItemTable(ScrollView, can_focus=True):
         sorted_style = base + self.get_component_rich_style("item-table--sorted")
         segments = []
         for column in COLUMNS:
+            if not self._widths[column.key]:
+                continue
             label = column.label
             style = base
             if column.key == self.sort_column:
@@ -388,6 +407,8 @@ class ItemTable(ScrollView, can_focus=True):
             status = self.get_component_rich_style("item-table--over")
         segments = []
         for column in COLUMNS:
+            if not self._widths[column.key]:
+                continue
             shown = SAVING_MARK if pending and column.key == "status" else column.show(item)
             text = _fit(safe_text(shown), self._widths[column.key], column.justify)
             style = base
