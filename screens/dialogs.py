@@ -88,7 +88,10 @@ class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
                 shown = safe_text(value)
                 self._prefilled[input_id] = (shown, value)
                 yield Label(label, classes="field-label")
-                yield Input(value=shown, placeholder=placeholder, id=input_id)
+                # The cursor goes to the end, nothing selected: a keystroke adds to the value.
+                yield Input(
+                    value=shown, placeholder=placeholder, id=input_id, select_on_focus=False
+                )
                 yield Static("", id=f"{input_id}-error", classes="field-error")
             yield Static("", id="form-error", classes="field-error")
             with Horizontal(id="buttons"):

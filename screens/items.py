@@ -57,15 +57,27 @@ LOAD_BATCH = 1000
 CATCH_UP_MAX = 2000
 
 
+# What an empty store shows in place of the rows.
+EMPTY_STORE_HINT = [
+    "No items yet.",
+    "",
+    "  n           add a new item",
+    "  i           import items from a CSV or JSON file",
+    "  atlas demo  (in a shell) fill the store with demo data to try things out",
+]
+
+
 class FilterInput(Input):
-    """The filter box: down or enter go back to the table keeping the filter; escape clears."""
+    """The filter box: enter acts on the first match (the adjust dialog), down or tab go back
+    to the table keeping the filter; escape clears."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter,down", "leave", "Back to the table", show=False),
+        Binding("enter", "act", "Adjust the first match", show=False),
+        Binding("down,tab", "leave", "Back to the table", show=False),
         Binding("escape", "clear_and_leave", "Clear filter", show=False),
     ]
     IDLE_HINT = "/ filter by SKU or name"
-    BUSY_HINT = "type to filter · enter or ↓ back to the table · esc clears"
+    BUSY_HINT = "type to filter · enter adjusts the match · ↓ or tab to the table · esc clears"
 
     def on_focus(self) -> None:
         self.placeholder = self.BUSY_HINT
@@ -79,6 +91,14 @@ class FilterInput(Input):
     def action_clear_and_leave(self) -> None:
         self.value = ""
         self.action_leave()
+
+    def action_act(self) -> None:
+        """`/bolt⏎`: the adjust dialog on the first match. The table takes the focus first,
+        so the keys after the dialog (`/` for the next search) go to the table; a filter
+        still being worked out is waited for, so the dialog is for the match shown last."""
+        screen = self.screen
+        assert isinstance(screen, ItemsScreen)
+        screen.act_on_first_match()
 
 
 class ItemsScreen(Screen[None]):
@@ -107,6 +127,7 @@ class ItemsScreen(Screen[None]):
         Binding("o", "sort", "Sort", id="sort"),
         Binding("O", "sort_reverse", "Reverse sort", show=False, id="sort-reverse"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
+        Binding("y", "copy_sku", "Copy SKU", show=False, id="copy-sku"),
         Binding("escape", "dismiss_notice", "Dismiss message", show=False, id="dismiss"),
     ]
 
@@ -467,10 +488,48 @@ class ItemsScreen(Screen[None]):
         if self.location:
             status.append(" · location ").append(safe_text(self.location), style="bold")
         self.query_one("#status", Static).update(status)
+        self.table.set_empty_hint(self._empty_hint() if not shown else ())
+
+    def _empty_hint(self) -> list[str]:
+        """What to do when no row is shown: add or import items, or loosen the filter."""
+        if not self._rows:
+            return [] if not self.loaded else EMPTY_STORE_HINT
+        if self._wanted is not None:
+            return []  # still filtering
+        needle = self.query_one("#filter", FilterInput).value.strip()
+        where = [f"matches '{needle}'"] if needle else []
+        where += [f"in category '{self.category}'"] if self.category else []
+        where += [f"at location '{self.location}'"] if self.location else []
+        hints = ["esc in the filter box (/) clears the filter"] if needle else []
+        hints += ["c then (all): every category"] if self.category else []
+        hints += ["l then (all): every location"] if self.location else []
+        return [f"No item {' '.join(where)} — {'; '.join(hints)}"]
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
         self._show()
+
+    def act_on_first_match(self) -> None:
+        """The adjust dialog on the row the filter put the cursor on; with no match the
+        focus stays in the filter box (the table says so)."""
+        table = self.table
+
+        def act() -> None:
+            if table.current is None:
+                return
+            table.focus()
+            self.action_adjust_dialog()
+
+        table.when_shown(act)
+
+    def action_copy_sku(self) -> None:
+        """Copy the selected item's SKU to the clipboard (OSC 52: works over SSH where the
+        terminal allows it)."""
+        row = self.table.current
+        if row is None:
+            return
+        self.app.copy_to_clipboard(row.sku)
+        self.tell(f"copied {row.sku}", timeout=3)
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", FilterInput).focus()

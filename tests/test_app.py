@@ -196,7 +196,7 @@ async def test_move_delete_with_confirm_and_cancel_and_undo(store: Path) -> None
         assert [m.reason for m in history][:2] == ["undo of #4 (move)", "undo of #5 (delete)"]
 
 
-async def test_filter_as_you_type_enter_keeps_escape_clears(store: Path) -> None:
+async def test_filter_as_you_type_tab_keeps_escape_clears(store: Path) -> None:
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await ready(app, pilot)
@@ -204,7 +204,7 @@ async def test_filter_as_you_type_enter_keeps_escape_clears(store: Path) -> None
         assert app.focused is screen.query_one("#filter")
         await type_into(pilot, "bo")
         assert rows(screen) == ["B-2"]
-        await pilot.press("enter")
+        await pilot.press("tab")
         assert isinstance(app.focused, ItemTable) and rows(screen) == ["B-2"]
         assert "1 of 3 items" in status(screen)
         await pilot.press("slash", "escape")
