@@ -41,20 +41,39 @@ async def test_edit_dialog_adds_to_the_name_instead_of_replacing_it(store: Path)
         assert make_service(store).get("A-1").name == "Anvil XL"
 
 
-async def test_no_dialog_input_selects_its_text_on_focus(store: Path) -> None:
+async def test_text_fields_keep_their_text_and_figures_are_typed_over(store: Path) -> None:
+    """Name and category are amended where the cursor ends; a figure (min 2) or the
+    proposed location (the home) is replaced by what is typed: 5, not 25; B2, not A1B2."""
     app = make_app(store)
     async with app.run_test(size=(100, 30)) as pilot:
         await ready(app, pilot)
-        for key, dialog in (("e", EditItemDialog), ("enter", AdjustDialog), ("i", ImportDialog)):
-            await pilot.press(key)
-            await wait_for(pilot, lambda dialog=dialog: isinstance(app.screen, dialog))
-            inputs = list(app.screen.query(Input))
-            assert inputs and not any(field.select_on_focus for field in inputs)
-            for _ in inputs:  # each field in turn: the focus never selects what it holds
-                assert isinstance(app.focused, Input) and app.focused.selected_text == ""
-                await pilot.press("tab")
-            await pilot.press("escape")
-            await wait_for(pilot, lambda dialog=dialog: not isinstance(app.screen, dialog))
+        await pilot.press("e", "tab")
+        await wait_for(pilot, lambda: getattr(app.focused, "id", "") == "category")
+        assert isinstance(app.focused, Input)
+        assert app.focused.selected_text == "" and app.focused.cursor_position == len("Tools")
+        await type_into(pilot, "+")
+        await pilot.press("tab", "5", "enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, EditItemDialog))
+        item = make_service(store).get("A-1")
+        assert (item.category, item.min_stock) == ("Tools+", 5)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: isinstance(app.screen, AdjustDialog))
+        await type_into(pilot, "+4")
+        await pilot.press("tab", "tab", "B", "2", "enter")
+        await wait_for(pilot, lambda: not isinstance(app.screen, AdjustDialog))
+        stock = {line.location: line.quantity for line in make_service(store).stock("A-1")}
+        assert stock == {"A1": 10, "B2": 4}
+
+
+async def test_import_dialog_fields_keep_their_text(store: Path, tmp_path: Path) -> None:
+    app = make_app(store)
+    async with app.run_test(size=(120, 36)) as pilot:
+        await ready(app, pilot)
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, ImportDialog))
+        inputs = list(app.screen.query(Input))
+        assert [field.id for field in inputs] == ["file", "mapping"]
+        assert not any(field.select_on_focus for field in inputs)
 
 
 async def test_import_checkbox_shows_its_state(store: Path) -> None:
