@@ -53,6 +53,10 @@ from screens.widgets.item_table import SORTABLE, ItemTable
 FIRST_ROWS = 200
 # Rows read at a time while loading (about a millisecond's work each).
 LOAD_BATCH = 1000
+# After a key (or click) the load waits this long for the next before reading on: while it
+# runs, every turn of the screen's event loop waits for the interpreter (a switch interval),
+# and a key takes a hundred turns, so a filter keystroke took half a second at 100k items.
+LOAD_YIELDS_TO_INPUT = 0.3
 # Items changed by others read one by one; more than this, and every item is read again.
 CATCH_UP_MAX = 2000
 
@@ -279,6 +283,7 @@ class ItemsScreen(Screen[None]):
                     return
                 rows.extend(batch)
                 time.sleep(0)  # let the screen have the interpreter between batches
+                self._wait_for_a_pause(lambda: worker.is_cancelled)
         except (AtlasError, BadRow) as error:
             message = str(error)
             if isinstance(error, BadRow):
@@ -287,6 +292,16 @@ class ItemsScreen(Screen[None]):
             return
         if not worker.is_cancelled:
             self.post_message(self.Loaded(rows, version, False, since, mark))
+
+    def _wait_for_a_pause(self, cancelled: Callable[[], bool]) -> None:
+        """While the operator types (or clicks), hold the load: the screen gets the whole
+        interpreter, and the read goes on once the keys stop for LOAD_YIELDS_TO_INPUT."""
+        while not cancelled():
+            last: float = getattr(self.app, "last_input", 0.0)
+            wait = last + LOAD_YIELDS_TO_INPUT - time.monotonic()
+            if wait <= 0:
+                return
+            time.sleep(min(wait, 0.05))
 
     @on(Loaded)
     def _apply_loaded(self, message: Loaded) -> None:
