@@ -278,12 +278,13 @@ class ItemsScreen(Screen[None]):
                 self._drawn.wait(1.0)
             rows = ItemRows()
             # Small batches: reading one holds the interpreter, and a key must not wait long.
-            for batch in self.service.item_rows(LOAD_BATCH):
+            for number, batch in enumerate(self.service.item_rows(LOAD_BATCH)):
+                if number:  # a store of one batch is read at once, keys or not
+                    self._wait_for_a_pause(lambda: worker.is_cancelled)
                 if worker.is_cancelled:
                     return
                 rows.extend(batch)
                 time.sleep(0)  # let the screen have the interpreter between batches
-                self._wait_for_a_pause(lambda: worker.is_cancelled)
         except (AtlasError, BadRow) as error:
             message = str(error)
             if isinstance(error, BadRow):
