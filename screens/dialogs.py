@@ -66,6 +66,10 @@ class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
     TITLE_TEXT = ""
     FIELD_INPUTS: ClassVar[dict[str, str]] = {}
     """This form's own field -> input names, over the shared FIELD_INPUTS."""
+    REPLACED: ClassVar[frozenset[str]] = frozenset({"quantity", "min", "max"})
+    """Inputs whose value is a proposal that typing replaces (selected on focus): a figure
+    (typing 5 after a min of 2 must not make it 25). Text inputs put the cursor at the end
+    instead, so a keystroke amends a name rather than wiping it."""
 
     def __init__(self, service: InventoryService, item: InventoryItem | None = None) -> None:
         super().__init__()
@@ -101,7 +105,10 @@ class FormDialog(ModalScreen[ResultT | None], Generic[ResultT]):
                     shown = safe_text(value)
                     self._prefilled[input_id] = (shown, value)
                     yield Label(label, classes="field-label")
-                    yield Input(value=shown, placeholder=placeholder, id=input_id)
+                    replaced = input_id in self.REPLACED
+                    yield Input(
+                        value=shown, placeholder=placeholder, id=input_id, select_on_focus=replaced
+                    )
                     yield Static("", id=f"{input_id}-error", classes="field-error")
                 yield Static("", id="form-error", classes="field-error")
             with Horizontal(id="buttons"):
@@ -174,6 +181,9 @@ class AdjustDialog(FormDialog[InventoryItem]):
         if item.elsewhere:
             heading.append_text(Text.assemble(" (", literal(where_held(item)), ")"))
         return heading
+
+    # The location starts as the home, a proposal: another one typed replaces it (B2, not A1B2).
+    REPLACED = FormDialog.REPLACED | {"location"}
 
     def fields(self) -> list[tuple[str, str, str, str]]:
         assert self.item is not None

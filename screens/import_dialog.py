@@ -20,6 +20,7 @@ from atlas_tui.services.imports import ImportResult, RowOutcome
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.wording import change_words, line_words
 from screens.dialogs import literal
+from screens.widgets.checkbox import MarkedCheckbox
 
 # The preview lists refusals first, then the other rows, up to this many: enough to check a
 # mapping and read the refusals, few enough to draw at once for a 100,000-row file.
@@ -85,10 +86,19 @@ class ImportDialog(ModalScreen[ImportResult | None]):
             # On a short terminal these scroll; the title, preview and buttons stay.
             with VerticalScroll(id="dialog-body", can_focus=False):
                 yield Label("File", classes="field-label")
-                yield Input(self.path, placeholder="path to a .csv or .json file", id="file")
+                yield Input(
+                    self.path,
+                    placeholder="path to a .csv or .json file",
+                    id="file",
+                    select_on_focus=False,
+                )
                 yield Label("Column mapping (optional)", classes="field-label")
-                yield Input(placeholder="e.g. Artikel=sku, Bestand=quantity", id="mapping")
-                yield Checkbox("All or nothing: import no row if any is refused", id="strict")
+                yield Input(
+                    placeholder="e.g. Artikel=sku, Bestand=quantity",
+                    id="mapping",
+                    select_on_focus=False,
+                )
+                yield MarkedCheckbox("All or nothing: import no row if any is refused", id="strict")
                 yield Static("enter previews the file; nothing changes until Import",
                              id="import-summary")  # fmt: skip
             yield DataTable(id="preview", cursor_type="row", zebra_stripes=True)

@@ -61,6 +61,10 @@ from screens.widgets.zoom import toggle_maximize, zoom_binding
 FIRST_ROWS = 200
 # Rows read at a time while loading (about a millisecond's work each).
 LOAD_BATCH = 1000
+# After a key (or click) the load waits this long for the next before reading on: while it
+# runs, every turn of the screen's event loop waits for the interpreter (a switch interval),
+# and a key takes a hundred turns, so a filter keystroke took half a second at 100k items.
+LOAD_YIELDS_TO_INPUT = 0.3
 # Items changed by others read one by one; more than this, and every item is read again.
 CATCH_UP_MAX = 2000
 # Up to this many rows shown, their low and over counts are counted at once; beyond, in a
@@ -70,15 +74,27 @@ COUNT_INLINE = 50_000
 VIEW_WORDS = {"low": "low", "over": "over", "expiring": f"expiring ≤{EXPIRY_WARNING_DAYS} d"}
 
 
+# What an empty store shows in place of the rows.
+EMPTY_STORE_HINT = [
+    "No items yet.",
+    "",
+    "  n           add a new item",
+    "  i           import items from a CSV or JSON file",
+    "  atlas demo  (in a shell) fill the store with demo data to try things out",
+]
+
+
 class FilterInput(Input):
-    """The filter box: down or enter go back to the table keeping the filter; escape clears."""
+    """The filter box: enter acts on the first match (the adjust dialog), down or tab go back
+    to the table keeping the filter; escape clears."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("enter,down", "leave", "Back to the table", show=False),
+        Binding("enter", "act", "Adjust the first match", show=False),
+        Binding("down,tab", "leave", "Back to the table", show=False),
         Binding("escape", "clear_and_leave", "Clear filter", show=False),
     ]
     IDLE_HINT = "/ filter by SKU or name"
-    BUSY_HINT = "type to filter · enter or ↓ back to the table · esc clears"
+    BUSY_HINT = "type to filter · enter adjusts the match · ↓ or tab to the table · esc clears"
 
     def on_focus(self) -> None:
         self.placeholder = self.BUSY_HINT
@@ -92,6 +108,14 @@ class FilterInput(Input):
     def action_clear_and_leave(self) -> None:
         self.value = ""
         self.action_leave()
+
+    def action_act(self) -> None:
+        """`/bolt⏎`: the adjust dialog on the first match. The table takes the focus first,
+        so the keys after the dialog (`/` for the next search) go to the table; a filter
+        still being worked out is waited for, so the dialog is for the match shown last."""
+        screen = self.screen
+        assert isinstance(screen, ItemsScreen)
+        screen.act_on_first_match()
 
 
 class ItemsScreen(Screen[None]):
@@ -121,6 +145,7 @@ class ItemsScreen(Screen[None]):
         Binding("O", "sort_reverse", "Reverse sort", show=False, id="sort-reverse"),
         zoom_binding("items"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
+        Binding("y", "copy_sku", "Copy SKU", show=False, id="copy-sku"),
         Binding("escape", "dismiss_notice", "Dismiss message", show=False, id="dismiss"),
         Binding("b", "view('low')", "Only low stock", show=False, id="view-low"),
         Binding("a", "view('over')", "Only over stock", show=False, id="view-over"),
@@ -287,7 +312,9 @@ class ItemsScreen(Screen[None]):
                 self._drawn.wait(1.0)
             rows = ItemRows()
             # Small batches: reading one holds the interpreter, and a key must not wait long.
-            for batch in self.service.item_rows(LOAD_BATCH):
+            for number, batch in enumerate(self.service.item_rows(LOAD_BATCH)):
+                if number:  # a store of one batch is read at once, keys or not
+                    self._wait_for_a_pause(lambda: worker.is_cancelled)
                 if worker.is_cancelled:
                     return
                 rows.extend(batch)
@@ -300,6 +327,16 @@ class ItemsScreen(Screen[None]):
             return
         if not worker.is_cancelled:
             self.post_message(self.Loaded(rows, version, False, since, mark))
+
+    def _wait_for_a_pause(self, cancelled: Callable[[], bool]) -> None:
+        """While the operator types (or clicks), hold the load: the screen gets the whole
+        interpreter, and the read goes on once the keys stop for LOAD_YIELDS_TO_INPUT."""
+        while not cancelled():
+            last: float = getattr(self.app, "last_input", 0.0)
+            wait = last + LOAD_YIELDS_TO_INPUT - time.monotonic()
+            if wait <= 0:
+                return
+            time.sleep(min(wait, 0.05))
 
     @on(Loaded)
     def _apply_loaded(self, message: Loaded) -> None:
@@ -552,10 +589,48 @@ class ItemsScreen(Screen[None]):
             words += [VIEW_WORDS["expiring"]] if "expiring" in self.views else []
             status.append(" · only ").append(" and ".join(words), style="bold")
         self.query_one("#status", Static).update(status)
+        self.table.set_empty_hint(self._empty_hint() if not shown else ())
+
+    def _empty_hint(self) -> list[str]:
+        """What to do when no row is shown: add or import items, or loosen the filter."""
+        if not self._rows:
+            return [] if not self.loaded else EMPTY_STORE_HINT
+        if self._wanted is not None:
+            return []  # still filtering
+        needle = self.query_one("#filter", FilterInput).value.strip()
+        where = [f"matches '{needle}'"] if needle else []
+        where += [f"in category '{self.category}'"] if self.category else []
+        where += [f"at location '{self.location}'"] if self.location else []
+        hints = ["esc in the filter box (/) clears the filter"] if needle else []
+        hints += ["c then (all): every category"] if self.category else []
+        hints += ["l then (all): every location"] if self.location else []
+        return [f"No item {' '.join(where)} — {'; '.join(hints)}"]
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
         self._show()
+
+    def act_on_first_match(self) -> None:
+        """The adjust dialog on the row the filter put the cursor on; with no match the
+        focus stays in the filter box (the table says so)."""
+        table = self.table
+
+        def act() -> None:
+            if table.current is None:
+                return
+            table.focus()
+            self.action_adjust_dialog()
+
+        table.when_shown(act)
+
+    def action_copy_sku(self) -> None:
+        """Copy the selected item's SKU to the clipboard (OSC 52: works over SSH where the
+        terminal allows it)."""
+        row = self.table.current
+        if row is None:
+            return
+        self.app.copy_to_clipboard(row.sku)
+        self.tell(f"copied {row.sku}", timeout=3)
 
     def action_focus_filter(self) -> None:
         self.query_one("#filter", FilterInput).focus()

@@ -16,6 +16,7 @@ a box, a table's cursor keys) pass straight through, since waiting costs a repai
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import deque
 from typing import Any, Generic, TypeVar
 
@@ -74,6 +75,9 @@ class TypeAheadApp(App[ReturnType], Generic[ReturnType]):
         # Messages the app is in the middle of: a key's binding runs here, in the app's own
         # task, and may await (an action pushing a screen) while other queues look empty.
         self._dispatching = 0
+        self.last_input = 0.0
+        """When (time.monotonic) a key, paste, click or wheel turn last arrived: long
+        background work (a big store's read) pauses while the person is at work."""
 
     async def _dispatch_message(self, message: Message) -> None:
         self._dispatching += 1
@@ -86,6 +90,7 @@ class TypeAheadApp(App[ReturnType], Generic[ReturnType]):
         if not isinstance(event, _Typed) or event.is_forwarded:
             await super().on_event(event)
             return
+        self.last_input = time.monotonic()
         if event is self._releasing:
             self._releasing = None
         elif self._settling or self._held or self._releasing is not None:

@@ -221,7 +221,7 @@ async def test_undo_says_what_it_takes_back_and_asks_first(store: Path) -> None:
         assert make_service(store).history("B-2")[0].details["undoes"] == [4]
 
 
-async def test_filter_as_you_type_enter_keeps_escape_clears(store: Path) -> None:
+async def test_filter_as_you_type_tab_keeps_escape_clears(store: Path) -> None:
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await ready(app, pilot)
@@ -229,7 +229,7 @@ async def test_filter_as_you_type_enter_keeps_escape_clears(store: Path) -> None
         assert app.focused is screen.query_one("#filter")
         await type_into(pilot, "bo")
         assert rows(screen) == ["B-2"]
-        await pilot.press("enter")
+        await pilot.press("tab")
         assert isinstance(app.focused, ItemTable) and rows(screen) == ["B-2"]
         assert "1 of 3 items" in status(screen)
         await pilot.press("slash", "escape")

@@ -249,7 +249,7 @@ def test_stock_lines_in_a_real_terminal(store: Path, tmp_path: Path) -> None:
     term = Terminal(tmp_path, store)
     try:
         term.wait_for("2 items", "the items screen")
-        term.burst("/wid\r")  # filter to the widget, back to the table
+        term.burst("/wid\t")  # filter to the widget, back to the table
         poll(lambda: "1 of 2 items" in term.screen(), "the filter")
 
         term.burst("=+10\r")  # at the home: the dialog's location starts as A1

@@ -114,7 +114,7 @@ async def test_changes_while_filtered_show_at_once(big: Path) -> None:
     app = make_app(big)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await ready(app, pilot)
-        await pilot.press("slash", "h", "i", "n", "enter")
+        await pilot.press("slash", "h", "i", "n", "down")
         await wait_for(pilot, lambda: settled(screen) and rows(screen)[:1] == ["P-0003"])
         before = rows(screen)
         # `+` on the first match: the row and the store agree once saved.

@@ -74,7 +74,7 @@ async def test_scrolled_rows_show_the_changed_figure_and_the_right_highlight(big
         await settle(pilot)
         assert "Z9" in row_of(app, "S297"), screen_lines(app)
         # Sorted and filtered, the same holds.
-        await pilot.press("O", "slash", *"s00", "enter", "home", "plus")
+        await pilot.press("O", "slash", *"s00", "down", "home", "plus")
         await wait_for(pilot, lambda: stored(big, "S009") == 26)
         await settle(pilot)
         assert " 26 " in row_of(app, "S009"), screen_lines(app)
@@ -163,7 +163,7 @@ async def test_clearing_a_filter_keeps_the_cursor_row_on_screen(
     app = make_app(big)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await ready(app, pilot)
-        await pilot.press(*order, "slash", *"thing 250", "enter")
+        await pilot.press(*order, "slash", *"thing 250", "tab")
         await wait_for(pilot, lambda: [row.sku for row in screen.table.items] == ["S250"])
         await pilot.press("slash", "escape")
         await wait_for(pilot, lambda: len(screen.table.items) == 300)

@@ -62,7 +62,7 @@ def test_keyboard_session_in_tmux(json_db: Path, tmp_path: Path, term: str) -> N
         poll(lambda: "esc clears" in screen(), "the filter box to take the focus")
         keys("-l", "bolt")
         poll(lambda: "1 of 3 items" in screen(), "the filter")
-        keys("Enter")
+        keys("Down")  # back to the table, keeping the filter
         poll(lambda: "esc clears" not in screen(), "the table to take the focus back")
         keys("+")
         poll(lambda: make_service(json_db).get("B-2").quantity == 5, "the saved adjustment")

@@ -78,9 +78,9 @@ def test_a_typed_filter_reaches_the_filter_box_whole(terminal: Terminal, json_db
     assert [m.kind for m in make_service(json_db).history("U-1")] == ["add"]
 
 
-def test_filter_enter_and_adjusts_in_one_burst(terminal: Terminal, json_db: Path) -> None:
-    """`/gam⏎++` once opened the Move dialog: now it filters, goes back and adds two."""
-    terminal.burst("/gam\r++")
+def test_filter_tab_and_adjusts_in_one_burst(terminal: Terminal, json_db: Path) -> None:
+    """`/gam⏎++` once opened the Move dialog: now `/gam⇥++` filters, goes back and adds two."""
+    terminal.burst("/gam\t++")
     poll(lambda: quantities(json_db)["G-1"] == 7, "two +1 on Gamma lamp")
     terminal.wait_for("G-1: now 7", "the confirmation")
     screen = terminal.screen()
@@ -113,8 +113,9 @@ def test_scrolled_rows_repaint_after_a_change(tmp_path: Path) -> None:
 
 
 def test_dialogs_typed_ahead_land_in_their_fields(terminal: Terminal, json_db: Path) -> None:
-    """The adjust dialog's amount and reason, typed in one go with the key that opens it."""
-    terminal.burst("/wre\r=-3\tpicked\r")
+    """The adjust dialog's amount and reason, typed in one go with the filter whose enter
+    opens it on the first match."""
+    terminal.burst("/wre\r-3\tpicked\r")
     poll(lambda: quantities(json_db)["W-1"] == 6, "the adjustment")
     latest = make_service(json_db).history("W-1")[0]
     assert (latest.delta, latest.reason) == (-3, "picked")

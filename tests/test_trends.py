@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from support import Result
+from support import Result, on_a_terminal
 
 from atlas_tui.domain.models import InventoryItem, Movement, utc_now
 from atlas_tui.factory import make_service
@@ -255,14 +255,17 @@ def reorder_store(db: Path) -> Path:
 def test_cli_reorder_report_fits_80_columns(
     reorder_store: Path, atlas: Callable[..., Result]
 ) -> None:
-    done = atlas("report", "--type", "reorder", env={"COLUMNS": "80"})
-    assert done.code == 0, done.err
-    lines = done.out.splitlines()
+    # On a terminal (a file or a pipe gets every value whole; TERM=dumb: no colour codes).
+    code, shown = on_a_terminal("report", "--type", "reorder", db=reorder_store,
+                                env={"COLUMNS": "80", "TERM": "dumb"})  # fmt: skip
+    assert code == 0, shown
+    out = shown.decode().replace("\r\n", "\n")
+    lines = out.splitlines()
     assert all(len(line) <= 80 for line in lines), "\n".join(lines)
     header = next(line for line in lines if "SKU" in line)
     for title in ("Name", "On hand", "Min", "Max", "Order", "Use/day", "Days left"):
         assert title in header
-    assert "[red]x[/red]" in done.out  # text is data, never markup
+    assert "[red]x[/red]" in out  # text is data, never markup
     nut = next(line for line in lines if line.startswith("NUT-2"))
     assert nut.split()[-5:] == ["20", "-", "31", "0.1", "90"]  # order 20 + max(20, 3) - 9
     washer = next(line for line in lines if "Washers" in line)

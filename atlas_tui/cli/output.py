@@ -16,6 +16,8 @@ if TYPE_CHECKING:  # Rich is imported by the commands that draw with it, when th
     from atlas_tui.api import Envelope
 
 EXIT_OK, EXIT_REFUSED, EXIT_USAGE = 0, 1, 2
+# The width tables are fitted to when the output is not a terminal: wider than any value.
+UNCUT_WIDTH = 100_000
 
 
 class Output:
@@ -32,7 +34,10 @@ class Output:
         if self._console is None:
             from rich.console import Console
 
-            self._console = Console(highlight=False, emoji=False)
+            # A file or a pipe has no width: Rich would take $COLUMNS (else 80) and cut
+            # every long name with an ellipsis. There every value is written whole.
+            width = None if sys.stdout.isatty() else UNCUT_WIDTH
+            self._console = Console(highlight=False, emoji=False, width=width)
         return self._console
 
     def finish(self, envelope: Envelope, show: Callable[[Any], None]) -> int:

@@ -168,6 +168,7 @@ class ItemTable(ScrollView, can_focus=True):
         self._pending: set[str] = set()
         # Cursor keys typed while the screen works out a new view (None: none on its way).
         self._held: list[Callable[[], None]] | None = None
+        self._empty_hint: tuple[str, ...] = ()
 
     # Data ---------------------------------------------------------------------------------
 
@@ -204,6 +205,13 @@ class ItemTable(ScrollView, can_focus=True):
             row = found if found is not None else row
         self._set_cursor(min(row, max(len(view) - 1, 0)), force=True)
         self.refresh()
+
+    def set_empty_hint(self, lines: Sequence[str]) -> None:
+        """What the table says when it shows no row (what to do next); user text is escaped."""
+        hint = tuple(safe_text(line) for line in lines)
+        if hint != self._empty_hint:
+            self._empty_hint = hint
+            self.refresh()
 
     def refresh_item(self, key: str) -> None:
         """Redraw the row of an item whose figures changed in `rows` (if it is shown)."""
@@ -322,6 +330,10 @@ class ItemTable(ScrollView, can_focus=True):
         for move in held or ():
             move()
 
+    def when_shown(self, action: Callable[[], None]) -> None:
+        """Run `action` on the view on its way, once it is shown (at once if none is)."""
+        self._typed(action)
+
     def _typed(self, move: Callable[[], None]) -> None:
         if self._held is None:
             move()
@@ -373,7 +385,12 @@ class ItemTable(ScrollView, can_focus=True):
             strip = self._header()
         else:
             row = int(self.scroll_y) + y - 1
-            strip = self._row(row) if row < len(self._view) else Strip.blank(width, self.rich_style)
+            if row < len(self._view):
+                strip = self._row(row)
+            elif not self._view and 0 < y - 1 <= len(self._empty_hint):
+                strip = Strip([Segment(" " + self._empty_hint[y - 2], self.rich_style)])
+            else:
+                strip = Strip.blank(width, self.rich_style)
         return strip.crop(scroll_x, scroll_x + width).extend_cell_length(width, self.rich_style)
 
     def _header(self) -> Strip:
