@@ -36,6 +36,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "sort": (FIND, "Sort by the next column"),
     "sort_reverse": (FIND, "Reverse the sort order"),
     "history": (FIND, "History of the item under the cursor"),
+    "view('low')": (FIND, "Only low stock (again: all)"),
+    "view('over')": (FIND, "Only over stock (again: all)"),
+    "view('expiring')": (FIND, "Only stock expiring within 30 days (again: all)"),
+    "act": (STOCK, "Adjust the first match…"),
+    "toggle_maximize": (FIND, "Maximise this pane (again: back)"),
+    "copy_sku": (ITEMS, "Copy the SKU to the clipboard"),
     "toggle_days": (FIND, "Detail pane: last 30 or 90 days"),
     "reload": (FIND, "Read everything again from the data file"),
     "dismiss_notice": (FIND, "Dismiss the refusal message"),
@@ -62,6 +68,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "media": (GO, "Media search"),
     "stocktake": (GO, "Stocktake: count sessions"),
     "locations": (GO, "Locations: where stock is"),
+    "recent": (GO, "Recent changes by everyone"),
     "close": (GO, "Back to the items"),
     "back": (GO, "Back"),
     "cancel": (DIALOG, "Cancel and close"),
@@ -109,6 +116,8 @@ SCREEN_WORDS: dict[tuple[str, str], tuple[str, str]] = {
     ("ScanScreen", "leave"): (GO, "Leave scan mode"),
     ("HistoryDialog", "close"): (DIALOG, "Close the history"),
     ("HelpScreen", "close"): (DIALOG, "Close help"),
+    ("RecentScreen", "close"): (GO, "Back to the items"),
+    ("MediaDetail", "close"): (GO, "Back to the results"),
     ("MessageLogScreen", "close"): (DIALOG, "Close the message log"),
 }
 
@@ -121,6 +130,7 @@ SCREEN_NAMES = {
     "ScanScreen": "Scan mode",
     "LocationsScreen": "Locations",
     "LocationScreen": "Location",
+    "RecentScreen": "Recent changes",
 }
 
 
