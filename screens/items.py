@@ -25,6 +25,7 @@ from atlas_tui.domain.models import InventoryItem, ItemRow
 from atlas_tui.services.imports import ImportResult
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.text import safe_text
+from screens.bulk_steps import BulkSteps
 from screens.dialogs import (
     AdjustDialog,
     ConfirmDialog,
@@ -107,7 +108,7 @@ class ItemsScreen(Screen[None]):
         Binding("o", "sort", "Sort", id="sort"),
         Binding("O", "sort_reverse", "Reverse sort", show=False, id="sort-reverse"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
-        Binding("escape", "dismiss_notice", "Dismiss message", show=False, id="dismiss"),
+        Binding("escape", "dismiss_or_unselect", "Dismiss message", show=False, id="dismiss"),
     ]
 
     # Up to this many rows a filter or sort is done at once; beyond, in a worker.
@@ -135,6 +136,7 @@ class ItemsScreen(Screen[None]):
         # Sorted row numbers per (column, generation), and the last search's result.
         self._orders: dict[tuple[str, int], Sequence[int]] = {}
         self._searched: tuple[str, int, Sequence[int]] | None = None
+        self.bulk = BulkSteps(self)  # what the keys do while items are selected
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -190,6 +192,13 @@ class ItemsScreen(Screen[None]):
         notice = self.query_one("#notice", Static)
         notice.update(Text.assemble(safe_text(message), ("  (esc to dismiss)", "dim")))
         notice.add_class("shown")
+
+    def action_dismiss_or_unselect(self) -> None:
+        """Clear the message of the last refusal, or else the selection."""
+        if self.query_one("#notice", Static).has_class("shown"):
+            self.action_dismiss_notice()
+        else:
+            self.table.action_clear_selection()
 
     def action_dismiss_notice(self) -> None:
         """Clear the message of the last refusal."""
@@ -466,6 +475,8 @@ class ItemsScreen(Screen[None]):
             status.append(" · category ").append(safe_text(self.category), style="bold")
         if self.location:
             status.append(" · location ").append(safe_text(self.location), style="bold")
+        if self.table.selection_size:
+            status.append(f" · {self.table.selection_size} selected", style="bold")
         self.query_one("#status", Static).update(status)
 
     @on(Input.Changed, "#filter")
@@ -495,6 +506,10 @@ class ItemsScreen(Screen[None]):
         table = self.table
         reverse = not table.sort_reverse if message.column == table.sort_column else False
         self._sort(message.column, reverse)
+
+    @on(ItemTable.SelectionChanged)
+    def _selection_changed(self) -> None:
+        self._update_status()
 
     @on(ItemTable.Highlighted)
     def _highlighted(self, message: ItemTable.Highlighted) -> None:
@@ -657,6 +672,7 @@ class ItemsScreen(Screen[None]):
         table = self.table
         place = table.row_of(key)
         self._note(key, None)
+        table.forget([key])
         n = self._rows.remove(key)
         if n is None:
             return
@@ -677,7 +693,9 @@ class ItemsScreen(Screen[None]):
             return None
 
     def action_adjust_dialog(self) -> None:
-        """Adjust by a signed amount, with a reason."""
+        """Adjust by a signed amount, with a reason (count the selected items, if any)."""
+        if self.bulk.count():
+            return
         item = self._stored()
         if item is not None:
             self.app.push_screen(AdjustDialog(self.service, item), self._after_dialog("adjusted"))
@@ -687,26 +705,35 @@ class ItemsScreen(Screen[None]):
         self.app.push_screen(NewItemDialog(self.service), self._after_dialog("added"))
 
     def action_edit(self) -> None:
-        """Change name, category, min or max."""
+        """Change name, category, min or max (category, min or max of the selection)."""
+        if self.bulk.edit():
+            return
         item = self._stored()
         if item is not None:
             self.app.push_screen(EditItemDialog(self.service, item), self._after_dialog("saved"))
 
     def action_move(self) -> None:
-        """Move to another location."""
+        """Move to another location (the selected items, if any)."""
+        if self.bulk.move():
+            return
         item = self._stored()
         if item is not None:
             self.app.push_screen(MoveDialog(self.service, item), self._after_dialog("moved"))
 
     def action_transfer(self) -> None:
-        """Transfer part of the stock from one of its locations to another."""
+        """Transfer part of the stock from one of its locations to another (of each
+        selected item, if any)."""
+        if self.bulk.transfer():
+            return
         item = self._stored()
         if item is not None:
             dialog = TransferDialog(self.service, item)
             self.app.push_screen(dialog, self._after_dialog("transferred"))
 
     def action_delete(self) -> None:
-        """Delete, after a confirmation."""
+        """Delete, after a confirmation (the selected items, if any)."""
+        if self.bulk.delete():
+            return
         item = self.table.current
         if item is None:
             return

@@ -40,9 +40,16 @@ class StepResult:
 
     changed: list[InventoryItem] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    # What was done, in an operator's words: "moved 12 items to B-2".
+    summary: str = ""
 
     def __len__(self) -> int:
         return len(self.changed)
+
+
+def items(count: int) -> str:
+    """`1 item`, `12 items`."""
+    return f"{count} item{'' if count == 1 else 's'}"
 
 
 def _each(
@@ -50,6 +57,8 @@ def _each(
     skus: Iterable[str],
     change: Callable[[InventoryItem], InventoryItem | None],
     nothing: str,
+    done: Callable[[str], str],
+    skipped: str = "",
 ) -> StepResult:
     """`change` every item in one step; None from it leaves the item as it is (skipped).
     A step that would change nothing is refused with `nothing`."""
@@ -69,6 +78,9 @@ def _each(
                 result.changed.append(changed)
         if not result.changed:
             raise ValidationError("items", nothing)
+    result.summary = done(items(len(result.changed)))
+    if result.skipped:
+        result.summary += f" ({items(len(result.skipped))} left alone: {skipped})"
     return result
 
 
@@ -85,7 +97,8 @@ def move(
             return None
         return service.move(item.sku, target, reason)
 
-    return _each(service, skus, one, f"every item is already at {target}")
+    return _each(service, skus, one, f"every item is already at {target}",
+                 lambda n: f"moved {n} to {target}", "already there")  # fmt: skip
 
 
 def update(
@@ -114,7 +127,10 @@ def update(
             return None
         return service.update(item.sku, reason, **given)
 
-    return _each(service, skus, one, "every item already has those values")
+    words = {"category": "category", "min_stock": "minimum", "max_stock": "maximum"}
+    what = " and ".join(f"{words[key]} {value}" for key, value in given.items())
+    return _each(service, skus, one, "every item already has those values",
+                 lambda n: f"set {what} of {n}", "already so")  # fmt: skip
 
 
 def transfer(
@@ -143,7 +159,9 @@ def transfer(
         return service.transfer(item.sku, held if count is None else count, origin,
                                 destination, reason)  # fmt: skip
 
-    return _each(service, skus, one, f"no selected item holds stock at {origin}")
+    return _each(service, skus, one, f"no selected item holds stock at {origin}",
+                 lambda n: f"transferred {n} from {origin} to {destination}",
+                 f"none at {origin}")  # fmt: skip
 
 
 def count(
@@ -156,9 +174,10 @@ def count(
     def one(item: InventoryItem) -> InventoryItem:
         return service.count(item.sku, figures[item.key], reason, location=item.location)
 
-    return _each(service, figures, one, "no count was given")
+    return _each(service, figures, one, "no count was given", "counted {}".format)
 
 
 def delete(service: InventoryService, skus: Iterable[str], reason: str | None = None) -> StepResult:
     """Remove each item (their history stays)."""
-    return _each(service, skus, lambda item: service.delete(item.sku, reason), "nothing to delete")
+    return _each(service, skus, lambda item: service.delete(item.sku, reason),
+                 "nothing to delete", "deleted {}".format)  # fmt: skip
