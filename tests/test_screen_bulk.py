@@ -14,6 +14,7 @@ from atlas_tui.factory import make_service
 from screens.bulk_dialogs import BulkCountDialog, BulkDialog
 from screens.dialogs import ConfirmDialog
 from screens.items import ItemsScreen
+from screens.widgets import item_table
 from screens.widgets.item_table import SELECTED_MARK
 
 
@@ -222,3 +223,40 @@ async def test_delete_of_a_selection_asks_with_the_count(shelf: Path) -> None:
         current = screen.table.current
         assert current is not None
         assert make_service(shelf).get(current.sku).quantity == current.quantity
+
+
+async def test_select_all_of_a_big_view_is_done_in_slices_and_survives_live_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past SELECT_INLINE rows "select all" runs in a worker, a slice at a time (lowered
+    here, so 600 real items take that path); others' changes keep the marks."""
+    path = tmp_path / "atlas.db"
+    make_service(path).add_many(
+        [{"sku": f"Q-{n:04d}", "name": f"Part {n} {'bolt' if n % 3 == 0 else 'nut'}",
+          "quantity": n, "location": "A1"} for n in range(600)]
+    )  # fmt: skip
+    monkeypatch.setattr(ItemsScreen, "INLINE_ROWS", 0)
+    monkeypatch.setattr(item_table, "SELECT_INLINE", 50)
+    app = make_app(path)
+    async with app.run_test(size=(100, 24)) as pilot:
+        screen = await ready(app, pilot)
+        await pilot.press("slash")
+        await type_into(pilot, "bolt")
+        await pilot.press("enter", "a")  # typed before the filter's worker is done
+        want = {f"q-{n:04d}" for n in range(0, 600, 3)}
+        await wait_for(pilot, lambda: screen.table.selected == want)
+        assert "200 selected" in status(screen)
+        make_service(path).adjust("Q-0003", 5)  # another operator's change
+        await wait_for(pilot, lambda: screen.table.items[1].quantity == 8)
+        await pilot.pause()
+        assert marked(screen_lines(app))[:3] == ["Q-0000", "Q-0003", "Q-0006"]
+        await pilot.press("m")
+        await type_into(pilot, "Z1")
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: app.screen is screen)
+        store = make_service(path)
+        assert {item.key for item in store.list_items() if item.location == "Z1"} == want
+        assert len(batch_ids(path, 200)) == 1
+        shown = {row.sku: row.location for row in screen.table.items}
+        assert shown == {item.sku: item.location for item in store.list_items()
+                         if item.key in want}  # fmt: skip
