@@ -11,6 +11,7 @@ from textual.widgets import Input, Static
 
 from atlas_tui.app import make_app
 from atlas_tui.factory import make_service
+from screens import bulk_steps
 from screens.bulk_dialogs import BulkCountDialog, BulkDialog
 from screens.dialogs import ConfirmDialog
 from screens.items import ItemsScreen
@@ -237,6 +238,7 @@ async def test_select_all_of_a_big_view_is_done_in_slices_and_survives_live_chan
     )  # fmt: skip
     monkeypatch.setattr(ItemsScreen, "INLINE_ROWS", 0)
     monkeypatch.setattr(item_table, "SELECT_INLINE", 50)
+    monkeypatch.setattr(item_table, "SELECT_SLICE", 30)
     app = make_app(path)
     async with app.run_test(size=(100, 24)) as pilot:
         screen = await ready(app, pilot)
@@ -260,3 +262,21 @@ async def test_select_all_of_a_big_view_is_done_in_slices_and_survives_live_chan
         shown = {row.sku: row.location for row in screen.table.items}
         assert shown == {item.sku: item.location for item in store.list_items()
                          if item.key in want}  # fmt: skip
+
+
+async def test_a_selection_too_big_for_one_step_is_refused_before_any_dialog(
+    shelf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk_steps, "STEP_MAX", 2)
+    app = make_app(shelf)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await ready(app, pilot)
+        await pilot.press("space", "space", "space")
+        await pilot.press("m")
+        assert app.screen is screen
+        notice = str(screen.query_one("#notice", Static).render())
+        assert "at most 2 items: 3 are selected" in notice
+        await pilot.press("escape")  # the message first, then the selection
+        assert len(screen.table.selected) == 3
+        await pilot.press("escape")
+        assert screen.table.selected == set()

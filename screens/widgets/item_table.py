@@ -10,7 +10,7 @@ from typing import ClassVar, Literal, overload
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual import events, work
+from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -29,7 +29,9 @@ SAVING_MARK = "… saving"
 # The gutter shown left of the rows while some are selected, and a selected row's mark.
 GUTTER, SELECTED_MARK = 2, "●"
 # Up to this many rows "select all" is done at once; beyond, a slice at a time in a worker.
-SELECT_INLINE = 50_000
+SELECT_INLINE = 20_000
+# Rows a worker turns into keys at a time: one C call that holds the interpreter (~3 ms).
+SELECT_SLICE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,7 +269,12 @@ class ItemTable(ScrollView, can_focus=True):
         """Select (or unselect) items by SKU key; `rows`: where they are shown, if known
         (else every row on screen is repainted)."""
         was = bool(self._selected)
-        if on:
+        if on and isinstance(keys, set) and len(keys) > len(self._selected):
+            # A big set (select all): the smaller one is merged into it, not a million
+            # keys copied on the screen's thread.
+            keys.update(self._selected)
+            self._selected = keys
+        elif on:
             self._selected.update(keys)
         else:
             self._selected.difference_update(keys)
@@ -329,18 +336,21 @@ class ItemTable(ScrollView, can_focus=True):
         if len(view) <= SELECT_INLINE:
             self.select(map(str.casefold, map(str.strip, map(skus.__getitem__, view))))
         else:
-            self._select_in_worker(list(skus), view)  # a copy: rows may be added meanwhile
+            skus = list(skus)  # a copy: rows may be added meanwhile
+            # Not @work: it would name the worker by the repr of a million SKUs.
+            self.run_worker(lambda: self._select_slices(skus, view), "select all shown",
+                            group="select", exclusive=True, thread=True,
+                            exit_on_error=False)  # fmt: skip
 
-    @work(thread=True, exclusive=True, group="select", exit_on_error=False)
-    def _select_in_worker(self, skus: list[str], view: Sequence[int]) -> None:
-        """A million keys take a quarter of a second: a slice at a time, so keys typed
-        meanwhile are answered."""
+    def _select_slices(self, skus: list[str], view: Sequence[int]) -> None:
+        """A million keys take a quarter of a second: a slice at a time (in a worker), so
+        keys typed meanwhile are answered."""
         worker = get_current_worker()
         keys: set[str] = set()
-        for first in range(0, len(view), SELECT_INLINE):
+        for first in range(0, len(view), SELECT_SLICE):
             if worker.is_cancelled:
                 return
-            part = view[first : first + SELECT_INLINE]
+            part = view[first : first + SELECT_SLICE]
             keys.update(map(str.casefold, map(str.strip, map(skus.__getitem__, part))))
             time.sleep(0)  # hand the interpreter to the screen between slices
         self.app.call_from_thread(self.select, keys)
