@@ -7,6 +7,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 
 import pytest
+from support import Result
 
 from atlas_tui.domain.errors import ValidationError
 from atlas_tui.factory import make_service
@@ -108,3 +109,17 @@ def test_a_bad_count_names_the_item(stocked: InventoryService) -> None:
 def test_delete_removes_every_selected_item(stocked: InventoryService) -> None:
     bulk.delete(stocked, ["A-1", "C-3"])
     assert [item.sku for item in stocked.list_items()] == ["B-2"]
+
+
+def test_the_cli_moves_several_skus_as_one_step(
+    stocked: InventoryService, db: Path, atlas: Callable[..., Result]
+) -> None:
+    done = atlas("move", "--sku", "A-1", "--sku", "c-3", "--location", "Z9")
+    assert done.code == 0 and "moved 2 items to Z9" in done.out
+    fresh = make_service(db)
+    assert [fresh.get(s).location for s in ("A-1", "B-2", "C-3")] == ["Z9", "A1", "Z9"]
+    assert len(batches(fresh, 2)) == 1
+    refused = atlas("move", "--sku", "A-1", "--sku", "NOPE", "--location", "Q1")
+    assert refused.code != 0 and "no item 'NOPE'" in refused.err
+    assert "nothing was changed" in refused.err
+    assert make_service(db).get("A-1").location == "Z9"

@@ -24,7 +24,7 @@ class StepRefused(ValidationError):
     def __init__(self, sku: str, error: AtlasError) -> None:
         cause = getattr(error, "field", "item")
         problem = str(error)
-        if not problem.startswith(sku):
+        if sku.casefold() not in problem.casefold():
             problem = f"{sku}: {problem}"
         super().__init__(cause, problem)
         self.message = f"{problem} (nothing was changed)"
@@ -64,8 +64,11 @@ def _each(
     A step that would change nothing is refused with `nothing`."""
     result = StepResult()
     with service.batch(step=True):
-        for sku in dict.fromkeys(map(sku_key, skus)):
-            name = sku
+        wanted: dict[str, str] = {}
+        for sku in skus:
+            wanted.setdefault(sku_key(sku), sku)  # each item once, as first spelled
+        for sku in wanted.values():
+            name = sku.strip()
             try:
                 item = service.get(sku)
                 name = item.sku
