@@ -108,7 +108,9 @@ class ItemsScreen(Screen[None]):
         Binding("o", "sort", "Sort", id="sort"),
         Binding("O", "sort_reverse", "Reverse sort", show=False, id="sort-reverse"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
-        Binding("escape", "dismiss_or_unselect", "Dismiss message", show=False, id="dismiss"),
+        Binding(
+            "escape", "dismiss_or_unselect", "Clear message, selection", show=False, id="dismiss"
+        ),
     ]
 
     # Up to this many rows a filter or sort is done at once; beyond, in a worker.

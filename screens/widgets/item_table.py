@@ -77,7 +77,9 @@ class ItemTable(ScrollView, can_focus=True):
 
     Shows a view (row numbers, filtered and ordered by the screen) of the rows it is given
     and draws only the visible window of it (the Line API), with a header that stays put.
-    Low rows and over rows carry a mark and their own colour.
+    Low rows and over rows carry a mark and their own colour. Selected items (by SKU, so
+    the selection outlives filters, sorts and reloads) get a `●` in a gutter shown while
+    any are selected.
     """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -133,11 +135,11 @@ class ItemTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "jump(0)", "First", show=False),
         Binding("end", "jump(-1)", "Last", show=False),
-        Binding("space", "toggle_selected", "Select", show=False, id="select"),
+        Binding("space", "toggle_selected", "Select or unselect", show=False, id="select"),
         Binding("shift+down", "extend_selection(1)", "Select down", show=False, id="select-down"),
         Binding("shift+up", "extend_selection(-1)", "Select up", show=False, id="select-up"),
         Binding("a", "select_all", "Select all shown", show=False, id="select-all"),
-        Binding("A", "clear_selection", "Select none", show=False, id="select-none"),
+        Binding("A", "clear_selection", "Clear selection", show=False, id="select-none"),
     ]
 
     # Keys that only move the cursor: a burst of them need not wait key by key (typeahead).
@@ -267,7 +269,7 @@ class ItemTable(ScrollView, can_focus=True):
 
     def select(self, keys: Iterable[str], on: bool = True, rows: Iterable[int] = ()) -> None:
         """Select (or unselect) items by SKU key; `rows`: where they are shown, if known
-        (else every row on screen is repainted)."""
+        (else every row on screen is repainted). A set given may become the selection."""
         was = bool(self._selected)
         if on and isinstance(keys, set) and len(keys) > len(self._selected):
             # A big set (select all): the smaller one is merged into it, not a million
