@@ -13,7 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from atlas_tui.domain.errors import AtlasError, ValidationError
-from atlas_tui.domain.models import InventoryItem, clean_int, sku_key
+from atlas_tui.domain.models import (
+    REASON_MAX_LEN,
+    InventoryItem,
+    clean_int,
+    clean_text,
+    shown,
+    sku_key,
+)
 from atlas_tui.domain.stock import clean_location, location_key
 from atlas_tui.services.inventory import InventoryService
 
@@ -52,6 +59,19 @@ def items(count: int) -> str:
     return f"{count} item{'' if count == 1 else 's'}"
 
 
+def _skus(skus: object) -> list[str]:
+    """The SKUs a step is about: a list of text, at least one."""
+    if isinstance(skus, (str, bytes)) or not isinstance(skus, Iterable):
+        raise ValidationError("skus", f"must be a list of SKUs, got {shown(skus)}")
+    found = list(skus)
+    if not found:
+        raise ValidationError("skus", "give at least one SKU")
+    for sku in found:
+        if not isinstance(sku, str):
+            raise ValidationError("skus", f"must be a list of SKUs (text), got {shown(sku)}")
+    return found
+
+
 def _each(
     service: InventoryService,
     skus: Iterable[str],
@@ -59,13 +79,16 @@ def _each(
     nothing: str,
     done: Callable[[str], str],
     skipped: str = "",
+    reason: str | None = None,
 ) -> StepResult:
     """`change` every item in one step; None from it leaves the item as it is (skipped).
     A step that would change nothing is refused with `nothing`."""
     result = StepResult()
+    chosen = _skus(skus)
+    clean_text("reason", reason, REASON_MAX_LEN)  # refused as itself, not as an item's
     with service.batch(step=True):
         wanted: dict[str, str] = {}
-        for sku in skus:
+        for sku in chosen:
             wanted.setdefault(sku_key(sku), sku)  # each item once, as first spelled
         for sku in wanted.values():
             name = sku.strip()
@@ -101,7 +124,7 @@ def move(
         return service.move(item.sku, target, reason)
 
     return _each(service, skus, one, f"every item is already at {target}",
-                 lambda n: f"moved {n} to {target}", "already there")  # fmt: skip
+                 lambda n: f"moved {n} to {target}", "already there", reason)  # fmt: skip
 
 
 def update(
@@ -133,7 +156,7 @@ def update(
     words = {"category": "category", "min_stock": "minimum", "max_stock": "maximum"}
     what = " and ".join(f"{words[key]} {value}" for key, value in given.items())
     return _each(service, skus, one, "every item already has those values",
-                 lambda n: f"set {what} of {n}", "already so")  # fmt: skip
+                 lambda n: f"set {what} of {n}", "already so", reason)  # fmt: skip
 
 
 def transfer(
@@ -164,7 +187,7 @@ def transfer(
 
     return _each(service, skus, one, f"no selected item holds stock at {origin}",
                  lambda n: f"transferred {n} from {origin} to {destination}",
-                 f"none at {origin}")  # fmt: skip
+                 f"none at {origin}", reason)  # fmt: skip
 
 
 def count(
@@ -172,15 +195,15 @@ def count(
 ) -> StepResult:
     """Set each item's home line to the counted figure (sku -> quantity); a figure that
     matches is recorded too (a count that confirms the stock)."""
-    figures = {sku_key(sku): value for sku, value in counts.items()}
+    figures = {sku_key(sku): counts[sku] for sku in _skus(counts)}
 
     def one(item: InventoryItem) -> InventoryItem:
         return service.count(item.sku, figures[item.key], reason, location=item.location)
 
-    return _each(service, figures, one, "no count was given", "counted {}".format)
+    return _each(service, figures, one, "no count was given", "counted {}".format, "", reason)
 
 
 def delete(service: InventoryService, skus: Iterable[str], reason: str | None = None) -> StepResult:
     """Remove each item (their history stays)."""
     return _each(service, skus, lambda item: service.delete(item.sku, reason),
-                 "nothing to delete", "deleted {}".format)  # fmt: skip
+                 "nothing to delete", "deleted {}".format, "", reason)  # fmt: skip
