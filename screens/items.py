@@ -108,9 +108,7 @@ class ItemsScreen(Screen[None]):
         Binding("o", "sort", "Sort", id="sort"),
         Binding("O", "sort_reverse", "Reverse sort", show=False, id="sort-reverse"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
-        Binding(
-            "escape", "dismiss_or_unselect", "Clear message, selection", show=False, id="dismiss"
-        ),
+        Binding("escape", "dismiss_notice", "Dismiss message", show=False, id="dismiss"),
     ]
 
     # Up to this many rows a filter or sort is done at once; beyond, in a worker.
@@ -194,13 +192,6 @@ class ItemsScreen(Screen[None]):
         notice = self.query_one("#notice", Static)
         notice.update(Text.assemble(safe_text(message), ("  (esc to dismiss)", "dim")))
         notice.add_class("shown")
-
-    def action_dismiss_or_unselect(self) -> None:
-        """Clear the message of the last refusal, or else the selection."""
-        if self.query_one("#notice", Static).has_class("shown"):
-            self.action_dismiss_notice()
-        else:
-            self.table.action_clear_selection()
 
     def action_dismiss_notice(self) -> None:
         """Clear the message of the last refusal."""

@@ -11,6 +11,7 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
@@ -138,8 +139,8 @@ class ItemTable(ScrollView, can_focus=True):
         Binding("space", "toggle_selected", "Select or unselect", show=False, id="select"),
         Binding("shift+down", "extend_selection(1)", "Select down", show=False, id="select-down"),
         Binding("shift+up", "extend_selection(-1)", "Select up", show=False, id="select-up"),
-        Binding("a", "select_all", "Select all shown", show=False, id="select-all"),
-        Binding("A", "clear_selection", "Clear selection", show=False, id="select-none"),
+        Binding("asterisk", "select_all", "Select all shown", show=False, id="select-all"),
+        Binding("U,escape", "clear_selection", "Clear selection", show=False, id="select-none"),
     ]
 
     # Keys that only move the cursor: a burst of them need not wait key by key (typeahead).
@@ -326,12 +327,14 @@ class ItemTable(ScrollView, can_focus=True):
         self._typed(self._select_shown)
 
     def action_clear_selection(self) -> None:
-        """Unselect every item."""
-        if self._selected:
-            self._selected.clear()
-            self._layout()
-            self.refresh()
-            self.post_message(self.SelectionChanged(self))
+        """Unselect every item (with none selected, the key means what it means around
+        the table: escape dismisses the screen's message)."""
+        if not self._selected:
+            raise SkipAction()
+        self._selected.clear()
+        self._layout()
+        self.refresh()
+        self.post_message(self.SelectionChanged(self))
 
     def _select_shown(self) -> None:
         view, skus = self._view, self._rows.skus
