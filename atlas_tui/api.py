@@ -64,9 +64,15 @@ def failure(error: BaseException, path: object = None) -> Envelope:
 class AtlasAPI:
     """Inventory operations for scripts; `AtlasAPI()` uses ATLAS_STORAGE_PATH or the default."""
 
-    def __init__(self, storage_path: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        storage_path: str | os.PathLike[str] | None = None,
+        *,
+        settings: Settings | None = None,
+    ) -> None:
+        """`settings`, when given, are used as they are (the CLI reads them with its flags)."""
         self._storage_path = storage_path
-        self._settings: Settings | None = None
+        self._settings: Settings | None = settings
         self._service: InventoryService | None = None
 
     @property

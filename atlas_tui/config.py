@@ -1,16 +1,26 @@
-"""Settings read from the environment (ATLAS_*), checked once at start-up."""
+"""Settings from flags, the environment (ATLAS_*) and the preferences file, checked at start-up.
+
+Precedence: flags > environment variables > the chosen profile > the file's top level > defaults.
+"""
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from atlas_tui.domain.errors import ConfigError, ValidationError
 from atlas_tui.domain.models import LABEL_MAX_LEN as USER_MAX_LEN
 from atlas_tui.domain.models import clean_path
+from atlas_tui.preferences import (
+    PROFILE_ENV,
+    Preferences,
+    PreferencesError,
+    config_path,
+    read_preferences,
+)
 
 DEFAULT_BACKUPS_KEPT = 10
 SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
@@ -107,8 +117,21 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
 
 
 @dataclass(frozen=True, slots=True)
+class ScannerSettings:
+    """What a barcode scanner sends around each code, and the marks around a command code."""
+
+    prefix: str = ""
+    suffix: str = ""
+    command_prefix: str = "*"
+    command_suffix: str = "*"
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
-    """Where the data lives and the limits that apply to it."""
+    """Where the data lives, the limits that apply to it, and the user's preferences.
+
+    `sources` tells where each setting came from: flag, env, profile, file or default.
+    """
 
     storage_path: Path
     max_items: int | None = None
@@ -117,27 +140,66 @@ class Settings:
     lock_timeout: float = DEFAULT_LOCK_TIMEOUT
     user: str | None = None
     media_dir: Path | None = None
+    theme: str | None = None
+    default_sort: tuple[str, bool] | None = None
+    keymap: Mapping[str, str] = field(default_factory=dict, hash=False)
+    scanner: ScannerSettings = field(default_factory=ScannerSettings)
+    profile: str | None = None
+    preferences: Preferences | None = field(default=None, hash=False, compare=False)
+    sources: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     @classmethod
     def from_env(
         cls,
         env: Mapping[str, str] | None = None,
         storage_path: str | os.PathLike[str] | None = None,
+        *,
+        profile: str | None = None,
+        media_dir: str | os.PathLike[str] | None = None,
+        preferences: Preferences | None = None,
     ) -> Settings:
-        """Read ATLAS_* variables; an explicit storage_path wins over ATLAS_STORAGE_PATH."""
+        """Arguments (the flags) over ATLAS_* variables over the profile (`profile`, else
+        ATLAS_PROFILE) over the preferences file (`preferences`, else the one at
+        config_path()) over defaults. A broken file raises PreferencesError."""
         env = os.environ if env is None else env
-        source = "--db"
-        if storage_path is None:
-            source = "ATLAS_STORAGE_PATH"
-            storage_path = env.get(source, "").strip() or default_storage_path()
-        if not _path_text(storage_path, source):
-            raise ConfigError(f"{source}: must name a file")
-        path = storage_location(storage_path, source)
-        if path.is_dir():
-            raise ConfigError(f"{source}: {str(path)!r} must name a file, not a directory")
+        prefs = read_preferences(config_path(env)) if preferences is None else preferences
+        chosen_by = "--profile"
+        if profile is None:
+            chosen_by = PROFILE_ENV
+            profile = env.get(PROFILE_ENV, "").strip() or None
+        layered = prefs.layers(profile, chosen_by)
+        sources: dict[str, str] = {}
+        if profile is not None:
+            sources["profile"] = "flag" if chosen_by == "--profile" else "env"
+
+        def from_file(key: str) -> tuple[object, str] | None:
+            found = layered.get(key)
+            if found is not None:
+                sources[key] = found[1]
+            return found
+
+        def where(key: str) -> str:
+            return prefs.where(*prefs.key_path(profile, key))
+
+        path = _store(storage_path, env, from_file("store"), where, prefs.path, sources)
         user = env.get("ATLAS_USER", "").strip() or None
-        if user is not None and len(user) > USER_MAX_LEN:
-            raise ConfigError(f"ATLAS_USER: must be at most {USER_MAX_LEN} characters")
+        if user is not None:
+            if len(user) > USER_MAX_LEN:
+                raise ConfigError(f"ATLAS_USER: must be at most {USER_MAX_LEN} characters")
+            sources["user"] = "env"
+        elif (found := from_file("user")) is not None:
+            user = str(found[0])
+        media = _media(media_dir, env, from_file("media_dir"), prefs.path, sources)
+        theme = from_file("theme")
+        sort = from_file("default_sort")
+        keymap = {key[5:]: str(value) for key, (value, _) in layered.items() if key[:5] == "keys."}
+        sources.update((key, source) for key, (_, source) in layered.items() if key[:5] == "keys.")
+        scanner = {key[8:]: str(v) for key, (v, _) in layered.items() if key[:8] == "scanner."}
+        sources.update((k, source) for k, (_, source) in layered.items() if k[:8] == "scanner.")
+        for key, name in _ENV_ONLY.items():
+            sources[key] = "env" if env.get(name, "").strip() else "default"
+        for key in ("user", "media_dir", "theme", "default_sort"):
+            sources.setdefault(key, "default")
         return cls(
             storage_path=path,
             max_items=_whole(env, "ATLAS_MAX_ITEMS", None, 0),
@@ -146,9 +208,14 @@ class Settings:
             or DEFAULT_BACKUPS_KEPT,
             lock_timeout=_seconds(env, "ATLAS_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT),
             user=user,
-            media_dir=Path(media).expanduser()
-            if (media := env.get("ATLAS_MEDIA_DIR", "").strip())
-            else None,
+            media_dir=media,
+            theme=None if theme is None else str(theme[0]),
+            default_sort=None if sort is None else _sort(sort[0]),
+            keymap=keymap,
+            scanner=ScannerSettings(**scanner),
+            profile=profile,
+            preferences=prefs,
+            sources=sources,
         )
 
     @property
@@ -160,3 +227,72 @@ class Settings:
     def backend_for(path: Path) -> str:
         """The backend a data file of this name uses."""
         return "sqlite" if path.suffix.lower() in SQLITE_SUFFIXES else "tinydb"
+
+
+# Settings only the environment gives, by the names `atlas config show` uses.
+_ENV_ONLY = {
+    "max_items": "ATLAS_MAX_ITEMS",
+    "auto_backup": "ATLAS_AUTO_BACKUP",
+    "backups_kept": "ATLAS_BACKUP_KEEP",
+    "lock_timeout": "ATLAS_LOCK_TIMEOUT",
+}
+
+
+def _sort(value: object) -> tuple[str, bool]:
+    assert isinstance(value, tuple)
+    column, reverse = value
+    return str(column), bool(reverse)
+
+
+def _store(
+    flag: str | os.PathLike[str] | None,
+    env: Mapping[str, str],
+    in_file: tuple[object, str] | None,
+    where: Callable[[str], str],
+    file: Path,
+    sources: dict[str, str],
+) -> Path:
+    """The data file: --db, else ATLAS_STORAGE_PATH, else the file's store, else the default."""
+    value: object
+    if flag is not None:
+        value, source, label = flag, "flag", "--db"
+    elif named := env.get("ATLAS_STORAGE_PATH", "").strip():
+        value, source, label = named, "env", "ATLAS_STORAGE_PATH"
+    elif in_file is not None:
+        (value, source), label = in_file, where("store")
+    else:
+        value, source, label = default_storage_path(), "default", "ATLAS_STORAGE_PATH"
+    sources["store"] = source
+    # A mistake in the file is the file's: the command line exits 2 for it, as for bad TOML.
+    problem = PreferencesError if source in ("file", "profile") else ConfigError
+    try:
+        if not _path_text(value, label):
+            raise ConfigError(f"{label}: must name a file")
+        path = storage_location(value, label)
+    except ConfigError as error:
+        raise problem(str(error)) from None
+    if source in ("file", "profile") and not path.is_absolute():
+        path = file.parent / path  # relative to the file, not to where atlas is started
+    if path.is_dir():
+        raise problem(f"{label}: {str(path)!r} must name a file, not a directory")
+    return path
+
+
+def _media(
+    flag: str | os.PathLike[str] | None,
+    env: Mapping[str, str],
+    in_file: tuple[object, str] | None,
+    file: Path,
+    sources: dict[str, str],
+) -> Path | None:
+    """The media folder: --media-dir, else ATLAS_MEDIA_DIR, else the file's media_dir."""
+    if flag is not None and str(flag).strip():
+        sources["media_dir"] = "flag"
+        return Path(flag).expanduser()
+    if named := env.get("ATLAS_MEDIA_DIR", "").strip():
+        sources["media_dir"] = "env"
+        return Path(named).expanduser()
+    if in_file is None:
+        return None
+    path = Path(str(in_file[0])).expanduser()
+    return path if path.is_absolute() else file.parent / path

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 
@@ -70,6 +70,36 @@ def movement_words(kind: str, details: Mapping[str, Any]) -> str:
             else:
                 parts.append(f"{field}: {old!r} → {new!r}")
     return "; ".join(part for part in parts if part)
+
+
+def when_words(moment: datetime) -> str:
+    """A movement's time as history rows show it: `2026-12-04 10:22` (UTC)."""
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def delta_words(delta: int) -> str:
+    """A change of quantity with its sign: `+5`, `-3`, `0`."""
+    return f"{delta:+d}" if delta else "0"
+
+
+def quantity_words(before: int, after: int) -> str:
+    """The quantity from → to: `5→7`."""
+    return f"{before}→{after}"
+
+
+def movement_summary(kind: str, before: int, after: int, delta: int) -> str:
+    """Kind and quantity from → to, with the change: `adjust 5→7 (+2)`, `move 7→7`."""
+    change = f" ({delta_words(delta)})" if delta else ""
+    return f"{kind} {quantity_words(before, after)}{change}"
+
+
+def movement_note(kind: str, details: Mapping[str, Any], reason: str = "") -> str:
+    """What a movement changed beyond its quantity (where, from → to, fields old → new),
+    then why: `B2 → C3; B2 6→2 · reason: restock`."""
+    words = movement_words(kind, details)
+    if not reason:
+        return words
+    return f"{words} · reason: {reason}" if words else f"reason: {reason}"
 
 
 # Stock expiring within this many days is marked.

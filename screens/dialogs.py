@@ -12,7 +12,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
-from textual.widgets import Button, DataTable, Input, Label, OptionList, Static
+from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from atlas_tui.domain.errors import AtlasError, ValidationError
@@ -20,7 +20,7 @@ from atlas_tui.domain.models import InventoryItem, Movement
 from atlas_tui.domain.stock import location_key
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.text import safe_text
-from atlas_tui.wording import movement_words
+from screens.widgets.movement_list import MovementList
 
 # Which input shows the service's complaint about which field.
 FIELD_INPUTS = {
@@ -356,7 +356,7 @@ class PickDialog(ModalScreen[str | None]):
 
 
 class HistoryDialog(ModalScreen[None]):
-    """Every movement of one item, newest first."""
+    """Every movement of one item, newest first: from → to, what changed, why, who, when."""
 
     CSS_PATH = "dialogs.tcss"
     BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,h,q", "close", "Close")]
@@ -369,22 +369,12 @@ class HistoryDialog(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="history"):
             yield Label(Text.assemble("History of ", literal(self.sku)), id="heading")
-            yield DataTable(id="movements", cursor_type="row", zebra_stripes=True)
+            yield MovementList(id="movements")
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("When (UTC)", "Kind", "Δ", "Qty", "Where", "User", "Reason")
-        for movement in self.load():
-            table.add_row(
-                Text(movement.timestamp.strftime("%Y-%m-%d %H:%M:%S")),
-                Text(movement.kind),
-                Text(f"{movement.delta:+d}", justify="right"),
-                Text(f"{movement.quantity_before}→{movement.quantity_after}"),
-                literal(movement_words(movement.kind, movement.details)),
-                literal(movement.user),
-                literal(movement.reason),
-            )
-        table.focus()
+        movements = self.query_one(MovementList)
+        movements.show(self.load())
+        movements.focus()
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -7,6 +7,7 @@ import threading
 import time
 from array import array
 from collections.abc import Callable, Hashable, Sequence
+from datetime import date, timedelta
 from typing import ClassVar
 
 from rich.text import Text
@@ -17,14 +18,16 @@ from textual.containers import Vertical
 from textual.message import Message
 from textual.notifications import Notification, Notify, SeverityLevel
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Static
+from textual.widgets import Header, Input, Static
 from textual.worker import get_current_worker
 
 from atlas_tui.domain.errors import AtlasError, NotFoundError
-from atlas_tui.domain.models import InventoryItem, ItemRow
+from atlas_tui.domain.models import InventoryItem, ItemRow, sku_key
 from atlas_tui.services.imports import ImportResult
 from atlas_tui.services.inventory import InventoryService
+from atlas_tui.services.scanning import ScanCodes
 from atlas_tui.text import safe_text
+from atlas_tui.wording import EXPIRY_WARNING_DAYS
 from screens.bulk_steps import BulkSteps
 from screens.dialogs import (
     AdjustDialog,
@@ -38,17 +41,21 @@ from screens.dialogs import (
 )
 from screens.import_dialog import ImportDialog, summary
 from screens.scan import ScanScreen
+from screens.session import session_of
 from screens.stock_dialogs import TransferDialog
 from screens.widgets.item_detail import ItemDetail
 from screens.widgets.item_rows import (
     BadRow,
     ItemRows,
     ViewSpec,
+    count_within,
     ordering,
     reshaped,
     select,
+    shows,
 )
 from screens.widgets.item_table import SORTABLE, ItemTable
+from screens.widgets.status_line import status_and_footer
 
 # Rows drawn before the rest are read or found: more than any terminal shows.
 FIRST_ROWS = 200
@@ -56,6 +63,11 @@ FIRST_ROWS = 200
 LOAD_BATCH = 1000
 # Items changed by others read one by one; more than this, and every item is read again.
 CATCH_UP_MAX = 2000
+# Up to this many rows shown, their low and over counts are counted at once; beyond, in a
+# worker (a filter keeping half a million rows takes about a tenth of a second to count).
+COUNT_INLINE = 50_000
+# The views (only some rows), as the counts line names them.
+VIEW_WORDS = {"low": "low", "over": "over", "expiring": f"expiring ≤{EXPIRY_WARNING_DAYS} d"}
 
 
 class FilterInput(Input):
@@ -109,14 +121,24 @@ class ItemsScreen(Screen[None]):
         Binding("O", "sort_reverse", "Reverse sort", show=False, id="sort-reverse"),
         Binding("ctrl+r", "reload", "Reload", show=False, id="reload"),
         Binding("escape", "dismiss_notice", "Dismiss message", show=False, id="dismiss"),
+        Binding("b", "view('low')", "Only low stock", show=False, id="view-low"),
+        Binding("a", "view('over')", "Only over stock", show=False, id="view-over"),
+        Binding("E", "view('expiring')", "Only expiring", show=False, id="view-expiring"),
     ]
 
     # Up to this many rows a filter or sort is done at once; beyond, in a worker.
     INLINE_ROWS: ClassVar[int] = 20_000
 
-    def __init__(self, service: InventoryService) -> None:
+    def __init__(
+        self,
+        service: InventoryService,
+        sort: tuple[str, bool] | None = None,
+        codes: ScanCodes | None = None,
+    ) -> None:
         super().__init__()
         self.service = service
+        self._first_sort = sort  # (column, reverse) from the preferences
+        self._codes = codes  # scan mode's command codes, from the preferences
         self._rows = ItemRows()
         self._drawn = threading.Event()  # the first screenful is on screen
         self._version: Hashable = None
@@ -125,6 +147,7 @@ class ItemsScreen(Screen[None]):
         self.category: str = ""
         self.location: str = ""
         self._holders: frozenset[str] = frozenset()  # SKUs with stock at `location`
+        self.views: set[str] = set()  # "low", "over", "expiring": only those rows shown
         self._in_flight: dict[str, int] = {}
         # The toast last shown per item: a new one replaces it instead of stacking.
         self._toasts: dict[str, Notification] = {}
@@ -136,6 +159,8 @@ class ItemsScreen(Screen[None]):
         # Sorted row numbers per (column, generation), and the last search's result.
         self._orders: dict[tuple[str, int], Sequence[int]] = {}
         self._searched: tuple[str, int, Sequence[int]] | None = None
+        # Low and over counts of the rows shown: (view, changes, low, over).
+        self._counted: tuple[Sequence[int], int, int, int] | None = None
         self.bulk = BulkSteps(self)  # what the keys do while items are selected
 
     def compose(self) -> ComposeResult:
@@ -144,12 +169,15 @@ class ItemsScreen(Screen[None]):
             yield FilterInput(placeholder=FilterInput.IDLE_HINT, id="filter")
             yield Static("loading…", id="status")
             yield Static("", id="notice")
-            yield ItemTable(id="items")
+            table = ItemTable(id="items")
+            if self._first_sort is not None:
+                table.sort_column, table.sort_reverse = self._first_sort
+            yield table
             # The rule above the pane is a widget of its own: redrawing the pane on every
             # cursor move would send it again.
             yield Static(id="detail-rule")
             yield ItemDetail(id="detail")
-        yield Footer()
+        yield from status_and_footer()
 
     def tell(
         self,
@@ -369,9 +397,13 @@ class ItemsScreen(Screen[None]):
     def _spec(self) -> ViewSpec:
         table = self.table
         needle = self.query_one("#filter", FilterInput).value.strip().casefold()
+        views = self.views
+        by = date.today() + timedelta(days=EXPIRY_WARNING_DAYS) if "expiring" in views else None
         return ViewSpec(needle, self.category, self.location, table.sort_column,
                         table.sort_reverse, self._rows.generation, len(self._rows),
-                        self._holders if self.location else frozenset())  # fmt: skip
+                        self._holders if self.location else frozenset(),
+                        "low" in views, "over" in views,
+                        by.isoformat() if by else "")  # fmt: skip
 
     def _show(self) -> None:
         """Show what the filter, picks and order ask for: at once for a few thousand rows or
@@ -450,24 +482,71 @@ class ItemsScreen(Screen[None]):
             self.table.release_keys()
         self._update_status()
 
+    def _counts(self) -> tuple[int, int] | None:
+        """Low and over among the rows shown; None while a worker counts them."""
+        view, rows = self.table.view, self._rows
+        if len(view) == len(rows):
+            return rows.low, rows.over
+        counted = self._counted
+        if counted is not None and counted[0] is view and counted[1] == self._changes:
+            return counted[2], counted[3]
+        if len(view) > COUNT_INLINE:
+            self._count_in_worker(view, self._changes)
+            return None
+        low, over = count_within(rows, view)
+        self._counted = (view, self._changes, low, over)
+        return low, over
+
+    def _recount(self, n: int, was: tuple[bool, bool] | None) -> None:
+        """Row `n` changed in place: move the counts of the rows shown along, not count
+        them all again (a `+` under a filter of half a million rows)."""
+        counted, view = self._counted, self.table.view
+        if counted is None or counted[0] is not view or counted[1] != self._changes - 1:
+            return
+        _view, _changes, low, over = counted
+        if was is not None and n in view:
+            now = self._rows.flags(n)
+            low += now[0] - was[0]
+            over += now[1] - was[1]
+        self._counted = (view, self._changes, low, over)
+
+    @work(thread=True, exclusive=True, group="count", exit_on_error=False)
+    def _count_in_worker(self, view: Sequence[int], changes: int) -> None:
+        try:
+            low, over = count_within(self._rows, view)
+        except IndexError:
+            return  # rows changed underneath: the next status asks again
+        self.app.call_from_thread(self._counted_in_worker, view, changes, low, over)
+
+    def _counted_in_worker(self, view: Sequence[int], changes: int, low: int, over: int) -> None:
+        if view is self.table.view and changes == self._changes:
+            self._counted = (view, changes, low, over)
+            self._update_status()
+
     def _update_status(self) -> None:
         shown, total = len(self.table.view), len(self._rows)
-        low, over = self._rows.low, self._rows.over
         if self._wanted is not None:
-            count = f"{shown}+ of {total} items (filtering…)"
+            status = Text(f"{shown}+ of {total} items (filtering…)")
+        elif shown == total:
+            items = "item" if total == 1 else "items"
+            status = Text(f"{total} {items} · ▼ {self._rows.low} low · ▲ {self._rows.over} over")
         else:
-            count = f"{shown} of {total} items" if shown != total else f"{total} items"
-        status = Text(f"{count} · ▼ {low} low · ▲ {over} over")
+            # Counted among the rows shown: a filter's low count is what it is looked for.
+            counts = self._counts()
+            among = "counting…" if counts is None else f"▼ {counts[0]} low · ▲ {counts[1]} over"
+            status = Text(f"{shown} of {total} items shown · {among} among them")
         if not self.loaded and len(self._rows):
             status.append(" · reading all items…")
-        saving = sum(self._in_flight.values())
-        if saving:
-            plural = "s" if saving > 1 else ""
-            status.append(f" · saving {saving} change{plural}…", style="bold")
+        session_of(self).set_saving(sum(self._in_flight.values()))
         if self.category:
             status.append(" · category ").append(safe_text(self.category), style="bold")
         if self.location:
             status.append(" · location ").append(safe_text(self.location), style="bold")
+        if self.views:  # low or over, and expiring
+            either = " or ".join(VIEW_WORDS[v] for v in ("low", "over") if v in self.views)
+            words = [either] if either else []
+            words += [VIEW_WORDS["expiring"]] if "expiring" in self.views else []
+            status.append(" · only ").append(" and ".join(words), style="bold")
         if self.table.selection_size:
             status.append(f" · {self.table.selection_size} selected", style="bold")
         self.query_one("#status", Static).update(status)
@@ -508,19 +587,39 @@ class ItemsScreen(Screen[None]):
     def _highlighted(self, message: ItemTable.Highlighted) -> None:
         self.query_one("#detail", ItemDetail).show(message.item)
 
+    def action_view(self, view: str) -> None:
+        """Show only low, over or expiring rows, or all again (with the filter and picks)."""
+        self.views ^= {view}
+        self._show()
+
     def select_sku(self, sku: str) -> None:
-        """Put the cursor on an item, clearing the filter if it hides it."""
+        """Put the cursor on an item (a jump from reports, locations or recent changes).
+
+        A filter, pick or view that hides it is cleared, and the operator told so.
+        """
         table = self.table
-        key = sku.casefold()
-        if table.row_of(key) is None and self._spec().filtered:
+        key = sku_key(sku)
+        n = self._rows.find(key)
+        spec = self._spec()
+        # Hidden: by the view on screen, or by the one being worked out (a row that stopped
+        # matching since it was shown stays in view until the next filter: it is not hidden).
+        hidden = table.row_of(key) is None or self._wanted is not None
+        if n is not None and spec.filtered and hidden and not shows(self._rows, spec, n):
             self.query_one("#filter", FilterInput).value = ""
             self.category = self.location = ""
+            self.views = set()
             spec = self._spec()
             # No filter: the view is every row in an order already known, so this is quick.
             self._present(spec, select(self._rows, spec, self._order_for(spec)), False)
+            self.tell(f"filter cleared to show {self._rows.skus[n]}", about=key)
+        elif n is not None and table.row_of(key) is None:
+            # Shown by the view being worked out, not yet by the one on screen: finish it.
+            self._present(spec, self._select(spec), False)
         row = table.row_of(key)
         if row is not None:
             table.move_cursor(row)
+        elif self.loaded:
+            self.tell(f"{sku} is no longer in the store", severity="warning", about=key)
         table.focus()
 
     # Changes ------------------------------------------------------------------------------
@@ -536,9 +635,12 @@ class ItemsScreen(Screen[None]):
         self._note(row.key, row)
         rows = self._rows
         size, generation = len(rows), rows.generation
+        old = rows.find(row.key)
+        was = None if old is None else rows.flags(old)
         n = rows.put(row)
         if rows.generation == generation:
             self.table.refresh_item(row.key)
+            self._recount(n, was)
         elif len(rows) != size:
             self._reshape(row.key, inserted=n)
         else:  # renamed: it may no longer match the filter, or belong elsewhere in the order
@@ -776,7 +878,7 @@ class ItemsScreen(Screen[None]):
             self.tell(f"Scan mode: {summary or 'nothing was changed'}", timeout=8)
             self.action_reload()
 
-        self.app.push_screen(ScanScreen(self.service), done)
+        self.app.push_screen(ScanScreen(self.service, codes=self._codes), done)
 
     def action_import(self) -> None:
         """Import a CSV or JSON file, after a preview of what it would do."""

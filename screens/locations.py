@@ -11,12 +11,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from atlas_tui.domain.errors import AtlasError
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.text import safe_text
 from atlas_tui.wording import expiry_words
+from screens.widgets.status_line import status_and_footer
 
 
 def _cell(value: object, style: str = "") -> Text:
@@ -64,7 +65,7 @@ class LocationsScreen(Screen[str | None]):
         yield Header()
         yield Static("reading locations…", id="locations-status")
         yield LocationTable(id="locations", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield from status_and_footer()
 
     def on_mount(self) -> None:
         self.sub_title = "locations"
@@ -157,7 +158,7 @@ class LocationScreen(Screen[str | None]):
         yield Header()
         yield Static("", id="location-title")
         yield LineTable(id="lines", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield from status_and_footer()
 
     def on_mount(self) -> None:
         self.sub_title = "location"

@@ -14,11 +14,12 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, ProgressBar, Static
+from textual.widgets import DataTable, Header, Input, ProgressBar, Static
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from atlas_tui.media import DEMO_DIR, MOVIE, SERIES, MediaError, MediaIndex, MediaItem, load_index
 from atlas_tui.text import safe_text
+from screens.widgets.status_line import status_and_footer
 
 RESULT_LIMIT = 200
 """Rows shown at most: enough to browse, few enough to redraw on every keystroke."""
@@ -128,7 +129,7 @@ class MediaScreen(Screen[None]):
             yield Static("", id="warnings")
         yield Static("", id="message")
         yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield from status_and_footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#results", DataTable)

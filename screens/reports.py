@@ -15,7 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.theme import Theme
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 from textual.widgets.data_table import RowDoesNotExist
 from textual.worker import Worker, get_current_worker
 
@@ -23,6 +23,7 @@ from atlas_tui.domain.errors import AtlasError
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.text import safe_text
 from atlas_tui.wording import days_left_text, usage_rate
+from screens.widgets.status_line import status_and_footer
 
 BAR_WIDTH = 30
 _EIGHTHS = " ▏▎▍▌▋▊▉"
@@ -151,7 +152,7 @@ class ReportsScreen(Screen[str | None]):
         reorder.border_title = "Reorder"
         reorder.border_subtitle = "reading history…"
         yield reorder
-        yield Footer()
+        yield from status_and_footer()
 
     def on_mount(self) -> None:
         categories = self.query_one("#categories", DataTable)

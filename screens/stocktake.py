@@ -13,16 +13,17 @@ from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
 from textual.suggester import SuggestFromList
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from atlas_tui.domain.errors import AtlasError
 from atlas_tui.services.inventory import InventoryService
-from atlas_tui.services.scanning import QUANTITY, KnownPlaces
+from atlas_tui.services.scanning import QUANTITY, KnownPlaces, ScanCodes
 from atlas_tui.services.stocktake import line_key
 from atlas_tui.text import safe_text
 from screens.dialogs import ConfirmDialog, FormDialog, PickDialog, literal
 from screens.scan import ScanScreen
 from screens.widgets.entry import EntryInput, command_keys
+from screens.widgets.status_line import status_and_footer
 
 # "BOLT-1 38": a code, a space, then the counted figure.
 SET_COUNT = re.compile(r"^(.+?)\s+(\d{1,9})$")
@@ -75,9 +76,10 @@ class StocktakeScreen(Screen[None]):
         Binding("escape", "leave", "Back", id="count-leave"),
     ]
 
-    def __init__(self, service: InventoryService) -> None:
+    def __init__(self, service: InventoryService, codes: ScanCodes | None = None) -> None:
         super().__init__()
         self.service = service
+        self._codes = codes  # scan mode's command codes, from the preferences
         self.session_id: int | None = None
         self._version: Hashable = None
         self.variance: dict[str, Any] | None = None
@@ -96,7 +98,7 @@ class StocktakeScreen(Screen[None]):
         )
         yield Static(id="count-message")
         yield DataTable(id="variance", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield from status_and_footer()
 
     def on_mount(self) -> None:
         table = self.query_one("#variance", DataTable)
@@ -371,7 +373,9 @@ class StocktakeScreen(Screen[None]):
             self._say(f"scan mode: {summary or 'nothing was counted'}")
             self._reload()
 
-        self.app.push_screen(ScanScreen(self.service, "count", self.session_id), back)
+        self.app.push_screen(
+            ScanScreen(self.service, "count", self.session_id, codes=self._codes), back
+        )
 
     def action_leave(self) -> None:
         """Back to the items."""

@@ -1,4 +1,5 @@
-"""Shared fixtures: every test runs with its own HOME, XDG dirs and no ATLAS_* settings."""
+"""Shared fixtures: every test runs with its own HOME, XDG dirs, no ATLAS_* settings and no
+preferences file but its own."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from support import BACKENDS, FORK, Result, Start, file_unchanged, run_atlas
 
 from atlas_tui.api import AtlasAPI
 from atlas_tui.factory import make_service
+from atlas_tui.preferences import config_path
 from atlas_tui.services.inventory import InventoryService
 
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No test reads or writes the real user's data, cache or settings."""
+    """No test reads or writes the real user's data, cache, settings or preferences file
+    (ATLAS_CONFIG and ATLAS_PROFILE go with the other ATLAS_* variables)."""
     home = tmp_path_factory.mktemp("home")
     for name in list(os.environ):
         if name.startswith("ATLAS_"):
@@ -35,7 +38,16 @@ def isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     monkeypatch.setenv("ATLAS_CACHE_DIR", str(home / "atlas-cache"))
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.setenv("NO_COLOR", "1")
+    assert config_path().is_relative_to(home)  # platformdirs follows HOME/XDG_CONFIG_HOME
     return home
+
+
+@pytest.fixture
+def config_file(isolated_env: Path) -> Path:
+    """The preferences file atlas reads in this test (its folder made; the file not yet)."""
+    path = config_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.fixture

@@ -118,7 +118,10 @@ async def test_stock_at_several_locations_through_the_app(store: Path) -> None:
         await wait_for(pilot, lambda: "B2  5 pcs" in detail(screen))
         text = detail(screen)
         assert "A1  10 pcs" in text and "C3  1 pcs" in text
-        assert "transfer +0 → 16  B2 → C3; B2 6→2" in text
+        user = history[0].user
+        # From → to, who, then where: the quantity and the lines touched.
+        assert f"transfer 16→16 · {user}  B2 → C3" in text
+        assert f"count 13→16 (+3) · {user}" in text
 
         # Another process receives a lot expiring in 6 days at D4: caught up, and marked.
         soon = (datetime.now(UTC).date() + timedelta(days=6)).isoformat()
@@ -215,7 +218,8 @@ async def test_locations_and_transfer_are_in_the_palette_and_footer(store: Path)
         assert "x Transfer" in screen_lines(app)[-1]
         # The footer has no room left for the app's keys: help lists them.
         found = {(row.keys, row.description) for row in key_help(app.screen)}
-        assert (("L",), "Locations") in found and (("x",), "Transfer") in found
+        assert (("L",), "Locations: where stock is") in found
+        assert (("x",), "Transfer stock between locations…") in found
         for typed, command, opens in (
             ("transfer", "Transfer stock between locations", TransferDialog),
             ("where stock", "Locations: where stock is", LocationsScreen),
@@ -274,7 +278,7 @@ def test_stock_lines_in_a_real_terminal(store: Path, tmp_path: Path) -> None:
         term.wait_for("B2  5 pcs", "the detail pane's lines")
         screen = term.screen()
         assert "A1  10 pcs" in screen and "C3  1 pcs" in screen
-        term.wait_for("count +3 → 16", "the count in the pane's history (once the toast goes)")
+        term.wait_for("count 13→16 (+3)", "the count in the pane's history (once the toast goes)")
         assert make_service(store).history("W-1")[0].kind == "count"
     finally:
         term.close()

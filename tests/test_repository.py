@@ -201,3 +201,22 @@ def test_storage_path_picks_the_backend(
     monkeypatch.setenv("ATLAS_STORAGE_PATH", value)
     settings = Settings.from_env()
     assert (str(settings.storage_path), settings.backend) == (path, backend)
+
+
+def test_latest_movements_are_the_end_of_the_history_newest_first(db: Path) -> None:
+    service = make_service(db)
+    service.add_many([{"sku": f"S-{n}", "name": "x", "quantity": n} for n in range(1, 40)])
+    repository = service.repository
+    if isinstance(repository, TinyDBRepository):
+        repository.checkpoint()  # older movements in the checkpointed journal, newer after
+    service.adjust("S-3", 2, "later")
+    service.update("S-4", name="renamed")
+    everything = service.history_since("2000-01-01")
+    latest = make_service(db).latest_movements(10)  # another process's view
+    assert [m.id for m in latest] == [m.id for m in everything[:10]]
+    assert (latest[0].kind, latest[1].kind, latest[1].reason) == ("update", "adjust", "later")
+    assert [m.id for m in service.latest_movements(1000)] == [m.id for m in everything]
+    assert service.latest_movements(0) == []
+    with service.batch():  # inside a transaction, its own movements come first
+        service.adjust("S-5", 1)
+        assert [m.sku for m in service.latest_movements(2)] == ["S-5", "S-4"]

@@ -17,8 +17,8 @@ def rows_of(service: InventoryService, batch: int = 7) -> list[tuple[object, ...
 
 
 def listed(service: InventoryService) -> list[tuple[object, ...]]:
-    return [(i.sku, i.name, i.category, i.quantity, i.location, i.min_stock, i.max_stock)
-            for i in service.list_items()]  # fmt: skip
+    return [(i.sku, i.name, i.category, i.quantity, i.location, i.min_stock, i.max_stock,
+             i.earliest_expiry) for i in service.list_items()]  # fmt: skip
 
 
 def seed(service: InventoryService) -> None:
@@ -76,3 +76,24 @@ def test_scan_reads_a_checkpoint_replaced_meanwhile(tmp_path: Path) -> None:
     assert dict((row[0], row) for row in rows)["S-050"][3] == 50
     assert rows_of(reader) == listed(reader)  # and a new scan sees the change
     assert dict((row[0], row) for row in rows_of(reader))["S-050"][3] == 51
+
+
+@pytest.mark.parametrize("suffix", [".json", ".db"])
+def test_scan_gives_the_earliest_expiry_of_the_stock_on_hand(tmp_path: Path, suffix: str) -> None:
+    service = make_service(tmp_path / f"atlas{suffix}")
+    service.add("MILK", "Milk", "", 0, "A1")
+    service.receive("MILK", 4, location="A1", lot="M1", expiry="2027-01-10")
+    service.receive("MILK", 3, location="B2", lot="M2", expiry="2026-12-20")
+    service.add("BOLT", "Bolt", "", 5, "A1")  # no expiry
+    service.add("CHEESE", "Cheese", "", 2, "A1")  # one line without, one with
+    service.receive("CHEESE", 1, location="C3", lot="C1", expiry="2027-03-01")
+    repo = service.repository
+    if isinstance(repo, TinyDBRepository):
+        repo.checkpoint()
+    earliest = {row[0]: row[7] for row in rows_of(service)}
+    assert earliest == {"BOLT": "", "CHEESE": "2027-03-01", "MILK": "2026-12-20"}
+    # The lot running out no longer counts: the next one's date does.
+    service.pick("MILK", 3, location="B2", lot="M2")
+    fresh = make_service(tmp_path / f"atlas{suffix}")
+    assert {row[0]: row[7] for row in rows_of(fresh)}["MILK"] == "2027-01-10"
+    assert [row[7] for row in rows_of(fresh)] == [i.earliest_expiry for i in fresh.list_items()]

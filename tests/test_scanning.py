@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from atlas_tui.domain.errors import ValidationError
 from atlas_tui.services.inventory import InventoryService
-from atlas_tui.services.scanning import ScanSession
+from atlas_tui.services.scanning import ScanCodes, ScanSession
 
 
 @pytest.fixture
@@ -170,6 +171,8 @@ def test_count_at_the_current_location_counts_that_line(
 ) -> None:
     service.transfer("BOLT-1", 10, "A1", "B2")
     shelves.choose("count")
+    assert shelves.enter("BOLT-1").message == "choose a count session first: nothing counted"
+    shelves.count_session = int(service.stocktake.start()["id"])  # over all items
     refused = shelves.enter("BOLT-1")
     assert not refused.ok and refused.message == (
         "location: BOLT-1 is expected at 2 places in count #1 (A1, B2): give the location"
@@ -180,3 +183,39 @@ def test_count_at_the_current_location_counts_that_line(
         "NUT-1 counted 1 at B2 (system holds 0, not expected here)"
     )
     assert shelves.undo().message == "undone: count of 1 NUT-1, tally 0"
+
+
+def test_command_codes_change_no_stock(session: ScanSession, widget: InventoryService) -> None:
+    before = widget.history_mark()
+    for code in ("*RECEIVE*", "*pick*", " *Count* ", "*MOVE*", "*TRANSFER*", "*UNDO*", "*DONE*"):
+        outcome = session.enter(code)
+        assert outcome.ok and outcome.command == code.strip().strip("*").lower()
+    assert session.enter("*NOPE*").unknown == "*NOPE*", "an unknown word is just a code"
+    assert session.enter("**").unknown == "**"
+    assert widget.history_mark() == before
+    assert session.action == "receive", "the screen carries the command out"
+
+
+def test_scan_codes_strip_the_scanners_affixes_and_check_their_own() -> None:
+    codes = ScanCodes(command_prefix="CMD:", command_suffix="", scanner_prefix="\x5dE0")
+    assert codes.strip("]E04006381333931") == "4006381333931"  # noqa: B005 (our strip)
+    assert codes.command(codes.strip("]E0CMD:pick")) == "pick"
+    assert codes.command("*PICK*") is None
+    assert codes.code("transfer") == "CMD:TRANSFER"
+    with pytest.raises(ValidationError, match="command prefix or suffix is needed"):
+        ScanCodes(command_prefix="", command_suffix="")
+    with pytest.raises(ValidationError, match="scanner_suffix: must be printable ASCII"):
+        ScanCodes(scanner_suffix="\r")
+
+
+def test_a_new_count_needs_the_current_location(
+    session: ScanSession, widget: InventoryService
+) -> None:
+    with pytest.raises(ValidationError, match="scan a location first"):
+        session.start_count_here()
+    session.enter("A1")
+    assert session.start_count_here() == "started count #1 at A1"
+    assert session.count_status() == "count #1 at A1: 0 of 1 lines counted"
+    session.choose("count")
+    session.enter("ITEM-001")
+    assert session.count_status() == "count #1 at A1: 1 of 1 lines counted"

@@ -14,6 +14,7 @@ from atlas_tui.factory import make_service
 from screens.dialogs import NewItemDialog
 from screens.items import ItemsScreen
 from screens.scan import ScanScreen
+from screens.scan_count import CountPicker
 
 BARCODE = "4006381333931"
 
@@ -44,6 +45,12 @@ async def scan_mode(app: AtlasApp, pilot: Pilot[None]) -> ScanScreen:
 
 def message(screen: ScanScreen) -> str:
     return str(screen.query_one("#scan-message", Static).render())
+
+
+def counting(screen: ScanScreen) -> str:
+    """The count session line, shown while counting ("" when hidden)."""
+    shown = screen.query_one("#scan-count", Static)
+    return str(shown.render()) if shown.display else ""
 
 
 def tally(screen: ScanScreen) -> list[list[str]]:
@@ -133,14 +140,22 @@ async def test_an_unknown_code_beeps_changes_nothing_and_can_be_created(store: P
         assert stored(store, "5012345678900") == 1
 
 
-async def test_count_tallies_into_a_count_session(store: Path) -> None:
+async def test_count_tallies_into_a_count_session_started_here(store: Path) -> None:
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await scan_mode(app, pilot)
+        await scan(pilot, "A1")
         await pilot.press("f4")
+        await wait_for(pilot, lambda: isinstance(app.screen, CountPicker))
+        await pilot.press("enter")  # the only choice: a new count at A1
+        await wait_for(pilot, lambda: app.screen is screen)
+        assert message(screen) == (
+            "started count #1 at A1; count: each scan adds to the tally of count #1 at A1"
+        )
         for _ in range(3):
             await scan(pilot, BARCODE)
-        assert message(screen) == "BOLT-1 counted 3 (system holds 40)"
+        assert message(screen) == "BOLT-1 counted 3 at A1 (system holds 40)"
+        assert counting(screen) == "Counting into count #1 at A1: 1 of 2 lines counted"
         assert stored(store, "BOLT-1") == 40, "counting changes no stock until applied"
         variance = make_service(store).stocktake.variance(1)
         assert [(r["sku"], r["counted"]) for r in variance["rows"]] == [("BOLT-1", 3)]

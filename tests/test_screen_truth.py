@@ -17,6 +17,7 @@ from atlas_tui.app import make_app
 from atlas_tui.factory import make_service
 from screens.dialogs import EditItemDialog
 from screens.widgets.item_table import SAVING_MARK
+from screens.widgets.status_line import StatusLine
 
 
 @pytest.fixture
@@ -88,13 +89,15 @@ async def test_a_change_waiting_for_the_store_is_marked_until_saved(json_db: Pat
             await pilot.press("plus", "plus", "plus")
             await wait_for(pilot, lambda: SAVING_MARK in row_of(app, "A-1"))
             assert " 13 " in row_of(app, "A-1")
-            assert "saving 3 changes" in str(screen.query_one("#status").render())
+            line = app.screen.query_one(StatusLine)
+            await wait_for(pilot, lambda: "waiting for the lock held by" in str(line.render()))
             assert stored(json_db, "A-1") == 10
         await wait_for(pilot, lambda: stored(json_db, "A-1") == 13)
         await settle(pilot)
         await wait_for(pilot, lambda: SAVING_MARK not in row_of(app, "A-1"))
         assert " 13 " in row_of(app, "A-1")
         assert "saving" not in str(screen.query_one("#status").render())
+        assert "│ saved" in str(line.render())
         # Three saves landing at once leave one toast about the item, not three.
         await pilot.pause()
         assert [note.message for note in app._notifications] == ["A-1: now 13"]

@@ -96,7 +96,7 @@ def test_a_scanner_burst_keeps_its_order_in_tmux(json_db: Path, tmp_path: Path) 
     try:
         poll(lambda: "2 items" in screen(), "the items screen")
         subprocess.run([*tmux, "send-keys", "-t", session, "s"], check=True)
-        poll(lambda: "F2 receive" in screen(), "scan mode")
+        poll(lambda: "F2 ^R receive" in screen(), "scan mode")
         burst = ["F5", "Z-9", "Enter", "a-1", "Enter", "F2", "4006381333931", "Enter",
                  "b-2", "Enter", "3*b-2", "Enter"]  # fmt: skip
         subprocess.run([*tmux, "send-keys", "-t", session, *burst], check=True)

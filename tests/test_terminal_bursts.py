@@ -211,3 +211,26 @@ def test_keys_typed_as_the_app_starts_reach_the_items_screen(json_db: Path, tmp_
         assert " gam" in term.screen() and "/gam" not in term.screen()
     finally:
         term.close()
+
+
+def test_scan_mode_command_codes_and_ctrl_keys_in_a_real_terminal(
+    terminal: Terminal, json_db: Path
+) -> None:
+    """Command codes in a scanner's burst, and the ctrl keys a terminal delivers, switch
+    the action in their place among the scans."""
+    terminal.burst("s*PICK*\rG-1\rG-1\r*RECEIVE*\rU-1\r")
+    poll(lambda: quantities(json_db)["U-1"] == 8, "the scans")
+    assert quantities(json_db)["G-1"] == 3
+    terminal.keys("C-o")
+    terminal.burst("W-1\r")
+    poll(lambda: quantities(json_db)["W-1"] == 8, "a pick after ctrl+o")
+    terminal.keys("C-y")
+    terminal.wait_for("count: no count session is open", "ctrl+y asks for a count session")
+    terminal.keys("C-g")
+    terminal.wait_for("move: scan the location first", "ctrl+g: move")
+    terminal.keys("C-t")
+    terminal.wait_for("transfer: scan the source location", "ctrl+t: transfer")
+    terminal.keys("C-r")
+    terminal.burst("X-1\r*DONE*\r")
+    terminal.wait_for("Scan mode: received", "back at the items after *DONE*")
+    assert quantities(json_db) == {"G-1": 3, "U-1": 8, "W-1": 8, "X-1": 4}

@@ -11,17 +11,16 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from atlas_tui import __version__
-from atlas_tui.cli.output import EXIT_OK, EXIT_REFUSED, Output
+from atlas_tui.cli.output import EXIT_OK, EXIT_REFUSED, EXIT_USAGE, Output
 from atlas_tui.text import safe_text
 
 # Each command imports what it needs when it runs: `atlas --help` or `atlas show` should not
 # pay for Rich tables, import/export, media search or the app.
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from _typeshed import SupportsWrite
 
     from atlas_tui.api import AtlasAPI, Envelope
+    from atlas_tui.config import Settings
     from atlas_tui.services.inventory import InventoryService
 
 
@@ -295,7 +294,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--db",
         metavar="PATH",
         default=argparse.SUPPRESS,
-        help="data file to use (default: $ATLAS_STORAGE_PATH, else the per-user data file)",
+        help="data file to use (default: $ATLAS_STORAGE_PATH, else the preferences' store, "
+        "else the per-user data file)",
+    )
+    common.add_argument(
+        "--profile",
+        metavar="NAME",
+        default=argparse.SUPPRESS,
+        help="use the preferences of [profiles.NAME] in the config file (default: $ATLAS_PROFILE)",
     )
     parser = SafeParser(
         prog="atlas",
@@ -337,6 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_stock_commands(command, common)
     add_workflow_commands(command, common)
+    from atlas_tui.cli.config_cmd import add_config_command
+    from atlas_tui.cli.labels import add_labels_command
+
+    add_config_command(command, common)
+    add_labels_command(command)
     command("tui", "start the app (the default)", _tui_args)
     return parser
 
@@ -358,6 +369,11 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
         return _list(args, api, out)
     if command == "show":
         return out.finish(api.get_item(args.sku), _show_item)
+    if command == "labels":
+        from atlas_tui.cli.labels import run_labels
+        from atlas_tui.services.scanning import ScanCodes
+
+        return run_labels(args, out, ScanCodes.of(api.settings.scanner))
     from atlas_tui.cli.workflows import run_workflow
 
     done = run_workflow(args, api, out)
@@ -656,10 +672,21 @@ def _find(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     return EXIT_OK
 
 
-def _run_app(api: AtlasAPI, media_dir: Path | None = None) -> int:
+def _run_app(api: AtlasAPI) -> int:
     from atlas_tui.api import failure
+    from atlas_tui.app import AtlasApp, check_preferences
+    from atlas_tui.domain.errors import ConfigError
+    from atlas_tui.preferences import PreferencesError
 
     try:
+        check_preferences(api.settings)  # before the store is opened or created
+    except PreferencesError as exc:  # a theme or keymap the app cannot use
+        print(f"error: {safe_text(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError:
+        pass  # a wrong variable or flag: told below, as when the store is opened
+    try:
+        settings = api.settings
         service = api.service
         # Fail fast, before the screen takes over, on a bad file or setting: reading the
         # first item opens and checks the data file without reading every item.
@@ -667,10 +694,46 @@ def _run_app(api: AtlasAPI, media_dir: Path | None = None) -> int:
     except Exception as exc:
         print(f"error: {safe_text(failure(exc, _storage_path(api))['error'])}", file=sys.stderr)
         return EXIT_REFUSED
-    from atlas_tui.app import AtlasApp
-
-    AtlasApp(service, media_dir or api.settings.media_dir).run()
+    AtlasApp(service, settings.media_dir, settings=settings).run()
     return EXIT_OK
+
+
+def _settings(args: argparse.Namespace) -> Settings | int | None:
+    """This command's settings: flags over environment over profile over the preferences file.
+
+    A broken preferences file is told here in one line and gives EXIT_USAGE; None when a
+    flag or variable is wrong (the command reports that in its usual way)."""
+    from atlas_tui.config import Settings
+    from atlas_tui.domain.errors import ConfigError
+    from atlas_tui.preferences import PreferencesError, config_path, read_preferences
+
+    try:
+        prefs = read_preferences(config_path())
+        for warning in prefs.warnings:
+            print(f"warning: {safe_text(warning)}", file=sys.stderr)
+        return Settings.from_env(
+            storage_path=getattr(args, "db", None),
+            profile=getattr(args, "profile", None) or None,
+            media_dir=getattr(args, "media_dir", None),
+            preferences=prefs,
+        )
+    except PreferencesError as exc:
+        print(f"error: {safe_text(str(exc))}", file=sys.stderr)
+        return EXIT_USAGE
+    except ConfigError:
+        return None
+
+
+def _config_show(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
+    from atlas_tui.api import failure
+    from atlas_tui.cli.config_cmd import run_config
+
+    try:
+        settings = api.settings
+    except Exception as exc:  # a wrong variable or flag, told like every refusal
+        return out.finish(failure(exc), lambda _: None)
+    assert settings.preferences is not None
+    return run_config(args, settings, settings.preferences.path, out)
 
 
 def _quiet_logging() -> None:
@@ -728,16 +791,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         _defer_inspect()
     from atlas_tui.api import AtlasAPI
 
-    api = AtlasAPI(getattr(args, "db", None))
     out = Output(getattr(args, "json", False), parser)
+    if args.command == "config" and args.config_action == "path":
+        from atlas_tui.cli.config_cmd import run_config
+        from atlas_tui.preferences import config_path
+
+        return run_config(args, None, config_path(), out)  # even when the file is broken
+    settings = _settings(args)
+    if isinstance(settings, int):
+        return settings
+    api = AtlasAPI(getattr(args, "db", None), settings=settings)
     try:
         if args.command in (None, "tui", "find"):
             _quiet_logging()
         if args.command in (None, "tui"):
-            from pathlib import Path
-
-            media_dir = getattr(args, "media_dir", None)
-            return _run_app(api, Path(media_dir) if media_dir else None)
+            return _run_app(api)
+        if args.command == "config":
+            return _config_show(args, api, out)
         return _run(args, api, out)
     except KeyboardInterrupt:
         return 130

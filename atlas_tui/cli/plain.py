@@ -116,8 +116,10 @@ def status_of(quantity: int, low: int, high: int) -> str:
 
 
 def item_row(item: InventoryItem) -> Row:
-    """The table's fields of an InventoryItem."""
-    return ItemRow.of(item)
+    """The table's fields of an InventoryItem (the earliest expiry is the screen's)."""
+    row = ItemRow.of(item)
+    return (row.sku, row.name, row.category, row.quantity, row.location, row.min_stock,
+            row.max_stock)  # fmt: skip
 
 
 def dict_row(item: Mapping[str, Any]) -> Row:

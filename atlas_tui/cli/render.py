@@ -11,7 +11,13 @@ from rich.table import Table
 from rich.text import Text
 
 from atlas_tui.text import safe_text
-from atlas_tui.wording import days_left_text, movement_words, usage_rate
+from atlas_tui.wording import (
+    days_left_text,
+    delta_words,
+    movement_note,
+    quantity_words,
+    usage_rate,
+)
 
 LOW_MARK = "▼ low"
 OVER_MARK = "▲ over"
@@ -162,17 +168,16 @@ def history_table(movements: Iterable[Mapping[str, Any]], with_sku: bool = False
     table.add_column("Δ", justify="right", no_wrap=True)
     table.add_column("Qty", justify="right", no_wrap=True)
     table.add_column("User", overflow="ellipsis", no_wrap=True, max_width=10)
-    table.add_column("Reason / details", overflow="fold", ratio=1)
+    table.add_column("What / why", overflow="fold", ratio=1)
     for movement in movements:
-        delta = movement["delta"]
         cells = [Text(movement["timestamp"][:19].replace("T", " "))]
         if with_sku:
             cells.append(plain(movement["sku"]))
         table.add_row(
             *cells,
             Text(movement["kind"]),
-            Text(f"{delta:+d}" if delta else "0"),
-            Text(f"{movement['quantity_before']}→{movement['quantity_after']}"),
+            Text(delta_words(movement["delta"])),
+            Text(quantity_words(movement["quantity_before"], movement["quantity_after"])),
             plain(movement["user"]),
             plain(describe_movement(movement)),
         )
@@ -180,10 +185,10 @@ def history_table(movements: Iterable[Mapping[str, Any]], with_sku: bool = False
 
 
 def describe_movement(movement: Mapping[str, Any]) -> str:
-    """The reason, plus where the stock changed and what a move or an update changed."""
+    """Where the stock changed and what a move or an update changed, then the reason (the
+    app's history rows say the same)."""
     details = movement.get("details") or {}
-    parts = [movement.get("reason") or "", movement_words(movement["kind"], details)]
-    return "; ".join(part for part in parts if part)
+    return movement_note(movement["kind"], details, movement.get("reason") or "")
 
 
 def summary_view(report: Mapping[str, Any]) -> RenderableType:

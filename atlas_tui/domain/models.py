@@ -371,6 +371,13 @@ class InventoryItem:
         return places(self.stock, self.location)
 
     @property
+    def earliest_expiry(self) -> str:
+        """The earliest expiry of the stock on hand, or "" when none has one."""
+        return min(
+            (line.expiry for line in self.stock if line.expiry and line.quantity), default=""
+        )
+
+    @property
     def shown_location(self) -> str:
         """The home, and "+2" when two other locations hold some: how tables show it."""
         others = self.elsewhere
@@ -571,13 +578,16 @@ def _plain_lines(data: object, quantity: int) -> tuple[StockLine, ...] | None:
     return tuple(lines)
 
 
-ROW_FIELDS: Final = ("sku", "name", "category", "quantity", "location", "min_stock", "max_stock")
+ROW_FIELDS: Final = (
+    "sku", "name", "category", "quantity", "location", "min_stock", "max_stock", "expiry"
+)  # fmt: skip
 
 
 class ItemRow(NamedTuple):
     """An item's fields as a list or table shows them (ROW_FIELDS): what a million items are
     read as, without building an `InventoryItem` (dates, attributes, checks) for each.
-    `location` is the home as shown, with "+2" when two other locations hold some."""
+    `location` is the home as shown, with "+2" when two other locations hold some;
+    `expiry` the earliest expiry of the stock on hand ("" when none has one)."""
 
     sku: str
     name: str
@@ -586,6 +596,7 @@ class ItemRow(NamedTuple):
     location: str
     min_stock: int
     max_stock: int
+    expiry: str = ""
 
     @property
     def key(self) -> str:
@@ -607,7 +618,7 @@ class ItemRow(NamedTuple):
     @classmethod
     def of(cls, item: InventoryItem) -> ItemRow:
         return cls(item.sku, item.name, item.category, item.quantity, item.shown_location,
-                   item.min_stock, item.max_stock)  # fmt: skip
+                   item.min_stock, item.max_stock, item.earliest_expiry)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

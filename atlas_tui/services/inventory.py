@@ -352,6 +352,11 @@ class InventoryService:
         found.reverse()
         return found
 
+    def latest_movements(self, limit: int = 200) -> list[Movement]:
+        """Everyone's last `limit` movements, newest first, read from the end of the history
+        (quick whatever its length)."""
+        return self.repository.latest_movements(limit)
+
     # Changes ----------------------------------------------------------------------------------
 
     def add(

@@ -9,6 +9,12 @@ stands for its pack size. A code that is both a location and an item's SKU is th
 location; `1*CODE` (or the item's barcode) scans the item. A quantity may come first:
 `12*CODE` (or `12x`), or `12` on its own line when no item has that code, applies the
 next scan twelve times.
+
+A command code (`*PICK*`, by default the word between asterisks, any case) switches the
+action, undoes or ends scanning instead, and changes no stock; so does the word alone
+(`pick`) when no location or item has that code. `1**PICK*` scans an item whose SKU
+really is `*PICK*`. How command codes look, and what a scanner adds around every code,
+is a `ScanCodes`.
 """
 
 from __future__ import annotations
@@ -16,18 +22,100 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from typing import Final, Literal
+from datetime import datetime
+from typing import Any, Final, Literal, get_args
 
+from atlas_tui.config import ScannerSettings
 from atlas_tui.domain.errors import AtlasError, NotFoundError, ValidationError
-from atlas_tui.domain.models import InventoryItem
+from atlas_tui.domain.models import InventoryItem, parse_timestamp
 from atlas_tui.domain.stock import location_key, where_stock_is
 from atlas_tui.services.inventory import InventoryService
+from atlas_tui.services.stocktake import scope_of, summary_of
 
 ScanAction = Literal["receive", "pick", "count", "move", "transfer"]
 ACTIONS: Final[tuple[ScanAction, ...]] = ("receive", "pick", "count", "move", "transfer")
 # Six digits at most: a longer number is a barcode, never a quantity someone typed.
 QUANTITY = re.compile(r"^(\d{1,6})\s*[*xX\u00d7]\s*(.*)$")  # * x X or the times sign
 BARE_QUANTITY = re.compile(r"^\d{1,6}$")
+
+Command = Literal["receive", "pick", "count", "move", "transfer", "undo", "done"]
+COMMANDS: Final[dict[Command, str]] = {
+    "receive": "receive: each scan adds one at the current location",
+    "pick": "pick: each scan takes one from the current location",
+    "count": "count: each scan adds one to a count session's tally",
+    "move": "move: the items scanned go to the current location",
+    "transfer": "transfer: scan the source, the items, then the destination",
+    "undo": "undo: take back the last scan",
+    "done": "done: leave scan mode",
+}
+assert set(COMMANDS) == set(get_args(Command))
+_AFFIX_MAX = 8
+
+
+@dataclass(frozen=True)
+class ScanCodes:
+    """How command barcodes look, and what a scanner adds around every code.
+
+    A command code is `command_prefix + WORD + command_suffix` (WORD any case: `*PICK*`
+    by default); at least one of the two must be set, so a plain word is never a command
+    code. `scanner_prefix`/`scanner_suffix` are characters some scanners send before and
+    after every code: they are stripped from each entry that has them. Each is printable
+    ASCII without spaces (Code 128 prints it), at most 8 characters.
+    """
+
+    command_prefix: str = "*"
+    command_suffix: str = "*"
+    scanner_prefix: str = ""
+    scanner_suffix: str = ""
+
+    def __post_init__(self) -> None:
+        for name in ("command_prefix", "command_suffix", "scanner_prefix", "scanner_suffix"):
+            value = getattr(self, name)
+            if not isinstance(value, str) or len(value) > _AFFIX_MAX:
+                raise ValidationError(name, f"must be text of at most {_AFFIX_MAX} characters")
+            if any(not ("!" <= ch <= "~") for ch in value):
+                raise ValidationError(
+                    name, f"must be printable ASCII without spaces, got {value!r}"
+                )
+        if not (self.command_prefix or self.command_suffix):
+            raise ValidationError(
+                "command_prefix", "a command prefix or suffix is needed, or every word is a command"
+            )
+
+    @classmethod
+    def of(cls, scanner: ScannerSettings) -> ScanCodes:
+        """The codes the preferences' [scanner] table describes."""
+        return cls(scanner.command_prefix, scanner.command_suffix, scanner.prefix, scanner.suffix)
+
+    def strip(self, entry: str) -> str:
+        """The entry without the scanner's prefix and suffix (when it has them)."""
+        text = entry.strip()
+        if self.scanner_prefix and text.startswith(self.scanner_prefix):
+            text = text[len(self.scanner_prefix) :]
+        if self.scanner_suffix and text.endswith(self.scanner_suffix):
+            text = text[: -len(self.scanner_suffix)]
+        return text.strip()
+
+    def command(self, text: str) -> Command | None:
+        """The command a (stripped) entry is the code of, or None."""
+        before, after = self.command_prefix, self.command_suffix
+        if len(text) <= len(before) + len(after):
+            return None
+        if not (text.startswith(before) and text.endswith(after)):
+            return None
+        return _command_word(text[len(before) : len(text) - len(after)])
+
+    def code(self, command: Command) -> str:
+        """The code to print for `command` (what a scanner reads, without its own affixes)."""
+        return f"{self.command_prefix}{command.upper()}{self.command_suffix}"
+
+
+def _command_word(word: str) -> Command | None:
+    folded = word.strip().casefold()
+    for command in COMMANDS:
+        if command == folded:
+            return command
+    return None
 
 
 @dataclass
@@ -39,6 +127,8 @@ class Outcome:
     sku: str | None = None
     unknown: str | None = None
     """A code no item has: the screen offers to create it."""
+    command: Command | None = None
+    """A command code (or word) was entered: the screen carries it out, like its key."""
 
 
 @dataclass
@@ -129,6 +219,8 @@ class ScanSession:
     service: InventoryService
     action: ScanAction = "receive"
     count_session: int | None = None
+    """The count session counts go into; None until the operator chooses or starts one."""
+    codes: ScanCodes = field(default_factory=ScanCodes)
     location: str | None = None
     pending: int | None = None
     source: str | None = None
@@ -178,15 +270,51 @@ class ScanSession:
         return text + dropped
 
     def _count_label(self) -> str:
-        return f"count #{self.count_session}" if self.count_session else "a new count session"
+        return f"count #{self.count_session}" if self.count_session else "no count session yet"
+
+    # Count sessions ---------------------------------------------------------------------------
+
+    def open_counts(self) -> list[dict[str, Any]]:
+        """The open count sessions to count into, newest first, each with its `scope`."""
+        return self.service.stocktake.sessions()
+
+    def start_count_here(self) -> str:
+        """Open a count session over the current location and count into it."""
+        if self.location is None:
+            raise ValidationError(
+                "location", "scan a location first: a new count covers the current location"
+            )
+        started = self.service.stocktake.start(
+            location=self.location, reason=f"scan count at {self.location}"
+        )
+        self.count_session = int(started["id"])
+        return f"started count #{self.count_session} {started['scope']}"
+
+    def count_status(self) -> str:
+        """The count session in use: its number, scope and how far counting has got."""
+        if self.count_session is None:
+            return "no count session chosen"
+        try:
+            found = summary_of(self.service.stocktake.get(self.count_session))
+        except AtlasError as error:
+            return f"count #{self.count_session}: {error}"
+        status = "" if found["status"] == "open" else f" ({found['status']})"
+        extra = f", {found['not_expected']} not expected" if found["not_expected"] else ""
+        return (
+            f"count #{found['id']} {scope_of(found)}{status}: "
+            f"{found['counted_items']} of {found['expected_items']} lines counted{extra}"
+        )
 
     # Entries ----------------------------------------------------------------------------------
 
     def enter(self, entry: str) -> Outcome:
-        """Apply one scanned or typed line."""
-        text = entry.strip()
+        """Apply one scanned or typed line (a command code only says which command)."""
+        text = self.codes.strip(entry)
         if not text:
             return Outcome(True, "")
+        command = self.codes.command(text)
+        if command is not None:
+            return Outcome(True, "", command=command)
         place = self.known_location(text)
         if place is not None:
             return self._at(place)
@@ -194,6 +322,9 @@ class ScanSession:
         if isinstance(found, Outcome):
             return found
         if found is None:
+            command = _command_word(text)
+            if command is not None:  # the word alone, when no item has that code
+                return Outcome(True, "", command=command)
             quantity = self._quantity_prefix(text)
             if quantity is not None:
                 return quantity
@@ -303,15 +434,9 @@ class ScanSession:
 
     def _count(self, item: InventoryItem, quantity: int) -> Outcome:
         take = self.service.stocktake
-        started = ""
-        if self.count_session is None:
-            newest = take.sessions()
-            if newest:
-                self.count_session = int(newest[0]["id"])
-            else:
-                self.count_session = int(take.start(reason="scan count")["id"])
-                started = f" (started count #{self.count_session} over all items)"
         session = self.count_session
+        if session is None:
+            return Outcome(False, "choose a count session first: nothing counted", sku=item.sku)
         counted = take.record(session, item.sku, quantity, add=True, location=self.location)
         place, lot = counted["location"], counted["lot"]
 
@@ -329,7 +454,7 @@ class ScanSession:
         return Outcome(
             True,
             f"{item.sku} counted {counted['counted']}{at} (system holds {counted['expected']}"
-            f"{flag})" + started,
+            f"{flag})",
             item.sku,
         )
 
@@ -519,6 +644,23 @@ class ScanSession:
         if self.waiting:
             parts.append(f"{_items(len(self.waiting))} left waiting, not transferred")
         return "; ".join(parts)
+
+
+def age(timestamp: object, now: datetime) -> str:
+    """How long before `now` a timestamp was: "just now", "5 min ago", "3 h ago", "2 days ago"."""
+    try:
+        then = parse_timestamp("created_at", timestamp)
+    except AtlasError:
+        return "at an unknown time"
+    seconds = (now - then).total_seconds()
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    days = int(seconds // 86400)
+    return "1 day ago" if days == 1 else f"{days} days ago"
 
 
 def _add_places(places: dict[str, str], item: InventoryItem) -> None:

@@ -105,6 +105,11 @@ class InventoryRepository(Protocol):
         """Movements oldest first, all or only one SKU's (matched case-insensitively)."""
         ...
 
+    def latest_movements(self, limit: int) -> list[Movement]:
+        """The last `limit` movements of the whole store, newest first, read from the end of
+        the history (never all of it)."""
+        ...
+
     def history_mark(self) -> Hashable:
         """Where the history ends now, for `changed_since`."""
         ...
@@ -156,6 +161,11 @@ class InventoryRepository(Protocol):
 
     def version(self) -> Hashable:
         """A token that changes whenever the stored data changes (any process)."""
+        ...
+
+    def watch_lock(self, watcher: Callable[[str | None], None] | None) -> None:
+        """Have `watcher` told who holds the lock when a write starts waiting for it, and
+        None when the wait ends (got it or gave up)."""
         ...
 
     def close(self) -> None:

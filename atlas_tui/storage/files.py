@@ -17,6 +17,7 @@ import struct
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +33,9 @@ _SAFE = os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 _TEMP = re.compile(r"\.(?P<owner>.+)\.(?P<random>[A-Za-z0-9_-]+)\.tmp(?P<side>-journal|-wal|-shm)?")
 _RANDOM = re.compile(r"[0-9a-f]{16}")  # what new_temp makes
 SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
+
+# Told who holds the lock when a wait for it starts, and None when the wait ends.
+LockWatcher = Callable[[str | None], None]
 
 
 def _umask() -> int:
@@ -653,6 +657,8 @@ class FileLock:
         # A new lock file is as shared as the data it guards.
         self._like = like if like is not None else path.with_suffix("")
         self._held: _Attempt | None = None
+        # Told when a wait starts (with the holder) and ends: a screen says who it waits for.
+        self.on_wait: LockWatcher | None = None
 
     def acquire(self) -> None:
         """Wait up to `timeout` seconds, then raise BusyError naming the holder."""
@@ -661,7 +667,15 @@ class FileLock:
         attempt = _Attempt(self)
         if not attempt.run(block=False):
             threading.Thread(target=attempt.finish, name="atlas-lock", daemon=True).start()
-            if not attempt.wait(deadline):
+            watcher = self.on_wait
+            if watcher is not None:
+                watcher(self._holder())
+            try:
+                got = attempt.wait(deadline)
+            finally:
+                if watcher is not None:
+                    watcher(None)
+            if not got:
                 raise BusyError(
                     f"data is busy (held by {self._holder()}) for more than "
                     f"{self.timeout:g}s, try again"

@@ -310,6 +310,30 @@ class Journal:
                 if not line.startswith(_META_LINE):
                     yield self._parse(journal_id, line)
 
+    def latest(self, journal_id: str | None, committed: int, limit: int) -> list[dict[str, Any]]:
+        """The last `limit` committed movement records, newest first: read backwards from
+        the committed end a window at a time, so a long journal costs no more than a short
+        one."""
+        found: list[dict[str, Any]] = []
+        if journal_id is None or committed == 0 or limit <= 0:
+            return found
+        with self._open(journal_id) as handle:
+            end, rest = committed, b""
+            while end > 0 and len(found) < limit:
+                start = max(0, end - _SCAN_WINDOW)
+                handle.seek(start)
+                chunk = handle.read(end - start) + rest
+                end = start
+                parts = chunk.split(b"\n")
+                # The first part may be the end of a line that began further back.
+                rest = parts.pop(0) if start > 0 else b""
+                for line in reversed(parts):
+                    if line and not line.startswith(_META_LINE):
+                        found.append(self._parse(journal_id, line))
+                        if len(found) == limit:
+                            break
+        return found
+
     def records_for(self, journal_id: str | None, committed: int, key: str) -> list[dict[str, Any]]:
         """The committed movement records of one SKU key, oldest first.
 

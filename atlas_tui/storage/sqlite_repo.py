@@ -21,6 +21,7 @@ from atlas_tui.domain.stock import Location, location_key
 from atlas_tui.storage.base import joined
 from atlas_tui.storage.files import (
     FileLock,
+    LockWatcher,
     check_still_ours,
     fsync_dir,
     new_temp,
@@ -108,9 +109,19 @@ LEGACY_COLUMNS = (
 ROW_COLUMNS = (
     "sku, name, category, quantity, "
     "CASE WHEN places > 0 THEN location || ' +' || places ELSE location END, "
-    "min_stock, max_stock"
+    "min_stock, max_stock, "
+    # The earliest expiry of the stock on hand. Most rows have none; a row with one expiry
+    # and no empty line reads it off the text; only the rest are parsed (a million rows: the
+    # scan is a background read, and parsing each would double it).
+    "CASE WHEN instr(lines, '\"expiry\"') = 0 THEN '' "
+    'WHEN instr(lines, \'"quantity":0\') = 0 AND instr(lines, \'"expiry":"\') > 0 '
+    "AND length(lines) - length(replace(lines, '\"expiry\"', '')) = 8 "
+    'THEN substr(lines, instr(lines, \'"expiry":"\') + 10, 10) '
+    "ELSE coalesce((SELECT min(json_extract(value, '$.expiry')) FROM json_each(lines) "
+    "WHERE json_extract(value, '$.quantity') > 0 AND json_extract(value, '$.expiry') != ''), '') "
+    "END"
 )
-LEGACY_ROW_COLUMNS = "sku, name, category, quantity, location, min_stock, max_stock"
+LEGACY_ROW_COLUMNS = "sku, name, category, quantity, location, min_stock, max_stock, ''"
 UPGRADE_SCRIPT = f"""
 ALTER TABLE items ADD COLUMN unit TEXT NOT NULL DEFAULT 'pcs';
 ALTER TABLE items ADD COLUMN barcodes TEXT NOT NULL DEFAULT '{{}}';
@@ -490,7 +501,11 @@ class SQLiteRepository:
 
     def _begin(self, conn: sqlite3.Connection) -> None:
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            watcher = self._lock.on_wait
+            if watcher is None:
+                conn.execute("BEGIN IMMEDIATE")
+            else:
+                self._begin_watched(conn, watcher)
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise BusyError(
@@ -498,6 +513,25 @@ class SQLiteRepository:
                     f"{self._timeout:g}s, try again"
                 ) from None
             raise StorageError(f"cannot write data file {self._path}: {exc}") from None
+
+    def _begin_watched(self, conn: sqlite3.Connection, watcher: LockWatcher) -> None:
+        """BEGIN IMMEDIATE, telling `watcher` when it has to wait for SQLite's own lock
+        (a writer outside ATLAS's lock file: an older ATLAS, or the sqlite3 shell)."""
+        patient = f"PRAGMA busy_timeout = {int(self._timeout * 1000)}"
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+        finally:
+            conn.execute(patient)
+        watcher("another ATLAS process")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        finally:
+            watcher(None)
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
@@ -793,6 +827,13 @@ class SQLiteRepository:
                 )
             return [self._to_movement(tuple(row)) for row in rows]
 
+    def latest_movements(self, limit: int) -> list[Movement]:
+        with self._mutex:
+            rows = self._read(
+                f"SELECT {MOVEMENT_COLUMNS} FROM movements ORDER BY id DESC LIMIT ?", (limit,)
+            )
+            return [self._to_movement(tuple(row)) for row in rows]
+
     def _to_movement(self, row: tuple[Any, ...]) -> Movement:
         data = dict(zip(MOVEMENT_COLUMNS.split(", "), row, strict=True))
         data["details"] = _loads(data["details"])
@@ -967,6 +1008,10 @@ class SQLiteRepository:
         with self._mutex:
             rows = self._read("PRAGMA data_version")
             return (rows[0][0] if rows else None, self._commits)
+
+    def watch_lock(self, watcher: LockWatcher | None) -> None:
+        """Have `watcher` told when a write starts waiting for another's lock, and ends."""
+        self._lock.on_wait = watcher
 
     def close(self) -> None:
         with self._mutex:

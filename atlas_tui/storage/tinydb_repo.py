@@ -21,7 +21,7 @@ from atlas_tui.domain.models import InventoryItem, Movement, sku_key
 from atlas_tui.domain.stock import Location, location_key
 from atlas_tui.storage.backups import BackupPolicy, backup_name, rotate
 from atlas_tui.storage.base import joined
-from atlas_tui.storage.files import FileLock, atomic_write, remove_stale_temps
+from atlas_tui.storage.files import FileLock, LockWatcher, atomic_write, remove_stale_temps
 from atlas_tui.storage.journal import (
     Journal,
     find_item,
@@ -838,6 +838,26 @@ class TinyDBRepository:
             found += [m for m in self._new_movements if wanted in (None, sku_key(m.sku))]
         return found
 
+    def latest_movements(self, limit: int) -> list[Movement]:
+        """Read backwards from the journal's committed end: a long history costs nothing."""
+        while True:
+            try:
+                with self._mutex:
+                    state = self._refresh()
+                    journal_id, committed, legacy = state.journal_id, state.pos, state.legacy
+                records = self._journal.latest(journal_id, committed, limit)
+                break
+            except StorageError:
+                if not self._replaced_meanwhile():
+                    raise
+        if len(records) < limit and legacy:
+            older = sorted(legacy.items(), key=_by_id, reverse=True)[: limit - len(records)]
+            records += [{**doc, "id": int(doc_id)} for doc_id, doc in older]
+        found = [self._to_movement(r) for r in records]
+        if self._mine():
+            found[:0] = reversed(self._new_movements)
+        return found[:limit]
+
     def _replaced_meanwhile(self) -> bool:
         """Whether the data file is another version than the state read (a restore's)."""
         with self._mutex:
@@ -1006,6 +1026,10 @@ class TinyDBRepository:
                 journal = (info.st_ino, info.st_size, info.st_mtime_ns)
         return (data, journal)
 
+    def watch_lock(self, watcher: LockWatcher | None) -> None:
+        """Have `watcher` told when a write starts waiting for another's lock, and ends."""
+        self._lock.on_wait = watcher
+
     def close(self) -> None:
         """Release the files; a process that wrote brings the data file up to date first."""
         if self._wrote:
@@ -1024,7 +1048,18 @@ def _row(doc: dict[str, Any]) -> tuple[Any, ...]:
         if others:
             location = f"{location} +{others}"
     return (get("sku", ""), get("name", ""), get("category", ""), get("quantity", 0),
-            location, get("min_stock", 0), get("max_stock", 0))  # fmt: skip
+            location, get("min_stock", 0), get("max_stock", 0),
+            _earliest_expiry(lines) if lines else "")  # fmt: skip
+
+
+def _earliest_expiry(lines: list[Any]) -> str:
+    """The earliest expiry of the lines holding stock, or ""."""
+    found = [
+        line["expiry"] for line in lines
+        if isinstance(line, dict) and line.get("quantity") and isinstance(line.get("expiry"), str)
+        and line["expiry"]
+    ]  # fmt: skip
+    return min(found) if found else ""
 
 
 def _line_location(line: object) -> object:

@@ -24,7 +24,7 @@ from atlas_tui.domain.models import InventoryItem, ItemRow, Movement
 from atlas_tui.domain.stock import location_key
 from atlas_tui.services.trends import quantity_trend
 from atlas_tui.text import safe_text
-from atlas_tui.wording import expiry_words, movement_words
+from atlas_tui.wording import expiry_words, movement_note, movement_summary, when_words
 
 SPARK_CELLS = 30
 # How long a newly highlighted item's history may take before "history…" is drawn.
@@ -88,8 +88,8 @@ def _changed_end(old: Strip, new: Strip) -> int:
 
 
 def _history_words(movement: Movement, home: str | None) -> str:
-    """What a history row adds to kind and figures: from → to, and the lines touched,
-    unless the only line touched is the plain one at the home (the usual single place)."""
+    """What a history row adds to kind and figures: from → to, the lines touched (unless
+    the only one is the plain one at the home, the usual single place), fields, reason."""
     lines = movement.details.get("lines")
     plain = (
         home is not None
@@ -103,7 +103,7 @@ def _history_words(movement: Movement, home: str | None) -> str:
     details = (
         {k: v for k, v in movement.details.items() if k != "lines"} if plain else movement.details
     )
-    return movement_words(movement.kind, details)
+    return movement_note(movement.kind, details, movement.reason)
 
 
 class ItemDetail(ScrollView, can_focus=True):
@@ -262,15 +262,16 @@ class ItemDetail(ScrollView, can_focus=True):
         if history is None:
             recent.append("history…", style="dim")
         for movement in history or []:
-            when = movement.timestamp.strftime("%Y-%m-%d %H:%M")
-            recent.append(f"{when} {movement.kind} {movement.delta:+d} → {movement.quantity_after}")
+            # Who and from → to first: the column is cut at its end.
+            summary = movement_summary(
+                movement.kind, movement.quantity_before, movement.quantity_after, movement.delta
+            )
+            recent.append(f"{when_words(movement.timestamp)} {summary} · ")
+            recent.append_text(_plain(movement.user or "?"))
             words = _history_words(movement, home)
             if words:
                 recent.append("  ")
                 recent.append_text(_plain(words))
-            if movement.reason:
-                recent.append("  ")
-                recent.append_text(_plain(movement.reason))
             recent.append("\n")
         recent.rstrip()
         self._set_lines(list(facts.split()), list(recent.split()))

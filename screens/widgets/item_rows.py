@@ -35,6 +35,17 @@ def _count_over(quantities: Sequence[int], maximums: Sequence[int]) -> int:
     return sum(map(operator.gt, compress(quantities, has), compress(maximums, has)))
 
 
+def count_within(rows: ItemRows, view: Sequence[int]) -> tuple[int, int]:
+    """How many of the rows in `view` are low and how many over (C speed: no Python step
+    per row; a view of every row costs nothing, its counts are kept)."""
+    if len(view) == len(rows):
+        return rows.low, rows.over
+    quantities = list(map(rows.quantities.__getitem__, view))
+    low = _count_low(quantities, list(map(rows.minimums.__getitem__, view)))
+    over = _count_over(quantities, list(map(rows.maximums.__getitem__, view)))
+    return low, over
+
+
 class BadRow(ValueError):
     """A stored row the table cannot show (the store's own checks say more)."""
 
@@ -50,6 +61,8 @@ class ItemRows:
         self.quantities = array("q")
         self.minimums = array("q")
         self.maximums = array("q")
+        # The earliest expiry of each row's stock ("" for none): one shared string per date.
+        self.expiries: list[str] = []
         self.low = 0
         self.over = 0
         # The largest quantity, minimum and maximum held (never lowered: they size columns).
@@ -58,6 +71,7 @@ class ItemRows:
         # a view or search computed on an older generation is thrown away.
         self.generation = 0
         self._labels: dict[str, str] = {}
+        self._dates: dict[str, str] = {"": ""}
         self._haystack: list[str] | None = None
         self.extend(rows)
 
@@ -67,18 +81,20 @@ class ItemRows:
     # Building ------------------------------------------------------------------------------
 
     def extend(self, rows: Iterable[Sequence[Any]]) -> None:
-        """Append rows (sku, name, category, quantity, location, min_stock, max_stock) that
-        come after every row held, in SKU order. Raises BadRow naming the first bad one."""
+        """Append rows (sku, name, category, quantity, location, min_stock, max_stock and
+        the earliest expiry, which may be left out) that come after every row held, in SKU
+        order. Raises BadRow naming the first bad one."""
         batch = list(rows)
         if not batch:
             return
         try:
-            skus, names, categories, quantities, locations, minimums, maximums = zip(
-                *batch, strict=True
-            )
+            columns = list(zip(*batch, strict=True))
+            if len(columns) == 7:
+                columns.append(("",) * len(batch))
+            skus, names, categories, quantities, locations, minimums, maximums, expiries = columns
         except (TypeError, ValueError):
             raise BadRow("a stored item does not have the fields of an item") from None
-        for column in (skus, names, categories, locations):
+        for column in (skus, names, categories, locations, expiries):
             if not set(map(type, column)) <= {str}:  # C speed: a million rows are checked
                 bad = next(value for value in column if type(value) is not str)
                 raise BadRow(f"a stored text field holds {type(bad).__name__}, not text")
@@ -95,6 +111,7 @@ class ItemRows:
         self.names.extend(names)
         self.categories.extend(map(label, categories, categories))
         self.locations.extend(map(label, locations, locations))
+        self.expiries.extend(map(self._dates.setdefault, expiries, expiries))
         for n, column in enumerate((quantities, minimums, maximums)):
             self.largest[n] = max(self.largest[n], max(column))
         self.low += _count_low(quantities, minimums)
@@ -105,7 +122,13 @@ class ItemRows:
 
     def row(self, n: int) -> ItemRow:
         return ItemRow(self.skus[n], self.names[n], self.categories[n], self.quantities[n],
-                   self.locations[n], self.minimums[n], self.maximums[n])  # fmt: skip
+                   self.locations[n], self.minimums[n], self.maximums[n],
+                   self.expiries[n])  # fmt: skip
+
+    def flags(self, n: int) -> tuple[bool, bool]:
+        """Whether row `n` is low, and whether it is over."""
+        return (stock_is_low(self.quantities[n], self.minimums[n]),
+                stock_is_over(self.quantities[n], self.maximums[n]))  # fmt: skip
 
     def key(self, n: int) -> str:
         return sku_key(self.skus[n])
@@ -143,12 +166,14 @@ class ItemRows:
             self.quantities.insert(n, 0)
             self.minimums.insert(n, 0)
             self.maximums.insert(n, 0)
+            self.expiries.insert(n, "")
             self._haystack = None
             self.generation += 1
         label = self._labels.setdefault
         self.skus[n], self.names[n] = row.sku, row.name
         self.categories[n] = label(row.category, row.category)
         self.locations[n] = label(row.location, row.location)
+        self.expiries[n] = self._dates.setdefault(row.expiry, row.expiry)
         self.quantities[n], self.minimums[n], self.maximums[n] = (
             row.quantity, row.min_stock, row.max_stock)  # fmt: skip
         self._count(n, 1)
@@ -163,7 +188,8 @@ class ItemRows:
             return None
         self._count(n, -1)
         for column in (self.skus, self.names, self.categories, self.locations,
-                       self.quantities, self.minimums, self.maximums):  # fmt: skip
+                       self.quantities, self.minimums, self.maximums,
+                       self.expiries):  # fmt: skip
             del column[n]
         self._haystack = None
         self.generation += 1
@@ -241,10 +267,17 @@ class ViewSpec(NamedTuple):
     size: int
     # SKUs (casefolded) with stock at `location`: shown besides the items whose home it is.
     holders: frozenset[str] = frozenset()
+    # Views: only low, only over (both: either), only stock expiring by this date (ISO).
+    low: bool = False
+    over: bool = False
+    expiring: str = ""
 
     @property
     def filtered(self) -> bool:
-        return bool(self.needle or self.category or self.location)
+        return bool(
+            self.needle or self.category or self.location or self.low or self.over
+            or self.expiring
+        )  # fmt: skip
 
 
 def _labelled(
@@ -275,6 +308,33 @@ def _placed(rows: ItemRows, spec: ViewSpec, found: Iterable[int] | None) -> Iter
     return (n for n in candidates if _at_location(rows, spec, n))
 
 
+def _out_of_range(rows: ItemRows, spec: ViewSpec, found: Iterable[int] | None) -> Iterator[int]:
+    """The rows (of `found`, else all) that are low (spec.low) or over (spec.over): at C
+    speed over every row, as `stock_is_low` and `stock_is_over` tell."""
+    q, lo, hi = rows.quantities, rows.minimums, rows.maximums
+    if found is not None:
+        low, over = spec.low, spec.over
+        return (
+            n for n in found
+            if (low and stock_is_low(q[n], lo[n])) or (over and stock_is_over(q[n], hi[n]))
+        )  # fmt: skip
+    wanted: Iterator[bool] = repeat(False)
+    if spec.low:
+        wanted = map(operator.and_, map((0).__lt__, lo), map(operator.le, q, lo))
+    if spec.over:
+        over = map(operator.and_, map((0).__lt__, hi), map(operator.gt, q, hi))
+        wanted = map(operator.or_, wanted, over) if spec.low else over
+    return compress(range(len(q)), wanted)
+
+
+def _expiring(rows: ItemRows, by: str, found: Iterable[int] | None) -> Iterator[int]:
+    """The rows (of `found`, else all) holding stock that expires on or before `by`."""
+    dates = rows.expiries
+    if found is not None:
+        return (n for n in found if dates[n] and dates[n] <= by)
+    return compress(range(len(dates)), map(operator.and_, map(bool, dates), map(by.__ge__, dates)))
+
+
 def ordering(rows: ItemRows, column: str) -> array[int]:
     """ItemRow numbers sorted by a column (SKU order breaks ties: the sort is stable)."""
     return array("q", sorted(range(len(rows)), key=sort_keys(rows, column)))
@@ -302,6 +362,10 @@ def select(
         found = _labelled(rows, rows.categories, spec.category, found)
     if spec.location:
         found = _placed(rows, spec, found)
+    if spec.low or spec.over:
+        found = _out_of_range(rows, spec, found)
+    if spec.expiring:
+        found = _expiring(rows, spec.expiring, found)
     if found is None:
         view: Sequence[int] = range(len(rows)) if order is None else order
         return view[::-1] if spec.reverse else view
@@ -322,7 +386,11 @@ def shows(rows: ItemRows, spec: ViewSpec, n: int) -> bool:
         return False
     if spec.category and rows.categories[n].casefold() != spec.category.casefold():
         return False
-    return not spec.location or _at_location(rows, spec, n)
+    if spec.location and not _at_location(rows, spec, n):
+        return False
+    if (spec.low or spec.over) and not any(_out_of_range(rows, spec, (n,))):
+        return False
+    return not spec.expiring or bool(rows.expiries[n] and rows.expiries[n] <= spec.expiring)
 
 
 def reshaped(
