@@ -239,6 +239,18 @@ class AtlasAPI:
         """Move all of the item's stock, and its home, to another location."""
         return self._lines_call(lambda s: s.move(sku, location, reason))
 
+    def move_items(self, skus: Sequence[str], location: str, reason: str | None = None) -> Envelope:
+        """Move several items to one location as one step: all or none, one undo. The
+        step: {"summary", "items" (as moved), "skipped" (SKUs already there)}."""
+        from atlas_tui.services import bulk
+
+        def run(s: InventoryService) -> dict[str, Any]:
+            result = bulk.move(s, skus, location, reason)
+            items = [item.to_dict() for item in result.changed]
+            return {"summary": result.summary, "items": items, "skipped": result.skipped}
+
+        return self._call("step", run)
+
     def _lines_call(self, operation: Callable[[InventoryService], Any]) -> Envelope:
         """A stock change: the item, and the lines the change touched as
         [{"location", "lot", "expiry", "before", "after"}]."""

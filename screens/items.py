@@ -28,6 +28,7 @@ from atlas_tui.services.inventory import InventoryService
 from atlas_tui.services.scanning import ScanCodes
 from atlas_tui.text import safe_text
 from atlas_tui.wording import EXPIRY_WARNING_DAYS
+from screens.bulk_steps import BulkSteps
 from screens.dialogs import (
     AdjustDialog,
     ConfirmDialog,
@@ -187,6 +188,7 @@ class ItemsScreen(Screen[None]):
         self._searched: tuple[str, int, Sequence[int]] | None = None
         # Low and over counts of the rows shown: (view, changes, low, over).
         self._counted: tuple[Sequence[int], int, int, int] | None = None
+        self.bulk = BulkSteps(self)  # what the keys do while items are selected
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -588,6 +590,8 @@ class ItemsScreen(Screen[None]):
             words = [either] if either else []
             words += [VIEW_WORDS["expiring"]] if "expiring" in self.views else []
             status.append(" · only ").append(" and ".join(words), style="bold")
+        if self.table.selection_size:
+            status.append(f" · {self.table.selection_size} selected", style="bold")
         self.query_one("#status", Static).update(status)
         self.table.set_empty_hint(self._empty_hint() if not shown else ())
 
@@ -655,6 +659,10 @@ class ItemsScreen(Screen[None]):
         table = self.table
         reverse = not table.sort_reverse if message.column == table.sort_column else False
         self._sort(message.column, reverse)
+
+    @on(ItemTable.SelectionChanged)
+    def _selection_changed(self) -> None:
+        self._update_status()
 
     @on(ItemTable.Highlighted)
     def _highlighted(self, message: ItemTable.Highlighted) -> None:
@@ -840,6 +848,7 @@ class ItemsScreen(Screen[None]):
         table = self.table
         place = table.row_of(key)
         self._note(key, None)
+        table.forget([key])
         n = self._rows.remove(key)
         if n is None:
             return
@@ -860,7 +869,9 @@ class ItemsScreen(Screen[None]):
             return None
 
     def action_adjust_dialog(self) -> None:
-        """Adjust by a signed amount, with a reason."""
+        """Adjust by a signed amount, with a reason (count the selected items, if any)."""
+        if self.bulk.count():
+            return
         item = self._stored()
         if item is not None:
             self.app.push_screen(AdjustDialog(self.service, item), self._after_dialog("adjusted"))
@@ -870,26 +881,35 @@ class ItemsScreen(Screen[None]):
         self.app.push_screen(NewItemDialog(self.service), self._after_dialog("added"))
 
     def action_edit(self) -> None:
-        """Change name, category, min or max."""
+        """Change name, category, min or max (category, min or max of the selection)."""
+        if self.bulk.edit():
+            return
         item = self._stored()
         if item is not None:
             self.app.push_screen(EditItemDialog(self.service, item), self._after_dialog("saved"))
 
     def action_move(self) -> None:
-        """Move to another location."""
+        """Move to another location (the selected items, if any)."""
+        if self.bulk.move():
+            return
         item = self._stored()
         if item is not None:
             self.app.push_screen(MoveDialog(self.service, item), self._after_dialog("moved"))
 
     def action_transfer(self) -> None:
-        """Transfer part of the stock from one of its locations to another."""
+        """Transfer part of the stock from one of its locations to another (of each
+        selected item, if any)."""
+        if self.bulk.transfer():
+            return
         item = self._stored()
         if item is not None:
             dialog = TransferDialog(self.service, item)
             self.app.push_screen(dialog, self._after_dialog("transferred"))
 
     def action_delete(self) -> None:
-        """Delete, after a confirmation."""
+        """Delete, after a confirmation (the selected items, if any)."""
+        if self.bulk.delete():
+            return
         item = self.table.current
         if item is None:
             return

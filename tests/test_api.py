@@ -189,6 +189,7 @@ def busy_api(api: AtlasAPI, tmp_path: Path) -> tuple[AtlasAPI, dict[str, dict[st
         "adjust_quantity": {"sku": "A-1", "delta": 1},
         "count_item": {"sku": "A-1", "quantity": 3},
         "move_item": {"sku": "A-1", "location": "B9"},
+        "move_items": {"skus": ["A-1"], "location": "B9"},
         "update_item": {"sku": "A-1", "name": "Renamed"},
         "delete_item": {"sku": "A-1"},
         "get_item": {"sku": "A-1"},

@@ -175,7 +175,12 @@ def _count_args(p: argparse.ArgumentParser) -> None:
 
 
 def _move_args(p: argparse.ArgumentParser) -> None:
-    _sku(p)
+    p.add_argument(
+        "--sku",
+        required=True,
+        action="append",
+        help="the item's SKU (any case); repeat it to move several items as one step",
+    )
     p.add_argument("--location", required=True)
     _reason(p)
 
@@ -442,7 +447,13 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
 
         counted = api.count_item(args.sku, args.qty, args.reason, args.location, args.lot)
         return out.finish(counted, shown_count)
+    if command == "move" and len(args.sku) > 1:
+        return out.finish(
+            api.move_items(args.sku, args.location, args.reason),
+            lambda step: out.line(plain(step["summary"])),
+        )
     if command == "move":
+        args.sku = args.sku[0]
         return out.finish(
             api.move_item(args.sku, args.location, args.reason),
             lambda item: out.line(plain(item["sku"]), " moved to ", plain(item["location"])),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Literal, overload
 
@@ -10,12 +11,14 @@ from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
+from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
+from textual.worker import get_current_worker
 
 from atlas_tui.domain.models import ItemRow
 from atlas_tui.text import safe_text
@@ -24,6 +27,12 @@ from screens.widgets.item_rows import ItemRows
 LOW_MARK, OVER_MARK = "▼ low", "▲ over"
 # A change shown but not yet in the store: the figure is what it will be once saved.
 SAVING_MARK = "… saving"
+# The gutter shown left of the rows while some are selected, and a selected row's mark.
+GUTTER, SELECTED_MARK = 2, "●"
+# Up to this many rows "select all" is done at once; beyond, a slice at a time in a worker.
+SELECT_INLINE = 20_000
+# Rows a worker turns into keys at a time: one C call that holds the interpreter (~3 ms).
+SELECT_SLICE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +82,9 @@ class ItemTable(ScrollView, can_focus=True):
 
     Shows a view (row numbers, filtered and ordered by the screen) of the rows it is given
     and draws only the visible window of it (the Line API), with a header that stays put.
-    Low rows and over rows carry a mark and their own colour.
+    Low rows and over rows carry a mark and their own colour. Selected items (by SKU, so
+    the selection outlives filters, sorts and reloads) get a `●` in a gutter shown while
+    any are selected.
     """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = {
@@ -83,6 +94,7 @@ class ItemTable(ScrollView, can_focus=True):
         "item-table--over",
         "item-table--sorted",
         "item-table--pending",
+        "item-table--selected",
     }
     DEFAULT_CSS = """
     ItemTable {
@@ -112,6 +124,10 @@ class ItemTable(ScrollView, can_focus=True):
         color: $error;
         text-style: bold;
     }
+    ItemTable > .item-table--selected {
+        background: $accent 30%;
+        color: $foreground;
+    }
     ItemTable > .item-table--pending {
         color: $text-muted;
         text-style: italic;
@@ -124,6 +140,11 @@ class ItemTable(ScrollView, can_focus=True):
         Binding("pagedown", "page(1)", "Page down", show=False),
         Binding("home", "jump(0)", "First", show=False),
         Binding("end", "jump(-1)", "Last", show=False),
+        Binding("space", "toggle_selected", "Select or unselect", show=False, id="select"),
+        Binding("shift+down", "extend_selection(1)", "Select down", show=False, id="select-down"),
+        Binding("shift+up", "extend_selection(-1)", "Select up", show=False, id="select-up"),
+        Binding("asterisk", "select_all", "Select all shown", show=False, id="select-all"),
+        Binding("U,escape", "clear_selection", "Clear selection", show=False, id="select-none"),
     ]
 
     # Keys that only move the cursor: a burst of them need not wait key by key (typeahead).
@@ -144,6 +165,20 @@ class ItemTable(ScrollView, can_focus=True):
         @property
         def control(self) -> ItemTable:
             return self.table
+
+    class SelectionChanged(Message):
+        """Items were selected or unselected (the table's `selected` says which)."""
+
+        def __init__(self, table: ItemTable) -> None:
+            super().__init__()
+            self.table = table
+
+        @property
+        def control(self) -> ItemTable:
+            return self.table
+
+        def can_replace(self, message: Message) -> bool:
+            return isinstance(message, ItemTable.SelectionChanged)
 
     class HeaderClicked(Message):
         """A column header was clicked: the screen decides the order."""
@@ -166,6 +201,7 @@ class ItemTable(ScrollView, can_focus=True):
         self.sort_column = "sku"
         self.sort_reverse = False
         self._pending: set[str] = set()
+        self._selected: set[str] = set()  # SKU keys: a selection outlives filters and sorts
         # Cursor keys typed while the screen works out a new view (None: none on its way).
         self._held: list[Callable[[], None]] | None = None
         self._empty_hint: tuple[str, ...] = ()
@@ -233,6 +269,109 @@ class ItemTable(ScrollView, can_focus=True):
         if row is not None:
             self.refresh_row(row)
 
+    # Selection ----------------------------------------------------------------------------
+
+    @property
+    def selected(self) -> frozenset[str]:
+        """The SKU keys of the selected items (shown or not)."""
+        return frozenset(self._selected)
+
+    @property
+    def selection_size(self) -> int:
+        return len(self._selected)
+
+    def select(self, keys: Iterable[str], on: bool = True, rows: Iterable[int] = ()) -> None:
+        """Select (or unselect) items by SKU key; `rows`: where they are shown, if known
+        (else every row on screen is repainted). A set given may become the selection."""
+        was = bool(self._selected)
+        if on and isinstance(keys, set) and len(keys) > len(self._selected):
+            # A big set (select all): the smaller one is merged into it, not a million
+            # keys copied on the screen's thread.
+            keys.update(self._selected)
+            self._selected = keys
+        elif on:
+            self._selected.update(keys)
+        else:
+            self._selected.difference_update(keys)
+        if bool(self._selected) != was:
+            self._layout()  # the gutter comes or goes: every line shifts
+            self.refresh()
+        else:
+            shown = list(rows)
+            for row in shown:
+                self.refresh_row(row)
+            if not shown:
+                self.refresh()
+        self.post_message(self.SelectionChanged(self))
+
+    def forget(self, keys: Iterable[str]) -> None:
+        """Unselect items that are gone (deleted)."""
+        gone = self._selected.intersection(keys)
+        if gone:
+            self.select(gone, on=False)
+
+    def action_toggle_selected(self) -> None:
+        """Select or unselect the item under the cursor, and go down a row."""
+
+        def toggle() -> None:
+            row = self.current
+            if row is not None:
+                self.select([row.key], row.key not in self._selected, [self.cursor_row])
+                self._set_cursor(self.cursor_row + 1)
+
+        self._typed(toggle)
+
+    def action_extend_selection(self, step: int) -> None:
+        """Select the item under the cursor and the one `step` rows away, and go there."""
+
+        def extend() -> None:
+            here, start = self.current, self.cursor_row
+            if here is None:
+                return
+            self._set_cursor(start + step)
+            there = self.current or here
+            self.select({here.key, there.key}, True, {start, self.cursor_row})
+
+        self._typed(extend)
+
+    def action_select_all(self) -> None:
+        """Select every item shown (those the filter lets through)."""
+        self._typed(self._select_shown)
+
+    def action_clear_selection(self) -> None:
+        """Unselect every item (with none selected, the key means what it means around
+        the table: escape dismisses the screen's message)."""
+        if not self._selected:
+            raise SkipAction()
+        self._selected.clear()
+        self._layout()
+        self.refresh()
+        self.post_message(self.SelectionChanged(self))
+
+    def _select_shown(self) -> None:
+        view, skus = self._view, self._rows.skus
+        if len(view) <= SELECT_INLINE:
+            self.select(map(str.casefold, map(str.strip, map(skus.__getitem__, view))))
+        else:
+            skus = list(skus)  # a copy: rows may be added meanwhile
+            # Not @work: it would name the worker by the repr of a million SKUs.
+            self.run_worker(lambda: self._select_slices(skus, view), "select all shown",
+                            group="select", exclusive=True, thread=True,
+                            exit_on_error=False)  # fmt: skip
+
+    def _select_slices(self, skus: list[str], view: Sequence[int]) -> None:
+        """A million keys take a quarter of a second: a slice at a time (in a worker), so
+        keys typed meanwhile are answered."""
+        worker = get_current_worker()
+        keys: set[str] = set()
+        for first in range(0, len(view), SELECT_SLICE):
+            if worker.is_cancelled:
+                return
+            part = view[first : first + SELECT_SLICE]
+            keys.update(map(str.casefold, map(str.strip, map(skus.__getitem__, part))))
+            time.sleep(0)  # hand the interpreter to the screen between slices
+        self.app.call_from_thread(self.select, keys)
+
     def row_of(self, key: str) -> int | None:
         """Where the item with this key is shown (the cursor's row first), if it is."""
         view = self._view
@@ -270,7 +409,8 @@ class ItemTable(ScrollView, can_focus=True):
         return natural
 
     def _layout(self) -> None:
-        width = max(self.scrollable_content_region.width, 20)
+        gutter = GUTTER if self._selected else 0
+        width = max(self.scrollable_content_region.width - gutter, 20)
         widths = {key: min(value, _CAPS.get(key, value)) for key, value in self._natural.items()}
         drops = list(_DROPS)
         while True:
@@ -290,7 +430,7 @@ class ItemTable(ScrollView, can_focus=True):
                 widths[key] -= give
                 excess -= give
         self._widths = widths
-        self.virtual_size = Size(sum(widths.values()) + gaps, len(self._view) + 1)
+        self.virtual_size = Size(sum(widths.values()) + gaps + gutter, len(self._view) + 1)
 
     @property
     def shown_columns(self) -> list[str]:
@@ -363,7 +503,7 @@ class ItemTable(ScrollView, can_focus=True):
 
     def on_click(self, event: events.Click) -> None:
         if event.y == 0:
-            x = int(self.scroll_x) + event.x
+            x = int(self.scroll_x) + event.x - (GUTTER if self._selected else 0)
             for column in COLUMNS:
                 if not self._widths.get(column.key):
                     continue
@@ -407,13 +547,18 @@ class ItemTable(ScrollView, can_focus=True):
                 style = sorted_style
             segments.append(Segment(_fit(label, self._widths[column.key], column.justify), style))
             segments.append(Segment(" ", base))
+        if self._selected:
+            segments.insert(0, Segment(" " * GUTTER, base))
         return Strip(segments[:-1]).simplify()
 
     def _row(self, row: int) -> Strip:
         item = self._rows.row(self._view[row])
         base = self.rich_style
+        chosen = bool(self._selected) and item.key in self._selected
         if row == self.cursor_row:
             base = base + self.get_component_rich_style("item-table--cursor")
+        elif chosen:
+            base = base + self.get_component_rich_style("item-table--selected")
         status: Style | None = None
         pending = item.key in self._pending
         if pending:
@@ -433,6 +578,9 @@ class ItemTable(ScrollView, can_focus=True):
                 style = base + Style(color=status.color, bold=status.bold, italic=status.italic)
             segments.append(Segment(text, style))
             segments.append(Segment(" ", base))
+        if self._selected:
+            mark = _fit(SELECTED_MARK if chosen else "", GUTTER, "left")
+            segments.insert(0, Segment(mark, base))
         # One style change per run of cells, not per cell: bytes are latency over SSH.
         return Strip(segments[:-1]).simplify()
 
