@@ -65,7 +65,7 @@ async def test_space_and_shift_select_rows_that_survive_filter_sort_and_scroll(
 
         await pilot.press("slash")
         await type_into(pilot, "nut")
-        await pilot.press("enter")
+        await pilot.press("down")
         await wait_for(pilot, lambda: rows(screen)[0] == "P-01")
         await pilot.pause()
         assert marked(screen_lines(app)) == ["P-03"]
@@ -90,7 +90,7 @@ async def test_select_all_under_a_filter_selects_exactly_the_matches(shelf: Path
         screen = await ready(app, pilot)
         await pilot.press("slash")
         await type_into(pilot, "bolt 1")  # Bolt 10, 12, 14, 16, 18
-        await pilot.press("enter")
+        await pilot.press("down")
         await wait_for(pilot, lambda: len(rows(screen)) == 5)
         await pilot.press("asterisk")
         await settle(pilot)
@@ -244,7 +244,7 @@ async def test_select_all_of_a_big_view_is_done_in_slices_and_survives_live_chan
         screen = await ready(app, pilot)
         await pilot.press("slash")
         await type_into(pilot, "bolt")
-        await pilot.press("enter", "asterisk")  # typed before the filter's worker is done
+        await pilot.press("down", "asterisk")  # typed before the filter's worker is done
         want = {f"q-{n:04d}" for n in range(0, 600, 3)}
         await wait_for(pilot, lambda: screen.table.selected == want)
         assert "200 selected" in status(screen)
