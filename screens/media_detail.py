@@ -57,8 +57,9 @@ def detail_lines(item: MediaItem, folder: str) -> list[tuple[str, str]]:
     if item.ids:
         lines.append(("Ids", " · ".join(f"{source} {value}" for source, value in item.ids)))
     for n, source in enumerate(item.sources):
+        # Relative to the media folder, as the operator knows it: the same wherever it is.
         label = "Metadata file" + ("s" if len(item.sources) > 1 else "") if n == 0 else ""
-        lines.append((label, source if os.path.isabs(source) else os.path.join(folder, source)))
+        lines.append((label, os.path.relpath(source, folder) if os.path.isabs(source) else source))
     return lines
 
 

@@ -12,7 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, OptionList, Static
+from textual.widgets import Header, OptionList, Static
 from textual.worker import get_current_worker
 
 from atlas_tui.domain.errors import AtlasError
@@ -20,6 +20,7 @@ from atlas_tui.domain.models import Movement
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.text import safe_text
 from screens.widgets.movement_list import MovementList
+from screens.widgets.status_line import status_and_footer
 
 
 class RecentScreen(Screen[str | None]):
@@ -59,7 +60,7 @@ class RecentScreen(Screen[str | None]):
         yield Header()
         yield Static("reading the history…", id="recent-status")
         yield MovementList(with_sku=True, id="recent")
-        yield Footer()
+        yield from status_and_footer()
 
     @property
     def movements(self) -> MovementList:
