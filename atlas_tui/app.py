@@ -15,11 +15,11 @@ from textual.notifications import Notify
 from textual.theme import BUILTIN_THEMES, Theme
 
 from atlas_tui.config import Settings
-from atlas_tui.domain.errors import ConfigError, ValidationError
+from atlas_tui.domain.errors import ConfigError
 from atlas_tui.factory import make_service
 from atlas_tui.preferences import PreferencesError, save_setting
 from atlas_tui.services.inventory import InventoryService
-from atlas_tui.services.scanning import ScanCodes
+from atlas_tui.services.scanning import ScanCodes, codes_from
 from atlas_tui.text import safe_text
 from screens.commands import ActionCommands
 from screens.control_filter import ControlFilter
@@ -227,11 +227,7 @@ def check_preferences(settings: Settings, themes: set[str] | None = None) -> Non
     if settings.theme is not None and settings.theme not in themes:
         known = ", ".join(sorted(themes))
         raise PreferencesError(f"{where('theme')}: no theme {settings.theme!r}; themes: {known}")
-    try:
-        ScanCodes.of(settings.scanner)
-    except ValidationError as error:
-        key = "scanner." + error.field.removeprefix("scanner_")
-        raise PreferencesError(f"{where(key)}: {error.problem}") from None
+    codes_from(settings)
     problem = keymap_problem(settings.keymap, binding_ids())
     if problem is not None:
         raise PreferencesError(f"{where('keys.' + problem[0])}: {problem[1]}")

@@ -6,12 +6,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from support import run_atlas
 from test_app import stored, wait_for
 from test_screen_scan import BARCODE, Bells, counting, message, scan, scan_mode, store
 from textual.widgets import OptionList
 
-from atlas_tui.app import make_app
+from atlas_tui.app import check_preferences, make_app
+from atlas_tui.config import Settings
 from atlas_tui.factory import make_service
+from atlas_tui.preferences import PreferencesError
 from atlas_tui.services.scanning import ScanCodes
 from screens.items import ItemsScreen
 from screens.scan import ScanScreen
@@ -191,3 +194,32 @@ async def test_a_scan_into_the_session_list_chooses_nothing(store: Path) -> None
         await wait_for(pilot, lambda: app.screen is screen)
         assert screen.session.count_session == 1
     assert stored(store, "NUT-1") == 25
+
+
+async def test_the_preferences_scanner_table_sets_the_codes(store: Path, config_file: Path) -> None:
+    config_file.write_text(
+        '[scanner]\nprefix = "]C1"\nsuffix = "~"\ncommand_prefix = "#"\ncommand_suffix = "#"\n'
+    )
+    app = make_app(store)
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await scan_mode(app, pilot)
+        await scan(pilot, "]C1#pick#~")
+        assert screen.session.action == "pick"
+        await scan(pilot, f"]C1{BARCODE}~")
+        assert message(screen) == "BOLT-1 -1 → 39"
+        await scan(pilot, "*DONE*")  # the default syntax is not a command here: an unknown code
+        assert isinstance(app.screen, ScanScreen) and stored(store, "BOLT-1") == 39
+    labels = run_atlas("labels", "commands", db=store)
+    assert labels.code == 0 and "#PICK#" in labels.out and "*PICK*" not in labels.out
+
+
+def test_a_scanner_table_scan_mode_cannot_use_is_refused(tmp_path: Path, config_file: Path) -> None:
+    config_file.write_text('[scanner]\ncommand_prefix = ""\ncommand_suffix = ""\n')
+    store = tmp_path / "new.json"
+    # What `atlas` (the app) checks before it opens or creates the store.
+    with pytest.raises(PreferencesError, match=r"scanner\.command_prefix: a command prefix"):
+        check_preferences(Settings.from_env(storage_path=store))
+    labels = run_atlas("labels", "commands", db=store)
+    assert labels.code == 2 and labels.err.count("\n") == 1
+    assert "config.toml line 2: scanner.command_prefix: a command prefix" in labels.err
+    assert not store.exists()

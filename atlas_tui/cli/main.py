@@ -373,9 +373,15 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
         return out.finish(api.get_item(args.sku), _show_item)
     if command == "labels":
         from atlas_tui.cli.labels import run_labels
-        from atlas_tui.services.scanning import ScanCodes
+        from atlas_tui.preferences import PreferencesError
+        from atlas_tui.services.scanning import codes_from
 
-        return run_labels(args, out, ScanCodes.of(api.settings.scanner))
+        try:
+            codes = codes_from(api.settings)
+        except PreferencesError as exc:
+            print(f"error: {safe_text(str(exc))}", file=sys.stderr)
+            return EXIT_USAGE
+        return run_labels(args, out, codes)
     from atlas_tui.cli.workflows import run_workflow
 
     done = run_workflow(args, api, out)

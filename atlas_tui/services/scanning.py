@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, Literal, get_args
 
-from atlas_tui.config import ScannerSettings
+from atlas_tui.config import ScannerSettings, Settings
 from atlas_tui.domain.errors import AtlasError, NotFoundError, ValidationError
 from atlas_tui.domain.models import InventoryItem, parse_timestamp
 from atlas_tui.domain.stock import location_key, where_stock_is
+from atlas_tui.preferences import PreferencesError
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.services.stocktake import scope_of, summary_of
 
@@ -108,6 +109,18 @@ class ScanCodes:
     def code(self, command: Command) -> str:
         """The code to print for `command` (what a scanner reads, without its own affixes)."""
         return f"{self.command_prefix}{command.upper()}{self.command_suffix}"
+
+
+def codes_from(settings: Settings) -> ScanCodes:
+    """The codes the preferences' [scanner] table describes; a value scan mode cannot use is
+    a PreferencesError naming the file's line and key."""
+    try:
+        return ScanCodes.of(settings.scanner)
+    except ValidationError as error:
+        key = "scanner." + error.field.removeprefix("scanner_")
+        prefs = settings.preferences
+        where = prefs.where(*prefs.key_path(settings.profile, key)) if prefs else key
+        raise PreferencesError(f"{where}: {error.problem}") from None
 
 
 def _command_word(word: str) -> Command | None:
