@@ -96,7 +96,7 @@ def screen_lines(app: App[Any]) -> list[str]:
     return ["".join(lines.get(n, [])).rstrip() for n in range(app.size.height)]
 
 
-def poll(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
+def poll(condition: Callable[[], bool], what: str, timeout: float = 60) -> None:
     """Wait until `condition()` holds: for a real terminal or process, no event to wait on."""
     deadline = time.monotonic() + timeout
     while not condition():
@@ -130,7 +130,7 @@ class Terminal:
         """Text as one write to the terminal, the way SSH delivers a fast typist's keys."""
         subprocess.run([*self.tmux, "send-keys", "-l", "-t", self.session, text], check=True)
 
-    def wait_for(self, text: str, what: str = "", timeout: float = 20) -> None:
+    def wait_for(self, text: str, what: str = "", timeout: float = 60) -> None:
         poll(lambda: text in self.screen(), what or repr(text), timeout)
 
     def ended(self) -> bool:

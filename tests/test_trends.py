@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -222,16 +221,15 @@ def test_the_service_reorder_report_reads_the_store(timed: InventoryService, clo
     assert row["days_left"] == pytest.approx(7 / (58 / 30))
 
 
-def test_a_million_movements_take_well_under_a_second_per_hundred_thousand() -> None:
+def test_a_reorder_report_over_200k_movements_lists_every_low_item() -> None:
+    # Its speed is measured by bench/, not asserted here (no timed assertions in tests).
     items = [InventoryItem(f"S-{n:05d}", "x", quantity=n % 20, min_stock=10) for n in range(20_000)]
     start = NOW - timedelta(days=120)
     movements = [
         Movement(f"S-{n % 20_000:05d}", "adjust", -1, 5, 4, "u", start + timedelta(minutes=n))
         for n in range(200_000)
     ]
-    began = time.perf_counter()
     report = reorder_report(items, movements, NOW)
-    assert time.perf_counter() - began < 1.0
     assert len(report["reorder"]) == 11_000
 
 
