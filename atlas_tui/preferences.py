@@ -12,22 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from atlas_tui.domain.errors import ConfigError
-from atlas_tui.domain.models import LABEL_MAX_LEN
+from atlas_tui.domain.models import ITEM_FIELDS, LABEL_MAX_LEN
 
 CONFIG_ENV = "ATLAS_CONFIG"
 PROFILE_ENV = "ATLAS_PROFILE"
 FILE_NAME = "config.toml"
 # The item table's columns, by the names a file may give for default_sort.
-SORT_COLUMNS = (
-    "sku",
-    "name",
-    "category",
-    "quantity",
-    "location",
-    "min_stock",
-    "max_stock",
-    "status",
-)
+SORT_COLUMNS = (*ITEM_FIELDS[:7], "status")
 SCANNER_KEYS = ("prefix", "suffix", "command_prefix", "command_suffix")
 SCANNER_MAX_LEN = 16
 _KEYS = frozenset({"store", "user", "media_dir", "theme", "default_sort", "keys", "scanner"})
