@@ -1,4 +1,4 @@
-"""Issue 14's keystroke goals, counted in a real terminal (tmux, 80×24).
+"""Issue 14's keystroke goals, counted in a real terminal (tmux, 80x24).
 
 One operator session in `atlas`: each task is sent the way an operator (or a scanner) sends
 it, and the test counts what it sends once the item is selected. Named keys and typed
@@ -115,9 +115,9 @@ def test_keystroke_goals_at_80_by_24(
         operator.task("+1", "1", 1)
         operator.send("+")
         terminal.wait_for("A-1: now 11", "the +1")
-        operator.task("−1", "1", 1)
+        operator.task("-1", "1", 1)
         operator.send("-")
-        terminal.wait_for("A-1: now 10", "the −1")
+        terminal.wait_for("A-1: now 10", "the -1")
 
         select(terminal, "B-2", "Bolt M6")
         operator.task("adjust by N with a reason", "digits + reason + ≤ 3", 3)
@@ -174,7 +174,7 @@ def test_keystroke_goals_at_80_by_24(
     finally:
         terminal.close()
         with capsys.disabled():
-            print("\n\nKeys after the item is selected (80×24, tmux):\n" + operator.table())
+            print("\n\nKeys after the item is selected (80x24, tmux):\n" + operator.table())
 
     for task in operator.tasks:
         assert task.keys <= task.limit, f"{task.name}: {task.keys} keys, goal {task.goal}"
