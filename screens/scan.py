@@ -41,7 +41,7 @@ KEYS = {"receive": "F2", "pick": "F3", "count": "F4", "move": "F5", "transfer": 
 # The same actions without F-keys: ctrl keys every terminal delivers (not i/m/h/j/[,
 # which are tab/enter/backspace/newline/escape), free of Textual's Input line editing
 # (a e d w u k x c v), the app (p z n q c) and tmux's/screen's prefixes (b, a).
-CTRL_KEYS = {"receive": "^R", "pick": "^O", "count": "^L", "move": "^G", "transfer": "^T"}
+CTRL_KEYS = {"receive": "^R", "pick": "^O", "count": "^Y", "move": "^G", "transfer": "^T"}
 # Digits only, 8 to 14 long: the shape of EAN/UPC/GTIN codes.
 GTIN_LENGTHS = range(8, 15)
 

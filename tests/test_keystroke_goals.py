@@ -150,6 +150,8 @@ def test_keystroke_goals_at_80_by_24(
         terminal.wait_for("\n 7 items ·", "the filter cleared")
         terminal.keys("s")
         terminal.wait_for("F2 ^R receive", "scan mode")
+        # The keys that switch the action, as the operator reads them (count is on ctrl+y).
+        assert "F3 ^O pick" in terminal.screen() and "F4 ^Y count" in terminal.screen()
         operator.task("receive scanned items (scanner), 3 scans", "0 between scans", 0)
         for code in (WRENCH_CODE, "X-1", "X-1"):  # each scan: one burst from the scanner
             operator.send(Scan(code))
