@@ -163,7 +163,7 @@ async def test_a_jump_under_a_hiding_filter_clears_it_and_says_so(store: Path) -
     app = make_app(store)
     async with app.run_test(size=(80, 24)) as pilot:
         screen = await ready(app, pilot)
-        await pilot.press("slash", "w", "enter")  # filter: only W-1 matches
+        await pilot.press("slash", "w", "down")  # filter: only W-1 matches
         await wait_for(pilot, lambda: rows(screen) == ["W-1"])
         screen.category = "Tools"
         screen.views = {"low"}
