@@ -68,12 +68,12 @@ async def test_views_combine_with_the_filter_category_and_order(store: Path) -> 
     app = make_app(store)
     async with app.run_test(size=(60, 20)) as pilot:
         screen = await ready(app, pilot)
-        await pilot.press("slash", "b", "o", "l", "enter")
+        await pilot.press("slash", "b", "o", "l", "down")
         assert rows(screen) == ["BOLT-1", "BOLT-2"]
         await pilot.press("b")
         assert rows(screen) == ["BOLT-1"]
         assert "1 of 6 items" in status(screen) and "only low" in status(screen)
-        await pilot.press("slash", "backspace", "backspace", "backspace", "enter")
+        await pilot.press("slash", "backspace", "backspace", "backspace", "down")
         assert rows(screen) == ["BOLT-1", "MILK-1"]
         screen.category = "dairy"
         screen._show()
@@ -154,7 +154,7 @@ async def test_views_on_a_big_store_are_worked_out_in_a_worker(big: Path) -> Non
             await wait_for(pilot, lambda w=want: settled(screen) and rows(screen) == w)
             assert f"{len(want)} of 300 items" in status(screen)
         # With the text filter: only nuts expiring.
-        await pilot.press("slash", "n", "u", "t", "enter")
+        await pilot.press("slash", "n", "u", "t", "down")
         want = expected(big, lambda i: "nut" in i.name and expiring(i))
         assert want
         await wait_for(pilot, lambda: settled(screen) and rows(screen) == want)
