@@ -183,6 +183,8 @@ class ItemsScreen(Screen[None]):
         self._recent: dict[str, tuple[int, str, ItemRow | None]] = {}
         # The view being worked out in a worker (None: the one shown is complete).
         self._wanted: ViewSpec | None = None
+        # The filter text changed: a cursor whose item no longer matches goes to the first match.
+        self._to_first_match = False
         # Sorted row numbers per (column, generation), and the last search's result.
         self._orders: dict[tuple[str, int], Sequence[int]] = {}
         self._searched: tuple[str, int, Sequence[int]] | None = None
@@ -520,6 +522,10 @@ class ItemsScreen(Screen[None]):
             return  # typed on, re-sorted or reloaded meanwhile
         current = self.table.current
         self.table.show_rows(self._rows, view, keep=current.key if current else None)
+        # `/gam⏎` adjusts the first match, not whichever match now sits at the old row.
+        if self._to_first_match and (current is None or self.table.row_of(current.key) is None):
+            self.table.move_cursor(0)
+        self._to_first_match = self._to_first_match and partial
         self._wanted = spec if partial else None
         if not partial:  # held keys wait for all of it: `End` on the first screenful stops short
             self.table.release_keys()
@@ -612,6 +618,7 @@ class ItemsScreen(Screen[None]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
+        self._to_first_match = True
         self._show()
 
     def act_on_first_match(self) -> None:
