@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from atlas_tui.dburl import DatabaseURL, is_database_url, parse_database_url
 from atlas_tui.domain.errors import ConfigError, ValidationError
 from atlas_tui.domain.models import LABEL_MAX_LEN as USER_MAX_LEN
 from atlas_tui.domain.models import clean_path
@@ -58,19 +59,26 @@ def _refuse_url(text: str, source: str) -> None:
             "sqlite:////absolute/path"
         )
     # Only the scheme is repeated: the rest of a URL may hold a password.
-    later = "; PostgreSQL is not yet supported" if scheme.startswith("postgres") else ""
     raise ConfigError(
         f"{source}: {scheme}:// is not a store ATLAS serves; give a data file path "
-        f"(.json for TinyDB, .sqlite/.sqlite3/.db for SQLite) or a sqlite:/// URL{later}"
+        "(.json for TinyDB, .sqlite/.sqlite3/.db for SQLite), a sqlite:/// URL or a "
+        "postgresql:// URL"
     )
 
 
-def storage_location(value: object, source: str = "storage path") -> Path:
-    """A data file path from a path or a `sqlite:///` URL (sqlite:////abs, sqlite:///rel).
+def storage_location(
+    value: object, source: str = "storage path", env: Mapping[str, str] | None = None
+) -> Path | DatabaseURL:
+    """A store: a data file path, a `sqlite:///` URL (sqlite:////abs, sqlite:///rel) or a
+    `postgresql://` URL (a server store).
 
     Any other `scheme://` URL is a ConfigError; `source` names the setting in messages.
     """
+    if isinstance(value, DatabaseURL):
+        return value
     text = _path_text(value, source)
+    if is_database_url(text):
+        return parse_database_url(text, source, env)
     if text.startswith(SQLITE_URL):
         text = text[len(SQLITE_URL) :]
         if not text:
@@ -145,6 +153,8 @@ class Settings:
     keymap: Mapping[str, str] = field(default_factory=dict, hash=False)
     scanner: ScannerSettings = field(default_factory=ScannerSettings)
     profile: str | None = None
+    server: DatabaseURL | None = None
+    """A PostgreSQL store; `storage_path` then names it locally (its `anchor`)."""
     preferences: Preferences | None = field(default=None, hash=False, compare=False)
     sources: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
@@ -181,7 +191,9 @@ class Settings:
         def where(key: str) -> str:
             return prefs.where(*prefs.key_path(profile, key))
 
-        path = _store(storage_path, env, from_file("store"), where, prefs.path, sources)
+        store = _store(storage_path, env, from_file("store"), where, prefs.path, sources)
+        server = store if isinstance(store, DatabaseURL) else None
+        path = store.anchor if isinstance(store, DatabaseURL) else store
         user = env.get("ATLAS_USER", "").strip() or None
         if user is not None:
             if len(user) > USER_MAX_LEN:
@@ -214,14 +226,21 @@ class Settings:
             keymap=keymap,
             scanner=ScannerSettings(**scanner),
             profile=profile,
+            server=server,
             preferences=prefs,
             sources=sources,
         )
 
     @property
     def backend(self) -> str:
-        """sqlite for .sqlite/.sqlite3/.db files (and sqlite:/// URLs), else tinydb."""
-        return self.backend_for(self.storage_path)
+        """postgresql for a server store, sqlite for .sqlite/.sqlite3/.db files (and
+        sqlite:/// URLs), else tinydb."""
+        return "postgresql" if self.server is not None else self.backend_for(self.storage_path)
+
+    @property
+    def store(self) -> Path | DatabaseURL:
+        """The store as the user named it: a data file, or a server store."""
+        return self.server if self.server is not None else self.storage_path
 
     @staticmethod
     def backend_for(path: Path) -> str:
@@ -251,8 +270,8 @@ def _store(
     where: Callable[[str], str],
     file: Path,
     sources: dict[str, str],
-) -> Path:
-    """The data file: --db, else ATLAS_STORAGE_PATH, else the file's store, else the default."""
+) -> Path | DatabaseURL:
+    """The store: --db, else ATLAS_STORAGE_PATH, else the file's store, else the default."""
     value: object
     if flag is not None:
         value, source, label = flag, "flag", "--db"
@@ -268,9 +287,11 @@ def _store(
     try:
         if not _path_text(value, label):
             raise ConfigError(f"{label}: must name a file")
-        path = storage_location(value, label)
+        path = storage_location(value, label, env)
     except ConfigError as error:
         raise problem(str(error)) from None
+    if isinstance(path, DatabaseURL):
+        return path
     if source in ("file", "profile") and not path.is_absolute():
         path = file.parent / path  # relative to the file, not to where atlas is started
     if path.is_dir():

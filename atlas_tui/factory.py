@@ -11,8 +11,7 @@ from atlas_tui.config import Settings
 from atlas_tui.domain.errors import AtlasError
 from atlas_tui.domain.models import utc_now
 from atlas_tui.services.inventory import InventoryService
-from atlas_tui.storage import open_repository
-from atlas_tui.storage.sessions import SessionFile, sessions_path
+from atlas_tui.storage import open_repository, open_sessions
 
 
 def make_service(
@@ -31,7 +30,7 @@ def make_service(
     # damaged one is left for the first read to report in its own words.
     with contextlib.suppress(AtlasError):
         repository.upgrade()
-    sessions = SessionFile(sessions_path(repository.path), lock_timeout=settings.lock_timeout)
+    sessions = open_sessions(repository, settings.lock_timeout)
     return InventoryService(
         repository,
         max_items=settings.max_items,

@@ -11,6 +11,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pytest
+from pg_support import fresh_store
 from support import BACKENDS, FORK, Result, Start, file_unchanged, run_atlas
 
 from atlas_tui.api import AtlasAPI
@@ -57,10 +58,23 @@ def patient_writers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ATLAS_LOCK_TIMEOUT", "300")
 
 
-@pytest.fixture(params=sorted(BACKENDS))
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
-    """Path of a data file that does not exist yet, once per backend."""
-    return tmp_path / "data" / BACKENDS[request.param]
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests of a `db` run once per file backend; in modules that set ALL_BACKENDS = True,
+    on PostgreSQL too."""
+    if "db" in metafunc.fixturenames:
+        server = ["postgresql"] if getattr(metafunc.module, "ALL_BACKENDS", False) else []
+        metafunc.parametrize("db", [*server, *sorted(BACKENDS)], indirect=True)
+
+
+@pytest.fixture
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
+    """Path of a data file that does not exist yet, once per backend; for PostgreSQL, a
+    store in a fresh schema (a `PgStore`: its URL, answering the tests' file questions)."""
+    if request.param == "postgresql":
+        with fresh_store() as store:
+            yield store  # type: ignore[misc]
+        return
+    yield tmp_path / "data" / BACKENDS[request.param]
 
 
 @pytest.fixture

@@ -32,6 +32,8 @@ Start = Callable[..., tuple[Connection, BaseProcess]]
 
 
 def backend_of(path: Path) -> str:
+    if path.suffix == ".pg":
+        return "postgresql"
     return "sqlite" if path.suffix == ".sqlite" else "tinydb"
 
 

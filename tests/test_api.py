@@ -237,7 +237,7 @@ def test_the_issue_s_examples_name_the_field(api: AtlasAPI) -> None:
     assert api.trend("A-1", days=10**9)["error"] == "days: must be between 1 and 3660"
 
 
-@pytest.mark.parametrize("where", [[], 1.5, "a\0b", "postgresql://user:secret@db/stock"])
+@pytest.mark.parametrize("where", [[], 1.5, "a\0b", "mysql://user:secret@db/stock"])
 def test_a_wrong_storage_path_is_a_config_error(where: Any) -> None:
     envelope = AtlasAPI(where).list_items()
     assert envelope["success"] is False and envelope["error_type"] == "config", envelope

@@ -147,8 +147,8 @@ def test_a_wrong_type_names_the_line_and_key(config_file: Path) -> None:
 
 
 def test_a_store_of_another_kind_is_refused_with_its_line(config_file: Path) -> None:
-    message = problem(config_file, '\n[profiles.pg]\nstore = "postgres://db"\n', profile="pg")
-    assert message.startswith(f"{config_file} line 3: profiles.pg.store: postgres://")
+    message = problem(config_file, '\n[profiles.pg]\nstore = "mysql://db"\n', profile="pg")
+    assert message.startswith(f"{config_file} line 3: profiles.pg.store: mysql://")
 
 
 def test_an_unknown_profile_is_refused_naming_who_chose_it(config_file: Path) -> None:

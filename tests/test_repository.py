@@ -23,6 +23,8 @@ from atlas_tui.services.maintenance import open_file
 from atlas_tui.storage import SQLiteRepository, TinyDBRepository, open_repository
 from atlas_tui.storage.backups import list_backups
 
+ALL_BACKENDS = True  # every `db` test here runs on PostgreSQL as well
+
 
 def test_backend_is_chosen_by_the_file_name(db: Path) -> None:
     service = make_service(db)

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from atlas_tui.config import Settings, storage_location
+from atlas_tui.dburl import DatabaseURL
 from atlas_tui.domain.errors import ConflictError, StorageError, ValidationError
 from atlas_tui.domain.models import InventoryItem, Movement
 from atlas_tui.services.replay import verify_store
@@ -44,7 +45,8 @@ def backup(repository: InventoryRepository, to: Path | None = None) -> Path:
     directory = Path(to) if to is not None else default_backup_dir(repository.path)
     if directory.exists() and not directory.is_dir():
         raise ValidationError("to", f"{directory} is not a directory")
-    suffix = ".sqlite" if repository.backend == "sqlite" else ".json"
+    # A server store's backup is an SQLite store (see PostgresRepository.snapshot).
+    suffix = ".json" if repository.backend == "tinydb" else ".sqlite"
     return repository.snapshot(directory / backup_name(repository.path, suffix))
 
 
@@ -62,7 +64,7 @@ def _check_copy(
     items: list[InventoryItem],
     movements: list[Movement],
     got: tuple[list[InventoryItem], list[Movement]],
-    where: Path,
+    where: Path | DatabaseURL,
 ) -> dict[str, Any]:
     """Counts and checksum of what was read back from `where` against what was written."""
     expected = checksum(items, movements)
@@ -82,12 +84,13 @@ def migrate(
 ) -> dict[str, Any]:
     """Copy every item and the full history to a new store, then check and verify the copy."""
     target_path = storage_location(to, "--to")
-    if target_path.exists() and target_path.resolve() == source.path.resolve():
+    if _same_store(target_path, source):
         raise ValidationError("to", "is the store being migrated")
     target = open_repository(settings, target_path)
     try:
         if target.count() or target.movement_count():
-            raise ConflictError(f"to: {target_path} already holds data; choose a new file")
+            where = "a new file" if isinstance(target_path, Path) else "an empty schema"
+            raise ConflictError(f"to: {target_path} already holds data; choose {where}")
         # Items and history of one moment: read apart while writers run, they disagree.
         items, movements = source.read_all()
         places = source.locations()
@@ -110,7 +113,23 @@ def migrate(
             f"the copy in {target_path} does not pass verify: {first}{more}; "
             "run `atlas verify` on the store being migrated"
         )
-    return {"from": str(source.path), "to": str(target_path), "backend": target.backend, **result}
+    return {"from": _name(source), "to": str(target_path), "backend": target.backend, **result}
+
+
+def _name(repository: InventoryRepository) -> str:
+    """The store as messages and results name it (a server store's password masked)."""
+    url = getattr(repository, "url", None)
+    return str(url) if isinstance(url, DatabaseURL) else str(repository.path)
+
+
+def _same_store(target: Path | DatabaseURL, source: InventoryRepository) -> bool:
+    if isinstance(target, DatabaseURL):
+        url = getattr(source, "url", None)
+        return isinstance(url, DatabaseURL) and (
+            (url.host, url.port, url.dbname, url.schema)
+            == (target.host, target.port, target.dbname, target.schema)
+        )
+    return target.exists() and target.resolve() == source.path.resolve()
 
 
 def restore(settings: Settings, current: InventoryRepository, file: Path) -> dict[str, Any]:
@@ -132,7 +151,7 @@ def restore(settings: Settings, current: InventoryRepository, file: Path) -> dic
         current.replace_all(items, movements, places)
         result = _check_copy(items, movements, current.read_all(), current.path)
     return {
-        "restored": str(current.path),
+        "restored": _name(current),
         "from": str(file),
         "previous_data_kept_in": None if kept is None else str(kept),
         **result,
@@ -144,6 +163,8 @@ def _keep_current(current: InventoryRepository) -> Path | None:
 
     Returns where it was kept (None when there was no data file).
     """
+    if current.backend == "postgresql":
+        return backup(current) if current.count() or current.movement_count() else None
     if not current.path.exists():
         return None
     try:

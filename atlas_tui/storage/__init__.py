@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atlas_tui.config import Settings
-from atlas_tui.storage.base import InventoryRepository
+from atlas_tui.dburl import DatabaseURL
+from atlas_tui.domain.errors import ConfigError
+from atlas_tui.storage.base import InventoryRepository, SessionStore
 
 # Each backend is imported when a store of its kind is opened: `atlas show` on a SQLite
 # store does not pay for TinyDB and its journal, nor the other way round.
@@ -14,7 +16,13 @@ if TYPE_CHECKING:
     from atlas_tui.storage.sqlite_repo import SQLiteRepository
     from atlas_tui.storage.tinydb_repo import TinyDBRepository
 
-__all__ = ["InventoryRepository", "SQLiteRepository", "TinyDBRepository", "open_repository"]
+__all__ = [
+    "InventoryRepository",
+    "SQLiteRepository",
+    "TinyDBRepository",
+    "open_repository",
+    "open_sessions",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -29,9 +37,14 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def open_repository(settings: Settings, path: Path | None = None) -> InventoryRepository:
-    """The repository for the configured data file (or `path`), backend by its name."""
-    path = path or settings.storage_path
+def open_repository(
+    settings: Settings, path: Path | DatabaseURL | None = None
+) -> InventoryRepository:
+    """The repository for the configured store (or `path`): a server store by its URL,
+    a data file's backend by its name."""
+    path = path or settings.store
+    if isinstance(path, DatabaseURL):
+        return _postgres(settings, path)
     backups = None
     if settings.auto_backup:
         from atlas_tui.storage.backups import BackupPolicy, default_backup_dir
@@ -44,3 +57,28 @@ def open_repository(settings: Settings, path: Path | None = None) -> InventoryRe
     from atlas_tui.storage.tinydb_repo import TinyDBRepository
 
     return TinyDBRepository(path, lock_timeout=settings.lock_timeout, backups=backups)
+
+
+def _postgres(settings: Settings, url: DatabaseURL) -> InventoryRepository:
+    try:
+        from atlas_tui.storage.pg import PostgresRepository
+    except ImportError as exc:
+        raise ConfigError(
+            f"a PostgreSQL store needs the postgres extra: pip install 'atlas-tui[postgres]' "
+            f"({exc.name or exc} is missing)"
+        ) from None
+    return PostgresRepository(url, lock_timeout=settings.lock_timeout)
+
+
+def open_sessions(repository: InventoryRepository, lock_timeout: float) -> SessionStore:
+    """Where the store's count sessions are kept: in the database for a server store, else
+    in a file beside the data file."""
+    if repository.backend == "postgresql":
+        from atlas_tui.storage.pg.documents import SessionDocument
+        from atlas_tui.storage.pg.repo import PostgresRepository
+
+        assert isinstance(repository, PostgresRepository)
+        return SessionDocument(repository)
+    from atlas_tui.storage.sessions import SessionFile, sessions_path
+
+    return SessionFile(sessions_path(repository.path), lock_timeout=lock_timeout)

@@ -1,0 +1,69 @@
+"""Count sessions in a PostgreSQL store: one JSON document changed under a row lock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import orjson
+import psycopg
+
+from atlas_tui.domain.errors import StorageError
+
+if TYPE_CHECKING:
+    from atlas_tui.storage.pg.repo import PostgresRepository
+
+T = TypeVar("T")
+NAME = "count_sessions"
+
+
+class SessionDocument:
+    """The SessionStore of a PostgreSQL store: every host's operators share its sessions."""
+
+    def __init__(self, repository: PostgresRepository) -> None:
+        self._repository = repository
+
+    def read(self) -> dict[str, Any]:
+        rows = self._repository.read_rows(
+            "SELECT data::text FROM documents WHERE name = %s", (NAME,)
+        )
+        return _document(rows[0][0]) if rows else {"next_id": 1, "sessions": {}}
+
+    def version(self) -> Hashable:
+        rows = self._repository.read_rows("SELECT version FROM documents WHERE name = %s", (NAME,))
+        return int(rows[0][0]) if rows else None
+
+    def change(self, edit: Callable[[dict[str, Any]], T]) -> T:
+        """Run `edit` on the document with its row locked, and store the result; nothing is
+        stored when `edit` raises. The lock is held by a connection of its own, so `edit`
+        may change stock meanwhile (a count session's apply)."""
+        with self._repository.own_connection() as conn:
+            try:
+                with conn.transaction():
+                    conn.execute(
+                        "INSERT INTO documents (name, data, version) VALUES (%s, %s, 0) "
+                        "ON CONFLICT (name) DO NOTHING",
+                        (NAME, '{"next_id": 1, "sessions": {}}'),
+                    )
+                    row = conn.execute(
+                        "SELECT data::text FROM documents WHERE name = %s FOR UPDATE", (NAME,)
+                    ).fetchone()
+                    data = _document(row[0] if row else None)
+                    result = edit(data)
+                    conn.execute(
+                        "UPDATE documents SET data = %s, version = version + 1 WHERE name = %s",
+                        (orjson.dumps(data).decode(), NAME),
+                    )
+            except psycopg.Error as exc:
+                raise self._repository.failed(exc, "write") from None
+        return result
+
+
+def _document(text: object) -> dict[str, Any]:
+    try:
+        data = orjson.loads(text) if isinstance(text, str) else None
+    except orjson.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict) or not isinstance(data.get("sessions"), dict):
+        raise StorageError("the count sessions in the store are not ATLAS's")
+    return data
