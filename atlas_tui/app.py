@@ -31,7 +31,7 @@ from screens.media import MediaScreen
 from screens.message_log import MessageLogScreen
 from screens.recent import RecentScreen
 from screens.reports import ReportsScreen
-from screens.session import BACKENDS, SessionStatus
+from screens.session import BACKENDS, SessionStatus, WatchesStore
 from screens.stocktake import StocktakeScreen
 from screens.typeahead import TypeAheadApp
 
@@ -62,6 +62,20 @@ class AtlasApp(TypeAheadApp[None]):
             super().__init__()
             self.holder = holder
 
+    class StoreChanged(Message):
+        """Another writer's change was pushed: the SKU keys it touched (None: unknown)."""
+
+        def __init__(self, skus: frozenset[str] | None) -> None:
+            super().__init__()
+            self.skus = skus
+
+    class StoreReachable(Message):
+        """The store became unreachable (the problem) or answers again (None)."""
+
+        def __init__(self, problem: str | None) -> None:
+            super().__init__()
+            self.problem = problem
+
     def __init__(
         self,
         service: InventoryService,
@@ -80,7 +94,7 @@ class AtlasApp(TypeAheadApp[None]):
         self._control_filter = ControlFilter()
         repository = service.repository
         backend = BACKENDS.get(repository.backend, repository.backend)
-        self.session = SessionStatus(f"{repository.path.name} · {backend}", service.user)
+        self.session = SessionStatus(f"{repository.label} · {backend}", service.user)
         # Called in whichever thread saves: a message carries it to the app's thread.
         repository.watch_lock(lambda holder: self.post_message(self.LockWait(holder)))
         self._told_unsaved = False
@@ -101,6 +115,12 @@ class AtlasApp(TypeAheadApp[None]):
         sort = None if self.settings is None else self.settings.default_sort
         self.push_screen(ItemsScreen(self.service, sort, self.scan_codes))
         self.theme_changed_signal.subscribe(self, self._theme_chosen)
+        # A server store pushes each commit (the screens' polls stay, to catch up); these
+        # are called on the backend's thread: a message carries them to the app's.
+        self.service.watch_changes(
+            lambda skus: self.post_message(self.StoreChanged(skus)),
+            lambda problem: self.post_message(self.StoreReachable(problem)),
+        )
 
     @property
     def scan_codes(self) -> ScanCodes:
@@ -128,6 +148,28 @@ class AtlasApp(TypeAheadApp[None]):
 
     def on_atlas_app_lock_wait(self, message: LockWait) -> None:
         self.session.set_waiting(message.holder)
+
+    def on_atlas_app_store_changed(self, message: StoreChanged) -> None:
+        """Every open screen that shows stored data looks again at once."""
+        for screen in self.screen_stack:
+            if isinstance(screen, WatchesStore):
+                screen.check_store()
+
+    def on_atlas_app_store_reachable(self, message: StoreReachable) -> None:
+        was_out = self.session.outage is not None
+        self.session.set_outage(message.problem)
+        if message.problem is None and not was_out:
+            return  # connected, as at every start: nothing to tell
+        if message.problem is not None:
+            self.notify(
+                safe_text(f"{message.problem}; reconnecting by itself"),
+                title="Offline",
+                severity="error",
+                timeout=8,
+                markup=False,
+            )
+        else:
+            self.notify("The database answers again; the screen is up to date.", title="Online")
 
     def on_notify(self, event: Notify) -> None:
         """Every message shown also goes to the status line and the message log."""

@@ -273,7 +273,7 @@ class ItemsScreen(Screen[None]):
         self.table.focus()
         self.action_reload()
         # Another operator's change shows within a second: a stat is all a check costs.
-        self.set_interval(0.5, self._check_for_changes)
+        self.set_interval(0.5, self.check_store)
 
     # Loading ------------------------------------------------------------------------------
 
@@ -380,7 +380,8 @@ class ItemsScreen(Screen[None]):
         self._searched = None
         self._show()
 
-    def _check_for_changes(self) -> None:
+    def check_store(self) -> None:
+        """Look for others' changes (polled; pushed at once from a server store)."""
         if any(self._in_flight.values()):
             return  # our own saves are landing; look again once they have
         try:

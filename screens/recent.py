@@ -70,9 +70,10 @@ class RecentScreen(Screen[str | None]):
         self.movements.focus()
         self._load()
         # Another operator's change shows within a second: a version check is a stat.
-        self.set_interval(self.POLL_SECONDS, self._poll)
+        self.set_interval(self.POLL_SECONDS, self.check_store)
 
-    def _poll(self) -> None:
+    def check_store(self) -> None:
+        """Look for others' changes (polled; pushed at once from a server store)."""
         if self._reading:
             return
         try:

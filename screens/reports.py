@@ -180,7 +180,7 @@ class ReportsScreen(Screen[str | None]):
         low.focus()
         self._arrange(self.app.size)
         self._loader = self._load(force=True)
-        self.set_interval(self.POLL_SECONDS, self._poll)
+        self.set_interval(self.POLL_SECONDS, self.check_store)
         # Bars and counts carry theme colours baked into their cells: redraw on a new theme.
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
 
@@ -203,7 +203,8 @@ class ReportsScreen(Screen[str | None]):
 
     # Loading ------------------------------------------------------------------------------
 
-    def _poll(self) -> None:
+    def check_store(self) -> None:
+        """Look for others' changes (polled; pushed at once from a server store)."""
         # A load still running on a big store must finish, not be restarted every second.
         if self._loader is None or self._loader.is_finished:
             self._loader = self._load()

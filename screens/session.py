@@ -5,13 +5,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol, runtime_checkable
 
 from textual.dom import DOMNode
 
 # A message log of a long day stays small: the oldest go beyond this many.
 LOG_LIMIT = 2000
 
-BACKENDS = {"tinydb": "TinyDB", "sqlite": "SQLite"}
+BACKENDS = {"tinydb": "TinyDB", "sqlite": "SQLite", "postgresql": "PostgreSQL"}
+
+
+@runtime_checkable
+class WatchesStore(Protocol):
+    """A screen showing stored data: `check_store()` looks for others' changes now (it is
+    also what the screen's own poll calls)."""
+
+    def check_store(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +45,16 @@ class SessionStatus:
         self.saving = 0
         self.waiting_for: str | None = None  # the lock's holder while a save waits for it
         self.refusal = ""  # the last refusal, until the next message or save
+        self.outage: str | None = None  # why the store cannot be reached, while it cannot
         self.messages: list[LogEntry] = []
         self._watchers: list[Callable[[], None]] = []
 
     @property
     def save_state(self) -> str:
-        """`saved`, `saving 2…`, `waiting for the lock held by …` or `refused: …`."""
+        """`offline: …`, `saved`, `saving 2…`, `waiting for the lock held by …` or
+        `refused: …`."""
+        if self.outage is not None:
+            return f"offline: {self.outage} · reconnecting"
         if self.waiting_for is not None:
             return f"waiting for the lock held by {self.waiting_for}"
         if self.saving:
@@ -77,6 +90,12 @@ class SessionStatus:
         """A save started (holder) or stopped (None) waiting for another's lock."""
         if holder != self.waiting_for:
             self.waiting_for = holder
+            self._changed()
+
+    def set_outage(self, problem: str | None) -> None:
+        """The store became unreachable (why) or answers again (None)."""
+        if problem != self.outage:
+            self.outage = problem
             self._changed()
 
     def add_message(self, text: str, severity: str, title: str = "") -> None:

@@ -120,7 +120,7 @@ class StocktakeScreen(Screen[None]):
         self.query_one("#count-entry", Input).focus()
         self._reload()
         # Colleagues may count into the same session: their counts show within a second.
-        self.set_interval(0.5, self._check_for_changes)
+        self.set_interval(0.5, self.check_store)
 
     # Loading ----------------------------------------------------------------------------------
 
@@ -147,7 +147,8 @@ class StocktakeScreen(Screen[None]):
             return
         self.post_message(self.Loaded(variance, version))
 
-    def _check_for_changes(self) -> None:
+    def check_store(self) -> None:
+        """Look for others' changes (polled; pushed at once from a server store)."""
         try:
             version = self.service.stocktake.version()
         except AtlasError:

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING, Any
 from atlas_tui.cli.output import EXIT_OK, Output
 
 if TYPE_CHECKING:
-    from atlas_tui.config import Settings
+    from atlas_tui.dburl import DatabaseURL
+from atlas_tui.config import Settings
+from atlas_tui.dburl import DatabaseURL
 
 Command = Callable[..., None]
 # Where a setting can come from besides the file, in the words `config show` prints.
@@ -51,8 +53,8 @@ def add_config_command(command: Command, common: argparse.ArgumentParser) -> Non
 
 
 def _value(value: object) -> Any:
-    if isinstance(value, Path):
-        return str(value)
+    if isinstance(value, Path | DatabaseURL):
+        return str(value)  # a server store's password masked
     if isinstance(value, tuple):  # default_sort
         return {"column": value[0], "reverse": value[1]}
     return value
@@ -61,7 +63,7 @@ def _value(value: object) -> Any:
 def effective(settings: Settings) -> dict[str, dict[str, Any]]:
     """Each setting's value and source, in the order `config show` lists them."""
     values: dict[str, object] = {
-        "store": settings.storage_path,
+        "store": settings.store,
         "user": settings.user,
         "media_dir": settings.media_dir,
         "theme": settings.theme,

@@ -610,7 +610,7 @@ def _table(rows: Any) -> int:
 
 def _storage_path(api: AtlasAPI) -> object:
     try:
-        return api.settings.storage_path
+        return api.settings.store
     except Exception:  # a bad setting: its own message says what is wrong
         return None
 

@@ -12,6 +12,7 @@ from atlas_tui.domain.models import InventoryItem, Movement, MovementKind, utc_n
 from atlas_tui.domain.picking import one_line, receiving_line, take_anywhere, take_at
 from atlas_tui.domain.stock import StockLine, change_lines
 from atlas_tui.services.inventory import InventoryService
+from atlas_tui.storage import store_name
 from atlas_tui.storage.base import InventoryRepository
 
 CATALOGUE: dict[str, tuple[str, list[str], list[str]]] = {
@@ -156,7 +157,7 @@ def seed_demo(
     service's checks per operation would take an hour for a million items.
     """
     repo = service.repository
-    path = str(repo.path)
+    path = store_name(repo)
     with service.batch():
         if if_new and (repo.count() or repo.movement_count()):
             return DemoResult(0, 0, True, path)

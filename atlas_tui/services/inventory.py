@@ -186,6 +186,15 @@ class InventoryService:
         """Changes whenever the data changes, in this process or another."""
         return self.repository.version()
 
+    def watch_changes(
+        self,
+        on_change: Callable[[frozenset[str] | None], None],
+        on_state: Callable[[str | None], None],
+    ) -> bool:
+        """Have other writers' changes pushed as they commit (a server store): see the
+        repository's `watch_changes`. False where the store cannot push (poll `version()`)."""
+        return self.repository.watch_changes(on_change, on_state)
+
     @property
     def places(self) -> LocationBook:
         """Locations: listed, shown, created, renamed and retired."""

@@ -22,6 +22,7 @@ from atlas_tui.storage import (
     SQLiteRepository,
     TinyDBRepository,
     open_repository,
+    store_name,
 )
 from atlas_tui.storage.backups import backup_name, default_backup_dir
 
@@ -113,13 +114,7 @@ def migrate(
             f"the copy in {target_path} does not pass verify: {first}{more}; "
             "run `atlas verify` on the store being migrated"
         )
-    return {"from": _name(source), "to": str(target_path), "backend": target.backend, **result}
-
-
-def _name(repository: InventoryRepository) -> str:
-    """The store as messages and results name it (a server store's password masked)."""
-    url = getattr(repository, "url", None)
-    return str(url) if isinstance(url, DatabaseURL) else str(repository.path)
+    return {"from": store_name(source), "to": str(target_path), "backend": target.backend, **result}
 
 
 def _same_store(target: Path | DatabaseURL, source: InventoryRepository) -> bool:
@@ -151,7 +146,7 @@ def restore(settings: Settings, current: InventoryRepository, file: Path) -> dic
         current.replace_all(items, movements, places)
         result = _check_copy(items, movements, current.read_all(), current.path)
     return {
-        "restored": _name(current),
+        "restored": store_name(current),
         "from": str(file),
         "previous_data_kept_in": None if kept is None else str(kept),
         **result,

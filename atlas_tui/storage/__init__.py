@@ -22,6 +22,7 @@ __all__ = [
     "TinyDBRepository",
     "open_repository",
     "open_sessions",
+    "store_name",
 ]
 
 
@@ -82,3 +83,10 @@ def open_sessions(repository: InventoryRepository, lock_timeout: float) -> Sessi
     from atlas_tui.storage.sessions import SessionFile, sessions_path
 
     return SessionFile(sessions_path(repository.path), lock_timeout=lock_timeout)
+
+
+def store_name(repository: InventoryRepository) -> str:
+    """The store as messages and results name it: the data file, or a server store's URL
+    with its password masked."""
+    url = getattr(repository, "url", None)
+    return str(url) if isinstance(url, DatabaseURL) else str(repository.path)

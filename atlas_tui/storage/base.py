@@ -23,11 +23,16 @@ class InventoryRepository(Protocol):
     """
 
     backend: str
-    """Short name of the backend: "tinydb" or "sqlite"."""
+    """Short name of the backend: "tinydb", "sqlite" or "postgresql"."""
 
     @property
     def path(self) -> Path:
-        """The data file."""
+        """The data file (a server store: the local name its backups are named after)."""
+        ...
+
+    @property
+    def label(self) -> str:
+        """The store as the status line names it: the file's name, or database/schema@host."""
         ...
 
     def transaction(self) -> AbstractContextManager[None]:
@@ -176,6 +181,18 @@ class InventoryRepository(Protocol):
     def watch_lock(self, watcher: Callable[[str | None], None] | None) -> None:
         """Have `watcher` told who holds the lock when a write starts waiting for it, and
         None when the wait ends (got it or gave up)."""
+        ...
+
+    def watch_changes(
+        self,
+        on_change: Callable[[frozenset[str] | None], None],
+        on_state: Callable[[str | None], None],
+    ) -> bool:
+        """Have changes pushed: `on_change(sku_keys)` for each committed change (None: reload
+        everything), `on_state(problem)` when the store cannot be reached and
+        `on_state(None)` once changes are listened for (at first, and after each outage),
+        from a thread of the backend's. False where the
+        backend cannot push (callers poll `version()`, which costs a stat there)."""
         ...
 
     def close(self) -> None:

@@ -281,6 +281,10 @@ class SQLiteRepository:
     def path(self) -> Path:
         return self._path
 
+    @property
+    def label(self) -> str:
+        return self._path.name
+
     # Connection -------------------------------------------------------------------------------
 
     def _refuse(self, problem: str) -> StorageError:
@@ -1046,6 +1050,14 @@ class SQLiteRepository:
     def watch_lock(self, watcher: LockWatcher | None) -> None:
         """Have `watcher` told when a write starts waiting for another's lock, and ends."""
         self._lock.on_wait = watcher
+
+    def watch_changes(
+        self,
+        on_change: Callable[[frozenset[str] | None], None],
+        on_state: Callable[[str | None], None],
+    ) -> bool:
+        """No push from a file: `version()` is a stat, polled."""
+        return False
 
     def close(self) -> None:
         with self._mutex:

@@ -7,7 +7,7 @@ import contextlib
 import heapq
 import os
 import threading
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -140,6 +140,10 @@ class TinyDBRepository:
     @property
     def path(self) -> Path:
         return self._path
+
+    @property
+    def label(self) -> str:
+        return self._path.name
 
     # Reading the files -----------------------------------------------------------------------
 
@@ -1046,6 +1050,14 @@ class TinyDBRepository:
     def watch_lock(self, watcher: LockWatcher | None) -> None:
         """Have `watcher` told when a write starts waiting for another's lock, and ends."""
         self._lock.on_wait = watcher
+
+    def watch_changes(
+        self,
+        on_change: Callable[[frozenset[str] | None], None],
+        on_state: Callable[[str | None], None],
+    ) -> bool:
+        """No push from a file: `version()` is a stat, polled."""
+        return False
 
     def close(self) -> None:
         """Release the files; a process that wrote brings the data file up to date first."""

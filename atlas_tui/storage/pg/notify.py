@@ -71,6 +71,11 @@ class Listener:
         self._repository = repository
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
 
+    @property
+    def connection(self) -> psycopg.Connection[tuple[object, ...]] | None:
+        """The listening connection (for a query between notifications), once open."""
+        return self._conn
+
     def open(self) -> None:
         """Connect and listen; StorageError when the server cannot be reached."""
         conn = self._repository.connect()

@@ -33,6 +33,7 @@ from atlas_tui.storage.base import joined
 from atlas_tui.storage.files import login_name
 from atlas_tui.storage.pg import schema as pg_schema
 from atlas_tui.storage.pg.notify import channel_of, payload_of
+from atlas_tui.storage.pg.watch import OnChange, OnState, StoreWatch
 
 if TYPE_CHECKING:
     from atlas_tui.storage.files import LockWatcher
@@ -110,7 +111,7 @@ MARK = 'id, sku_key, kind, delta, quantity_after, timestamp, "user"'
 # at the commit (NOTIFY is transactional).
 FINISH = (
     "WITH s AS (UPDATE store SET version = version + 1, movements = movements + %s "
-    "RETURNING version) SELECT pg_notify(%s, version || ' ' || %s) FROM s"
+    "RETURNING version) SELECT version, pg_notify(%s, version || ' ' || %s) FROM s"
 )
 
 _stamp = functools.lru_cache(maxsize=64)(format_timestamp)
@@ -219,6 +220,8 @@ class PostgresRepository:
         self._items_cache: tuple[Hashable, list[InventoryItem]] | None = None
         self._schema = sql.Identifier(url.schema)
         self.channel = channel_of(url.schema)
+        self._watch: StoreWatch | None = None
+        self._written_version = 0  # the version our last commit made
 
     @property
     def path(self) -> Path:
@@ -258,6 +261,11 @@ class PostgresRepository:
         conn.execute(sql.SQL("SET search_path = {}").format(self._schema))
 
     def _open_pool(self) -> ConnectionPool[Conn]:
+        watch = self._watch
+        if watch is not None and watch.down:
+            # The watch reconnects in the background; meanwhile every call says so at once
+            # rather than each waiting out the connection timeout (the app's screen would).
+            raise self.unreachable(None)
         with self._pool_mutex:
             if self._pool is None:
                 pool: ConnectionPool[Conn] = ConnectionPool(
@@ -402,10 +410,10 @@ class PostgresRepository:
             done = False
             try:
                 yield
-                if self._dirty:
-                    self._finish(conn)
+                version = self._finish(conn) if self._dirty else 0
                 self._commit(conn, xid)
                 done = True
+                self._written_version = max(self._written_version, version)
             finally:
                 if not done:
                     with contextlib.suppress(psycopg.Error):
@@ -459,9 +467,11 @@ class PostgresRepository:
         name = str(row[0]).removeprefix("atlas ")
         return f"{name} since {row[1]}" if row[1] else name
 
-    def _finish(self, conn: Conn) -> None:
+    def _finish(self, conn: Conn) -> int:
         """Move the store's version on and tell listeners which SKUs changed."""
-        conn.execute(FINISH, (self._moved, self.channel, payload_of(self._changed)))
+        row = conn.execute(FINISH, (self._moved, self.channel, payload_of(self._changed)))
+        found = row.fetchone()
+        return int(found[0]) if found else 0
 
     def _commit(self, conn: Conn, xid: str) -> None:
         try:
@@ -822,13 +832,30 @@ class PostgresRepository:
     # Housekeeping -----------------------------------------------------------------------------
 
     def version(self) -> Hashable:
+        """The store's version: kept up to date by the watch where one runs (no query:
+        screens ask several times a second), else read."""
+        watch = self._watch
+        if watch is not None and watch.version is not None:
+            return max(watch.version, self._written_version)
         rows = self._read("SELECT version FROM store")
         return int(rows[0][0]) if rows else 0
+
+    def watch_changes(self, on_change: OnChange, on_state: OnState) -> bool:
+        """Push: `on_change(skus)` for every change committed by anyone (None: too many to
+        name, reload), `on_state(problem)` on an outage and `on_state(None)` once the
+        server answers again; both called on a thread of the watch's."""
+        if self._watch is None:
+            self._watch = StoreWatch(self, on_change, on_state)
+            self._watch.start()
+        return True
 
     def watch_lock(self, watcher: LockWatcher | None) -> None:
         self._watcher = watcher
 
     def close(self) -> None:
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.stop()
         with self._pool_mutex:
             pool, self._pool = self._pool, None
         if pool is not None:
