@@ -84,6 +84,17 @@ def json_db(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
+def store(json_db: Path) -> Path:
+    """A TinyDB store with three items (the app's cursor starts on A-1); modules that need
+    another store define their own."""
+    service = make_service(json_db)
+    service.add("A-1", "Anvil", "Tools", 10, "A1", 2, 50)
+    service.add("B-2", "Bolt M6", "Fasteners", 1, "B1", 5, 0)
+    service.add("C-3", "Crate", "Packaging", 80, "C1", 0, 60)
+    return json_db
+
+
+@pytest.fixture
 def service(db: Path) -> InventoryService:
     return make_service(db)
 

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from support import settle
 from textual.command import CommandList
 from textual.pilot import Pilot
@@ -20,16 +19,6 @@ from atlas_tui.services.inventory import InventoryService
 from screens.dialogs import ConfirmDialog, FormDialog, HistoryDialog, PickDialog
 from screens.items import ItemsScreen
 from screens.widgets.item_table import ItemTable
-
-
-@pytest.fixture
-def store(json_db: Path) -> Path:
-    """A TinyDB store with three items; the cursor starts on A-1."""
-    service = make_service(json_db)
-    service.add("A-1", "Anvil", "Tools", 10, "A1", 2, 50)
-    service.add("B-2", "Bolt M6", "Fasteners", 1, "B1", 5, 0)
-    service.add("C-3", "Crate", "Packaging", 80, "C1", 0, 60)
-    return json_db
 
 
 async def ready(app: AtlasApp, pilot: Pilot[None]) -> ItemsScreen:

@@ -10,7 +10,6 @@ from textual.command import CommandList
 
 from atlas_tui.app import make_app
 from atlas_tui.config import Settings
-from atlas_tui.factory import make_service
 from atlas_tui.preferences import PreferencesError
 
 USERS_FILE = """\
@@ -20,15 +19,6 @@ user = "ann"   # who I am
 [keys]
 adjust-up = "plus,a"
 """
-
-
-@pytest.fixture
-def store(json_db: Path) -> Path:
-    service = make_service(json_db)
-    service.add("A-1", "Anvil", "Tools", 10, "A1", 2, 50)
-    service.add("B-2", "Bolt M6", "Fasteners", 1, "B1", 5, 0)
-    service.add("C-3", "Crate", "Packaging", 80, "C1", 0, 60)
-    return json_db
 
 
 async def test_a_theme_chosen_is_kept_with_the_user_s_comments(
