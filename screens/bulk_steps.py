@@ -118,7 +118,7 @@ class BulkSteps:
     def _done(self, deleted: bool = False) -> Callable[[StepResult | None], None]:
         """What to do once a step is stored: show its items as they are now, say so."""
         screen = self.screen
-        before = screen.service.version()
+        before = screen.version_now()
 
         def done(result: StepResult | None) -> None:
             if result is None:

@@ -750,10 +750,18 @@ class ItemsScreen(Screen[None]):
         if self._wanted is not None:
             self._show()  # a view was being worked out on the old rows: start it again
 
+    def version_now(self) -> Hashable:
+        """The store's version, or a token equal to none when the store cannot be reached
+        (a server store's outage: the status line says so, and nothing here may crash)."""
+        try:
+            return self.service.version()
+        except AtlasError:
+            return object()
+
     def _saved(self, before: object) -> None:
         """Our own write: note the new version unless someone else wrote in between."""
         if before == self._version:
-            self._version = self.service.version()
+            self._version = self.version_now()
 
     def action_adjust(self, delta: int) -> None:
         """Add or take one unit: shown at once, saved at once in a worker.
@@ -776,16 +784,19 @@ class ItemsScreen(Screen[None]):
     class Saved(Message):
         """A quick adjustment reached the store (or was refused)."""
 
-        def __init__(self, sku: str, item: InventoryItem | None, error: str, before: object):
+        def __init__(
+            self, sku: str, item: InventoryItem | None, error: str, before: object, delta: int
+        ) -> None:
             super().__init__()
             self.sku = sku
             self.item = item
             self.error = error
             self.before = before
+            self.delta = delta
 
     @work(thread=True, group="save", exit_on_error=False)
     def _save_adjust(self, sku: str, delta: int) -> None:
-        before = self.service.version()
+        before = self.version_now()
         try:
             item: InventoryItem | None = self.service.adjust(sku, delta)
             error = ""
@@ -795,7 +806,7 @@ class ItemsScreen(Screen[None]):
                 item = self.service.get(sku)
             except AtlasError:
                 item = None
-        self.post_message(self.Saved(sku, item, error, before))
+        self.post_message(self.Saved(sku, item, error, before, delta))
 
     @on(Saved)
     def _adjust_saved(self, message: Saved) -> None:
@@ -812,6 +823,12 @@ class ItemsScreen(Screen[None]):
             self._saved(message.before)
             assert message.item is not None
             self.tell(f"{message.item.sku}: now {message.item.quantity}", timeout=2, about=key)
+        if message.error and message.item is None:
+            # The store could not even be read back (unreachable): take back what was shown.
+            n = self._rows.find(key)
+            row = None if n is None else self._rows.row(n)
+            if row is not None and message.delta and row.quantity - message.delta >= 0:
+                self.replace_item(row._replace(quantity=row.quantity - message.delta))
         # The stored figure wins once no other change of this item is on its way.
         if waiting == 0:
             self.table.set_pending(key, False)
@@ -820,7 +837,7 @@ class ItemsScreen(Screen[None]):
         self._update_status()
 
     def _after_dialog(self, verb: str) -> Callable[[InventoryItem | None], None]:
-        before = self.service.version()
+        before = self.version_now()
 
         def done(item: InventoryItem | None) -> None:
             if item is None:
@@ -930,7 +947,7 @@ class ItemsScreen(Screen[None]):
             if not yes:
                 self.tell("Nothing deleted", timeout=2)
                 return
-            before = self.service.version()
+            before = self.version_now()
             try:
                 self.service.delete(item.sku)
             except AtlasError as error:
@@ -962,7 +979,7 @@ class ItemsScreen(Screen[None]):
             if not yes:
                 self.tell("Nothing undone", timeout=2)
                 return
-            before = self.service.version()
+            before = self.version_now()
             try:
                 item = self.service.undo(plan)
             except AtlasError as error:

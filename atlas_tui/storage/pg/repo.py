@@ -342,6 +342,8 @@ class PostgresRepository:
             except psycopg.Error as exc:
                 if not lost(exc) or attempt == 2 or self._in_transaction():
                     raise self._failed(exc, "read") from None
+                if self._pool is not None:
+                    self._pool.check()  # the others idle beside it may be as dead
         return []
 
     def read_rows(self, query: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -361,6 +363,13 @@ class PostgresRepository:
                 yield conn
         except PoolTimeout:
             raise self.unreachable(None, changed="; nothing was changed") from None
+
+    def check_pool(self) -> None:
+        """Drop the pool's idle connections the server no longer answers on."""
+        pool = self._pool
+        if pool is not None:
+            with contextlib.suppress(psycopg.Error):
+                pool.check()
 
     def failed(self, error: psycopg.Error, doing: str) -> StorageError:
         """The message of a statement that failed while reading or writing."""
@@ -391,20 +400,7 @@ class PostgresRepository:
                     yield
                 return
             pool = self._open_pool()
-            try:
-                conn = pool.getconn(timeout=self._connect_timeout)
-            except PoolTimeout:
-                raise self.unreachable(None, changed="; nothing was changed") from None
-            xid = ""
-            try:
-                self._ensure_schema(conn)
-                xid = self._begin(conn)
-            except psycopg.Error as exc:
-                pool.putconn(conn)
-                raise self._failed(exc, "write") from None
-            except BaseException:
-                pool.putconn(conn)
-                raise
+            conn, xid = self._start(pool)
             self._tx, self._tx_thread, self._depth = conn, threading.get_ident(), 1
             self._changed, self._moved, self._dirty = set(), 0, False
             done = False
@@ -422,6 +418,29 @@ class PostgresRepository:
                     self._items_cache = None
                 self._tx, self._tx_thread, self._depth = None, None, 0
                 pool.putconn(conn)
+
+    def _start(self, pool: ConnectionPool[Conn]) -> tuple[Conn, str]:
+        """A pooled connection in a write transaction holding the lock, and its id. A pooled
+        connection the server dropped (a restart) is found out at BEGIN, before anything is
+        written: the pool's idle connections are checked and BEGIN is tried once more."""
+        for attempt in (1, 2):
+            try:
+                conn = pool.getconn(timeout=self._connect_timeout)
+            except PoolTimeout:
+                raise self.unreachable(None, changed="; nothing was changed") from None
+            try:
+                self._ensure_schema(conn)
+                return conn, self._begin(conn)
+            except psycopg.Error as exc:
+                pool.putconn(conn)
+                if attempt == 1 and lost(exc):
+                    pool.check()
+                    continue
+                raise self._failed(exc, "write") from None
+            except BaseException:
+                pool.putconn(conn)
+                raise
+        raise AssertionError("unreachable")
 
     def _begin(self, conn: Conn) -> str:
         """BEGIN, the write lock (telling the watcher while it waits), and the transaction's

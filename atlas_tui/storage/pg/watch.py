@@ -66,6 +66,8 @@ class StoreWatch:
                 listener.open()
                 version = self._ask_version(listener)
                 again = self.down or self.version is not None
+                if again:
+                    self._repository.check_pool()  # connections from before are dead
                 self.version, self.down, pause = version, False, FIRST_PAUSE
                 self._on_state(None)
                 if again:
