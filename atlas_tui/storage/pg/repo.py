@@ -176,6 +176,18 @@ def _location_row(location: Location) -> tuple[Any, ...]:
     return (location.key, location.code, location.name, location.parent, location.retired)
 
 
+# A server that stops answering without closing the connection (a network cut, a host
+# gone) is found out in seconds, not after the system's TCP timeout of many minutes: libpq's
+# keepalives for idle connections, and a limit on data sent but not acknowledged.
+TCP_OPTIONS: dict[str, Any] = {
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 15_000,
+}
+
+
 def lost(error: psycopg.Error) -> bool:
     """Whether the connection to the server is gone (rather than a statement refused)."""
     if not isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
@@ -242,6 +254,7 @@ class PostgresRepository:
                 autocommit=True,
                 connect_timeout=max(1, round(self._connect_timeout)),
                 application_name=application_name(),
+                **TCP_OPTIONS,
                 **options,
             )
         except psycopg.Error as exc:
@@ -274,6 +287,7 @@ class PostgresRepository:
                         "autocommit": True,
                         "application_name": application_name(),
                         "connect_timeout": max(1, round(self._connect_timeout)),
+                        **TCP_OPTIONS,
                     },
                     min_size=1,
                     max_size=self._pool_size,
