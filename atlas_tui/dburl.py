@@ -50,6 +50,14 @@ class DatabaseURL:
     def __repr__(self) -> str:
         return f"DatabaseURL({self.masked!r}, schema={self.schema!r})"
 
+    def scrub(self, text: str) -> str:
+        """`text` (a libpq message) with the URL and its password masked: libpq quotes the
+        part of a URL it cannot parse, a mistyped password's %-escape included."""
+        text = text.replace(self.conninfo, self.masked)
+        for secret in _secrets(self.conninfo):
+            text = text.replace(secret, "***")
+        return text
+
     @property
     def server(self) -> str:
         """host:port, as messages name the server."""
@@ -110,6 +118,24 @@ def parse_database_url(
         (parts.scheme, masked_netloc, parts.path, masked_query, parts.fragment)
     )
     return DatabaseURL(text.strip(), host, port, dbname, schema, masked)
+
+
+def _secrets(conninfo: str) -> list[str]:
+    """The password of a URL as written and as decoded (in the user part or the query),
+    longest first, so that a part of it is never left showing."""
+    found: set[str] = set()
+    try:
+        parts = urllib.parse.urlsplit(conninfo)
+        written = [parts.password] if parts.password else []
+    except ValueError:
+        written = []
+    netloc = conninfo.partition("://")[2].partition("/")[0].rpartition("@")[0]
+    if ":" in netloc:
+        written.append(netloc.partition(":")[2])
+    written += re.findall(r"(?:^|[?&])password=([^&#]*)", conninfo.partition("?")[2])
+    for secret in written:
+        found.update((secret, urllib.parse.unquote(secret), urllib.parse.unquote_plus(secret)))
+    return sorted((s for s in found if s), key=len, reverse=True)
 
 
 def _only(query: dict[str, list[str]], key: str) -> str:

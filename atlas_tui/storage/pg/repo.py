@@ -266,8 +266,7 @@ class PostgresRepository:
         why = ""
         if isinstance(error, psycopg.Error):
             first = str(error).strip().splitlines()[0] if str(error).strip() else ""
-            why = f": {first}" if first else ""
-            why = why.replace(self.url.conninfo, str(self.url))
+            why = self.url.scrub(f": {first}") if first else ""
         return StorageError(f"database unreachable ({self.url.server}){why}{changed}")
 
     def _configure(self, conn: Conn) -> None:
@@ -326,6 +325,9 @@ class PostgresRepository:
             return True
         with self._connection() as conn:
             version = pg_schema.installed_version(conn, self.url.schema)
+            if version is None:
+                # Reads refuse another program's schema too, rather than show it empty.
+                pg_schema.check_unused(conn, self.url.schema, self._where())
         if version is None:
             return False
         pg_schema.check_version(version, self._where())
@@ -402,7 +404,7 @@ class PostgresRepository:
                 "try again"
             )
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return StorageError(f"cannot {doing} {self._where()}: {first}{nothing}")
+        return StorageError(f"cannot {doing} {self._where()}: {self.url.scrub(first)}{nothing}")
 
     # Transactions -----------------------------------------------------------------------------
 
@@ -502,8 +504,11 @@ class PostgresRepository:
 
     def _finish(self, conn: Conn) -> int:
         """Move the store's version on and tell listeners which SKUs changed."""
-        row = conn.execute(FINISH, (self._moved, self.channel, payload_of(self._changed)))
-        found = row.fetchone()
+        try:
+            row = conn.execute(FINISH, (self._moved, self.channel, payload_of(self._changed)))
+            found = row.fetchone()
+        except psycopg.Error as exc:
+            raise self._failed(exc, "write") from None
         return int(found[0]) if found else 0
 
     def _commit(self, conn: Conn, xid: str) -> None:
@@ -524,18 +529,29 @@ class PostgresRepository:
             raise self.unreachable(exc, changed=" during the commit; nothing was changed") from None
 
     def _fate(self, xid: str) -> str | None:
-        """committed or aborted, asked of the server once it answers again (a few seconds)."""
-        deadline = time.monotonic() + max(self._connect_timeout, 5.0)
+        """committed or aborted, asked of the server once it answers again; None when it
+        cannot tell within the connect timeout. A transaction still in progress is waited
+        for: a backend that lost its client to the network (or is still exiting) has not
+        decided yet, and "aborted" then could be a lie."""
+        deadline = time.monotonic() + self._connect_timeout
         while True:
+            state = None
             try:
-                with psycopg.connect(self.url.conninfo, autocommit=True, connect_timeout=2) as conn:
+                with psycopg.connect(
+                    self.url.conninfo,
+                    autocommit=True,
+                    connect_timeout=2,
+                    application_name=application_name(),
+                ) as conn:
                     row = conn.execute("SELECT pg_xact_status(%s::xid8)", (xid,)).fetchone()
                 state = None if row is None else row[0]
-                return "committed" if state == "committed" else "aborted"
             except psycopg.Error:
-                if time.monotonic() > deadline:
-                    return None
-                time.sleep(0.5)
+                pass
+            if state in ("committed", "aborted"):
+                return str(state)
+            if time.monotonic() > deadline:
+                return None
+            time.sleep(0.2)
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:

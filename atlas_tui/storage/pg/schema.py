@@ -117,6 +117,18 @@ def check_version(version: int, where: str) -> None:
         )
 
 
+def check_unused(conn: psycopg.Connection[tuple[object, ...]], schema: str, where: str) -> None:
+    """Refuse a schema ATLAS has not created that holds tables of something else's."""
+    leftovers = conn.execute(
+        "SELECT count(*) FROM pg_tables WHERE schemaname = %s", (schema,)
+    ).fetchone()
+    if leftovers and leftovers[0]:
+        raise StorageError(
+            f"{where}: schema {schema!r} holds tables that are not ATLAS's; "
+            "name another schema (options=-csearch_path=NAME or ATLAS_PG_SCHEMA)"
+        )
+
+
 def migrate(conn: psycopg.Connection[tuple[object, ...]], schema: str, where: str) -> int:
     """Create or upgrade the schema to SCHEMA_VERSION; returns the version it had."""
     name = sql.Identifier(schema)
@@ -132,14 +144,7 @@ def migrate(conn: psycopg.Connection[tuple[object, ...]], schema: str, where: st
         else:
             conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(name))
             conn.execute(sql.SQL("SET LOCAL search_path = {}").format(name))
-            leftovers = conn.execute(
-                "SELECT count(*) FROM pg_tables WHERE schemaname = %s", (schema,)
-            ).fetchone()
-            if leftovers and leftovers[0]:
-                raise StorageError(
-                    f"{where}: schema {schema!r} holds tables that are not ATLAS's; "
-                    "name another schema (options=-csearch_path=NAME or ATLAS_PG_SCHEMA)"
-                )
+            check_unused(conn, schema, where)
             conn.execute(
                 "CREATE TABLE schema_version (version integer PRIMARY KEY, "
                 "applied_at timestamptz NOT NULL DEFAULT now())"
