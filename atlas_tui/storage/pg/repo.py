@@ -358,8 +358,7 @@ class PostgresRepository:
             except psycopg.Error as exc:
                 if not lost(exc) or attempt == 2 or self._in_transaction():
                     raise self._failed(exc, "read") from None
-                if self._pool is not None:
-                    self._pool.check()  # the others idle beside it may be as dead
+                self.check_pool()
         return []
 
     def read_rows(self, query: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -416,7 +415,7 @@ class PostgresRepository:
                     yield
                 return
             pool = self._open_pool()
-            conn, xid = self._start(pool)
+            conn, xid = self._started(pool)
             self._tx, self._tx_thread, self._depth = conn, threading.get_ident(), 1
             self._changed, self._moved, self._dirty = set(), 0, False
             done = False
@@ -435,10 +434,10 @@ class PostgresRepository:
                 self._tx, self._tx_thread, self._depth = None, None, 0
                 pool.putconn(conn)
 
-    def _start(self, pool: ConnectionPool[Conn]) -> tuple[Conn, str]:
-        """A pooled connection in a write transaction holding the lock, and its id. A pooled
-        connection the server dropped (a restart) is found out at BEGIN, before anything is
-        written: the pool's idle connections are checked and BEGIN is tried once more."""
+    def _started(self, pool: ConnectionPool[Conn]) -> tuple[Conn, str]:
+        """A pooled connection with the write transaction begun, and its id. A connection
+        found dead at BEGIN (the server restarted, or closed it while idle) is replaced
+        once: nothing had been sent. Cut off later (waiting for the lock), it is told."""
         for attempt in (1, 2):
             try:
                 conn = pool.getconn(timeout=self._connect_timeout)
@@ -446,23 +445,27 @@ class PostgresRepository:
                 raise self.unreachable(None, changed="; nothing was changed") from None
             try:
                 self._ensure_schema(conn)
+                try:
+                    conn.execute("BEGIN")
+                except psycopg.Error as exc:
+                    if attempt == 1 and lost(exc):
+                        pool.putconn(conn)
+                        self.check_pool()
+                        continue
+                    raise
                 return conn, self._begin(conn)
             except psycopg.Error as exc:
                 pool.putconn(conn)
-                if attempt == 1 and lost(exc):
-                    pool.check()
-                    continue
                 raise self._failed(exc, "write") from None
             except BaseException:
                 pool.putconn(conn)
                 raise
-        raise AssertionError("unreachable")
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _begin(self, conn: Conn) -> str:
-        """BEGIN, the write lock (telling the watcher while it waits), and the transaction's
-        id, by which the fate of a commit the connection lost is found out afterwards."""
+        """The write lock (telling the watcher while it waits), and the transaction's id, by
+        which the fate of a commit the connection lost is found out afterwards."""
         key = pg_schema.lock_key(self.url.schema, "write")
-        conn.execute("BEGIN")
         conn.execute(
             "SELECT set_config('lock_timeout', %s, true)", (f"{round(self._timeout * 1000)}ms",)
         )
@@ -638,21 +641,28 @@ class PostgresRepository:
         if not self._exists():
             return
         pool = self._open_pool()
-        try:
-            with (
-                pool.connection(timeout=self._connect_timeout) as conn,
-                conn.transaction(),
-            ):
-                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                with conn.cursor(name="atlas_scan") as cursor:
-                    cursor.itersize = batch
-                    cursor.execute(f"SELECT {ROW_SELECT} FROM items ORDER BY key".encode())
-                    while rows := cursor.fetchmany(batch):
-                        yield rows
-        except PoolTimeout:
-            raise self.unreachable(None) from None
-        except psycopg.Error as exc:
-            raise self._failed(exc, "read") from None
+        for attempt in (1, 2):
+            sent = False
+            try:
+                with (
+                    pool.connection(timeout=self._connect_timeout) as conn,
+                    conn.transaction(),
+                ):
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    with conn.cursor(name="atlas_scan") as cursor:
+                        cursor.itersize = batch
+                        cursor.execute(f"SELECT {ROW_SELECT} FROM items ORDER BY key".encode())
+                        while rows := cursor.fetchmany(batch):
+                            sent = True
+                            yield rows
+                return
+            except PoolTimeout:
+                raise self.unreachable(None) from None
+            except psycopg.Error as exc:
+                # A dead pooled connection is replaced once, before any row was given.
+                if sent or attempt == 2 or not lost(exc):
+                    raise self._failed(exc, "read") from None
+                self.check_pool()
 
     def warm_history(self) -> None:
         """Nothing to do: the movements table has an index by SKU."""
@@ -850,20 +860,24 @@ class PostgresRepository:
             return self.items(), self.movements(), self.locations()
         if not self._exists():
             return [], [], []
-        try:
-            with self._connection() as conn, conn.transaction():
-                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-                item_rows = conn.execute(
-                    f"SELECT {ITEM_SELECT} FROM items ORDER BY key".encode()
-                ).fetchall()
-                movement_rows = conn.execute(
-                    f"SELECT {MOVEMENT_SELECT} FROM movements ORDER BY id".encode()
-                ).fetchall()
-                location_rows = conn.execute(
-                    b"SELECT code, name, parent, retired FROM locations ORDER BY key"
-                ).fetchall()
-        except psycopg.Error as exc:
-            raise self._failed(exc, "read") from None
+        for attempt in (1, 2):
+            try:
+                with self._connection() as conn, conn.transaction():
+                    conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                    item_rows = conn.execute(
+                        f"SELECT {ITEM_SELECT} FROM items ORDER BY key".encode()
+                    ).fetchall()
+                    movement_rows = conn.execute(
+                        f"SELECT {MOVEMENT_SELECT} FROM movements ORDER BY id".encode()
+                    ).fetchall()
+                    location_rows = conn.execute(
+                        b"SELECT code, name, parent, retired FROM locations ORDER BY key"
+                    ).fetchall()
+                break
+            except psycopg.Error as exc:
+                if attempt == 2 or not lost(exc):
+                    raise self._failed(exc, "read") from None
+                self.check_pool()
         return (
             [self._to_item(row) for row in item_rows],
             [self._to_movement(row) for row in movement_rows],
