@@ -53,6 +53,8 @@ def add_config_command(command: Command, common: argparse.ArgumentParser) -> Non
 
 
 def _value(value: object) -> Any:
+    from atlas_tui.dburl import DatabaseURL  # here: dataclasses is slow to import
+
     if isinstance(value, Path | DatabaseURL):
         return str(value)  # a server store's password masked
     if isinstance(value, tuple):  # default_sort
