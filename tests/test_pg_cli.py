@@ -159,11 +159,14 @@ def test_an_unreachable_server_is_one_line_without_the_password(where: str, tmp_
         ["--json", "list"],
         ["add", "--sku", "A", "--name", "a"],
         ["--json", "adjust", "--sku", "A", "--delta", "1"],
+        ["verify"],  # not a finding about the store ("1 problem, 0 items"): a refusal
         ["history", "--sku", "A"],
         ["backup"],
         ["count-session", "list"],
         ["--json", "restore", str(file), "--yes"],
     ]
+    if where != "url":  # the same messages: a few of them are enough
+        commands = commands[:2]
     for command in commands:
         result = atlas(url, *command, env=env)
         assert result.code == 1, (command, result)
@@ -175,11 +178,6 @@ def test_an_unreachable_server_is_one_line_without_the_password(where: str, tmp_
             assert "Traceback" not in result.err
         else:
             assert one_error(result.err).startswith("error: database unreachable (127.0.0.1:1)")
-    # verify tells what it could not check among its findings, on stdout.
-    verified = atlas(url, "verify", env=env)
-    assert verified.code == 1 and not verified.err
-    assert "data: database unreachable (127.0.0.1:1)" in verified.out
-    assert SECRET not in verified.out
     migrated = atlas(file, "migrate", "--to", url, env=env)
     assert migrated.code == 1
     assert SECRET not in migrated.out + migrated.err

@@ -61,6 +61,11 @@ class StorageError(AtlasError):
     kind = "storage"
 
 
+class UnreachableError(StorageError):
+    """The database server did not answer, or dropped the connection: the store itself was
+    not looked at (so `verify` has no finding about it, only this to tell)."""
+
+
 class BusyError(StorageError):
     """Another process held the data lock for longer than the wait allowed."""
 

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
-from atlas_tui.domain.errors import AtlasError, StorageError, ValidationError
+from atlas_tui.domain.errors import AtlasError, StorageError, UnreachableError, ValidationError
 from atlas_tui.domain.models import InventoryItem, Movement, shown, sku_key
 from atlas_tui.domain.stock import Location, location_key, location_path
 from atlas_tui.storage.base import InventoryRepository
@@ -222,6 +222,8 @@ def verify_store(repository: InventoryRepository) -> dict[str, Any]:
     items: dict[str, InventoryItem] = {}
     try:
         raw = repository.raw_items()
+    except UnreachableError:
+        raise  # not a finding about the store: nothing of it was read
     except StorageError as exc:
         return _verdict(0, 0, [("", str(exc))])
     for label, data in raw:
@@ -236,6 +238,8 @@ def verify_store(repository: InventoryRepository) -> dict[str, Any]:
         items[item.key] = item
     try:
         movements = repository.movements()
+    except UnreachableError:
+        raise
     except StorageError as exc:
         return _verdict(len(raw), 0, [*problems, ("", str(exc))])
 

@@ -26,7 +26,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from atlas_tui.dburl import DatabaseURL
-from atlas_tui.domain.errors import BusyError, StorageError, ValidationError
+from atlas_tui.domain.errors import BusyError, StorageError, UnreachableError, ValidationError
 from atlas_tui.domain.models import InventoryItem, Movement, format_timestamp, sku_key
 from atlas_tui.domain.stock import Location, location_key
 from atlas_tui.storage.base import joined
@@ -261,13 +261,13 @@ class PostgresRepository:
             raise self.unreachable(exc) from None
         return conn
 
-    def unreachable(self, error: BaseException | None, *, changed: str = "") -> StorageError:
+    def unreachable(self, error: BaseException | None, *, changed: str = "") -> UnreachableError:
         """The one-line message of a server that cannot be reached (password never shown)."""
         why = ""
         if isinstance(error, psycopg.Error):
             first = str(error).strip().splitlines()[0] if str(error).strip() else ""
             why = self.url.scrub(f": {first}") if first else ""
-        return StorageError(f"database unreachable ({self.url.server}){why}{changed}")
+        return UnreachableError(f"database unreachable ({self.url.server}){why}{changed}")
 
     def _configure(self, conn: Conn) -> None:
         conn.execute(sql.SQL("SET search_path = {}").format(self._schema))
