@@ -157,6 +157,31 @@ def test_a_service_whose_connections_were_cut_reconnects(store: PgStore) -> None
         repository.close()
 
 
+def test_connections_the_server_closed_for_idling_are_replaced(store: PgStore) -> None:
+    """A server with idle_session_timeout closes the pool's idle connections; the next read
+    and write work all the same."""
+    parts = urllib.parse.urlsplit(str(store))
+    options = f"-csearch_path={store.schema} -cidle_session_timeout=1000"
+    query = urllib.parse.urlencode({"options": options}, quote_via=urllib.parse.quote)
+    url = parts._replace(query=query).geturl()
+    service = make_service(url)
+    try:
+        service.add("A", "a", quantity=5)
+
+        def all_closed() -> bool:
+            mine = f"atlas % pid {os.getpid()}"
+            query = "SELECT pid FROM pg_stat_activity WHERE application_name LIKE %s"
+            return not run(store, query, mine)
+
+        poll(all_closed, "the server to close the idle connections")
+        assert service.get("A").quantity == 5
+        poll(all_closed, "the server to close the idle connections")
+        service.adjust("A", 2)
+        assert service.get("A").quantity == 7
+    finally:
+        service.repository.close()  # type: ignore[attr-defined]
+
+
 def test_the_fate_of_a_transaction_is_asked_of_the_server(store: PgStore) -> None:
     repository = PostgresRepository(parse_database_url(str(store)), connect_timeout=1)
     with psycopg.connect(store.server) as conn:

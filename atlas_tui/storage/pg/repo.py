@@ -187,13 +187,19 @@ TCP_OPTIONS: dict[str, Any] = {
     "tcp_user_timeout": 15_000,
 }
 
+# The server ended the session: shut down, crashed, not up yet, terminated it, or closed it
+# for idling (idle_session_timeout, idle_in_transaction_session_timeout).
+SESSION_ENDED = ("57P01", "57P02", "57P03", "57P05", "25P03")
+
 
 def lost(error: psycopg.Error) -> bool:
     """Whether the connection to the server is gone (rather than a statement refused)."""
+    state = error.sqlstate
+    if state in SESSION_ENDED:
+        return True
     if not isinstance(error, psycopg.OperationalError | psycopg.InterfaceError):
         return False
-    state = error.sqlstate
-    return state is None or state.startswith("08") or state in ("57P01", "57P02", "57P03")
+    return state is None or state.startswith("08")
 
 
 def application_name() -> str:
