@@ -14,7 +14,7 @@ import psycopg
 import pytest
 from pg_support import PgStore, fresh_store
 from psycopg import sql
-from support import poll, run_atlas, screen_lines
+from support import Result, poll, run_atlas, screen_lines
 from test_app import ready
 
 from atlas_tui.app import make_app
@@ -59,39 +59,41 @@ STALL = """
 CREATE FUNCTION {s}.stall() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN PERFORM pg_sleep(600); RETURN NULL; END $$;
 """
-# Where the test cuts the write off: the statement that makes the write wait there, and
-# what its server process is doing meanwhile.
+DEFERRED = (
+    "CREATE CONSTRAINT TRIGGER stall AFTER UPDATE ON {s}.%s DEFERRABLE INITIALLY DEFERRED "
+    "FOR EACH ROW EXECUTE FUNCTION {s}.stall()"
+)
+ADJUST = ("adjust", "--sku", "A", "--delta", "3")
+COUNT = ("count-session", "count", "1", "A", "3")
+# Where the test cuts a write off: the trigger that makes it wait there (none: the test holds
+# the write lock), what its server process is doing meanwhile, and the write.
 CUT = {
-    "waiting for the lock": ("", "wait_event_type = 'Lock'"),
+    "waiting for the lock": ("", "wait_event_type = 'Lock'", ADJUST),
     "writing": (
         "CREATE TRIGGER stall AFTER UPDATE ON {s}.store FOR EACH ROW EXECUTE FUNCTION {s}.stall()",
         "wait_event = 'PgSleep'",
+        ADJUST,
     ),
-    "committing": (
-        "CREATE CONSTRAINT TRIGGER stall AFTER UPDATE ON {s}.store DEFERRABLE INITIALLY "
-        "DEFERRED FOR EACH ROW EXECUTE FUNCTION {s}.stall()",
+    "committing": (DEFERRED % "store", "wait_event = 'PgSleep' AND query = 'COMMIT'", ADJUST),
+    "committing a count": (
+        DEFERRED % "documents",
         "wait_event = 'PgSleep' AND query = 'COMMIT'",
+        COUNT,
     ),
 }
 
 
-@pytest.mark.parametrize("cut", list(CUT))
-def test_a_write_cut_off_changes_nothing_and_the_next_one_works(store: PgStore, cut: str) -> None:
-    assert run_atlas("add", "--sku", "A", "--name", "a", "--qty", "5", db=store).code == 0  # type: ignore[arg-type]
-    trigger, waiting = CUT[cut]
-    if trigger:
-        run(store, STALL)
-        run(store, trigger)
-    before = store.read_bytes()
+def cut_off(store: PgStore, command: tuple[str, ...], waiting: str, lock: bool) -> Result:
+    """Run the CLI's `command`, terminate its server process once it is `waiting`: what the
+    CLI said. With `lock`, the test holds the write lock meanwhile."""
     holder = psycopg.connect(store.server)  # a transaction: holds the lock until rollback
     process = None
     try:
-        if not trigger:
+        if lock:
             key = pg_schema.lock_key(store.schema, "write")
             holder.execute(sql.SQL("SELECT pg_advisory_xact_lock({})").format(key))
-        command = [sys.executable, "-m", "atlas_tui", "--db", str(store)]
         process = subprocess.Popen(
-            [*command, "adjust", "--sku", "A", "--delta", "3"],
+            [sys.executable, "-m", "atlas_tui", "--db", str(store), *command],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -103,7 +105,7 @@ def test_a_write_cut_off_changes_nothing_and_the_next_one_works(store: PgStore, 
             found[0] = atlas_backend(store, process.pid, waiting)
             return found[0] is not None
 
-        poll(stuck, f"the write {cut}")
+        poll(stuck, f"{command[0]} to wait where it is cut off")
         holder.execute("SELECT pg_terminate_backend(%s)", (found[0],))
         out, err = process.communicate(timeout=60)
     finally:
@@ -112,17 +114,34 @@ def test_a_write_cut_off_changes_nothing_and_the_next_one_works(store: PgStore, 
         if process is not None and process.poll() is None:
             process.kill()
             process.wait()
-    assert process.returncode == 1, (out, err)
-    assert "Traceback" not in err
-    last = err.strip().splitlines()[-1]
-    assert last.startswith(f"error: database unreachable ({server_of(store)})"), err
-    assert last.endswith("nothing was changed"), err
+    return Result(process.returncode, out, err)
+
+
+@pytest.mark.parametrize("cut", list(CUT))
+def test_a_write_cut_off_changes_nothing_and_the_next_one_works(store: PgStore, cut: str) -> None:
+    setup = [("add", "--sku", "A", "--name", "a", "--qty", "5", "--location", "A1")]
+    if CUT[cut][2] == COUNT:
+        setup.append(("count-session", "start", "--location", "A1"))
+    for step in setup:
+        done = run_atlas("--db", str(store), *step)
+        assert done.code == 0, done.err
+    trigger, waiting, command = CUT[cut]
     if trigger:
-        run(store, "DROP TRIGGER stall ON {s}.store")
+        run(store, STALL)
+        run(store, trigger)
+    before = store.read_bytes()
+    result = cut_off(store, command, waiting, lock=not trigger)
+    assert result.code == 1, result
+    assert "Traceback" not in result.err
+    last = result.err.strip().splitlines()[-1]
+    assert last.startswith(f"error: database unreachable ({server_of(store)})"), result.err
+    assert last.endswith("nothing was changed"), result.err
+    if trigger:
+        run(store, "DROP FUNCTION {s}.stall() CASCADE")
     assert store.read_bytes() == before
-    again = run_atlas("adjust", "--sku", "A", "--delta", "3", db=store)  # type: ignore[arg-type]
+    again = run_atlas("--db", str(store), *command)
     assert again.code == 0, again.err
-    assert run(store, "SELECT quantity FROM {s}.items") == [(8,)]
+    assert store.read_bytes() != before
 
 
 def test_a_service_whose_connections_were_cut_reconnects(store: PgStore) -> None:

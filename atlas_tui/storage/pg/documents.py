@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import orjson
 import psycopg
 
 from atlas_tui.domain.errors import StorageError
-
-if TYPE_CHECKING:
-    from atlas_tui.storage.pg.repo import PostgresRepository
+from atlas_tui.storage.pg.repo import PostgresRepository, lost
 
 T = TypeVar("T")
 NAME = "count_sessions"
@@ -38,8 +36,11 @@ class SessionDocument:
         stored when `edit` raises. The lock is held by a connection of its own, so `edit`
         may change stock meanwhile (a count session's apply)."""
         with self._repository.own_connection() as conn:
+            xid, committing = "", False
             try:
                 with conn.transaction():
+                    row = conn.execute("SELECT pg_current_xact_id()::text").fetchone()
+                    xid = str(row[0]) if row else ""
                     conn.execute(
                         "INSERT INTO documents (name, data, version) VALUES (%s, %s, 0) "
                         "ON CONFLICT (name) DO NOTHING",
@@ -54,7 +55,13 @@ class SessionDocument:
                         "UPDATE documents SET data = %s, version = version + 1 WHERE name = %s",
                         (orjson.dumps(data).decode(), NAME),
                     )
+                    committing = True
             except psycopg.Error as exc:
+                if committing and lost(exc):
+                    # The COMMIT lost its connection: the server may have it all the same.
+                    look = "look at the session with `atlas count-session show`"
+                    self._repository.commit_lost(exc, xid, look)
+                    return result
                 raise self._repository.failed(exc, "write") from None
         return result
 

@@ -526,16 +526,22 @@ class PostgresRepository:
         except psycopg.Error as exc:
             if not lost(exc):
                 raise self._failed(exc, "write") from None
-            fate = self._fate(xid)
-            if fate == "committed":
-                return  # saved: the server had it before the connection went
-            if fate is None:
-                raise self.unreachable(
-                    exc,
-                    changed=" during the commit; whether the change was saved is unknown "
-                    "(the server could not be asked): look at the item's history",
-                ) from None
-            raise self.unreachable(exc, changed=" during the commit; nothing was changed") from None
+            self.commit_lost(exc, xid, "look at the item's history")
+
+    def commit_lost(self, error: psycopg.Error, xid: str, look: str) -> None:
+        """After a COMMIT lost its connection: returns when the server had committed the
+        transaction `xid`, else raises what became of it (`look`: where to see for oneself
+        when the server cannot tell)."""
+        fate = self._fate(xid) if xid else None
+        if fate == "committed":
+            return  # saved: the server had it before the connection went
+        if fate is None:
+            raise self.unreachable(
+                error,
+                changed=" during the commit; whether the change was saved is unknown "
+                f"(the server could not tell): {look}",
+            ) from None
+        raise self.unreachable(error, changed=" during the commit; nothing was changed") from None
 
     def _fate(self, xid: str) -> str | None:
         """committed or aborted, asked of the server once it answers again; None when it
