@@ -102,7 +102,12 @@ def parse_database_url(
         raise ConfigError(
             f"{source}: the PostgreSQL URL names no database (postgresql://user@host:5432/dbname)"
         )
-    host = parts.hostname or _only(query, "host") or "localhost"
+    # libpq lets the query's host and port override the URL's: messages name the one it uses.
+    host = _only(query, "host") or parts.hostname or "localhost"
+    if named_port := _only(query, "port").strip():
+        if not named_port.isdigit() or not 0 < int(named_port) < 65536:
+            raise ConfigError(f"{source}: port {named_port[:12]!r} in the URL is not a port number")
+        port = int(named_port)
     schema = _schema(query, env, source)
     masked_netloc = parts.netloc
     if parts.password is not None:

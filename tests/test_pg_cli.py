@@ -184,6 +184,19 @@ def test_an_unreachable_server_is_one_line_without_the_password(where: str, tmp_
     assert one_error(migrated.err).startswith("error: database unreachable (127.0.0.1:1)")
 
 
+def test_the_message_names_the_port_libpq_uses() -> None:
+    """A port in the URL's query overrides the one after the host, for libpq and messages."""
+    parts = urllib.parse.urlsplit(with_password(require_postgres()))
+    url = parts._replace(query="port=1").geturl()
+    result = atlas(url, "list")
+    assert result.code == 1
+    assert one_error(result.err).startswith(f"error: database unreachable ({parts.hostname}:1)")
+    bad = atlas(parts._replace(query="port=54x").geturl(), "list")
+    assert bad.code == 1
+    assert one_error(bad.err) == "error: --db: port '54x' in the URL is not a port number"
+    assert SECRET not in result.err + bad.err
+
+
 def test_a_missing_database_or_a_mistyped_password_escape_is_masked() -> None:
     server = require_postgres()
     parts = urllib.parse.urlsplit(server)
