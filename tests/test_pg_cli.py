@@ -254,12 +254,22 @@ def test_processes_creating_a_new_schema_at_once_create_it_once(store: PgStore) 
     assert sql_rows(store, "SELECT version FROM {s}.schema_version") == [(1,)]
 
 
-def test_a_schema_of_a_newer_atlas_is_refused_and_left_untouched(store: PgStore) -> None:
+def test_a_schema_of_a_newer_atlas_is_refused_and_left_untouched(
+    store: PgStore, tmp_path: Path
+) -> None:
     assert atlas(store, "add", "--sku", "A", "--name", "a").code == 0
     sql_rows(store, "INSERT INTO {s}.schema_version (version) VALUES (99) RETURNING version")
     before = store.read_bytes()
-    for command in (["list"], ["adjust", "--sku", "A", "--delta", "1"], ["verify"]):
-        result = atlas(store, *command)
+    file = tmp_path / "other.sqlite"
+    assert atlas(file, "add", "--sku", "B", "--name", "b").code == 0
+    for db, command in [
+        (store, ["list"]),
+        (store, ["adjust", "--sku", "A", "--delta", "1"]),
+        (store, ["verify"]),
+        (store, ["restore", str(file), "--yes"]),
+        (file, ["migrate", "--to", str(store)]),
+    ]:
+        result = atlas(db, *command)
         assert result.code == 1, (command, result)
         line = result.out if command == ["verify"] else one_error(result.err)
         assert "written by a newer ATLAS (schema version 99" in line
@@ -268,13 +278,20 @@ def test_a_schema_of_a_newer_atlas_is_refused_and_left_untouched(store: PgStore)
     assert sql_rows(store, "SELECT version FROM {s}.schema_version ORDER BY 1") == [(1,), (99,)]
 
 
-def test_a_schema_holding_other_tables_is_refused(store: PgStore) -> None:
+def test_a_schema_holding_other_tables_is_refused(store: PgStore, tmp_path: Path) -> None:
     with psycopg.connect(store.server, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {store.schema}".encode())
         conn.execute(f"CREATE TABLE {store.schema}.customers (id int)".encode())
         conn.execute(f"INSERT INTO {store.schema}.customers VALUES (7)".encode())
-    for command in (["add", "--sku", "A", "--name", "a"], ["list"]):
-        result = atlas(store, *command)
+    file = tmp_path / "other.sqlite"
+    assert atlas(file, "add", "--sku", "B", "--name", "b").code == 0
+    for db, command in [
+        (store, ["add", "--sku", "A", "--name", "a"]),
+        (store, ["list"]),
+        (store, ["restore", str(file), "--yes"]),
+        (file, ["migrate", "--to", str(store)]),
+    ]:
+        result = atlas(db, *command)
         assert result.code == 1, (command, result)
         assert f"schema '{store.schema}' holds tables that are not ATLAS's" in one_error(result.err)
     tables = sql_rows(store, "SELECT tablename FROM pg_tables WHERE schemaname = '{s}'")
