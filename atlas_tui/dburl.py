@@ -54,9 +54,18 @@ class DatabaseURL:
         """`text` (a libpq message) with the URL and its password masked: libpq quotes the
         part of a URL it cannot parse, a mistyped password's %-escape included."""
         text = text.replace(self.conninfo, self.masked)
-        for secret in _secrets(self.conninfo):
-            text = text.replace(secret, "***")
-        return text
+        secrets = _secrets(self.conninfo)
+
+        def masked(part: str, shortest: int) -> str:
+            for secret in secrets:
+                if len(secret) >= shortest:
+                    part = part.replace(secret, "***")
+            return part
+
+        # Within the quotes libpq puts around what it quotes, any password; elsewhere, one
+        # too long to be a word of the message itself ("a" would mask every a).
+        text = re.sub(r'"[^"]*"', lambda quoted: masked(quoted.group(0), 1), text)
+        return masked(text, 6)
 
     @property
     def server(self) -> str:
