@@ -10,9 +10,7 @@ from typing import TYPE_CHECKING, Any
 from atlas_tui.cli.output import EXIT_OK, Output
 
 if TYPE_CHECKING:
-    from atlas_tui.dburl import DatabaseURL
-from atlas_tui.config import Settings
-from atlas_tui.dburl import DatabaseURL
+    from atlas_tui.config import Settings
 
 Command = Callable[..., None]
 # Where a setting can come from besides the file, in the words `config show` prints.

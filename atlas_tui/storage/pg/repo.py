@@ -557,6 +557,7 @@ class PostgresRepository:
                     autocommit=True,
                     connect_timeout=2,
                     application_name=application_name(),
+                    **TCP_OPTIONS,
                 ) as conn:
                     row = conn.execute("SELECT pg_xact_status(%s::xid8)", (xid,)).fetchone()
                 state = None if row is None else row[0]
