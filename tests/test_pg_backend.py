@@ -198,7 +198,7 @@ def test_connections_the_server_closed_for_idling_are_replaced(store: PgStore) -
         service.adjust("A", 2)
         assert service.get("A").quantity == 7
     finally:
-        service.repository.close()  # type: ignore[attr-defined]
+        service.repository.close()
 
 
 def test_the_fate_of_a_transaction_is_asked_of_the_server(store: PgStore) -> None:
@@ -227,11 +227,14 @@ async def test_the_status_line_names_a_server_store_without_its_password(store: 
     url = parts._replace(netloc=f"postgres:{SECRET}@{parts.netloc.rpartition('@')[2]}").geturl()
     service = make_service(url)
     service.add("A-1", "Anvil", quantity=3)
-    service.repository.close()  # type: ignore[attr-defined]
+    service.repository.close()
     app = make_app(url)
-    async with app.run_test(size=(100, 30)) as pilot:
-        await ready(app, pilot)
-        label = f"{parse_database_url(url).dbname}/{store.schema}@{server_of(store)}"
-        assert app.session.store == f"{label} · PostgreSQL"
-        assert any(label in line for line in screen_lines(app))
-        assert not any(SECRET in line for line in screen_lines(app))
+    try:
+        async with app.run_test(size=(100, 30)) as pilot:
+            await ready(app, pilot)
+            label = f"{parse_database_url(url).dbname}/{store.schema}@{server_of(store)}"
+            assert app.session.store == f"{label} · PostgreSQL"
+            assert any(label in line for line in screen_lines(app))
+            assert not any(SECRET in line for line in screen_lines(app))
+    finally:
+        app.service.repository.close()  # its watch too
