@@ -127,6 +127,9 @@ class AtlasApp(TypeAheadApp[None]):
         """Command barcodes and scanner affixes, as the preferences' [scanner] says."""
         return ScanCodes() if self.settings is None else ScanCodes.of(self.settings.scanner)
 
+    def on_unmount(self) -> None:
+        self.service.stop_watching()
+
     def _theme_chosen(self, theme: Theme) -> None:
         """Keep the theme picked (command palette) for the next start, in the preferences."""
         settings = self.settings

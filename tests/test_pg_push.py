@@ -128,3 +128,12 @@ async def test_the_app_shows_another_terminals_change_and_survives_an_outage(
         await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: isinstance(app.screen, MessageLogScreen))
     app.service.repository.close()
+
+
+async def test_the_app_stops_listening_when_it_ends(store: PgStore) -> None:
+    app = make_app(store)
+    async with app.run_test() as pilot:
+        await ready(app, pilot)
+        await wait_for(pilot, lambda: app.service.version() == make_service(store).version())
+        assert app.service.repository._watch is not None  # type: ignore[attr-defined]
+    assert app.service.repository._watch is None  # type: ignore[attr-defined]

@@ -195,6 +195,10 @@ class InventoryService:
         repository's `watch_changes`. False where the store cannot push (poll `version()`)."""
         return self.repository.watch_changes(on_change, on_state)
 
+    def stop_watching(self) -> None:
+        """End the push `watch_changes` started."""
+        self.repository.stop_watching()
+
     @property
     def places(self) -> LocationBook:
         """Locations: listed, shown, created, renamed and retired."""

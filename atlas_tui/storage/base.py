@@ -195,6 +195,10 @@ class InventoryRepository(Protocol):
         backend cannot push (callers poll `version()`, which costs a stat there)."""
         ...
 
+    def stop_watching(self) -> None:
+        """End what `watch_changes` started (nothing where it started nothing)."""
+        ...
+
     def close(self) -> None:
         """Release what the repository holds open."""
         ...

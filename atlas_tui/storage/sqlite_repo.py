@@ -1059,6 +1059,9 @@ class SQLiteRepository:
         """No push from a file: `version()` is a stat, polled."""
         return False
 
+    def stop_watching(self) -> None:
+        """Nothing was started."""
+
     def close(self) -> None:
         with self._mutex:
             if self._conn is not None:

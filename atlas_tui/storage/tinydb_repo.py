@@ -1059,6 +1059,9 @@ class TinyDBRepository:
         """No push from a file: `version()` is a stat, polled."""
         return False
 
+    def stop_watching(self) -> None:
+        """Nothing was started."""
+
     def close(self) -> None:
         """Release the files; a process that wrote brings the data file up to date first."""
         if self._wrote:

@@ -925,13 +925,17 @@ class PostgresRepository:
             self._watch.start()
         return True
 
+    def stop_watching(self) -> None:
+        """End the watch `watch_changes` started (its thread stops within a heartbeat)."""
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.stop()
+
     def watch_lock(self, watcher: LockWatcher | None) -> None:
         self._watcher = watcher
 
     def close(self) -> None:
-        watch, self._watch = self._watch, None
-        if watch is not None:
-            watch.stop()
+        self.stop_watching()
         with self._pool_mutex:
             pool, self._pool = self._pool, None
         if pool is not None:
