@@ -11,7 +11,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from pg_support import PgStore, fresh_store
-from support import run_atlas
+from support import poll, run_atlas
 from test_app import ready, wait_for
 
 from atlas_tui.app import make_app
@@ -130,10 +130,20 @@ async def test_the_app_shows_another_terminals_change_and_survives_an_outage(
     app.service.repository.close()
 
 
+def listeners(store: PgStore) -> int:
+    """This process's connections listening to the store (the watch's)."""
+    with psycopg.connect(store.server, autocommit=True) as conn:
+        found = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE %s "
+            "AND (query LIKE 'LISTEN%%' OR query LIKE 'SELECT version FROM \"%%')",
+            (f"atlas % pid {os.getpid()}",),
+        ).fetchone()
+    return int(found[0]) if found else 0
+
+
 async def test_the_app_stops_listening_when_it_ends(store: PgStore) -> None:
     app = make_app(store)
     async with app.run_test() as pilot:
         await ready(app, pilot)
-        await wait_for(pilot, lambda: app.service.version() == make_service(store).version())
-        assert app.service.repository._watch is not None  # type: ignore[attr-defined]
-    assert app.service.repository._watch is None  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: listeners(store) == 1, timeout=60)
+    poll(lambda: listeners(store) == 0, "the watch's connection to close")
