@@ -2,14 +2,16 @@
 """A million items on PostgreSQL beside the same on SQLite, in one run.
 
     .venv/bin/python bench/pg_scale.py [--size 1000000] [--rows 100000] [--rounds 10]
-                                       [--skip-app] [--skip-import] [--skip-migrate]
+                                       [--build-import] [--skip-app] [--skip-import]
+                                       [--skip-migrate]
 
 The server is $ATLAS_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test);
 every store made there is a schema of its own (bench_*), dropped at the end.
 
 build       the PG store of `size` items: `atlas migrate --to URL` from the bench's SQLite
             store (bench/stores.py), and `add_items` (the service's path) of the first `rows`
-            of the same items in batches of 10k, for its rate per item
+            of the same items in batches of 10k, for its rate per item; with --build-import
+            also `atlas import` of a `size`-row CSV into a new schema
 app         `atlas --db URL` in tmux as bench/app.py measures it (first screenful against
             importing textual.app and the 1k store, keys against a cursor move), PG beside
             SQLite, and PG/SQLite for each figure
@@ -132,11 +134,18 @@ def ratio(value: float, base: float) -> str:
     return f"{value / base:5.2f}x" if base else "  n/a"
 
 
-def build(size: int, rows: int, tmp: Path) -> float:
+def build(size: int, rows: int, tmp: Path, by_import: bool) -> float:
     sqlite = store("sqlite", size)
     print(f"build: {size:,} items ({sqlite})")
     took = atlas(sqlite, "migrate", "--to", url("bench_big"))
     print(f"  atlas migrate --to URL (SQLite -> PG)          {took:7.1f} s")
+    if by_import:
+        source = tmp / "big.csv"
+        make_csv(source, size)
+        with schemas("bench_import_big"):
+            imported = atlas(url("bench_import_big"), "import", str(source))
+        source.unlink()
+        print(f"  atlas import of a {size:,}-row CSV (PG)     {imported:7.1f} s")
     with schemas("bench_add"):
         added = add_items(url("bench_add"), bench_rows(rows), BATCH)
     per = added / rows
@@ -234,6 +243,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=1_000_000)
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--build-import", action="store_true")
     parser.add_argument("--skip-app", action="store_true")
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--skip-migrate", action="store_true")
@@ -243,8 +253,9 @@ def main() -> None:
         schemas("bench_big", "bench_small"),
     ):
         tmp = Path(folder)
+        if not args.skip_app or args.build_import:
+            build(args.size, args.rows, tmp, args.build_import)
         if not args.skip_app:
-            build(args.size, args.rows, tmp)
             app(args.size, args.rounds)
         if not args.skip_import:
             imports(args.rows, tmp)
