@@ -222,3 +222,27 @@ def test_latest_movements_are_the_end_of_the_history_newest_first(db: Path) -> N
     with service.batch():  # inside a transaction, its own movements come first
         service.adjust("S-5", 1)
         assert [m.sku for m in service.latest_movements(2)] == ["S-5", "S-4"]
+
+
+def test_an_import_of_thousands_of_rows_lands_as_row_by_row(db: Path, tmp_path: Path) -> None:
+    """A batch past a few thousand rows takes the server's bulk path (COPY): the same items,
+    the history in the file's order, and a re-import of the same SKUs updates them."""
+    from atlas_tui.services.exchange import import_file
+
+    service = make_service(db)
+    source = tmp_path / "stock.csv"
+    rows = 2_000  # the PostgreSQL backend takes as many with COPY
+    for bump in (0, 1):
+        lines = [f"B-{n:05d},item {n},{n + bump}" for n in range(rows)]
+        source.write_text("sku,name,quantity\n" + "\n".join(lines) + "\n")
+        result = import_file(service, source)
+        assert result.applied and not result.of("refuse")
+    fresh = make_service(db)
+    assert fresh.repository.count() == rows
+    assert [item.quantity for item in fresh.list_items()] == [n + 1 for n in range(rows)]
+    history = fresh.repository.movements()
+    assert [m.id for m in history] == list(range(1, 2 * rows + 1))
+    assert [(m.sku, m.quantity_after) for m in history[rows:]] == [
+        (f"B-{n:05d}", n + 1) for n in range(rows)
+    ]
+    assert fresh.repository.movement_count() == 2 * rows
