@@ -93,6 +93,12 @@ class AckReader:
             )
         assert arrived, f"writers got {self.done(refused_too=refused_too)} of {done} answers"
 
+    def wait_until(self, ready: Callable[[list[Ack]], bool], what: str) -> None:
+        """Block until `ready(acks so far)` holds."""
+        with self._changed:
+            arrived = self._changed.wait_for(lambda: ready(self.acks), timeout=300)
+        assert arrived, f"writers never got to: {what}"
+
     def join(self) -> list[Ack]:
         """Every ack, once all writers closed their pipes."""
         for thread in self._threads:

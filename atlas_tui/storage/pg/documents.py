@@ -39,7 +39,10 @@ class SessionDocument:
             xid, committing = "", False
             try:
                 with conn.transaction():
-                    row = conn.execute("SELECT pg_current_xact_id()::text").fetchone()
+                    row = conn.execute(  # as repo's _begin: the id, the server's start
+                        "SELECT pg_current_xact_id()::text || ' ' || "
+                        "pg_postmaster_start_time()::text"
+                    ).fetchone()
                     xid = str(row[0]) if row else ""
                     conn.execute(
                         "INSERT INTO documents (name, data, version) VALUES (%s, %s, 0) "

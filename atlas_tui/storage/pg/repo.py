@@ -497,7 +497,10 @@ class PostgresRepository:
         finally:
             if watcher is not None and not got:
                 watcher(None)
-        row = conn.execute("SELECT pg_current_xact_id()::text").fetchone()
+        # With the server's start time: after a restart the id may have been handed out again.
+        row = conn.execute(
+            "SELECT pg_current_xact_id()::text || ' ' || pg_postmaster_start_time()::text"
+        ).fetchone()
         return str(row[0]) if row else ""
 
     def _holder(self) -> str:
@@ -556,10 +559,18 @@ class PostgresRepository:
         """committed or aborted, asked of the server once it answers again; None when it
         cannot tell within the connect timeout. A transaction still in progress is waited
         for: a backend that lost its client to the network (or is still exiting) has not
-        decided yet, and "aborted" then could be a lie."""
+        decided yet, and "aborted" then could be a lie.
+
+        `xid` is "<id> <server start time>", as `_begin` gives it. A server that restarted
+        since may have crashed: then an id whose commit never reached the log is handed out
+        again, and its status is a later transaction's. So after a restart an id not handed
+        out again yet ("in the future"), or running now, did not commit, and "committed"
+        cannot be told from reuse.
+        """
+        number, _, started = xid.partition(" ")
         deadline = time.monotonic() + self._connect_timeout
         while True:
-            state = None
+            state, restarted = None, True
             try:
                 with psycopg.connect(
                     self.url.conninfo,
@@ -568,12 +579,19 @@ class PostgresRepository:
                     application_name=application_name(),
                     **TCP_OPTIONS,
                 ) as conn:
-                    row = conn.execute("SELECT pg_xact_status(%s::xid8)", (xid,)).fetchone()
+                    row = conn.execute("SELECT pg_postmaster_start_time()::text").fetchone()
+                    restarted = not started or row is None or str(row[0]) != started
+                    try:
+                        row = conn.execute("SELECT pg_xact_status(%s::xid8)", (number,)).fetchone()
+                    except psycopg.errors.InvalidParameterValue:
+                        return "aborted"  # "in the future": lost in a crash before its commit
                 state = None if row is None else row[0]
             except psycopg.Error:
                 pass
-            if state in ("committed", "aborted"):
-                return str(state)
+            if state == "committed":
+                return None if restarted else "committed"
+            if state == "aborted" or (state == "in progress" and restarted):
+                return "aborted"
             if time.monotonic() > deadline:
                 return None
             time.sleep(0.2)
