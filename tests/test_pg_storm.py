@@ -468,6 +468,8 @@ def _kill_api_worker(db: str, number: int, pipe: int, stop: Event) -> None:
     """One AtlasAPI for the whole run: it must reconnect by itself."""
     me = f"a{number - KILL_CLI}"
     os.environ["ATLAS_USER"] = me
+    errors = os.open(Path(os.environ["HOME"]) / f"{me}.stderr", os.O_WRONLY | os.O_CREAT)
+    os.dup2(errors, 2)  # a script's stderr: nothing but what it prints itself
     api = AtlasAPI(db)
 
     def change(sku: str, tag: str) -> Attempt:
@@ -518,7 +520,11 @@ def test_the_server_stopped_hard_mid_storm_loses_no_acknowledged_change(
             "a CLI and an API client reporting the outage",
         )
         private_server.start()
+        answering = time.monotonic_ns()
     every = acks.join()
+    after = [ack for ack in every if ack.start > answering]
+    failed_after = [f"{ack.tag}: {ack.note}" for ack in after if not ack.movements]
+    assert not failed_after, f"refused once the server answered again: {failed_after[:5]}"
 
     service = make_service(store)
     found = Counter(m.reason for m in service.repository.movements())
@@ -548,6 +554,8 @@ def test_the_server_stopped_hard_mid_storm_loses_no_acknowledged_change(
     verified = run_atlas("verify", db=store)  # type: ignore[arg-type]
     assert verified.code == 0, verified
     service.repository.close()
+    for me in clients[KILL_CLI:]:
+        assert (Path(os.environ["HOME"]) / f"{me}.stderr").read_text() == "", me
     saw = sorted({ack.tag.split("-")[0] for ack in every if ack.note})
     print(
         f"{len(targets)} clients: {len(done)} acknowledged changes, all saved once; "

@@ -233,7 +233,7 @@ class PostgresRepository:
         self._connect_timeout = connect_timeout
         self._pool_size = pool_size
         self._pool: ConnectionPool[Conn] | None = None
-        self._pool_mutex = threading.Lock()
+        self._pool_mutex = threading.RLock()
         self._writer = threading.RLock()  # one write transaction of this process at a time
         self._tx: Conn | None = None
         self._tx_thread: int | None = None
@@ -277,12 +277,23 @@ class PostgresRepository:
         return conn
 
     def unreachable(self, error: BaseException | None, *, changed: str = "") -> UnreachableError:
-        """The one-line message of a server that cannot be reached (password never shown)."""
+        """The one-line message of a server that cannot be reached (password never shown).
+
+        The pool is let go: the next call starts afresh with a connection of its own,
+        which fails at once while the server is down and succeeds as soon as it is back
+        (a pool would wait out its own growing pauses between attempts)."""
+        self._drop_pool()
         why = ""
         if isinstance(error, psycopg.Error):
             first = str(error).strip().splitlines()[0] if str(error).strip() else ""
             why = self.url.scrub(f": {first}") if first else ""
         return UnreachableError(f"database unreachable ({self.url.server}){why}{changed}")
+
+    def _drop_pool(self) -> None:
+        with self._pool_mutex:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close(timeout=0)  # connections in use are closed as they are given back
 
     def _configure(self, conn: Conn) -> None:
         conn.execute(sql.SQL("SET search_path = {}").format(self._schema))
