@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import os
 import pwd
 import shutil
@@ -472,6 +473,8 @@ def _kill_api_worker(db: str, number: int, pipe: int, stop: Event) -> None:
     os.environ["ATLAS_USER"] = me
     errors = os.open(Path(os.environ["HOME"]) / f"{me}.stderr", os.O_WRONLY | os.O_CREAT)
     os.dup2(errors, 2)  # a script's stderr: nothing but what it prints itself
+    sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115 (pytest replaced it)
+    logging.getLogger().handlers.clear()  # and logging as a script has it (pytest's gone)
     api = AtlasAPI(db)
 
     def change(sku: str, tag: str) -> Attempt:

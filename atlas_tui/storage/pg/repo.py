@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import logging
 import os
 import threading
 import time
@@ -123,6 +124,11 @@ FINISH = (
 )
 
 _stamp = functools.lru_cache(maxsize=64)(format_timestamp)
+
+# The pool's warnings (a failed reconnection, a pool let go with its threads still
+# stopping) would go to stderr beside the one-line "database unreachable" message, unless
+# the application configures logging itself.
+logging.getLogger("psycopg.pool").addHandler(logging.NullHandler())
 
 
 def _dumps(value: Any, empty: str) -> str:
