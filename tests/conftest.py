@@ -11,7 +11,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pytest
-from pg_support import fresh_store
+from pg_support import PrivateServer, fresh_store, private_cluster
 from support import BACKENDS, FORK, Result, Start, file_unchanged, run_atlas
 
 from atlas_tui.api import AtlasAPI
@@ -81,6 +81,15 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path]:
 def json_db(tmp_path: Path) -> Path:
     """A TinyDB data file path, for what only the JSON backend has."""
     return tmp_path / "data" / "atlas.json"
+
+
+@pytest.fixture
+def private_server() -> Iterator[PrivateServer]:
+    """A PostgreSQL cluster of the test's own, to stop hard and start again (the shared
+    server is never stopped); skips with the reason where none can be made (fails under
+    CI=true)."""
+    with private_cluster() as server:
+        yield server
 
 
 @pytest.fixture

@@ -26,16 +26,10 @@ and every attempt begun once the server answered again succeeded.
 
 from __future__ import annotations
 
-import glob
 import json
 import logging
 import os
-import pwd
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -46,7 +40,7 @@ from typing import Any
 
 import psycopg
 import pytest
-from pg_support import PgStore, fresh_store
+from pg_support import PgStore, PrivateServer, fresh_store
 from support import poll, run_atlas
 from test_storm import _count_movements_apply_their_difference, _sessions_hold_what_was_acknowledged
 from test_whole_store import Ack, report, writers
@@ -335,99 +329,6 @@ CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT ON movements
   WHEN (NEW.reason = '{CUT}') EXECUTE FUNCTION slow_commit();
 """
 UNREACHABLE = "database unreachable"
-
-
-def _pg_bin() -> Path | None:
-    """Where initdb and pg_ctl are: $ATLAS_TEST_PG_BIN, Debian's folder, else PATH."""
-    given = os.environ.get("ATLAS_TEST_PG_BIN", "").strip()
-    found = [given] if given else sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
-    for folder in found:
-        if (Path(folder) / "initdb").exists() and (Path(folder) / "pg_ctl").exists():
-            return Path(folder)
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb and shutil.which("pg_ctl") else None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class PrivateServer:
-    """A PostgreSQL cluster of this test's own (trust auth, 127.0.0.1, a free port): the
-    shared server is never stopped. initdb refuses root, so as root the cluster belongs to
-    the `postgres` OS user; its folder is made under the system's temporary folder, since
-    pytest's own are closed to other users."""
-
-    def __init__(self, bin: Path) -> None:
-        self.bin = bin
-        self.root = Path(tempfile.mkdtemp(prefix="atlas-pg-"))
-        self.as_owner: list[str] = []
-        if os.geteuid() == 0:
-            owner = pwd.getpwnam("postgres")
-            os.chown(self.root, owner.pw_uid, owner.pw_gid)
-            self.as_owner = ["runuser", "-u", "postgres", "--"]
-        self.data = self.root / "data"
-        self.port = _free_port()
-        self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def _run(self, tool: str, *args: str) -> None:
-        done = subprocess.run([*self.as_owner, str(self.bin / tool), *args],
-                              capture_output=True, text=True, timeout=120)  # fmt: skip
-        assert done.returncode == 0, f"{tool} {args}: {done.stdout}{done.stderr}"
-
-    def create(self) -> None:
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres",
-                  "-E", "UTF8", "--no-sync")  # fmt: skip
-        self.start()
-
-    def start(self) -> None:
-        options = f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root}"
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", options,
-                  "-w", "start")  # fmt: skip
-
-    def kill(self) -> None:
-        """Stop at once: every server process quits, nothing is flushed or finished."""
-        self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-
-    def remove(self) -> None:
-        if (self.data / "postmaster.pid").exists():
-            stop = [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]
-            subprocess.run([*self.as_owner, *stop], capture_output=True, check=False)
-        shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _private_server_problem(bin: Path | None) -> str | None:
-    if bin is None:
-        return "no initdb/pg_ctl found (set ATLAS_TEST_PG_BIN)"
-    if os.geteuid() == 0:
-        try:
-            pwd.getpwnam("postgres")
-        except KeyError:
-            return "running as root, and no `postgres` OS user to own a cluster"
-        if shutil.which("runuser") is None:
-            return "running as root, and no runuser to start a cluster as `postgres`"
-    return None
-
-
-@pytest.fixture
-def private_server() -> Iterator[PrivateServer]:
-    """A private cluster, removed afterwards; skips with the reason where none can be made
-    (fails under CI=true)."""
-    bin = _pg_bin()
-    problem = _private_server_problem(bin)
-    if problem is not None:
-        if os.environ.get("CI", "").strip().lower() == "true":
-            pytest.fail(f"cannot make a private PostgreSQL cluster: {problem}", False)
-        pytest.skip(f"cannot make a private PostgreSQL cluster: {problem}")
-    assert bin is not None
-    server = PrivateServer(bin)
-    try:
-        server.create()
-        yield server
-    finally:
-        server.remove()
 
 
 @dataclass(frozen=True)
