@@ -175,20 +175,27 @@ _missed: set[tuple[str, str]] = set()  # handed to drop(), not dropped yet
 THREADS_BEFORE_GC = 64
 
 
-def _admin_connection(server: str) -> Any:
-    """A connection for the tests' housekeeping, one per process and thread (made again
-    once the server dropped it)."""
+def _admin_execute(server: str, query: bytes | str, args: tuple[object, ...] = ()) -> None:
+    """A statement of the tests' housekeeping, on a connection kept for it per process and
+    thread (made again when the server dropped it: a test may restart the server)."""
     import psycopg
 
     key = (os.getpid(), threading.get_ident(), server)
-    conn = _admin.get(key)
-    if conn is None or conn.closed or conn.broken:
-        conn = _admin[key] = psycopg.connect(server, autocommit=True)
-    return conn
+    for attempt in (1, 2):
+        conn = _admin.get(key)
+        if conn is None or conn.closed or conn.broken:
+            conn = _admin[key] = psycopg.connect(server, autocommit=True)
+        try:
+            conn.execute(query, args)
+            return
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            conn.close()
+            if attempt == 2:
+                raise
 
 
 def _drop_schema(server: str, schema: str) -> None:
-    _admin_connection(server).execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'.encode())
+    _admin_execute(server, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'.encode())
 
 
 def _drop_queued() -> None:
@@ -209,7 +216,8 @@ def drop(server: str, schema: str) -> None:
         gc.collect()  # repositories a test dropped close their pools
     # Connections this process leaked (a pool of a service never closed, a batch left
     # open) would hold up the DROP, and count against max_connections over a whole run.
-    _admin_connection(server).execute(
+    _admin_execute(
+        server,
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
         "WHERE application_name LIKE %s AND pid <> pg_backend_pid()",
         (f"atlas % pid {os.getpid()}",),
