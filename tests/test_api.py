@@ -12,8 +12,6 @@ import pytest
 
 from atlas_tui.api import AtlasAPI, ATLASDirectAPI, failure
 
-ALL_BACKENDS = True  # every `db` test here runs on PostgreSQL as well
-
 
 def ok(envelope: dict[str, Any], key: str) -> Any:
     assert envelope["success"] is True, envelope
@@ -54,7 +52,6 @@ def test_every_call_and_its_envelope(api: AtlasAPI) -> None:
     assert ok(api.history("NEVER"), "history") == []
 
 
-@pytest.mark.files_only("the storage error is a data file overwritten with garbage")
 def test_validation_and_storage_errors_are_told_apart(api: AtlasAPI, db: Path) -> None:
     refused(
         api.add_item("A", "a", quantity="ten"), "validation", "quantity: must be a whole number"
