@@ -11,7 +11,7 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pytest
-from pg_support import PrivateServer, fresh_store, private_cluster
+from pg_support import PrivateServer, finish_drops, fresh_store, private_cluster
 from support import BACKENDS, FORK, Result, Start, file_unchanged, run_atlas
 
 from atlas_tui.api import AtlasAPI
@@ -58,11 +58,21 @@ def patient_writers(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ATLAS_LOCK_TIMEOUT", "300")
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    finish_drops()  # the schemas of the last PostgreSQL tests
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Tests of a `db` run once per file backend; in modules that set ALL_BACKENDS = True,
-    on PostgreSQL too."""
+    on PostgreSQL too, except tests marked files_only("why"): those are about files as such
+    (modes, lock files, journals, headers), which a server store does not have."""
     if "db" in metafunc.fixturenames:
         server = ["postgresql"] if getattr(metafunc.module, "ALL_BACKENDS", False) else []
+        marker = metafunc.definition.get_closest_marker("files_only")
+        if marker is not None:
+            if not (marker.args and isinstance(marker.args[0], str) and marker.args[0].strip()):
+                raise pytest.UsageError(f"{metafunc.definition.nodeid}: files_only needs a why")
+            server = []
         metafunc.parametrize("db", [*server, *sorted(BACKENDS)], indirect=True)
 
 

@@ -7,20 +7,24 @@ where that fails them: a green CI run always means they ran.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import gc
 import glob
 import os
 import pwd
+import queue
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import urllib.parse
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,8 +100,21 @@ class PgStore(str):
         return self._anchor().name
 
     @property
+    def stem(self) -> str:
+        return self._anchor().stem
+
+    @property
     def suffix(self) -> str:
         return ".pg"
+
+    def with_name(self, name: str) -> PgDocument:
+        """What a file backend keeps beside its data file: for a server store, a row of
+        its documents table (the count sessions: `sessions_path(store)`)."""
+        if name != f"{self.name}.counts.json":
+            raise ValueError(f"a PostgreSQL store keeps nothing named {name!r}")
+        from atlas_tui.storage.pg.documents import NAME
+
+        return PgDocument(self, NAME)
 
     def exists(self) -> bool:
         """Whether ATLAS has created its tables in the schema."""
@@ -131,20 +148,104 @@ class PgStore(str):
         return None if row is None else row[0]
 
 
-def drop(server: str, schema: str) -> None:
-    """Drop the schema, after closing what this process left open on the server."""
+class PgDocument:
+    """A document of a store (its count sessions) where tests take the file holding it."""
+
+    def __init__(self, store: PgStore, name: str) -> None:
+        self.store, self.name = store, name
+
+    def __str__(self) -> str:
+        return f"document {self.name} of {self.store.schema}"
+
+    def exists(self) -> bool:
+        return self.read_bytes() != b""
+
+    def read_bytes(self) -> bytes:
+        """The document's row as text (b"" when there is none)."""
+        if not self.store.exists():
+            return b""
+        found = self.store._query(
+            f"SELECT t::text FROM {self.store.schema}.documents t WHERE name = %s", self.name
+        )
+        return b"" if found is None else str(found).encode()
+
+
+# Schemas tests are done with are dropped on a thread of the tests' own: a DROP waits for
+# the server's WAL flush, which the next test need not wait for. What this process has open
+# on the server is ended first, in the test's teardown (see drop()).
+_doomed: queue.Queue[tuple[str, str] | None] = queue.Queue()
+_dropper: threading.Thread | None = None
+_admin: dict[tuple[int, int, str], Any] = {}  # (pid, thread, server): housekeeping's own
+_missed: set[tuple[str, str]] = set()  # handed to drop(), not dropped yet
+# Pools a test left unreachable in a reference cycle keep two threads until a collection.
+THREADS_BEFORE_GC = 64
+
+
+def _admin_execute(server: str, query: bytes | str, args: tuple[object, ...] = ()) -> None:
+    """A statement of the tests' housekeeping, on a connection kept for it per process and
+    thread (made again when the server dropped it: a test may restart the server)."""
     import psycopg
 
-    gc.collect()  # repositories a test dropped close their pools
-    with psycopg.connect(server, autocommit=True) as conn:
-        # Connections this process leaked (a pool of a service never closed) would hold up
-        # nothing, but count against max_connections over a whole run.
-        conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name LIKE %s AND pid <> pg_backend_pid()",
-            (f"atlas % pid {os.getpid()}",),
-        )
-        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'.encode())
+    key = (os.getpid(), threading.get_ident(), server)
+    for attempt in (1, 2):
+        conn = _admin.get(key)
+        if conn is None or conn.closed or conn.broken:
+            conn = _admin[key] = psycopg.connect(server, autocommit=True)
+        try:
+            conn.execute(query, args)
+            return
+        except (psycopg.OperationalError, psycopg.InterfaceError):
+            conn.close()
+            if attempt == 2:
+                raise
+
+
+def _drop_schema(server: str, schema: str) -> None:
+    _admin_execute(server, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'.encode())
+
+
+def _drop_queued() -> None:
+    while (job := _doomed.get()) is not None:
+        try:
+            with contextlib.suppress(Exception):  # tried again at the end (finish_drops)
+                _drop_schema(*job)
+                _missed.discard(job)
+        finally:
+            _doomed.task_done()
+    _doomed.task_done()
+
+
+def drop(server: str, schema: str) -> None:
+    """End what this process left open on the server; the schema is dropped soon after."""
+    global _dropper
+    if threading.active_count() > THREADS_BEFORE_GC:
+        gc.collect()  # repositories a test dropped close their pools
+    # Connections this process leaked (a pool of a service never closed, a batch left
+    # open) would hold up the DROP, and count against max_connections over a whole run.
+    _admin_execute(
+        server,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        "WHERE application_name LIKE %s AND pid <> pg_backend_pid()",
+        (f"atlas % pid {os.getpid()}",),
+    )
+    if _dropper is None or not _dropper.is_alive():
+        _dropper = threading.Thread(target=_drop_queued, name="pg-dropper", daemon=True)
+        _dropper.start()
+    _missed.add((server, schema))
+    _doomed.put((server, schema))
+
+
+def finish_drops() -> None:
+    """Wait until every schema handed to drop() is dropped (at the end of the run)."""
+    global _dropper
+    if _dropper is not None and _dropper.is_alive():
+        _doomed.put(None)
+        _doomed.join()
+        _dropper.join()
+    _dropper = None
+    for job in list(_missed):  # those the thread could not drop: now, or say why
+        _drop_schema(*job)
+        _missed.discard(job)
 
 
 @contextmanager

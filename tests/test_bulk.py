@@ -14,6 +14,8 @@ from atlas_tui.factory import make_service
 from atlas_tui.services import bulk
 from atlas_tui.services.inventory import InventoryService
 
+ALL_BACKENDS = True  # every `db` test here runs on PostgreSQL as well
+
 
 @pytest.fixture
 def stocked(service: InventoryService) -> InventoryService:

@@ -5,6 +5,7 @@ Each test runs once per backend (the `db` fixture is parametrised).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 import subprocess
@@ -20,7 +21,7 @@ from atlas_tui.domain.errors import BusyError, ValidationError
 from atlas_tui.factory import make_service
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.services.maintenance import open_file
-from atlas_tui.storage import SQLiteRepository, TinyDBRepository, open_repository
+from atlas_tui.storage import TinyDBRepository, open_repository
 from atlas_tui.storage.backups import list_backups
 
 ALL_BACKENDS = True  # every `db` test here runs on PostgreSQL as well
@@ -79,6 +80,7 @@ def test_two_repositories_on_one_file_see_each_other(db: Path) -> None:
     assert second.repository.movement_count() == 5
 
 
+@pytest.mark.files_only("file mode bits")
 def test_file_mode_follows_the_existing_file(widget: InventoryService, db: Path) -> None:
     for mode in (0o664, 0o600):
         os.chmod(db, mode)
@@ -108,8 +110,8 @@ def test_a_held_lock_times_out_with_a_clear_busy_error(widget: InventoryService,
     )
     try:
         assert process.stdout is not None and process.stdout.readline().strip() == "holding"
-        kind = SQLiteRepository if backend_of(db) == "sqlite" else TinyDBRepository
-        waiting = InventoryService(kind(db, lock_timeout=0.2))
+        impatient = dataclasses.replace(Settings.from_env(storage_path=db), lock_timeout=0.2)
+        waiting = make_service(db, impatient)
         with pytest.raises(BusyError, match=r"data is busy \(held by .+\).*try again"):
             waiting.adjust("ITEM-001", 1)
     finally:

@@ -21,6 +21,8 @@ from atlas_tui.domain.errors import (
 from atlas_tui.factory import make_service
 from atlas_tui.services.inventory import InventoryService
 
+ALL_BACKENDS = True  # every `db` test here runs on PostgreSQL as well
+
 Unchanged = Callable[[], AbstractContextManager[None]]
 
 

@@ -17,6 +17,8 @@ from atlas_tui.domain.stock import StockLine
 from atlas_tui.factory import make_service
 from atlas_tui.services.inventory import InventoryService
 
+ALL_BACKENDS = True  # every `db` test here runs on PostgreSQL as well
+
 Unchanged = Callable[[], AbstractContextManager[None]]
 
 

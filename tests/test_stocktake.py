@@ -15,6 +15,8 @@ from atlas_tui.factory import make_service
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.storage.sessions import sessions_path
 
+ALL_BACKENDS = True  # every `db` test here runs on PostgreSQL as well
+
 FORK = multiprocessing.get_context("fork")
 
 

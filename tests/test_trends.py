@@ -15,6 +15,8 @@ from atlas_tui.factory import make_service
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.services.trends import REORDER_RULE, USAGE_DAYS, quantity_trend, reorder_report
 
+ALL_BACKENDS = True  # every `db` test here runs on PostgreSQL as well
+
 NOW = datetime(2026, 11, 29, 15, 0, tzinfo=UTC)
 
 

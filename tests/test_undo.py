@@ -13,6 +13,8 @@ from atlas_tui.domain.errors import NotFoundError, ValidationError
 from atlas_tui.factory import make_service
 from atlas_tui.services.inventory import InventoryService
 
+ALL_BACKENDS = True  # every `db` test here runs on PostgreSQL as well
+
 MOMENT = datetime(2026, 12, 4, 14, 5, tzinfo=UTC)
 
 

@@ -35,6 +35,8 @@ from atlas_tui.factory import make_service
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.storage.sessions import sessions_path
 
+ALL_BACKENDS = True  # every `db` test here runs on PostgreSQL as well
+
 FORK = multiprocessing.get_context("fork")
 
 
@@ -204,16 +206,22 @@ def _hold_with_pending_adjust(db: str, delta: int, ready: int, go: int) -> None:
 
 def _waiting_for_a_lock(thread: threading.Thread) -> bool:
     """Whether the thread waits for a lock: the line it is on in our storage code is the
-    lock's wait for its turn, or SQLite's BEGIN IMMEDIATE (whose busy handler waits).
+    lock's wait for its turn, SQLite's BEGIN IMMEDIATE (whose busy handler waits), or the
+    statement taking PostgreSQL's advisory write lock (waiting in psycopg, called there).
 
     With the data lock held elsewhere, that is where an apply stops: past its plan if it
     plans outside the data transaction (the bug), before it if it plans inside.
     """
     frame = sys._current_frames().get(thread.ident or -1)
+    while frame is not None and f"{os.sep}psycopg{os.sep}" in frame.f_code.co_filename:
+        frame = frame.f_back
     if frame is None or f"{os.sep}storage{os.sep}" not in frame.f_code.co_filename:
         return False
     line = linecache.getline(frame.f_code.co_filename, frame.f_lineno)
-    return "granted.acquire(" in line or "BEGIN IMMEDIATE" in line
+    return any(
+        wait in line
+        for wait in ("granted.acquire(", "BEGIN IMMEDIATE", "SELECT pg_advisory_xact_lock(")
+    )
 
 
 def _apply_while_a_change_waits(db: Path, pending: int, counted: int) -> object:
@@ -283,6 +291,7 @@ def _apply_where_big_files_cannot_be_written(db: str, limit: int, pipe: int) -> 
     os.write(pipe, json.dumps(AtlasAPI(db).count_session_apply(1)).encode())
 
 
+@pytest.mark.files_only("a file size limit is what stops the sessions file being written")
 def test_an_apply_whose_session_cannot_be_closed_says_the_stock_changed(db: Path) -> None:
     service = make_service(db)
     service.add_many(
@@ -433,6 +442,7 @@ def test_restore_keeps_every_write_acknowledged_while_it_runs(db: Path, tmp_path
 
 
 @pytest.mark.slow
+@pytest.mark.files_only("a data file overwritten with garbage")
 def test_restoring_a_damaged_file_loses_no_write_acknowledged_meanwhile(
     db: Path, tmp_path: Path
 ) -> None:

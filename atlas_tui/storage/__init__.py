@@ -13,6 +13,7 @@ from atlas_tui.storage.base import InventoryRepository, SessionStore
 # Each backend is imported when a store of its kind is opened: `atlas show` on a SQLite
 # store does not pay for TinyDB and its journal, nor the other way round.
 if TYPE_CHECKING:
+    from atlas_tui.storage.backups import BackupPolicy
     from atlas_tui.storage.sqlite_repo import SQLiteRepository
     from atlas_tui.storage.tinydb_repo import TinyDBRepository
 
@@ -44,13 +45,14 @@ def open_repository(
     """The repository for the configured store (or `path`): a server store by its URL,
     a data file's backend by its name."""
     path = path or settings.store
-    if isinstance(path, DatabaseURL):
-        return _postgres(settings, path)
     backups = None
     if settings.auto_backup:
         from atlas_tui.storage.backups import BackupPolicy, default_backup_dir
 
-        backups = BackupPolicy(default_backup_dir(path), settings.backups_kept)
+        anchor = path.anchor if isinstance(path, DatabaseURL) else path
+        backups = BackupPolicy(default_backup_dir(anchor), settings.backups_kept)
+    if isinstance(path, DatabaseURL):
+        return _postgres(settings, path, backups)
     if settings.backend_for(path) == "sqlite":
         from atlas_tui.storage.sqlite_repo import SQLiteRepository
 
@@ -60,7 +62,9 @@ def open_repository(
     return TinyDBRepository(path, lock_timeout=settings.lock_timeout, backups=backups)
 
 
-def _postgres(settings: Settings, url: DatabaseURL) -> InventoryRepository:
+def _postgres(
+    settings: Settings, url: DatabaseURL, backups: BackupPolicy | None
+) -> InventoryRepository:
     try:
         from atlas_tui.storage.pg import PostgresRepository
     except ImportError as exc:
@@ -68,7 +72,7 @@ def _postgres(settings: Settings, url: DatabaseURL) -> InventoryRepository:
             f"a PostgreSQL store needs the postgres extra: pip install 'atlas-tui[postgres]' "
             f"({exc.name or exc} is missing)"
         ) from None
-    return PostgresRepository(url, lock_timeout=settings.lock_timeout)
+    return PostgresRepository(url, lock_timeout=settings.lock_timeout, backups=backups)
 
 
 def open_sessions(repository: InventoryRepository, lock_timeout: float) -> SessionStore:

@@ -37,6 +37,7 @@ from atlas_tui.storage.pg.notify import channel_of, payload_of
 from atlas_tui.storage.pg.watch import OnChange, OnState, StoreWatch
 
 if TYPE_CHECKING:
+    from atlas_tui.storage.backups import BackupPolicy
     from atlas_tui.storage.files import LockWatcher
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -233,8 +234,12 @@ class PostgresRepository:
         lock_timeout: float = 10.0,
         connect_timeout: float = CONNECT_TIMEOUT,
         pool_size: int = POOL_SIZE,
+        backups: BackupPolicy | None = None,
     ) -> None:
         self.url = url
+        self._backups = backups
+        self._backed_up = False
+        self._made = False  # this process created the store (nothing in it to back up)
         self._timeout = lock_timeout
         self._connect_timeout = connect_timeout
         self._pool_size = pool_size
@@ -351,6 +356,17 @@ class PostgresRepository:
         except PoolTimeout:
             raise self.unreachable(None) from None
 
+    @contextmanager
+    def _pooled(self) -> Iterator[Conn]:
+        """A pooled connection, also on a thread whose transaction is open (a read of the
+        data as committed)."""
+        pool = self._open_pool()
+        try:
+            with pool.connection(timeout=self._connect_timeout) as conn:
+                yield conn
+        except PoolTimeout:
+            raise self.unreachable(None) from None
+
     def _exists(self) -> bool:
         """Whether ATLAS's tables are there (reads of a store never made find it empty)."""
         if self._created:
@@ -368,7 +384,8 @@ class PostgresRepository:
 
     def _ensure_schema(self, conn: Conn) -> None:
         if not self._created:
-            pg_schema.migrate(conn, self.url.schema, self._where())
+            had = pg_schema.migrate(conn, self.url.schema, self._where())
+            self._made = self._made or had == 0
             self._created = True
 
     def _where(self) -> str:
@@ -493,6 +510,25 @@ class PostgresRepository:
                 pool.putconn(conn)
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _backup_once(self) -> None:
+        """Before this process's first write: a backup of the store as committed, read in one
+        snapshot on another connection while we hold the write lock (no writer moves it
+        meanwhile, and ours has not written yet, so holds no lock that read would wait
+        for), then the oldest backups beyond the policy's count dropped. A backup that
+        fails refuses the write, and the next write tries again."""
+        if self._backups is None or self._made:
+            # (A store this process just created holds nothing worth keeping.)
+            self._backed_up = True
+            return
+        from atlas_tui.storage.backups import backup_name, rotate  # with backups on only
+        from atlas_tui.storage.pg.snapshot import write_sqlite_copy
+
+        items, movements, locations = self._read_whole(committed=True)
+        target = self._backups.directory / backup_name(self.path, ".sqlite")
+        write_sqlite_copy(target, items, movements, locations)
+        self._backed_up = True
+        rotate(self.path, self._backups)
 
     def _begin(self, conn: Conn) -> str:
         """The write lock (telling the watcher while it waits), and the transaction's id, by
@@ -625,6 +661,8 @@ class PostgresRepository:
         if not self._in_transaction():
             raise RuntimeError("changes to the inventory must happen inside a transaction")
         assert self._tx is not None
+        if not self._backed_up:
+            self._backup_once()
         try:
             cursor = self._tx.cursor()
             if many:
@@ -641,6 +679,8 @@ class PostgresRepository:
         if not self._in_transaction():
             raise RuntimeError("changes to the inventory must happen inside a transaction")
         assert self._tx is not None
+        if not self._backed_up:
+            self._backup_once()
         try:
             with (
                 self._tx.cursor() as cursor,
@@ -946,14 +986,18 @@ class PostgresRepository:
         items, movements, _ = self._read_whole()
         return items, movements
 
-    def _read_whole(self) -> tuple[list[InventoryItem], list[Movement], list[Location]]:
-        if self._in_transaction():
+    def _read_whole(
+        self, *, committed: bool = False
+    ) -> tuple[list[InventoryItem], list[Movement], list[Location]]:
+        """Items, history and locations of one snapshot: inside a transaction, as it sees
+        them, unless `committed` (then as committed, on a connection of their own)."""
+        if self._in_transaction() and not committed:
             return self.items(), self.movements(), self.locations()
         if not self._exists():
             return [], [], []
         for attempt in (1, 2):
             try:
-                with self._connection() as conn, conn.transaction():
+                with self._pooled() as conn, conn.transaction():
                     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     item_rows = conn.execute(
                         f"SELECT {ITEM_SELECT} FROM items ORDER BY key".encode()
