@@ -162,11 +162,13 @@ def test_a_service_whose_connections_were_cut_reconnects(store: PgStore) -> None
         # pg_terminate_backend only signals: wait until the server has let them go, as
         # after a restart (a check of the pool meanwhile could find one still answering).
         poll(
-            lambda: not run(
-                store,
-                "SELECT pid FROM pg_stat_activity WHERE application_name LIKE %s "
-                "AND pid <> pg_backend_pid()",
-                f"atlas % pid {os.getpid()}",
+            lambda: (
+                not run(
+                    store,
+                    "SELECT pid FROM pg_stat_activity WHERE application_name LIKE %s "
+                    "AND pid <> pg_backend_pid()",
+                    f"atlas % pid {os.getpid()}",
+                )
             ),
             "the cut connections to be gone",
         )
