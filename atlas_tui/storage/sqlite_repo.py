@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from atlas_tui.domain.errors import BusyError, StorageError, ValidationError
+from atlas_tui.domain.errors import BusyError, StorageError
 from atlas_tui.domain.models import InventoryItem, Movement, format_timestamp, sku_key
 from atlas_tui.domain.stock import Location, location_key
 from atlas_tui.storage.base import joined
@@ -29,6 +29,7 @@ from atlas_tui.storage.files import (
     remove_temp,
     share_like,
 )
+from atlas_tui.storage.rows import stored_item, stored_movement
 
 if TYPE_CHECKING:
     from atlas_tui.storage.backups import BackupPolicy
@@ -640,13 +641,7 @@ class SQLiteRepository:
         data["attributes"] = loads(data["attributes"])
         data["barcodes"] = loads(data["barcodes"])
         data["lines"] = loads(data["lines"])
-        try:
-            return InventoryItem.from_stored(data)
-        except ValidationError as exc:
-            raise StorageError(
-                f"data file {self._path}: stored item {data['sku']!r} is invalid ({exc}); "
-                "run `atlas verify` or restore a backup"
-            ) from None
+        return stored_item(data, f"data file {self._path}")
 
     def get(self, sku: str) -> InventoryItem | None:
         with self._mutex:
@@ -875,13 +870,7 @@ class SQLiteRepository:
     def _to_movement(self, row: tuple[Any, ...]) -> Movement:
         data = dict(zip(MOVEMENT_COLUMNS.split(", "), row, strict=True))
         data["details"] = _loads(data["details"])
-        try:
-            return Movement.from_dict(data)
-        except ValidationError as exc:
-            raise StorageError(
-                f"history of {self._path}: movement #{data['id']} is invalid ({exc}); "
-                "run `atlas verify`"
-            ) from None
+        return stored_movement(data, str(self._path))
 
     # Whole-store operations -------------------------------------------------------------------
 

@@ -27,14 +27,21 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from atlas_tui.dburl import DatabaseURL
-from atlas_tui.domain.errors import BusyError, StorageError, UnreachableError, ValidationError
-from atlas_tui.domain.models import InventoryItem, Movement, format_timestamp, sku_key
+from atlas_tui.domain.errors import BusyError, StorageError, UnreachableError
+from atlas_tui.domain.models import (
+    ITEM_FIELDS,
+    InventoryItem,
+    Movement,
+    format_timestamp,
+    sku_key,
+)
 from atlas_tui.domain.stock import Location, location_key
 from atlas_tui.storage.base import joined
 from atlas_tui.storage.files import login_name
 from atlas_tui.storage.pg import schema as pg_schema
 from atlas_tui.storage.pg.notify import channel_of, payload_of
 from atlas_tui.storage.pg.watch import OnChange, OnState, StoreWatch
+from atlas_tui.storage.rows import stored_item, stored_movement
 
 if TYPE_CHECKING:
     from atlas_tui.storage.backups import BackupPolicy
@@ -50,21 +57,7 @@ USER_PAGE = 64
 # Rows past this go to the server with COPY (a restore, a migration).
 COPY_ROWS = 2_000
 
-ITEM_NAMES = (
-    "sku",
-    "name",
-    "category",
-    "quantity",
-    "location",
-    "min_stock",
-    "max_stock",
-    "created_at",
-    "updated_at",
-    "attributes",
-    "unit",
-    "barcodes",
-    "lines",
-)
+ITEM_NAMES = ITEM_FIELDS
 ITEM_COLUMNS = ", ".join(ITEM_NAMES)
 # JSON columns are read as their text and parsed here (orjson), as the other backends do.
 ITEM_SELECT = (
@@ -726,13 +719,7 @@ class PostgresRepository:
         data = dict(zip(ITEM_NAMES, row, strict=True))
         for name in ("attributes", "barcodes", "lines"):
             data[name] = _loads(data[name])
-        try:
-            return InventoryItem.from_stored(data)
-        except ValidationError as exc:
-            raise StorageError(
-                f"{self._where()}: stored item {data['sku']!r} is invalid ({exc}); "
-                "run `atlas verify` or restore a backup"
-            ) from None
+        return stored_item(data, self._where())
 
     def get(self, sku: str) -> InventoryItem | None:
         rows = self._read(f"SELECT {ITEM_SELECT} FROM items WHERE key = %s", (sku_key(sku),))
@@ -942,13 +929,7 @@ class PostgresRepository:
     def _to_movement(self, row: tuple[Any, ...]) -> Movement:
         data = dict(zip(MOVEMENT_NAMES, row, strict=True))
         data["details"] = _loads(data["details"])
-        try:
-            return Movement.from_dict(data)
-        except ValidationError as exc:
-            raise StorageError(
-                f"history of {self._where()}: movement #{data['id']} is invalid ({exc}); "
-                "run `atlas verify`"
-            ) from None
+        return stored_movement(data, self._where())
 
     # Whole-store operations -------------------------------------------------------------------
 
