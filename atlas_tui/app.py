@@ -172,6 +172,9 @@ class AtlasApp(TypeAheadApp[None]):
                 markup=False,
             )
         else:
+            for screen in self.screen_stack:
+                if isinstance(screen, ItemsScreen):
+                    screen.outage_over()
             self.notify("The database answers again; the screen is up to date.", title="Online")
 
     def on_notify(self, event: Notify) -> None:

@@ -178,6 +178,7 @@ class ItemsScreen(Screen[None]):
         self._in_flight: dict[str, int] = {}
         # The toast last shown per item: a new one replaces it instead of stacking.
         self._toasts: dict[str, Notification] = {}
+        self._notice_in_outage = False
         # Changes shown here, numbered: a reload that began earlier may not hold them yet.
         self._changes = 0
         self._recent: dict[str, tuple[int, str, ItemRow | None]] = {}
@@ -246,9 +247,16 @@ class ItemsScreen(Screen[None]):
             self.app._unnotify(notification)  # Textual has no public way to withdraw one toast
 
     def _show_notice(self, message: str) -> None:
+        # A refusal while the store cannot be reached goes once it answers again.
+        self._notice_in_outage = session_of(self).outage is not None
         notice = self.query_one("#notice", Static)
         notice.update(Text.assemble(safe_text(message), ("  (esc to dismiss)", "dim")))
         notice.add_class("shown")
+
+    def outage_over(self) -> None:
+        """The store answers again: a refusal that said it could not be reached is over."""
+        if self._notice_in_outage:
+            self.action_dismiss_notice()
 
     def action_toggle_maximize(self) -> None:
         """Give the focused pane (table or detail) the whole screen, or put it back."""
@@ -256,6 +264,7 @@ class ItemsScreen(Screen[None]):
 
     def action_dismiss_notice(self) -> None:
         """Clear the message of the last refusal."""
+        self._notice_in_outage = False
         notice = self.query_one("#notice", Static)
         notice.update("")
         notice.remove_class("shown")

@@ -38,6 +38,8 @@ def test_the_app_rides_out_a_server_stopped_hard(
 
         private_server.start()
         terminal.wait_for("Online", "the reconnect")
+        # The status line and the refusal under the filter no longer say it is away.
+        poll(lambda: "(esc to dismiss)" not in terminal.screen(), "the refusal cleared")
         assert "offline" not in terminal.screen()
         terminal.keys("+")
         terminal.wait_for("A-1: now 11", "the + saved after the restart")
