@@ -47,17 +47,27 @@ def next_push(pushed: Pushed) -> tuple[str, object]:
     return pushed.get(timeout=60)
 
 
+def on_watch(store: PgStore, what: str) -> int:
+    """`what` (an aggregate of pid) over this process's listening connections, the
+    watch's: the last statement on them is LISTEN or its version query."""
+    with psycopg.connect(store.server, autocommit=True) as conn:
+        found = conn.execute(
+            f"SELECT {what} FROM pg_stat_activity WHERE application_name LIKE %s "
+            "AND (query LIKE 'LISTEN%%' OR query LIKE 'SELECT version FROM \"%%')",
+            (f"atlas % pid {os.getpid()}",),
+        ).fetchone()
+    return int(found[0]) if found else 0
+
+
 def cut_off_watch(store: PgStore) -> int:
     """Terminate this process's listening connection, as a server restart or a network cut
     ends it; returns how many were ended."""
-    with psycopg.connect(store.server, autocommit=True) as conn:
-        ended = conn.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE application_name LIKE %s AND (query LIKE 'LISTEN%%' "
-            "OR query LIKE 'SELECT version FROM \"%%')",
-            (f"atlas % pid {os.getpid()}",),
-        ).fetchone()
-    return int(ended[0]) if ended else 0
+    return on_watch(store, "count(pg_terminate_backend(pid))")
+
+
+def listeners(store: PgStore) -> int:
+    """This process's connections listening to the store (the watch's)."""
+    return on_watch(store, "count(*)")
 
 
 def test_another_process_commit_is_pushed_with_its_skus(store: PgStore) -> None:
@@ -128,17 +138,6 @@ async def test_the_app_shows_another_terminals_change_and_survives_an_outage(
         await pilot.press("ctrl+l")
         await wait_for(pilot, lambda: isinstance(app.screen, MessageLogScreen))
     app.service.repository.close()
-
-
-def listeners(store: PgStore) -> int:
-    """This process's connections listening to the store (the watch's)."""
-    with psycopg.connect(store.server, autocommit=True) as conn:
-        found = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name LIKE %s "
-            "AND (query LIKE 'LISTEN%%' OR query LIKE 'SELECT version FROM \"%%')",
-            (f"atlas % pid {os.getpid()}",),
-        ).fetchone()
-    return int(found[0]) if found else 0
 
 
 async def test_the_app_stops_listening_when_it_ends(store: PgStore) -> None:

@@ -204,6 +204,20 @@ class InventoryRepository(Protocol):
         ...
 
 
+class Polled:
+    """What the file backends share of push: none. Their screens poll `version()`, a stat."""
+
+    def watch_changes(
+        self,
+        on_change: Callable[[frozenset[str] | None], None],
+        on_state: Callable[[str | None], None],
+    ) -> bool:
+        return False
+
+    def stop_watching(self) -> None:
+        """Nothing was started."""
+
+
 class Nestable(Protocol):
     """A backend that counts how deep its open transactions are nested."""
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import os
 import sqlite3
@@ -16,9 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from atlas_tui.domain.errors import BusyError, StorageError
-from atlas_tui.domain.models import InventoryItem, Movement, format_timestamp, sku_key
+from atlas_tui.domain.models import InventoryItem, Movement, sku_key
 from atlas_tui.domain.stock import Location, location_key
-from atlas_tui.storage.base import joined
+from atlas_tui.storage.base import Polled, joined
 from atlas_tui.storage.files import (
     FileLock,
     LockWatcher,
@@ -29,7 +28,13 @@ from atlas_tui.storage.files import (
     remove_temp,
     share_like,
 )
-from atlas_tui.storage.rows import stored_item, stored_movement
+from atlas_tui.storage.rows import (
+    item_values,
+    loads,
+    movement_values,
+    stored_item,
+    stored_movement,
+)
 
 if TYPE_CHECKING:
     from atlas_tui.storage.backups import BackupPolicy
@@ -159,72 +164,8 @@ INSERT_MOVEMENT = (
 )
 
 
-# Rows written together mostly share one moment (an import's): format it once.
-_stamp = functools.lru_cache(maxsize=64)(format_timestamp)
-
-
-def _dumps(value: dict[str, Any]) -> str:
-    if not value:
-        return "{}"
-    import orjson  # imported when first used: `atlas show` reads with json alone
-
-    return orjson.dumps(value).decode()
-
-
-def _item_row(item: InventoryItem) -> tuple[Any, ...]:
-    return (
-        item.key,
-        item.sku,
-        item.name,
-        item.category,
-        item.quantity,
-        item.location,
-        item.min_stock,
-        item.max_stock,
-        _stamp(item.created_at),
-        _stamp(item.updated_at),
-        _dumps(item.attributes),
-        item.unit,
-        _dumps(item.barcodes),
-        _dumps_list([line.to_dict() for line in item.stock]),
-        item.elsewhere,
-    )
-
-
-def _dumps_list(value: list[Any]) -> str:
-    if not value:
-        return "[]"
-    import orjson
-
-    return orjson.dumps(value).decode()
-
-
 def _movement_row(movement: Movement, id: int | None = None) -> tuple[Any, ...]:
-    return (
-        movement.id if id is None else id,
-        movement.sku,
-        sku_key(movement.sku),
-        movement.kind,
-        movement.delta,
-        movement.quantity_before,
-        movement.quantity_after,
-        movement.reason,
-        movement.user,
-        _stamp(movement.timestamp),
-        _dumps(movement.details),
-    )
-
-
-def _loads(text: object) -> object:
-    """Stored JSON text as data (what is not JSON stays as it is, for the checks to refuse)."""
-    if not isinstance(text, str | bytes):
-        return text
-    import orjson
-
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return text
+    return (movement.id if id is None else id, *movement_values(movement))
 
 
 def _not_json(constant: str) -> object:
@@ -232,7 +173,7 @@ def _not_json(constant: str) -> object:
 
 
 def _loads_one(text: object) -> object:
-    """`_loads` for a single row, with the json module every command has loaded already:
+    """`loads` for a single row, with the json module every command has loaded already:
     orjson costs more to import (it brings uuid and platform) than it saves on one row.
     NaN and Infinity are refused, as orjson refuses them."""
     if not isinstance(text, str | bytes):
@@ -243,7 +184,7 @@ def _loads_one(text: object) -> object:
         return text
 
 
-class SQLiteRepository:
+class SQLiteRepository(Polled):
     """Inventory data in one SQLite file; readers never wait.
 
     Writers queue on a FileLock beside the file (served in arrival order) before BEGIN
@@ -635,12 +576,12 @@ class SQLiteRepository:
     # Items ------------------------------------------------------------------------------------
 
     def _to_item(
-        self, row: tuple[Any, ...], loads: Callable[[object], object] = _loads
+        self, row: tuple[Any, ...], parse: Callable[[object], object] = loads
     ) -> InventoryItem:
         data = dict(zip(_ITEM_NAMES, row, strict=True))
-        data["attributes"] = loads(data["attributes"])
-        data["barcodes"] = loads(data["barcodes"])
-        data["lines"] = loads(data["lines"])
+        data["attributes"] = parse(data["attributes"])
+        data["barcodes"] = parse(data["barcodes"])
+        data["lines"] = parse(data["lines"])
         return stored_item(data, f"data file {self._path}")
 
     def get(self, sku: str) -> InventoryItem | None:
@@ -696,9 +637,9 @@ class SQLiteRepository:
             result = []
             for row in self._read(f"SELECT {self._columns()} FROM items ORDER BY key"):
                 data = dict(zip(_ITEM_NAMES, row, strict=True))
-                data["attributes"] = _loads(data["attributes"])
-                data["barcodes"] = _loads(data["barcodes"])
-                data["lines"] = _loads(data["lines"])
+                data["attributes"] = loads(data["attributes"])
+                data["barcodes"] = loads(data["barcodes"])
+                data["lines"] = loads(data["lines"])
                 if data["lines"] is None:  # a store of before stock lines
                     del data["unit"], data["barcodes"], data["lines"]
                 result.append((f"item {data['sku']!r}", data))
@@ -711,12 +652,12 @@ class SQLiteRepository:
 
     def put(self, item: InventoryItem) -> None:
         with self._mutex:
-            self._write(INSERT_ITEM, _item_row(item))
+            self._write(INSERT_ITEM, item_values(item))
 
     def put_many(self, items: Sequence[InventoryItem]) -> None:
         """`put` every item, in one statement."""
         with self._mutex:
-            self._write(INSERT_ITEM, [_item_row(item) for item in items], many=True)
+            self._write(INSERT_ITEM, [item_values(item) for item in items], many=True)
 
     def remove(self, sku: str) -> None:
         with self._mutex:
@@ -791,7 +732,7 @@ class SQLiteRepository:
         """The statement parameters of `put_many(items)` and `append_movements(movements)`,
         one row per item and per movement, made before the lock is taken; the movements
         (new ones: no id yet) are numbered on from the last as `write_prepared` stores them."""
-        return [_item_row(item) for item in items], [_movement_row(m) for m in movements]
+        return [item_values(item) for item in items], [_movement_row(m) for m in movements]
 
     def write_prepared(self, prepared: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]) -> None:
         """Store what `prepare_writes` made: two statements."""
@@ -869,7 +810,7 @@ class SQLiteRepository:
 
     def _to_movement(self, row: tuple[Any, ...]) -> Movement:
         data = dict(zip(MOVEMENT_COLUMNS.split(", "), row, strict=True))
-        data["details"] = _loads(data["details"])
+        data["details"] = loads(data["details"])
         return stored_movement(data, str(self._path))
 
     # Whole-store operations -------------------------------------------------------------------
@@ -886,7 +827,7 @@ class SQLiteRepository:
         by a new one, written beside it and renamed over it.
         """
         movement_rows = [_movement_row(replace(m, id=n)) for n, m in enumerate(movements, start=1)]
-        item_rows = [_item_row(item) for item in items]
+        item_rows = [item_values(item) for item in items]
         location_rows = [_location_row(location) for location in locations]
         with self._mutex:
             if not self._depth and self._unusable():
@@ -1039,17 +980,6 @@ class SQLiteRepository:
     def watch_lock(self, watcher: LockWatcher | None) -> None:
         """Have `watcher` told when a write starts waiting for another's lock, and ends."""
         self._lock.on_wait = watcher
-
-    def watch_changes(
-        self,
-        on_change: Callable[[frozenset[str] | None], None],
-        on_state: Callable[[str | None], None],
-    ) -> bool:
-        """No push from a file: `version()` is a stat, polled."""
-        return False
-
-    def stop_watching(self) -> None:
-        """Nothing was started."""
 
     def close(self) -> None:
         with self._mutex:

@@ -7,7 +7,7 @@ import contextlib
 import heapq
 import os
 import threading
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from itertools import islice
@@ -20,7 +20,7 @@ from atlas_tui.domain.errors import AtlasError, StorageError, ValidationError
 from atlas_tui.domain.models import InventoryItem, Movement, sku_key
 from atlas_tui.domain.stock import Location, location_key
 from atlas_tui.storage.backups import BackupPolicy, backup_name, rotate
-from atlas_tui.storage.base import joined
+from atlas_tui.storage.base import Polled, joined
 from atlas_tui.storage.files import FileLock, LockWatcher, atomic_write, remove_stale_temps
 from atlas_tui.storage.journal import (
     Journal,
@@ -88,7 +88,7 @@ class _State:
         return None if self.checkpoint is None else self.checkpoint.stamp
 
 
-class TinyDBRepository:
+class TinyDBRepository(Polled):
     """Inventory data in one TinyDB file and its journal, safe to share between threads and
     processes.
 
@@ -1050,17 +1050,6 @@ class TinyDBRepository:
     def watch_lock(self, watcher: LockWatcher | None) -> None:
         """Have `watcher` told when a write starts waiting for another's lock, and ends."""
         self._lock.on_wait = watcher
-
-    def watch_changes(
-        self,
-        on_change: Callable[[frozenset[str] | None], None],
-        on_state: Callable[[str | None], None],
-    ) -> bool:
-        """No push from a file: `version()` is a stat, polled."""
-        return False
-
-    def stop_watching(self) -> None:
-        """Nothing was started."""
 
     def close(self) -> None:
         """Release the files; a process that wrote brings the data file up to date first."""

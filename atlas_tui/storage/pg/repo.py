@@ -11,7 +11,6 @@ one REPEATABLE READ snapshot.
 from __future__ import annotations
 
 import contextlib
-import functools
 import logging
 import os
 import threading
@@ -32,7 +31,6 @@ from atlas_tui.domain.models import (
     ITEM_FIELDS,
     InventoryItem,
     Movement,
-    format_timestamp,
     sku_key,
 )
 from atlas_tui.domain.stock import Location, location_key
@@ -41,7 +39,13 @@ from atlas_tui.storage.files import login_name
 from atlas_tui.storage.pg import schema as pg_schema
 from atlas_tui.storage.pg.notify import channel_of, payload_of
 from atlas_tui.storage.pg.watch import OnChange, OnState, StoreWatch
-from atlas_tui.storage.rows import stored_item, stored_movement
+from atlas_tui.storage.rows import (
+    item_values,
+    loads,
+    movement_values,
+    stored_item,
+    stored_movement,
+)
 
 if TYPE_CHECKING:
     from atlas_tui.storage.backups import BackupPolicy
@@ -117,67 +121,15 @@ FINISH = (
     "RETURNING version) SELECT version, pg_notify(%s, version || ' ' || %s) FROM s"
 )
 
-_stamp = functools.lru_cache(maxsize=64)(format_timestamp)
-
 # The pool's warnings (a failed reconnection, a pool let go with its threads still
 # stopping) would go to stderr beside the one-line "database unreachable" message, unless
 # the application configures logging itself.
 logging.getLogger("psycopg.pool").addHandler(logging.NullHandler())
 
 
-def _dumps(value: Any, empty: str) -> str:
-    if not value:
-        return empty
-    import orjson
-
-    return orjson.dumps(value).decode()
-
-
-def _loads(text: object) -> object:
-    if not isinstance(text, str):
-        return text
-    import orjson
-
-    try:
-        return orjson.loads(text)
-    except orjson.JSONDecodeError:
-        return text
-
-
 def _item_row(item: InventoryItem) -> tuple[Any, ...]:
-    return (
-        item.key,
-        item.sku,
-        item.name,
-        item.category,
-        item.quantity,
-        item.location,
-        item.min_stock,
-        item.max_stock,
-        _stamp(item.created_at),
-        _stamp(item.updated_at),
-        _dumps(item.attributes, "{}"),
-        item.unit,
-        _dumps(item.barcodes, "{}"),
-        _dumps([line.to_dict() for line in item.stock], "[]"),
-        item.elsewhere,
-        item.earliest_expiry,
-    )
-
-
-def _movement_row(movement: Movement) -> tuple[Any, ...]:
-    return (
-        movement.sku,
-        sku_key(movement.sku),
-        movement.kind,
-        movement.delta,
-        movement.quantity_before,
-        movement.quantity_after,
-        movement.reason,
-        movement.user,
-        _stamp(movement.timestamp),
-        _dumps(movement.details, "{}"),
-    )
+    """The item's columns, and the earliest expiry of its stock (the table's column)."""
+    return (*item_values(item), item.earliest_expiry)
 
 
 def _location_row(location: Location) -> tuple[Any, ...]:
@@ -342,23 +294,19 @@ class PostgresRepository:
             assert self._tx is not None
             yield self._tx
             return
-        pool = self._open_pool()
-        try:
-            with pool.connection(timeout=self._connect_timeout) as conn:
-                yield conn
-        except PoolTimeout:
-            raise self.unreachable(None) from None
+        with self._pooled() as conn:
+            yield conn
 
     @contextmanager
-    def _pooled(self) -> Iterator[Conn]:
+    def _pooled(self, changed: str = "") -> Iterator[Conn]:
         """A pooled connection, also on a thread whose transaction is open (a read of the
-        data as committed)."""
+        data as committed); `changed` ends the message when none can be had."""
         pool = self._open_pool()
         try:
             with pool.connection(timeout=self._connect_timeout) as conn:
                 yield conn
         except PoolTimeout:
-            raise self.unreachable(None) from None
+            raise self.unreachable(None, changed=changed) from None
 
     def _exists(self) -> bool:
         """Whether ATLAS's tables are there (reads of a store never made find it empty)."""
@@ -410,16 +358,12 @@ class PostgresRepository:
     @contextmanager
     def own_connection(self) -> Iterator[Conn]:
         """A pooled connection for a transaction of the caller's (the schema made first)."""
-        pool = self._open_pool()
-        try:
-            with pool.connection(timeout=self._connect_timeout) as conn:
-                try:
-                    self._ensure_schema(conn)
-                except psycopg.Error as exc:
-                    raise self._failed(exc, "write") from None
-                yield conn
-        except PoolTimeout:
-            raise self.unreachable(None, changed="; nothing was changed") from None
+        with self._pooled(changed="; nothing was changed") as conn:
+            try:
+                self._ensure_schema(conn)
+            except psycopg.Error as exc:
+                raise self._failed(exc, "write") from None
+            yield conn
 
     def check_pool(self) -> None:
         """Drop the pool's idle connections the server no longer answers on."""
@@ -718,7 +662,7 @@ class PostgresRepository:
     def _to_item(self, row: tuple[Any, ...]) -> InventoryItem:
         data = dict(zip(ITEM_NAMES, row, strict=True))
         for name in ("attributes", "barcodes", "lines"):
-            data[name] = _loads(data[name])
+            data[name] = loads(data[name])
         return stored_item(data, self._where())
 
     def get(self, sku: str) -> InventoryItem | None:
@@ -760,14 +704,10 @@ class PostgresRepository:
         connection of the scan's own: writers and other readers go on meanwhile."""
         if not self._exists():
             return
-        pool = self._open_pool()
         for attempt in (1, 2):
             sent = False
             try:
-                with (
-                    pool.connection(timeout=self._connect_timeout) as conn,
-                    conn.transaction(),
-                ):
+                with self._pooled() as conn, conn.transaction():
                     conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
                     with conn.cursor(name="atlas_scan") as cursor:
                         cursor.itersize = batch
@@ -776,8 +716,6 @@ class PostgresRepository:
                             sent = True
                             yield rows
                 return
-            except PoolTimeout:
-                raise self.unreachable(None) from None
             except psycopg.Error as exc:
                 # A dead pooled connection is replaced once, before any row was given.
                 if sent or attempt == 2 or not lost(exc):
@@ -792,7 +730,7 @@ class PostgresRepository:
         for row in self._read(f"SELECT {ITEM_SELECT} FROM items ORDER BY key"):
             data = dict(zip(ITEM_NAMES, row, strict=True))
             for name in ("attributes", "barcodes", "lines"):
-                data[name] = _loads(data[name])
+                data[name] = loads(data[name])
             result.append((f"item {data['sku']!r}", data))
         return result
 
@@ -844,7 +782,7 @@ class PostgresRepository:
         return int(rows[0][0]) if rows else 0
 
     def append_movement(self, movement: Movement) -> Movement:
-        cursor = self._write(f"{INSERT_MOVEMENT} RETURNING id", _movement_row(movement))
+        cursor = self._write(f"{INSERT_MOVEMENT} RETURNING id", movement_values(movement))
         row = cursor.fetchone()
         assert row is not None
         self._moved += 1
@@ -854,7 +792,7 @@ class PostgresRepository:
     def append_movements(self, movements: Sequence[Movement]) -> None:
         if not movements:
             return
-        self._insert_movements([_movement_row(m) for m in movements])
+        self._insert_movements([movement_values(m) for m in movements])
         self._changed.update(sku_key(m.sku) for m in movements)
 
     def prepare_writes(
@@ -862,7 +800,7 @@ class PostgresRepository:
     ) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
         """The rows of `put_many(items)` and `append_movements(movements)`, made before the
         lock is taken (ids come from the database as they are stored)."""
-        return [_item_row(item) for item in items], [_movement_row(m) for m in movements]
+        return [_item_row(item) for item in items], [movement_values(m) for m in movements]
 
     def write_prepared(self, prepared: tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]) -> None:
         item_rows, movement_rows = prepared
@@ -928,7 +866,7 @@ class PostgresRepository:
 
     def _to_movement(self, row: tuple[Any, ...]) -> Movement:
         data = dict(zip(MOVEMENT_NAMES, row, strict=True))
-        data["details"] = _loads(data["details"])
+        data["details"] = loads(data["details"])
         return stored_movement(data, self._where())
 
     # Whole-store operations -------------------------------------------------------------------
@@ -943,7 +881,7 @@ class PostgresRepository:
         migration): TRUNCATE, then COPY, in one transaction (the history's rows are never
         updated or deleted one by one)."""
         item_rows = [_item_row(item) for item in items]
-        movement_rows = [(n, *_movement_row(m)) for n, m in enumerate(movements, start=1)]
+        movement_rows = [(n, *movement_values(m)) for n, m in enumerate(movements, start=1)]
         with self.transaction():
             self._write("TRUNCATE items, movements, locations RESTART IDENTITY", ())
             self._copy("items", WRITTEN_COLUMNS, item_rows)
