@@ -10,6 +10,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from atlas_tui.dburl import DatabaseURL, is_database_url, parse_database_url
 from atlas_tui.domain.errors import ConfigError, ValidationError
@@ -22,6 +23,9 @@ from atlas_tui.preferences import (
     config_path,
     read_preferences,
 )
+
+if TYPE_CHECKING:
+    from atlas_tui.webhook_rules import WebhookRule
 
 DEFAULT_BACKUPS_KEPT = 10
 SQLITE_SUFFIXES = (".sqlite", ".sqlite3", ".db")
@@ -156,6 +160,8 @@ class Settings:
     server: DatabaseURL | None = None
     """A PostgreSQL store; `storage_path` then names it locally (its `anchor`)."""
     preferences: Preferences | None = field(default=None, hash=False, compare=False)
+    webhooks: tuple[WebhookRule, ...] = field(default=(), hash=False, compare=False)
+    """The preferences' `[[webhooks]]` rules (a profile's replace the file's)."""
     sources: Mapping[str, str] = field(default_factory=dict, hash=False, compare=False)
 
     @classmethod
@@ -204,6 +210,7 @@ class Settings:
         media = _media(media_dir, env, from_file("media_dir"), prefs.path, sources)
         theme = from_file("theme")
         sort = from_file("default_sort")
+        webhooks = from_file("webhooks")
         keymap = {key[5:]: str(value) for key, (value, _) in layered.items() if key[:5] == "keys."}
         sources.update((key, source) for key, (_, source) in layered.items() if key[:5] == "keys.")
         scanner = {key[8:]: str(v) for key, (v, _) in layered.items() if key[:8] == "scanner."}
@@ -228,6 +235,7 @@ class Settings:
             profile=profile,
             server=server,
             preferences=prefs,
+            webhooks=() if webhooks is None else cast("tuple[WebhookRule, ...]", webhooks[0]),
             sources=sources,
         )
 

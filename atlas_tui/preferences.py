@@ -9,10 +9,13 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from atlas_tui.domain.errors import ConfigError
 from atlas_tui.domain.models import ITEM_FIELDS, LABEL_MAX_LEN
+
+if TYPE_CHECKING:  # webhook_rules is imported only by a file that has rules
+    from atlas_tui.webhook_rules import WebhookRule
 
 CONFIG_ENV = "ATLAS_CONFIG"
 PROFILE_ENV = "ATLAS_PROFILE"
@@ -21,7 +24,9 @@ FILE_NAME = "config.toml"
 SORT_COLUMNS = (*ITEM_FIELDS[:7], "status")
 SCANNER_KEYS = ("prefix", "suffix", "command_prefix", "command_suffix")
 SCANNER_MAX_LEN = 16
-_KEYS = frozenset({"store", "user", "media_dir", "theme", "default_sort", "keys", "scanner"})
+_KEYS = frozenset(
+    {"store", "user", "media_dir", "theme", "default_sort", "keys", "scanner", "webhooks"}
+)
 # `[a.b]`, `[[a.b]]` and `key = ...` / `a.b = ...` lines: where a key is, for messages.
 # Patterns, not compiled: only a message needs them (re caches them then).
 _HEADER = r"\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(?:#.*)?$"
@@ -74,6 +79,28 @@ def _line_of(text: str, key: tuple[str, ...]) -> int | None:
     return None if best is None else best[1]
 
 
+def _rule_line(text: str, table: list[str], number: int, key: str) -> int | None:
+    """The line of `key` in the number-th `[[table]]` (its header's for the rule as a
+    whole), else where the table is named at all (an inline list of rules)."""
+    seen, header = 0, None
+    for line_number, line in enumerate(text.splitlines(), 1):
+        found = re.match(_HEADER, line)
+        if found:
+            if header is not None:
+                break  # the rule's table ended without the key
+            if line.lstrip().startswith("[[") and _parts(found.group(1)) == table:
+                seen += 1
+                if seen == number:
+                    header = line_number
+                    if not key:
+                        return header
+            continue
+        assigned = re.match(_ASSIGN, line) if header is not None else None
+        if assigned and _parts(assigned.group(1)) == [key]:
+            return line_number
+    return header if header is not None else _line_of(text, tuple(table))
+
+
 def _kind(value: object) -> str:
     if isinstance(value, bool):
         return "true/false"
@@ -91,7 +118,8 @@ def _kind(value: object) -> str:
 class Preferences:
     """A checked preferences file: its top level and profiles, flattened to dotted keys.
 
-    Keys: store, user, media_dir, theme, default_sort, keys.<binding id>, scanner.<name>.
+    Keys: store, user, media_dir, theme, default_sort, keys.<binding id>, scanner.<name>,
+    webhooks (a tuple of WebhookRule).
     A file that does not exist is an empty one. (A plain class: a dataclass costs every
     command a millisecond at start-up.)
     """
@@ -231,6 +259,8 @@ class _Reader:
                 found.update(self._keys(key, value))
             elif name == "scanner":
                 found.update(self._scanner(key, value))
+            elif name == "webhooks":
+                found[name] = self._webhooks(key, value)
             elif name == "default_sort":
                 found[name] = self._sort(key, value)
             elif name == "user":
@@ -276,6 +306,27 @@ class _Reader:
             self.fail(key, f"must be a table ([{'.'.join(key)}]), got {_kind(value)}")
         assert isinstance(value, dict)
         return value
+
+    def _webhooks(self, key: tuple[str, ...], value: object) -> tuple[WebhookRule, ...]:
+        """`[[webhooks]]` rules; messages name the rule's line and key, never a secret."""
+        from atlas_tui.webhook_rules import read_rules
+
+        prefs = self.prefs
+
+        def where(number: int, name: str = "") -> str:
+            line = _rule_line(prefs.text, list(key), number, name) if number else None
+            line = line or _line_of(prefs.text, key)
+            at = f" line {line}" if line else ""
+            rule = f"[{number}]" if number else ""
+            return f"{prefs.path}{at}: {'.'.join(key)}{rule}{'.' * bool(name)}{name}"
+
+        def fail(number: int, name: str, problem: str) -> NoReturn:
+            raise PreferencesError(f"{where(number, name)}: {problem}")
+
+        def warn(number: int, name: str) -> None:
+            self.warnings.append(f"{where(number, name)}: unknown key, ignored")
+
+        return read_rules(value, fail, warn, where)
 
     def _keys(self, key: tuple[str, ...], value: object) -> dict[str, object]:
         found: dict[str, object] = {}

@@ -346,10 +346,12 @@ def build_parser() -> argparse.ArgumentParser:
     from atlas_tui.cli.config_cmd import add_config_command
     from atlas_tui.cli.labels import add_labels_command
     from atlas_tui.cli.undo import add_undo_command
+    from atlas_tui.cli.webhooks_cmd import add_webhooks_command
 
     add_config_command(command, common)
     add_labels_command(command)
     add_undo_command(command)
+    add_webhooks_command(command, common)
     command("tui", "start the app (the default)", _tui_args)
     return parser
 
@@ -388,8 +390,11 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     if done is not None:
         return done
     from atlas_tui.cli.undo import run_undo
+    from atlas_tui.cli.webhooks_cmd import run_webhooks
 
     done = run_undo(args, api, out)
+    if done is None:
+        done = run_webhooks(args, api, out)
     if done is not None:
         return done
     from atlas_tui.cli.stock import run_stock_command

@@ -125,6 +125,12 @@ class InventoryRepository(Protocol):
         first."""
         ...
 
+    def movements_after(self, after: int, limit: int) -> list[Movement]:
+        """The committed movements with ids above `after`, oldest first, at most `limit`:
+        what a reader tailing the history (webhooks) has not seen yet. Cheap when they are
+        near the end of a long history."""
+        ...
+
     def history_mark(self) -> Hashable:
         """Where the history ends now, for `changed_since`."""
         ...

@@ -808,6 +808,14 @@ class SQLiteRepository(Polled):
             )
             return [self._to_movement(tuple(row)) for row in rows]
 
+    def movements_after(self, after: int, limit: int) -> list[Movement]:
+        with self._mutex:
+            rows = self._read(
+                f"SELECT {MOVEMENT_COLUMNS} FROM movements WHERE id > ? ORDER BY id LIMIT ?",
+                (after, limit),
+            )
+            return [self._to_movement(tuple(row)) for row in rows]
+
     def _to_movement(self, row: tuple[Any, ...]) -> Movement:
         data = dict(zip(MOVEMENT_COLUMNS.split(", "), row, strict=True))
         data["details"] = loads(data["details"])

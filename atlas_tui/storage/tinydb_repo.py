@@ -879,6 +879,22 @@ class TinyDBRepository(Polled):
     def later_movements(self, sku: str, after: int) -> list[Movement]:
         return [m for m in self.movements(sku) if m.id is not None and m.id > after]
 
+    def movements_after(self, after: int, limit: int) -> list[Movement]:
+        """Read back from the journal's end when they are near it (a reader keeping up),
+        else forwards through the whole history (one catching up)."""
+        with self._mutex:
+            state = self._refresh()
+            total = state.movements + len(state.legacy)
+        newer = total - after  # ids run 1..total
+        if newer <= 0 or limit <= 0:
+            return []
+        if newer <= 4 * limit:
+            found = [m for m in self.latest_movements(newer) if (m.id or 0) > after]
+            found.reverse()
+        else:
+            found = [m for m in self.movements() if (m.id or 0) > after]
+        return found[:limit]
+
     def _replaced_meanwhile(self) -> bool:
         """Whether the data file is another version than the state read (a restore's)."""
         with self._mutex:

@@ -864,6 +864,15 @@ class PostgresRepository:
         )
         return [self._to_movement(row) for row in rows]
 
+    def movements_after(self, after: int, limit: int) -> list[Movement]:
+        # Writers hold the store's advisory lock until they commit, so ids become visible
+        # in order: none below the last one seen can appear later.
+        rows = self._read(
+            f"SELECT {MOVEMENT_SELECT} FROM movements WHERE id > %s ORDER BY id LIMIT %s",
+            (after, limit),
+        )
+        return [self._to_movement(row) for row in rows]
+
     def _to_movement(self, row: tuple[Any, ...]) -> Movement:
         data = dict(zip(MOVEMENT_NAMES, row, strict=True))
         data["details"] = loads(data["details"])
