@@ -226,6 +226,22 @@ def test_latest_movements_are_the_end_of_the_history_newest_first(db: Path) -> N
         assert [m.sku for m in service.latest_movements(2)] == ["S-5", "S-4"]
 
 
+def test_movements_after_an_id_are_the_next_ones_oldest_first(db: Path) -> None:
+    """What the webhook dispatcher tails: near the end (read backwards) or far behind."""
+    service = make_service(db)
+    service.add_many([{"sku": f"S-{n}", "name": "x", "quantity": n} for n in range(1, 40)])
+    if isinstance(service.repository, TinyDBRepository):
+        service.repository.checkpoint()
+    service.adjust("S-3", 2, "later")
+    everything = [m.id for m in reversed(service.history_since("2000-01-01"))]
+    repository = make_service(db).repository  # another process's view
+    assert [m.id for m in repository.movements_after(0, 5)] == everything[:5]
+    assert [m.id for m in repository.movements_after(37, 5)] == everything[37:]
+    assert [m.id for m in repository.movements_after(2, 3)] == everything[2:5]  # far behind
+    assert repository.movements_after(everything[-1], 5) == []
+    assert repository.movements_after(3, 0) == []
+
+
 def test_an_import_of_thousands_of_rows_lands_as_row_by_row(db: Path, tmp_path: Path) -> None:
     """A batch past a few thousand rows takes the server's bulk path (COPY): the same items,
     the history in the file's order, and a re-import of the same SKUs updates them."""

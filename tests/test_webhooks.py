@@ -243,6 +243,8 @@ def test_a_failed_delivery_is_retried_and_every_attempt_logged(
     with dispatching(db):
         atlas(db, "adjust", "--sku", "A-1", "--delta", "2")
         wait_until(lambda: len(receiver.requests) == 2, "the attempt after the 500")
+        second = run_atlas("webhooks", "run", db=db)  # would send everything twice
+        assert second.code == 1 and "another dispatcher already runs" in second.err
     (first, body), (again, body_again) = receiver.requests
     assert body == body_again  # the same event, id and all
     assert first["X-Atlas-Delivery"] == again["X-Atlas-Delivery"]
@@ -280,6 +282,28 @@ def test_a_receiver_that_never_answers_delays_no_stock_change_nor_other_rules(
         wait_until(lambda: len(healthy.events()) == 2, "the other rule's two events")
         stuck.release.set()
         wait_until(lambda: len(stuck.events()) == 2, "the stuck rule to catch up")
+
+
+def test_a_restore_sends_no_old_history_and_later_changes_still_arrive(
+    config_file: Path, receivers: Callable[..., Receiver], tmp_path: Path
+) -> None:
+    db = tmp_path / "data" / "atlas.sqlite"
+    receiver = receivers()
+    config_file.write_text(
+        f'[[webhooks]]\non = ["movement"]\nurl = "{receiver.url}"\nsecret = "{SECRET}"\n'
+    )
+    atlas(db, "add", "--sku", "A-1", "--name", "Anvil", "--qty", "3")
+    backup = json.loads(atlas(db, "backup", "--json").out)["backup"]["path"]
+    with dispatching(db):
+        for _ in range(3):
+            atlas(db, "adjust", "--sku", "A-1", "--delta", "1")
+        wait_until(lambda: len(receiver.events()) == 3, "three movements")
+        atlas(db, "restore", backup, "--yes")  # the history goes back to one movement
+        atlas(db, "adjust", "--sku", "A-1", "--delta", "5")  # its id is one sent before
+        wait_until(lambda: len(receiver.events()) == 4, "the change after the restore")
+    events = receiver.events()
+    assert [e["data"]["quantity_after"] for e in events] == [4, 5, 6, 8]
+    assert len({e["id"] for e in events}) == 4
 
 
 def test_bad_rules_are_refused_naming_the_line_and_never_the_secret(

@@ -19,6 +19,7 @@ from typing import Any
 from atlas_tui.domain.errors import ConflictError, StorageError
 
 SUFFIX = ".webhooks.sqlite"
+KEPT = 100_000  # attempts kept in the log: the latest
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS cursors (
     rule TEXT PRIMARY KEY,
@@ -104,13 +105,15 @@ class HookLog:
             )
 
     def add_attempt(self, **attempt: Any) -> None:
-        """Log one delivery attempt (ATTEMPT_FIELDS)."""
+        """Log one delivery attempt (ATTEMPT_FIELDS); the oldest go past KEPT attempts."""
         with self._write() as db:
-            db.execute(
+            added = db.execute(
                 f"INSERT INTO attempts ({', '.join(ATTEMPT_FIELDS)}) "
                 f"VALUES ({', '.join('?' * len(ATTEMPT_FIELDS))})",
                 tuple(attempt[name] for name in ATTEMPT_FIELDS),
-            )
+            ).lastrowid
+            if added is not None and added % 1000 == 0:
+                db.execute("DELETE FROM attempts WHERE n <= ?", (added - KEPT,))
 
     def attempts(self, limit: int, failed_only: bool = False) -> list[dict[str, Any]]:
         """The latest attempts, newest first."""

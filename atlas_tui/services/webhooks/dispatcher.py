@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from atlas_tui.domain.models import Movement, format_timestamp, utc_now
@@ -167,8 +168,8 @@ class Dispatcher:
                 if cursor is None:
                     cursor = self._cursor(rule)
                 pending = self._pending(cursor)
-                if pending is None:  # a restore replaced the history: go on from its end
-                    cursor = self._end()
+                if pending is None:  # a restore replaced the history
+                    cursor = self._resume(cursor)
                     self._save(rule, cursor)
                     continue
                 self.problem = None
@@ -202,6 +203,22 @@ class Dispatcher:
         if not latest or latest[0].id is None:
             return 0, ""
         return latest[0].id, mark(latest[0])
+
+    def _resume(self, lost: Cursor) -> Cursor:
+        """Where to go on in a history a restore brought: after its last movement made
+        no later than the one `lost` was at. What it restored is not sent again; what
+        was done since the restore is."""
+        assert self._repository is not None
+        since = datetime.fromisoformat(lost[1].split("|")[1])
+        wanted = 16
+        while True:
+            latest = self._repository.latest_movements(wanted)
+            for movement in latest:  # newest first
+                if movement.timestamp <= since and movement.id is not None:
+                    return movement.id, mark(movement)
+            if len(latest) < wanted:
+                return 0, ""  # all of it is newer: send it all
+            wanted *= 4
 
     def _pending(self, cursor: Cursor) -> list[Step] | None:
         """The steps after `cursor`, or None when its movement is gone (a restore)."""
