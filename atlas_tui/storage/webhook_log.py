@@ -61,6 +61,8 @@ class HookLog:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, timeout=10, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
+            # A power cut may lose the last few commits: their events go again (same ids).
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise StorageError(f"webhook log {path}: cannot be opened ({exc})") from None

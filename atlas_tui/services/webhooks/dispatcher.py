@@ -173,11 +173,17 @@ class Dispatcher:
                     self._save(rule, cursor)
                     continue
                 self.problem = None
+                unsaved = False
                 for step in pending:
-                    if not self._send(rule, secret, step):
-                        return  # stopping
+                    sent = self._send(rule, secret, step)
+                    if sent is None:
+                        return  # stopping: this step goes again at the next start
                     assert step.last.id is not None
                     cursor = (step.last.id, mark(step.last))
+                    unsaved = not sent
+                    if sent:  # at once after a delivery; steps with none, once a page
+                        self._save(rule, cursor)
+                if unsaved:
                     self._save(rule, cursor)
             except Exception as exc:  # the store or the file went away: try again later
                 self.problem = f"webhooks: {exc}"
@@ -238,14 +244,16 @@ class Dispatcher:
                 return steps(whole, repository.get)
             limit *= 2  # one count apply longer than the page: read it whole
 
-    def _send(self, rule: WebhookRule, secret: str, step: Step) -> bool:
-        """Deliver the step's events the rule is on; False when stopping meanwhile."""
+    def _send(self, rule: WebhookRule, secret: str, step: Step) -> int | None:
+        """Deliver the step's events the rule is on: how many; None when stopping."""
+        sent = 0
         for event in step.events:
             if event.type not in rule.on:
                 continue
             if self._stopping.is_set() or not self._deliver(rule, secret, event):
-                return False
-        return True
+                return None
+            sent += 1
+        return sent
 
     def _deliver(self, rule: WebhookRule, secret: str, event: Event) -> bool:
         """Attempt until it is taken or the rule's retries are spent (each attempt logged);
