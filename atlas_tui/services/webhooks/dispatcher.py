@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -57,6 +58,13 @@ class Dispatcher:
         self.rules = tuple(settings.webhooks if rules is None else rules)
         env = os.environ if env is None else env
         self._secrets = [rule.secret_from(env) for rule in self.rules]
+        self._keys: list[str] = []  # where each rule's place is kept: a twin gets its own
+        for rule in self.rules:
+            key, twin = rule.key, 1
+            while key in self._keys:
+                twin += 1
+                key = f"{rule.key}#{twin}"
+            self._keys.append(key)
         self.log_path = log_path(settings.storage_path)
         self.problem: str | None = None
         self.stats = {"attempts": 0, "delivered": 0, "failed": 0}
@@ -89,17 +97,18 @@ class Dispatcher:
         self._stopping.clear()
         pushed = repository.watch_changes(self._changed, self._state)
         poll = PUSHED_POLL if pushed else self._poll
-        for number, (rule, secret) in enumerate(zip(self.rules, self._secrets, strict=True), 1):
+        pairs = zip(self.rules, self._secrets, self._keys, strict=True)
+        for number, (rule, secret, key) in enumerate(pairs, 1):
             # Where a new rule starts is fixed now: a change made once start() returns is
             # sent. (A store that cannot be read yet leaves that to the rule's thread.)
             try:
-                cursor: Cursor | None = self._cursor(rule)
+                cursor: Cursor | None = self._cursor(key)
             except Exception as exc:
                 cursor, self.problem = None, f"webhooks: {exc}"
             wake = threading.Event()
             thread = threading.Thread(
                 target=self._follow,
-                args=(rule, secret, wake, poll, cursor),
+                args=(rule, secret, key, wake, poll, cursor),
                 name=f"atlas-webhook-{number}",
                 daemon=True,
             )
@@ -114,15 +123,9 @@ class Dispatcher:
         self._stopping.set()
         for wake in self._wakes:
             wake.set()
-        deadline = threading.Event()
-        timer = threading.Timer(wait, deadline.set)
-        timer.start()
-        try:
-            for thread in self._threads:
-                while thread.is_alive() and not deadline.is_set():
-                    thread.join(0.05)
-        finally:
-            timer.cancel()
+        deadline = time.monotonic() + wait
+        for thread in self._threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
         finished = not any(thread.is_alive() for thread in self._threads)
         repository, log = self._repository, self._log
         if repository is not None:
@@ -158,6 +161,7 @@ class Dispatcher:
         self,
         rule: WebhookRule,
         secret: str,
+        key: str,
         wake: threading.Event,
         poll: float,
         cursor: Cursor | None,
@@ -166,11 +170,11 @@ class Dispatcher:
             wake.clear()
             try:
                 if cursor is None:
-                    cursor = self._cursor(rule)
+                    cursor = self._cursor(key)
                 pending = self._pending(cursor)
                 if pending is None:  # a restore replaced the history
                     cursor = self._resume(cursor)
-                    self._save(rule, cursor)
+                    self._save(key, cursor)
                     continue
                 self.problem = None
                 unsaved = False
@@ -182,26 +186,26 @@ class Dispatcher:
                     cursor = (step.last.id, mark(step.last))
                     unsaved = not sent
                     if sent:  # at once after a delivery; steps with none, once a page
-                        self._save(rule, cursor)
+                        self._save(key, cursor)
                 if unsaved:
-                    self._save(rule, cursor)
+                    self._save(key, cursor)
             except Exception as exc:  # the store or the file went away: try again later
                 self.problem = f"webhooks: {exc}"
                 pending = []
             if not pending:
                 wake.wait(poll)
 
-    def _cursor(self, rule: WebhookRule) -> Cursor:
+    def _cursor(self, key: str) -> Cursor:
         assert self._log is not None
-        found = self._log.cursor(rule.key)
+        found = self._log.cursor(key)
         if found is None:
             found = self._end()
-            self._save(rule, found)
+            self._save(key, found)
         return found
 
-    def _save(self, rule: WebhookRule, cursor: Cursor) -> None:
+    def _save(self, key: str, cursor: Cursor) -> None:
         assert self._log is not None
-        self._log.set_cursor(rule.key, *cursor)
+        self._log.set_cursor(key, *cursor)
 
     def _end(self) -> Cursor:
         assert self._repository is not None
