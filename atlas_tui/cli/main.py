@@ -343,10 +343,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_stock_commands(command, common)
     add_workflow_commands(command, common)
+    from atlas_tui.cli.access_cmd import add_access_commands
     from atlas_tui.cli.config_cmd import add_config_command
     from atlas_tui.cli.labels import add_labels_command
     from atlas_tui.cli.undo import add_undo_command
 
+    add_access_commands(command, common)
     add_config_command(command, common)
     add_labels_command(command)
     add_undo_command(command)
@@ -385,6 +387,11 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     from atlas_tui.cli.workflows import run_workflow
 
     done = run_workflow(args, api, out)
+    if done is not None:
+        return done
+    from atlas_tui.cli.access_cmd import run_access
+
+    done = run_access(args, api, out)
     if done is not None:
         return done
     from atlas_tui.cli.undo import run_undo
