@@ -82,6 +82,13 @@ class AtlasAPI:
         self._settings: Settings | None = settings
         self._service: InventoryService | None = None
 
+    @classmethod
+    def over(cls, service: InventoryService, settings: Settings) -> AtlasAPI:
+        """The API on a service already open (a server's, acting for one caller)."""
+        api = cls(settings=settings)
+        api._service = service
+        return api
+
     @property
     def settings(self) -> Settings:
         """Where the data lives and the limits (read from the environment on first use)."""

@@ -349,6 +349,9 @@ def build_parser() -> argparse.ArgumentParser:
     from atlas_tui.cli.undo import add_undo_command
 
     add_access_commands(command, common)
+    from atlas_tui.cli.serve_cmd import add_serve_command
+
+    add_serve_command(command)
     add_config_command(command, common)
     add_labels_command(command)
     add_undo_command(command)
@@ -828,6 +831,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_app(api)
         if args.command == "config":
             return _config_show(args, api, out)
+        if args.command == "serve":
+            from atlas_tui.cli.serve_cmd import run_serve
+
+            return run_serve(args, settings)
         return _run(args, api, out)
     except KeyboardInterrupt:
         return 130
