@@ -94,6 +94,7 @@ def _operations(app: FastAPI) -> None:
     @app.get(
         "/readyz",
         response_model=models.Ready,
+        response_model_exclude_none=True,
         responses={503: {"model": models.Ready}},
         tags=["operations"],
     )

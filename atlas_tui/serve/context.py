@@ -85,7 +85,8 @@ def encode_cursor(value: str) -> str:
 def decode_cursor(cursor: str) -> str:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        return base64.urlsafe_b64decode(padded.encode("ascii")).decode()
+        raw = base64.b64decode(padded.encode("ascii"), altchars=b"-_", validate=True)
+        return raw.decode()
     except (ValueError, UnicodeError):
         raise Problem(
             422, "cursor: is not a cursor this server gave; start without one", field="cursor"

@@ -864,6 +864,7 @@ class InventoryService:
         ValidationError "nothing of yours to undo", or why it may not be (another user's
         later change of the same stock line, field or home; see services/undo.py).
         """
+        self.allow("stock")
         return plan_undo(self.repository, self.user, self._clock())
 
     def undo(self, plan: UndoPlan) -> InventoryItem:
