@@ -281,10 +281,15 @@ def _os_user() -> str:
 def _os_groups() -> set[str]:
     try:
         import grp
-
-        return {grp.getgrgid(gid).gr_name for gid in os.getgroups()}
-    except (ImportError, KeyError, OSError):  # no grp on Windows; a gid without a name
+    except ImportError:  # no groups on Windows
         return set()
+    names = set()
+    for gid in {os.getgid(), *os.getgroups()}:
+        try:
+            names.add(grp.getgrgid(gid).gr_name)
+        except KeyError:  # a gid without a name
+            continue
+    return names
 
 
 def _local_role(
