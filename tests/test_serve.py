@@ -100,6 +100,14 @@ CHANGES = {
     ("POST", "/api/v1/imports"): {"content": b"sku,name\nIMP-1,Imported\n"},
     ("POST", "/api/v1/backup"): {},
     ("POST", "/api/v1/tokens/{token_id}/revoke"): {},
+    ("POST", "/api/v1/items/batch"): {"json": {"items": [{"sku": "BATCH-1", "name": "B"}]}},
+    ("POST", "/api/v1/users"): {"json": {"name": "zed", "role": "viewer"}},
+    ("PATCH", "/api/v1/users/{name}"): {"json": {"role": "admin"}},
+    ("DELETE", "/api/v1/users/{name}"): {},
+    ("POST", "/api/v1/tokens"): {"json": {"user": "viewer"}},
+    ("POST", "/api/v1/restore"): {"content": b"not a backup"},
+    ("POST", "/api/v1/migrate"): {"json": {"to": "/nonexistent/copy.sqlite"}},
+    ("POST", "/api/v1/demo"): {},
 }
 # The least role each change needs.
 NEEDS = {
@@ -114,6 +122,14 @@ NEEDS = {
     ("POST", "/api/v1/imports"): "manager",
     ("POST", "/api/v1/backup"): "admin",
     ("POST", "/api/v1/tokens/{token_id}/revoke"): "admin",
+    ("POST", "/api/v1/items/batch"): "manager",
+    ("POST", "/api/v1/users"): "admin",
+    ("PATCH", "/api/v1/users/{name}"): "admin",
+    ("DELETE", "/api/v1/users/{name}"): "admin",
+    ("POST", "/api/v1/tokens"): "admin",
+    ("POST", "/api/v1/restore"): "admin",
+    ("POST", "/api/v1/migrate"): "admin",
+    ("POST", "/api/v1/demo"): "manager",
 }
 ADMIN_READS = {"/api/v1/users", "/api/v1/tokens"}
 
@@ -125,6 +141,7 @@ def _url(path: str) -> str:
         .replace("{session}", "1")
         .replace("{token_id}", "0123456789ab")
         .replace("{report_type}", "summary")
+        .replace("{name}", "viewer")
     )
 
 
@@ -486,3 +503,31 @@ def test_the_api_on_the_other_backends(tmp_path: Path, backend: str) -> None:
             ("adjust", 4, "manager"),
             ("add", 3, "manager"),
         ]
+
+
+def test_an_admin_manages_users_and_restores_a_backup(tmp_path: Path) -> None:
+    store = tmp_path / "atlas.json"
+    seed(store)
+    with serving(store) as server, server.client("admin") as admin:
+        made = admin.post("/api/v1/users", json={"name": "scan-3", "role": "operator"})
+        assert made.status_code == 201, made.text
+        token = admin.post("/api/v1/tokens", json={"user": "scan-3", "label": "aisle 3"}).json()
+        assert token["token"].startswith("atlas_") and token["user"] == "scan-3"
+        saved = admin.post("/api/v1/backup").json()["path"]
+        scanner = httpx.Client(
+            base_url=server.url, headers={"Authorization": f"Bearer {token['token']}"}
+        )
+        with scanner:
+            assert (
+                scanner.post("/api/v1/items/BOLT-1/pick", json={"quantity": 40}).status_code == 200
+            )
+            assert admin.patch("/api/v1/users/scan-3", json={"role": "viewer"}).status_code == 200
+            is_problem(scanner.post("/api/v1/items/NUT-2/pick", json={"quantity": 1}), 403)
+            assert admin.delete("/api/v1/users/scan-3").json()["revoked"] == 1
+            is_problem(scanner.get("/api/v1/me"), 401)
+        bad = is_problem(admin.post("/api/v1/restore", content=b"not a backup"), 422, "body")
+        assert bad["detail"] == "body: is not a backup made by `atlas backup` (SQLite or JSON)"
+        restored = admin.post("/api/v1/restore", content=Path(saved).read_bytes())
+        assert restored.status_code == 200, restored.text
+        assert admin.get("/api/v1/items/BOLT-1").json()["quantity"] == 40
+        assert token["token"] not in server.log_text()

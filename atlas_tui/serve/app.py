@@ -42,9 +42,11 @@ def create_app(settings: Settings, service: InventoryService, options: Options) 
     app.state.atlas = server
     service.repository.watch_lock(metrics.lock_watcher)
 
+    from atlas_tui.serve.routes_admin import router as admin
     from atlas_tui.serve.routes_items import router as items
     from atlas_tui.serve.routes_more import router as more
 
+    app.include_router(admin)  # first: /items/batch before /items/{sku}
     app.include_router(items)
     app.include_router(more)
     _operations(app)

@@ -11,8 +11,9 @@ from typing import Any
 
 from fastapi import Request
 
-from atlas_tui.api import AtlasAPI, Envelope
+from atlas_tui.api import AtlasAPI, Envelope, failure
 from atlas_tui.config import Settings
+from atlas_tui.domain.errors import AtlasError
 from atlas_tui.serve.observe import Metrics
 from atlas_tui.serve.problems import Problem, from_envelope
 from atlas_tui.services.access import AccessBook, Principal
@@ -70,6 +71,14 @@ def unwrap(envelope: Envelope, key: str, operation: str, request: Request) -> An
     problem = from_envelope(envelope)
     metrics.operations.labels(operation, "refused" if problem.status < 500 else "failed").inc()
     raise problem
+
+
+def allowed(api: AtlasAPI, action: str, request: Request) -> None:
+    """Refuse (403) unless the caller's role may take `action`."""
+    try:
+        api.service.allow(action)
+    except AtlasError as exc:
+        unwrap(failure(exc), "", action, request)
 
 
 def etag(item: Mapping[str, Any]) -> str:

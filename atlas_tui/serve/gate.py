@@ -73,7 +73,8 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.upload_limit if scope["path"].endswith("/imports") else self.limit
+        upload = scope["path"].endswith(("/imports", "/restore"))
+        limit = self.upload_limit if upload else self.limit
         declared = _header(scope, b"content-length")
         too_big = f"the request body must be at most {limit} bytes"
         if declared is not None and declared.isdigit() and int(declared) > limit:
