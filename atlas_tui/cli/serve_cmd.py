@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from atlas_tui.cli.output import EXIT_OK, EXIT_USAGE
-from atlas_tui.config import Settings
 from atlas_tui.text import safe_text
+
+if TYPE_CHECKING:
+    from atlas_tui.config import Settings
 
 Command = Callable[[str, str, Callable[[argparse.ArgumentParser], None]], None]
 

@@ -13,9 +13,9 @@ from atlas_tui.config import Settings
 from atlas_tui.serve import models, problems
 from atlas_tui.serve.context import Options, Server, server_of
 from atlas_tui.serve.gate import BodyLimit, Idempotency, TokenCheck
-from atlas_tui.serve.idempotency import IdempotencyStore
 from atlas_tui.serve.observe import LOGGER, Metrics, RequestLog
 from atlas_tui.services.inventory import InventoryService
+from atlas_tui.storage.requests import open_requests
 
 DESCRIPTION = """\
 The ATLAS inventory over HTTP: the same operations, rules and messages as the app and
@@ -55,11 +55,11 @@ def create_app(settings: Settings, service: InventoryService, options: Options) 
     app.add_exception_handler(HTTPException, problems.on_http)
     app.add_exception_handler(Exception, _internal)
 
-    anchor = settings.storage_path
-    replays = IdempotencyStore(anchor.with_name(anchor.name + ".requests.sqlite"))
+    replays = open_requests(service.repository) if service.repository.backend != "none" else None
     # Starlette wraps each new middleware round the ones before: the request meets them in
     # the reverse order, RequestLog first, Idempotency last.
-    app.add_middleware(Idempotency, store=replays, metrics=metrics)
+    if replays is not None:  # (none where only the routes are wanted: the schema)
+        app.add_middleware(Idempotency, store=replays, metrics=metrics)
     app.add_middleware(TokenCheck, authenticate=server.access.authenticate)
     app.add_middleware(BodyLimit, limit=options.body_limit, upload_limit=options.upload_limit)
     if options.cors_origins:

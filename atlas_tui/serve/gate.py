@@ -9,10 +9,11 @@ from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from atlas_tui.domain.errors import AtlasError
 from atlas_tui.serve import idempotency
-from atlas_tui.serve.idempotency import IdempotencyStore
 from atlas_tui.serve.observe import Metrics
 from atlas_tui.services.access import Principal
+from atlas_tui.storage.requests import RequestLog, Stored
 
 PROBLEM: Final = b"application/problem+json"
 CHANGES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -153,7 +154,7 @@ class Idempotency:
     body gets the first answer (Idempotent-Replayed: true); with another body, 422; while
     the first still runs, or if it was cut short, 409."""
 
-    def __init__(self, app: ASGIApp, store: IdempotencyStore, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, store: RequestLog, metrics: Metrics) -> None:
         self.app, self.store, self.metrics = app, store, metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -173,7 +174,12 @@ class Idempotency:
         body: bytes = state.get("body", b"")
         query = scope.get("query_string", b"").decode("latin-1")
         mark = idempotency.fingerprint(scope["method"], scope["path"], query, body)
-        stored = await run_in_threadpool(self.store.claim, user, key, mark)
+        try:
+            stored = await run_in_threadpool(self.store.claim, user, key, mark)
+        except AtlasError as exc:
+            detail = f"{exc}; nothing was changed" if "nothing" not in str(exc) else str(exc)
+            await problem(send, scope, 503, "Storage unavailable", detail, [(b"retry-after", b"1")])
+            return
         if stored is not None:
             await self._answer_again(stored, mark, scope, send)
             return
@@ -202,9 +208,7 @@ class Idempotency:
         }
         await run_in_threadpool(self.store.finish, user, key, status, bytes(chunks), kept)
 
-    async def _answer_again(
-        self, stored: idempotency.Stored, mark: str, scope: Scope, send: Send
-    ) -> None:
+    async def _answer_again(self, stored: Stored, mark: str, scope: Scope, send: Send) -> None:
         if stored.fingerprint != mark:
             await problem(
                 send,

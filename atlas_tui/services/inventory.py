@@ -54,7 +54,6 @@ from atlas_tui.domain.stock import (
     location_key,
     undo_changes,
 )
-from atlas_tui.services.access import AccessBook
 from atlas_tui.services.locations import LocationBook
 from atlas_tui.services.replay import (
     build_report,
@@ -72,6 +71,7 @@ from atlas_tui.storage.base import InventoryRepository, SessionStore
 
 if TYPE_CHECKING:
     from atlas_tui.formats import ImportTable
+    from atlas_tui.services.access import AccessBook
     from atlas_tui.services.imports import ImportResult
 
 REPORT_TYPES: Final = ("summary", "low", "over", "reorder", "locations", "expiring")
@@ -203,6 +203,8 @@ class InventoryService:
     @property
     def access(self) -> AccessBook:
         """Users and their tokens (changes need the admin role)."""
+        from atlas_tui.services.access import AccessBook  # hashing: only when used
+
         if self.access_store is None:
             raise ValidationError("user", "users are not available for this store")
         return AccessBook(self, self.access_store)
