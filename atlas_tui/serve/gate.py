@@ -127,7 +127,13 @@ class TokenCheck:
             from starlette.concurrency import run_in_threadpool
 
             # A first check costs a scrypt hash: off the event loop.
-            principal = await run_in_threadpool(self.authenticate, token.strip())
+            try:
+                principal = await run_in_threadpool(self.authenticate, token.strip())
+            except AtlasError as exc:  # the users' document cannot be read
+                await problem(
+                    send, scope, 503, "Storage unavailable", str(exc), [(b"retry-after", b"1")]
+                )
+                return
         if principal is None:
             detail = (
                 "token: the token is not valid (unknown, revoked, or its user removed)"
