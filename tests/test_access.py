@@ -112,6 +112,7 @@ async def test_the_app_refuses_what_the_role_may_not_do(stocked: Path) -> None:
     app = AtlasApp(viewer)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await ready(app, pilot)
+        assert app.session.user == "kim (viewer)"  # the status line's user field
         await pilot.press("plus")
         await wait_for(
             pilot,
