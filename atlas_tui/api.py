@@ -82,6 +82,13 @@ class AtlasAPI:
         self._settings: Settings | None = settings
         self._service: InventoryService | None = None
 
+    @classmethod
+    def over(cls, service: InventoryService, settings: Settings) -> AtlasAPI:
+        """The API on a service already open (a server's, acting for one caller)."""
+        api = cls(settings=settings)
+        api._service = service
+        return api
+
     @property
     def settings(self) -> Settings:
         """Where the data lives and the limits (read from the environment on first use)."""
@@ -374,6 +381,7 @@ class AtlasAPI:
         from atlas_tui.services import maintenance
 
         def run(s: InventoryService) -> dict[str, Any]:
+            s.allow("admin")
             target = None if to is None else Path(clean_path("to", to))
             path = maintenance.backup(s.repository, target)
             return {"path": str(path), "backend": s.repository.backend}
@@ -384,21 +392,21 @@ class AtlasAPI:
         """Replace all data with a backup's; the current data is backed up first."""
         from atlas_tui.services import maintenance
 
-        return self._call(
-            "restore",
-            lambda s: maintenance.restore(
-                self.settings, s.repository, Path(clean_path("file", file))
-            ),
-        )
+        def run(s: InventoryService) -> dict[str, Any]:
+            s.allow("admin")
+            return maintenance.restore(self.settings, s.repository, Path(clean_path("file", file)))
+
+        return self._call("restore", run)
 
     def migrate(self, to: str | os.PathLike[str]) -> Envelope:
         """Copy items and full history to a new store (any backend) and check the copy."""
         from atlas_tui.services import maintenance
 
-        return self._call(
-            "migration",
-            lambda s: maintenance.migrate(self.settings, s.repository, clean_path("to", to)),
-        )
+        def run(s: InventoryService) -> dict[str, Any]:
+            s.allow("admin")
+            return maintenance.migrate(self.settings, s.repository, clean_path("to", to))
+
+        return self._call("migration", run)
 
     def export_items(
         self,
@@ -517,6 +525,34 @@ class AtlasAPI:
     def count_session_cancel(self, session_id: int | str) -> Envelope:
         """Close a session without changing stock."""
         return self._call("session", lambda s: s.stocktake.cancel(session_id))
+
+    def users(self) -> Envelope:
+        """Every user, their role and how many live tokens they hold (admin)."""
+        return self._call("users", lambda s: s.access.users())
+
+    def add_user(self, name: str, role: str) -> Envelope:
+        """Add a user with a role: viewer, operator, manager or admin (admin)."""
+        return self._call("user", lambda s: s.access.add_user(name, role))
+
+    def set_role(self, name: str, role: str) -> Envelope:
+        """Give a user another role (admin)."""
+        return self._call("user", lambda s: s.access.set_role(name, role))
+
+    def remove_user(self, name: str) -> Envelope:
+        """Remove a user; their tokens are revoked (admin)."""
+        return self._call("user", lambda s: s.access.remove_user(name))
+
+    def create_token(self, user: str, label: str | None = None) -> Envelope:
+        """A new access token for `user`: "token" holds it, shown this once (admin)."""
+        return self._call("token", lambda s: s.access.create_token(user, label))
+
+    def tokens(self) -> Envelope:
+        """Every token's id, user, label and dates; never the token itself (admin)."""
+        return self._call("tokens", lambda s: s.access.tokens())
+
+    def revoke_token(self, token: str) -> Envelope:
+        """Revoke a token by its id (admin)."""
+        return self._call("token", lambda s: s.access.revoke(token))
 
     def demo(self, items: int = 300, *, seed: int = 7, if_new: bool = False) -> Envelope:
         """Add a realistic demo inventory with history (with if_new, only to an empty store)."""

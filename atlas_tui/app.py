@@ -94,7 +94,9 @@ class AtlasApp(TypeAheadApp[None]):
         self._control_filter = ControlFilter()
         repository = service.repository
         backend = BACKENDS.get(repository.backend, repository.backend)
-        self.session = SessionStatus(f"{repository.label} · {backend}", service.user)
+        # A role below admin is shown beside the name: why some keys are refused.
+        role = "" if service.role == "admin" else f" ({service.role.value})"
+        self.session = SessionStatus(f"{repository.label} · {backend}", service.user + role)
         # Called in whichever thread saves: a message carries it to the app's thread.
         repository.watch_lock(lambda holder: self.post_message(self.LockWait(holder)))
         self._told_unsaved = False

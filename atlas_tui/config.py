@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
 from atlas_tui.dburl import DatabaseURL, is_database_url, parse_database_url
+from atlas_tui.domain.access import Role, parse_role
 from atlas_tui.domain.errors import ConfigError, ValidationError
 from atlas_tui.domain.models import LABEL_MAX_LEN as USER_MAX_LEN
 from atlas_tui.domain.models import clean_path
@@ -159,6 +160,8 @@ class Settings:
     profile: str | None = None
     server: DatabaseURL | None = None
     """A PostgreSQL store; `storage_path` then names it locally (its `anchor`)."""
+    role: Role = Role.ADMIN
+    """What this OS user may do: [access] in the preferences file, lowered by ATLAS_ROLE."""
     preferences: Preferences | None = field(default=None, hash=False, compare=False)
     webhooks: tuple[WebhookRule, ...] = field(default=(), hash=False, compare=False)
     """The preferences' `[[webhooks]]` rules (a profile's replace the file's)."""
@@ -215,6 +218,7 @@ class Settings:
         sources.update((key, source) for key, (_, source) in layered.items() if key[:5] == "keys.")
         scanner = {key[8:]: str(v) for key, (v, _) in layered.items() if key[:8] == "scanner."}
         sources.update((k, source) for k, (_, source) in layered.items() if k[:8] == "scanner.")
+        role = _local_role(layered, env, sources)
         for key, name in _ENV_ONLY.items():
             sources[key] = "env" if env.get(name, "").strip() else "default"
         for key in ("user", "media_dir", "theme", "default_sort"):
@@ -234,6 +238,7 @@ class Settings:
             scanner=ScannerSettings(**scanner),
             profile=profile,
             server=server,
+            role=role,
             preferences=prefs,
             webhooks=() if webhooks is None else cast("tuple[WebhookRule, ...]", webhooks[0]),
             sources=sources,
@@ -269,6 +274,56 @@ def _sort(value: object) -> tuple[str, bool]:
     assert isinstance(value, tuple)
     column, reverse = value
     return str(column), bool(reverse)
+
+
+def _os_user() -> str:
+    """Who runs this process by its uid (not $USER, which anyone may set)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (ImportError, KeyError, OSError):
+        return os.environ.get("USERNAME", "")
+
+
+def _os_groups() -> set[str]:
+    try:
+        import grp
+    except ImportError:  # no groups on Windows
+        return set()
+    names = set()
+    for gid in {os.getgid(), *os.getgroups()}:
+        try:
+            names.add(grp.getgrgid(gid).gr_name)
+        except KeyError:  # a gid without a name
+            continue
+    return names
+
+
+def _local_role(
+    layered: Mapping[str, tuple[object, str]], env: Mapping[str, str], sources: dict[str, str]
+) -> Role:
+    """The role of whoever runs this process: admin unless [access] names roles; then the
+    best of their user's and groups' roles, else its default (viewer). ATLAS_ROLE may only
+    lower it: a browser visitor's app runs with the visitor's role."""
+    rules = {key[7:]: str(value) for key, (value, _) in layered.items() if key[:7] == "access."}
+    role = Role.ADMIN
+    if rules:
+        sources["role"] = "file"
+        me = f"users.{_os_user()}"
+        found = [rules[me]] if me in rules else []
+        found += [rules[f"groups.{name}"] for name in _os_groups() if f"groups.{name}" in rules]
+        found = found or [rules.get("default", Role.VIEWER.value)]
+        role = max((Role(name) for name in found), key=lambda r: r.rank)
+    if wanted := env.get("ATLAS_ROLE", "").strip():
+        try:
+            lowered = parse_role(wanted, "ATLAS_ROLE")
+        except ValidationError as error:
+            raise ConfigError(str(error)) from None
+        if lowered.rank < role.rank:
+            role, sources["role"] = lowered, "env"
+    sources.setdefault("role", "default")
+    return role
 
 
 def _store(

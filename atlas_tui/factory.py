@@ -11,7 +11,7 @@ from atlas_tui.config import Settings
 from atlas_tui.domain.errors import AtlasError
 from atlas_tui.domain.models import utc_now
 from atlas_tui.services.inventory import InventoryService
-from atlas_tui.storage import open_repository, open_sessions
+from atlas_tui.storage import open_document, open_repository, open_sessions
 
 
 def make_service(
@@ -31,10 +31,15 @@ def make_service(
     with contextlib.suppress(AtlasError):
         repository.upgrade()
     sessions = open_sessions(repository, settings.lock_timeout)
+    access = open_document(
+        repository, "access", settings.lock_timeout, what="users and tokens file", key="users"
+    )
     return InventoryService(
         repository,
         max_items=settings.max_items,
         user=settings.user,
         sessions=sessions,
         clock=clock,
+        role=settings.role,
+        access_store=access,
     )

@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from atlas_tui.domain.errors import ConfigError
+from atlas_tui.domain.access import parse_role
+from atlas_tui.domain.errors import ConfigError, ValidationError
 from atlas_tui.domain.models import ITEM_FIELDS, LABEL_MAX_LEN
 
 if TYPE_CHECKING:  # webhook_rules is imported only by a file that has rules
@@ -25,7 +26,7 @@ SORT_COLUMNS = (*ITEM_FIELDS[:7], "status")
 SCANNER_KEYS = ("prefix", "suffix", "command_prefix", "command_suffix")
 SCANNER_MAX_LEN = 16
 _KEYS = frozenset(
-    {"store", "user", "media_dir", "theme", "default_sort", "keys", "scanner", "webhooks"}
+    {"store", "user", "media_dir", "theme", "default_sort", "keys", "scanner", "access", "webhooks"}
 )
 # `[a.b]`, `[[a.b]]` and `key = ...` / `a.b = ...` lines: where a key is, for messages.
 # Patterns, not compiled: only a message needs them (re caches them then).
@@ -259,6 +260,8 @@ class _Reader:
                 found.update(self._keys(key, value))
             elif name == "scanner":
                 found.update(self._scanner(key, value))
+            elif name == "access":
+                found.update(self._access(key, value))
             elif name == "webhooks":
                 found[name] = self._webhooks(key, value)
             elif name == "default_sort":
@@ -336,6 +339,26 @@ class _Reader:
                 self.fail((*key, binding), 'must name at least one key, e.g. "plus,k"')
             found[f"keys.{binding}"] = text
         return found
+
+    def _access(self, key: tuple[str, ...], value: object) -> dict[str, object]:
+        """[access]: default = ROLE, users = {NAME = ROLE}, groups = {GROUP = ROLE}."""
+        found: dict[str, object] = {}
+        for name, entry in self._table(key, value).items():
+            if name == "default":
+                found["access.default"] = self._role((*key, name), entry)
+            elif name in ("users", "groups"):
+                for who, role in self._table((*key, name), entry).items():
+                    found[f"access.{name}.{who}"] = self._role((*key, name, who), role)
+            else:
+                self.warn((*key, name))
+        return found
+
+    def _role(self, key: tuple[str, ...], value: object) -> str:
+        try:
+            return parse_role(self.text(key, value, 20)).value
+        except ValidationError as error:
+            self.fail(key, error.problem)
+            raise
 
     def _scanner(self, key: tuple[str, ...], value: object) -> dict[str, object]:
         found: dict[str, object] = {}

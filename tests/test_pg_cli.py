@@ -251,7 +251,17 @@ def test_processes_creating_a_new_schema_at_once_create_it_once(store: PgStore) 
     results = [(p.wait(timeout=60), *p.communicate()) for p in processes]
     assert all(code == 0 for code, _, _ in results), results
     assert sorted(skus(store)) == ["S-0", "S-1", "S-2", "S-3"]
-    assert sql_rows(store, "SELECT version FROM {s}.schema_version") == [(1,)]
+    assert sql_rows(store, "SELECT version FROM {s}.schema_version ORDER BY 1") == [(1,), (2,)]
+
+
+def test_a_store_of_the_first_schema_is_brought_up_to_date(store: PgStore) -> None:
+    assert atlas(store, "add", "--sku", "A", "--name", "a").code == 0
+    with psycopg.connect(store.server, autocommit=True) as conn:  # as the first ATLAS left it
+        conn.execute(f"DROP TABLE {store.schema}.requests".encode())
+        conn.execute(f"DELETE FROM {store.schema}.schema_version WHERE version = 2".encode())
+    assert atlas(store, "adjust", "--sku", "A", "--delta", "1").code == 0
+    assert sql_rows(store, "SELECT version FROM {s}.schema_version ORDER BY 1") == [(1,), (2,)]
+    assert sql_rows(store, "SELECT count(*) FROM {s}.requests") == [(0,)]
 
 
 def test_a_schema_of_a_newer_atlas_is_refused_and_left_untouched(
@@ -275,7 +285,8 @@ def test_a_schema_of_a_newer_atlas_is_refused_and_left_untouched(
         assert "written by a newer ATLAS (schema version 99" in line
         assert "upgrade ATLAS" in line
     assert store.read_bytes() == before
-    assert sql_rows(store, "SELECT version FROM {s}.schema_version ORDER BY 1") == [(1,), (99,)]
+    versions = sql_rows(store, "SELECT version FROM {s}.schema_version ORDER BY 1")
+    assert versions == [(1,), (2,), (99,)]
 
 
 def test_a_schema_holding_other_tables_is_refused(store: PgStore, tmp_path: Path) -> None:

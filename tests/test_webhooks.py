@@ -359,6 +359,17 @@ def test_a_ping_to_a_dead_receiver_fails_and_is_logged(config_file: Path, tmp_pa
     assert logged[0]["error"] and SECRET not in json.dumps(logged)
 
 
+def test_only_an_admin_runs_or_tests_webhooks(config_file: Path, tmp_path: Path) -> None:
+    db = tmp_path / "data" / "atlas.json"
+    config_file.write_text(
+        '[access]\ndefault = "operator"\n[[webhooks]]\non = ["movement"]\ncommand = "cat"\n'
+    )
+    for action in ("run", "test"):
+        done = run_atlas("webhooks", action, db=db)
+        assert done.code == 1 and "may not run or test webhooks (needs admin)" in done.err
+    assert run_atlas("webhooks", "log", db=db).code == 0
+
+
 def test_signatures_verify_only_for_the_same_secret_body_and_recent_time() -> None:
     body = b'{"id":"evt_1","type":"ping"}'
     header = signature_header(SECRET, body, timestamp=1_800_000_000)

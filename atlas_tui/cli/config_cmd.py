@@ -18,6 +18,7 @@ ORIGINS = {
     ("store", "flag"): "--db",
     ("store", "env"): "ATLAS_STORAGE_PATH",
     ("user", "env"): "ATLAS_USER",
+    ("role", "env"): "ATLAS_ROLE",
     ("media_dir", "flag"): "--media-dir",
     ("media_dir", "env"): "ATLAS_MEDIA_DIR",
     ("max_items", "env"): "ATLAS_MAX_ITEMS",
@@ -65,6 +66,7 @@ def effective(settings: Settings) -> dict[str, dict[str, Any]]:
     values: dict[str, object] = {
         "store": settings.store,
         "user": settings.user,
+        "role": settings.role.value,
         "media_dir": settings.media_dir,
         "theme": settings.theme,
         "default_sort": settings.default_sort,

@@ -343,11 +343,16 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_stock_commands(command, common)
     add_workflow_commands(command, common)
+    from atlas_tui.cli.access_cmd import add_access_commands
     from atlas_tui.cli.config_cmd import add_config_command
     from atlas_tui.cli.labels import add_labels_command
     from atlas_tui.cli.undo import add_undo_command
     from atlas_tui.cli.webhooks_cmd import add_webhooks_command
 
+    add_access_commands(command, common)
+    from atlas_tui.cli.serve_cmd import add_serve_command
+
+    add_serve_command(command)
     add_config_command(command, common)
     add_labels_command(command)
     add_undo_command(command)
@@ -387,6 +392,11 @@ def _run(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int:
     from atlas_tui.cli.workflows import run_workflow
 
     done = run_workflow(args, api, out)
+    if done is not None:
+        return done
+    from atlas_tui.cli.access_cmd import run_access
+
+    done = run_access(args, api, out)
     if done is not None:
         return done
     from atlas_tui.cli.undo import run_undo
@@ -826,6 +836,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run_app(api)
         if args.command == "config":
             return _config_show(args, api, out)
+        if args.command == "serve":
+            from atlas_tui.cli.serve_cmd import run_serve
+
+            return run_serve(args, settings)
         return _run(args, api, out)
     except KeyboardInterrupt:
         return 130

@@ -67,6 +67,8 @@ def run_webhooks(args: argparse.Namespace, api: AtlasAPI, out: Output) -> int | 
         settings = api.settings
         if args.webhooks_action == "log":
             return _log(args, settings, out)
+        # Sending the store's changes out is the administrator's to start (or `atlas serve`).
+        api.service.allow("webhooks")
         if args.webhooks_action == "test":
             return _test(settings, out)
         return _run(settings, out)

@@ -114,6 +114,7 @@ def move(
     service: InventoryService, skus: Iterable[str], location: object, reason: str | None = None
 ) -> StepResult:
     """All stock and the home of each item to `location`; items already there are skipped."""
+    service.allow("stock")
     target = clean_location(location)
     key = location_key(target)
 
@@ -138,6 +139,7 @@ def update(
 ) -> StepResult:
     """Set the category, minimum and/or maximum of each item (None: left as it is). Each
     item's pair of limits is checked together, the new value against the one it keeps."""
+    service.allow("items")
     given: dict[str, Any] = {}
     if category is not None:
         given["category"] = category
@@ -169,6 +171,7 @@ def transfer(
 ) -> StepResult:
     """From `source` to `target`, `quantity` of each item holding stock at `source` (None:
     all it holds there). Items with none there are skipped; one holding less is refused."""
+    service.allow("stock")
     origin = clean_location(source, "from")
     destination = clean_location(target, "to")
     count = None if quantity is None else clean_int("quantity", quantity, minimum=1)
@@ -195,6 +198,7 @@ def count(
 ) -> StepResult:
     """Set each item's home line to the counted figure (sku -> quantity); a figure that
     matches is recorded too (a count that confirms the stock)."""
+    service.allow("stock")
     figures = {sku_key(sku): counts[sku] for sku in _skus(counts)}
 
     def one(item: InventoryItem) -> InventoryItem:
@@ -205,5 +209,6 @@ def count(
 
 def delete(service: InventoryService, skus: Iterable[str], reason: str | None = None) -> StepResult:
     """Remove each item (their history stays)."""
+    service.allow("items")
     return _each(service, skus, lambda item: service.delete(item.sku, reason),
                  "nothing to delete", "deleted {}".format, "", reason)  # fmt: skip

@@ -10,6 +10,8 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
+from atlas_tui.domain import access
+from atlas_tui.domain.access import Role
 from atlas_tui.domain.errors import (
     AtlasError,
     BulkError,
@@ -69,6 +71,7 @@ from atlas_tui.storage.base import InventoryRepository, SessionStore
 
 if TYPE_CHECKING:
     from atlas_tui.formats import ImportTable
+    from atlas_tui.services.access import AccessBook
     from atlas_tui.services.imports import ImportResult
 
 REPORT_TYPES: Final = ("summary", "low", "over", "reorder", "locations", "expiring")
@@ -112,11 +115,16 @@ class InventoryService:
         user: str | None = None,
         clock: Callable[[], datetime] = utc_now,
         sessions: SessionStore | None = None,
+        role: Role = Role.ADMIN,
+        access_store: SessionStore | None = None,
     ) -> None:
         self.repository = repository
         self.sessions = sessions
+        self.access_store = access_store
         self.max_items = max_items
         self.user = user or login_name()
+        # What this user may do (access.ACTIONS); admin where no access rules apply.
+        self.role = role
         self._clock = clock
         # Movements this service committed, newest last (`last_change`; scan mode's undo).
         self._done: list[Movement] = []
@@ -175,6 +183,32 @@ class InventoryService:
         """The service's clock (UTC)."""
         return self._clock()
 
+    def allow(self, action: str) -> None:
+        """Raise ForbiddenError unless this user's role may take `action` (access.ACTIONS)."""
+        access.check(self.user, self.role, action)
+
+    def acting_as(self, user: str, role: Role) -> InventoryService:
+        """A service on the same store for another user (a server's caller): its changes
+        are recorded under `user` and checked against `role`."""
+        return InventoryService(
+            self.repository,
+            max_items=self.max_items,
+            user=user,
+            clock=self._clock,
+            sessions=self.sessions,
+            role=role,
+            access_store=self.access_store,
+        )
+
+    @property
+    def access(self) -> AccessBook:
+        """Users and their tokens (changes need the admin role)."""
+        from atlas_tui.services.access import AccessBook  # hashing: only when used
+
+        if self.access_store is None:
+            raise ValidationError("user", "users are not available for this store")
+        return AccessBook(self, self.access_store)
+
     @property
     def stocktake(self) -> Stocktake:
         """Count sessions of this store."""
@@ -214,6 +248,7 @@ class InventoryService:
         now: datetime,
         details: dict[str, Any] | None = None,
     ) -> Movement:
+        self.allow(access.KIND_ACTIONS[kind])
         movement = Movement(
             sku=item.sku,
             kind=kind,
@@ -421,6 +456,7 @@ class InventoryService:
         single: bool = False,
     ) -> list[InventoryItem]:
         """Create several items in one transaction: all of them, or none and every problem."""
+        self.allow("items")
         if isinstance(rows, Mapping | str | bytes) or not isinstance(rows, Sequence):
             raise ValidationError("items", "must be a list of item records")
         now = self._clock()
@@ -467,6 +503,7 @@ class InventoryService:
         changes, else `update`), or none when `strict` and a row is refused, or when
         `dry_run`. An import ends what `undo_last` can take back.
         """
+        self.allow("import")
         from atlas_tui.formats.reader import no_cyclic_gc
 
         why = clean_text("reason", reason, REASON_MAX_LEN) or f"import of {source}"
@@ -577,6 +614,7 @@ class InventoryService:
         """Add or remove stock at a location (the home unless given); a result below zero
         is refused, never clamped, and a removal the home cannot cover names where the
         stock is rather than taking it from elsewhere."""
+        self.allow("stock")
         change = clean_int("delta", delta, minimum=None)
         if change == 0:
             raise ValidationError("delta", "a change of 0 changes nothing; give e.g. 5 or -5")
@@ -611,6 +649,7 @@ class InventoryService:
     ) -> InventoryItem:
         """Stock arriving: into the location given (the home unless given), of a lot with an
         expiry date when given."""
+        self.allow("stock")
         count = clean_int("quantity", quantity, minimum=1)
         where = None if location is None else clean_location(location)
         batch, until = clean_lot(lot), clean_expiry(expiry)
@@ -632,6 +671,7 @@ class InventoryService:
     ) -> InventoryItem:
         """Stock leaving for use: from the location given or else earliest expiry first,
         then the home, then the fullest line. The movement lists the lines taken from."""
+        self.allow("stock")
         count = clean_int("quantity", quantity, minimum=1)
         where = None if location is None else clean_location(location)
         batch = None if lot is None else clean_lot(lot) or None
@@ -656,6 +696,7 @@ class InventoryService:
     ) -> InventoryItem:
         """Move part of an item's stock from one location to another (lots and expiry dates
         travel with it); the total on hand does not change."""
+        self.allow("stock")
         count = clean_int("quantity", quantity, minimum=1)
         origin = clean_location(source, "from")
         destination = clean_location(target, "to")
@@ -684,6 +725,7 @@ class InventoryService:
     ) -> InventoryItem:
         """Set a line's quantity to a counted figure: the line at `location` (and `lot`),
         or the item's only line (`details` are kept on the movement)."""
+        self.allow("stock")
         counted = clean_int("quantity", quantity)
         where = None if location is None else clean_location(location)
         # A count names one line: lot "" is the line without a lot (None: any, if only one).
@@ -728,6 +770,7 @@ class InventoryService:
 
     def move(self, sku: object, location: object, reason: str | None = None) -> InventoryItem:
         """Put all of the item's stock, and its home, at another location."""
+        self.allow("stock")
         target = clean_text("location", location, LABEL_MAX_LEN, required=True)
         target = clean_location(target)
         return self._relocate(sku, target, reason)
@@ -751,6 +794,7 @@ class InventoryService:
 
     def update(self, sku: object, reason: str | None = None, **fields: Any) -> InventoryItem:
         """Change name, category, min/max stock or attributes (a merge patch)."""
+        self.allow("items")
         unknown = sorted(set(fields) - set(UPDATABLE))
         if unknown:
             raise ValidationError(
@@ -795,6 +839,7 @@ class InventoryService:
 
     def delete(self, sku: object, reason: str | None = None) -> InventoryItem:
         """Remove the item; its history stays."""
+        self.allow("items")
         with self._transaction():
             item = self._require(clean_sku(sku))
             now = self._clock()
@@ -821,6 +866,7 @@ class InventoryService:
         ValidationError "nothing of yours to undo", or why it may not be (another user's
         later change of the same stock line, field or home; see services/undo.py).
         """
+        self.allow("stock")
         return plan_undo(self.repository, self.user, self._clock())
 
     def undo(self, plan: UndoPlan) -> InventoryItem:
@@ -832,6 +878,7 @@ class InventoryService:
         latest change, or someone changed the item meanwhile, nothing is done. Returns the
         item (a bulk step's first) as it is afterwards (for an undone add, as removed).
         """
+        self.allow("stock")
         with self._transaction():
             fresh = self.undo_plan()
             if fresh.ids != plan.ids:
@@ -853,6 +900,7 @@ class InventoryService:
     def take_back(self, last: Movement) -> InventoryItem:
         """Take back one movement this service committed, unchecked (scan mode's per-scan
         undo checks that it is its own latest); it then leaves `last_change`."""
+        self.allow("stock")
         with self._transaction():
             result = self._take_back(last)
         ids = [m.id for m in self._done]

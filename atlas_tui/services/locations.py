@@ -38,6 +38,7 @@ class Keeper(Protocol):
 
     repository: InventoryRepository
 
+    def allow(self, action: str) -> None: ...
     def batch(self) -> AbstractContextManager[None]: ...
     def now(self) -> datetime: ...
     def record(
@@ -154,6 +155,7 @@ class LocationBook:
     def create(self, code: object, name: object = "", parent: object = "") -> dict[str, Any]:
         """Record a location (empty until stock is put there); a missing parent is recorded
         too. A code already recorded is refused."""
+        self._keeper.allow("locations")
         wanted = clean_location(code)
         title = clean_text("name", name, LOCATION_NAME_MAX_LEN)
         above = clean_location(parent, "parent", required=False)
@@ -183,6 +185,7 @@ class LocationBook:
 
     def edit(self, code: object, *, name: object = None, parent: object = None) -> dict[str, Any]:
         """Change a location's name or parent."""
+        self._keeper.allow("locations")
         wanted = clean_location(code)
         with self._keeper.batch():
             known = self._known()
@@ -214,6 +217,7 @@ class LocationBook:
     def retire(self, code: object, reason: str | None = None) -> dict[str, Any]:
         """Mark a location as no longer used: it takes no more stock. Refused while it holds
         stock."""
+        self._keeper.allow("locations")
         wanted = clean_location(code)
         clean_text("reason", reason, REASON_MAX_LEN)
         with self._keeper.batch():
@@ -245,6 +249,7 @@ class LocationBook:
     def rename(self, code: object, new_code: object, reason: str | None = None) -> dict[str, Any]:
         """Give a location a new code: every stock line and home at it follows, each item's
         change recorded (kind update). Refused when the new code is taken."""
+        self._keeper.allow("locations")
         old = clean_location(code)
         new = clean_location(new_code, "to")
         why = clean_text("reason", reason, REASON_MAX_LEN) or f"location {old} renamed {new}"

@@ -42,6 +42,7 @@ class Ledger(Protocol):
 
     user: str
 
+    def allow(self, action: str) -> None: ...
     def version(self) -> Hashable: ...
     def now(self) -> datetime: ...
     def list_items(
@@ -238,6 +239,7 @@ class Stocktake:
     ) -> dict[str, Any]:
         """Open a session over the stock lines at `location` (every item's lines there, and
         items whose home it is) and/or of the items in `category` (else every line)."""
+        self._service.allow("count")
         where = clean_text("location", location, LABEL_MAX_LEN) or None
         group = clean_text("category", category, LABEL_MAX_LEN) or None
         why = clean_text("reason", reason, REASON_MAX_LEN) or None
@@ -301,6 +303,7 @@ class Stocktake:
         Returns {"sku", "name", "location", "lot", "counted", "expected", "session"}, with
         "note": "not expected here" for a line the session did not list.
         """
+        self._service.allow("count")
         number = _session_id(session_id)
         amount = clean_int("quantity", quantity, minimum=None if add else 0)
         where = None if location is None else clean_location(location)
@@ -360,6 +363,7 @@ class Stocktake:
         self, session_id: object, code: object, *, location: object = None, lot: object = None
     ) -> dict[str, Any]:
         """Drop a line's count, making it uncounted again (or gone, if not expected)."""
+        self._service.allow("count")
         number = _session_id(session_id)
         where = None if location is None else clean_location(location)
         batch = None if lot is None else clean_lot(lot)
@@ -376,6 +380,7 @@ class Stocktake:
 
     def cancel(self, session_id: object) -> dict[str, Any]:
         """Close the session without changing any stock."""
+        self._service.allow("count")
         number = _session_id(session_id)
         now = format_timestamp(self._service.now())
 
@@ -393,6 +398,7 @@ class Stocktake:
         "expected", "counted", "before", "after", "difference"}], where before and after
         are the line's quantities. Lines whose count matched are left alone.
         """
+        self._service.allow("apply")
         number = _session_id(session_id)
         now = format_timestamp(self._service.now())
 

@@ -21,6 +21,7 @@ __all__ = [
     "InventoryRepository",
     "SQLiteRepository",
     "TinyDBRepository",
+    "open_document",
     "open_repository",
     "open_sessions",
     "store_name",
@@ -87,6 +88,33 @@ def open_sessions(repository: InventoryRepository, lock_timeout: float) -> Sessi
     from atlas_tui.storage.sessions import SessionFile, sessions_path
 
     return SessionFile(sessions_path(repository.path), lock_timeout=lock_timeout)
+
+
+def open_document(
+    repository: InventoryRepository,
+    name: str,
+    lock_timeout: float,
+    *,
+    what: str,
+    key: str,
+) -> SessionStore:
+    """A small document of the store's besides items and history (users and tokens): in
+    the database for a server store, else in `<data file>.<name>.json` beside it. It is
+    `{key: {}}` until first changed."""
+
+    def empty() -> dict[str, Any]:
+        return {key: {}}
+
+    if repository.backend == "postgresql":
+        from atlas_tui.storage.pg.documents import SessionDocument
+        from atlas_tui.storage.pg.repo import PostgresRepository
+
+        assert isinstance(repository, PostgresRepository)
+        return SessionDocument(repository, name, what=what, empty=empty, key=key)
+    from atlas_tui.storage.sessions import SessionFile
+
+    path = repository.path.with_name(f"{repository.path.name}.{name}.json")
+    return SessionFile(path, lock_timeout=lock_timeout, what=what, empty=empty, key=key)
 
 
 def store_name(repository: InventoryRepository) -> str:

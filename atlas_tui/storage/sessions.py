@@ -29,21 +29,31 @@ class SessionFile:
     tallies add up, and the atomic replace means a crash leaves the old or new file.
     """
 
-    def __init__(self, path: Path, *, lock_timeout: float = 10.0) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        lock_timeout: float = 10.0,
+        what: str = "count sessions file",
+        empty: Callable[[], dict[str, Any]] | None = None,
+        key: str = "sessions",
+    ) -> None:
         self.path = path
+        self._what, self._key = what, key
+        self._empty = empty or (lambda: {"next_id": 1, "sessions": {}})
         # New files here take the data file's mode and group, like the data's own files.
-        name = path.name.removesuffix(_SUFFIX)
+        name = path.name.removesuffix(_SUFFIX).removesuffix(f".{key}.json")
         self._data = path.with_name(name) if name != path.name else None
         self._lock = FileLock(path.with_name(path.name + ".lock"), lock_timeout, like=self._data)
 
     def read(self) -> dict[str, Any]:
         """The stored document ({"next_id": n, "sessions": {...}}), empty when none yet."""
         try:
-            fd = open_regular(self.path, os.O_RDONLY, "count sessions file", advice=_ADVICE)
+            fd = open_regular(self.path, os.O_RDONLY, self._what, advice=_ADVICE)
             with open(fd, "rb") as handle:
                 raw = handle.read()
         except FileNotFoundError:
-            return {"next_id": 1, "sessions": {}}
+            return self._empty()
         except OSError as exc:
             raise StorageError(f"cannot read {self.path}: {exc.strerror or exc}") from None
         import orjson  # not on the way of commands that never count
@@ -52,10 +62,10 @@ class SessionFile:
             data = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise StorageError(
-                f"count sessions file {self.path} is damaged ({exc}); move it aside to start over"
+                f"{self._what} {self.path} is damaged ({exc}); move it aside to start over"
             ) from None
-        if not isinstance(data, dict) or not isinstance(data.get("sessions"), dict):
-            raise StorageError(f"count sessions file {self.path} is not ATLAS's; move it aside")
+        if not isinstance(data, dict) or not isinstance(data.get(self._key), dict):
+            raise StorageError(f"{self._what} {self.path} is not ATLAS's; move it aside")
         return data
 
     def version(self) -> Hashable:

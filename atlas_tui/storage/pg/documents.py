@@ -18,17 +18,38 @@ NAME = "count_sessions"
 class SessionDocument:
     """The SessionStore of a PostgreSQL store: every host's operators share its sessions."""
 
-    def __init__(self, repository: PostgresRepository) -> None:
+    def __init__(
+        self,
+        repository: PostgresRepository,
+        name: str = NAME,
+        *,
+        what: str = "count sessions",
+        empty: Callable[[], dict[str, Any]] | None = None,
+        key: str = "sessions",
+    ) -> None:
         self._repository = repository
+        self._name, self._what, self._key = name, what, key
+        self._empty = empty or (lambda: {"next_id": 1, "sessions": {}})
+
+    def _document(self, text: object) -> dict[str, Any]:
+        try:
+            data = orjson.loads(text) if isinstance(text, str) else None
+        except orjson.JSONDecodeError:
+            data = None
+        if not isinstance(data, dict) or not isinstance(data.get(self._key), dict):
+            raise StorageError(f"the {self._what} in the store are not ATLAS's")
+        return data
 
     def read(self) -> dict[str, Any]:
         rows = self._repository.read_rows(
-            "SELECT data::text FROM documents WHERE name = %s", (NAME,)
+            "SELECT data::text FROM documents WHERE name = %s", (self._name,)
         )
-        return _document(rows[0][0]) if rows else {"next_id": 1, "sessions": {}}
+        return self._document(rows[0][0]) if rows else self._empty()
 
     def version(self) -> Hashable:
-        rows = self._repository.read_rows("SELECT version FROM documents WHERE name = %s", (NAME,))
+        rows = self._repository.read_rows(
+            "SELECT version FROM documents WHERE name = %s", (self._name,)
+        )
         return int(rows[0][0]) if rows else None
 
     def change(self, edit: Callable[[dict[str, Any]], T]) -> T:
@@ -47,16 +68,17 @@ class SessionDocument:
                     conn.execute(
                         "INSERT INTO documents (name, data, version) VALUES (%s, %s, 0) "
                         "ON CONFLICT (name) DO NOTHING",
-                        (NAME, '{"next_id": 1, "sessions": {}}'),
+                        (self._name, orjson.dumps(self._empty()).decode()),
                     )
                     row = conn.execute(
-                        "SELECT data::text FROM documents WHERE name = %s FOR UPDATE", (NAME,)
+                        "SELECT data::text FROM documents WHERE name = %s FOR UPDATE",
+                        (self._name,),
                     ).fetchone()
-                    data = _document(row[0] if row else None)
+                    data = self._document(row[0] if row else None)
                     result = edit(data)
                     conn.execute(
                         "UPDATE documents SET data = %s, version = version + 1 WHERE name = %s",
-                        (orjson.dumps(data).decode(), NAME),
+                        (orjson.dumps(data).decode(), self._name),
                     )
                     committing = True
             except psycopg.Error as exc:
@@ -67,13 +89,3 @@ class SessionDocument:
                     return result
                 raise self._repository.failed(exc, "write") from None
         return result
-
-
-def _document(text: object) -> dict[str, Any]:
-    try:
-        data = orjson.loads(text) if isinstance(text, str) else None
-    except orjson.JSONDecodeError:
-        data = None
-    if not isinstance(data, dict) or not isinstance(data.get("sessions"), dict):
-        raise StorageError("the count sessions in the store are not ATLAS's")
-    return data

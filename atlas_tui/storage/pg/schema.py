@@ -87,6 +87,19 @@ MIGRATIONS: tuple[str, ...] = (
         version bigint NOT NULL
     );
     """,
+    """
+    -- Requests `atlas serve` answered, by user and Idempotency-Key (kept a day).
+    CREATE TABLE requests (
+        username text NOT NULL,
+        key text NOT NULL,
+        fingerprint text NOT NULL,
+        status integer,
+        body bytea,
+        headers text,
+        at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (username, key)
+    );
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
