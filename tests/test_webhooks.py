@@ -21,6 +21,10 @@ from typing import Any
 import pytest
 from support import Result, run_atlas
 
+from atlas_tui.config import Settings
+from atlas_tui.domain.errors import ConfigError
+from atlas_tui.factory import make_service
+from atlas_tui.services.webhooks import Dispatcher
 from atlas_tui.services.webhooks.signing import sign, signature_header, verify
 
 ALL_BACKENDS = True
@@ -357,6 +361,35 @@ def test_a_ping_to_a_dead_receiver_fails_and_is_logged(config_file: Path, tmp_pa
     logged = json.loads(run_atlas("webhooks", "log", "--json", db=db).out)["deliveries"]
     assert [(row["type"], row["ok"]) for row in logged] == [("ping", False)]
     assert logged[0]["error"] and SECRET not in json.dumps(logged)
+
+
+def test_the_dispatcher_class_a_server_runs_starts_reports_and_stops(
+    config_file: Path, receivers: Callable[..., Receiver], tmp_path: Path
+) -> None:
+    db = tmp_path / "data" / "atlas.sqlite"
+    receiver = receivers()
+    config_file.write_text(
+        f'[[webhooks]]\non = ["movement"]\nurl = "{receiver.url}"\nsecret_env = "HOOK_KEY"\n'
+    )
+    service = make_service(db)
+    service.add("A-1", "Anvil", quantity=3)
+    settings = Settings.from_env(storage_path=db)
+    with pytest.raises(ConfigError, match=r"line 4: webhooks\[1\]\.secret_env: the variable"):
+        Dispatcher(settings, env={})
+    told: list[tuple[str, bool]] = []
+    dispatcher = Dispatcher(
+        settings, env={"HOOK_KEY": SECRET}, on_attempt=lambda *a: told.append(a)
+    )
+    dispatcher.start()
+    try:
+        service.adjust("A-1", -1)
+        wait_until(lambda: len(receiver.events()) == 1, "the adjust's event")
+    finally:
+        assert dispatcher.stop()
+    assert told == [("movement", True)]
+    assert dispatcher.stats == {"attempts": 1, "delivered": 1, "failed": 0}
+    headers, body = receiver.requests[0]
+    assert verify(SECRET, headers["X-Atlas-Signature"], body)
 
 
 def test_only_an_admin_runs_or_tests_webhooks(config_file: Path, tmp_path: Path) -> None:

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -42,8 +42,9 @@ class Dispatcher:
     settings' store, from daemon threads, between `start()` and `stop()`.
 
     Secrets named by `secret_env` are read from `env` when it is made: a ConfigError names
-    the rule's line when one is unset. `stats` counts deliveries, `problem` tells why the
-    store cannot be read just now (None when it can).
+    the rule's line when one is unset. `stats` counts deliveries, `on_attempt(event type,
+    ok)` is told of each attempt (metrics), `problem` tells why the store cannot be read
+    just now (None when it can).
     """
 
     def __init__(
@@ -53,6 +54,7 @@ class Dispatcher:
         *,
         env: Mapping[str, str] | None = None,
         poll: float = POLL,
+        on_attempt: Callable[[str, bool], None] | None = None,
     ) -> None:
         self.settings = settings
         self.rules = tuple(settings.webhooks if rules is None else rules)
@@ -69,6 +71,7 @@ class Dispatcher:
         self.problem: str | None = None
         self.stats = {"attempts": 0, "delivered": 0, "failed": 0}
         self._poll = poll
+        self._on_attempt = on_attempt
         self._stopping = threading.Event()
         self._wakes: list[threading.Event] = []
         self._threads: list[threading.Thread] = []
@@ -282,6 +285,8 @@ class Dispatcher:
         self._counted("attempts")
         if outcome.ok:
             self._counted("delivered")
+        if self._on_attempt is not None:
+            self._on_attempt(event.type, outcome.ok)
         log = self._log
         if log is not None:
             log.add_attempt(**_logged(rule, event, delivery, number, outcome))
