@@ -531,3 +531,42 @@ def test_an_admin_manages_users_and_restores_a_backup(tmp_path: Path) -> None:
         assert restored.status_code == 200, restored.text
         assert admin.get("/api/v1/items/BOLT-1").json()["quantity"] == 40
         assert token["token"] not in server.log_text()
+
+
+def test_the_server_delivers_webhooks_without_holding_up_changes(
+    tmp_path: Path, config_file: Path
+) -> None:
+    """A receiver that hangs on its first event: the API's changes go on, and the events
+    come, signed, once it answers; the metrics count the deliveries."""
+    from test_webhooks import SECRET, Receiver, wait_until
+
+    from atlas_tui.services.webhooks import verify
+
+    receiver = Receiver(hold=True)
+    config_file.write_text(
+        f'[[webhooks]]\non = ["movement", "low_stock"]\nurl = "{receiver.url}"\n'
+        f'secret = "{SECRET}"\nbackoff = 0.05\n'
+    )
+    store = tmp_path / "atlas.json"
+    seed(store)
+    try:
+        with serving(store) as server, server.client("operator") as client:
+            first = client.post("/api/v1/items/BOLT-1/pick", json={"quantity": 29})  # 11 left
+            assert first.status_code == 200
+            assert receiver.held.wait(60)  # the first event is stuck at the receiver
+            for _ in range(3):  # meanwhile the API answers every change
+                picked = client.post("/api/v1/items/BOLT-1/pick", json={"quantity": 1})
+                assert picked.status_code == 200
+            receiver.hold = False
+            receiver.release.set()
+            wait_until(lambda: len(receiver.events()) >= 5, "4 movements and 1 low_stock")
+            metrics = client.get("/metrics").text
+            assert 'atlas_webhook_deliveries_total{event="movement",outcome="ok"}' in metrics
+            log = server.log_text()
+        kinds = sorted(event["type"] for event in receiver.events())
+        assert kinds == ["low_stock", "movement", "movement", "movement", "movement"]
+        for headers, body in receiver.requests:
+            assert verify(SECRET, headers["X-Atlas-Signature"], body)
+        assert SECRET not in log
+    finally:
+        receiver.close()

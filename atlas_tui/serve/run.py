@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from atlas_tui.config import Settings
 from atlas_tui.serve.context import Options
+
+if TYPE_CHECKING:
+    from atlas_tui.serve.observe import Metrics
+    from atlas_tui.services.webhooks import Dispatcher
 
 
 class _Routes:
@@ -49,6 +53,7 @@ def serve(settings: Settings, options: Options) -> None:
     setup_logging(options.log_format)
     service = make_service(settings=settings)
     app = create_app(settings, service, options)
+    hooks = _webhooks(settings, app.state.atlas.metrics)
     config = uvicorn.Config(
         app,
         host=options.host,
@@ -65,7 +70,32 @@ def serve(settings: Settings, options: Options) -> None:
     try:
         uvicorn.Server(config).run()
     finally:
+        if hooks is not None and not hooks.stop():
+            LOGGER.warning("webhooks: a delivery was cut short; it is sent again next start")
         service.repository.close()
+
+
+def _webhooks(settings: Settings, metrics: Metrics) -> Dispatcher | None:
+    """The webhook dispatcher, started (None when no rule is set, or another process
+    already delivers this store's events: then that one does)."""
+    from atlas_tui.domain.errors import ConflictError
+    from atlas_tui.serve.observe import LOGGER
+    from atlas_tui.services.webhooks import Dispatcher
+
+    if not settings.webhooks:
+        return None
+
+    def counted(kind: str, ok: bool) -> None:
+        metrics.webhooks.labels(kind, "ok" if ok else "failed").inc()
+
+    dispatcher = Dispatcher(settings, on_attempt=counted)  # ConfigError: an unset secret
+    try:
+        dispatcher.start()
+    except ConflictError as exc:
+        LOGGER.info("webhooks: delivered by another process", extra={"fields": {"why": str(exc)}})
+        return None
+    LOGGER.info("webhooks: delivering", extra={"fields": {"rules": len(settings.webhooks)}})
+    return dispatcher
 
 
 def _url(options: Options) -> str:
