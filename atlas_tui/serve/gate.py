@@ -190,6 +190,7 @@ class Idempotency:
             await self._answer_again(stored, mark, scope, send)
             return
         status, headers, chunks = 500, [], bytearray()
+        held: list[Message] = []
 
         async def capture(message: Message) -> None:
             nonlocal status, headers
@@ -197,22 +198,27 @@ class Idempotency:
                 status, headers = message["status"], list(message.get("headers", []))
             elif message["type"] == "http.response.body":
                 chunks.extend(message.get("body", b""))
-            await send(message)
+            held.append(message)
 
         # An exception escaping here leaves the claim: whether the change was made is not
         # known, so a retry is refused (409) rather than run twice.
         await self.app(scope, receive, capture)
+        # The answer is stored before it is sent: a client that retries as soon as it has
+        # the answer gets it again (not a 409 for a request still "running").
         if status >= 500:
             answer = bytes(chunks)
             if b"nothing was changed" in answer or b"Data is busy" in answer:
                 await run_in_threadpool(self.store.release, user, key)
-            return  # otherwise the claim stays: a retry cannot make the change twice
-        kept = {
-            k.decode("latin-1"): v.decode("latin-1")
-            for k, v in headers
-            if k in (b"content-type", b"etag", b"location")
-        }
-        await run_in_threadpool(self.store.finish, user, key, status, bytes(chunks), kept)
+            # otherwise the claim stays: a retry cannot make the change twice
+        else:
+            kept = {
+                k.decode("latin-1"): v.decode("latin-1")
+                for k, v in headers
+                if k in (b"content-type", b"etag", b"location")
+            }
+            await run_in_threadpool(self.store.finish, user, key, status, bytes(chunks), kept)
+        for message in held:
+            await send(message)
 
     async def _answer_again(self, stored: Stored, mark: str, scope: Scope, send: Send) -> None:
         if stored.fingerprint != mark:
