@@ -49,6 +49,7 @@ def create_app(settings: Settings, service: InventoryService, options: Options) 
     app.include_router(admin)  # first: /items/batch before /items/{sku}
     app.include_router(items)
     app.include_router(more)
+    _problem_schema(app)
     _operations(app)
     app.add_exception_handler(problems.Problem, problems.on_problem)
     app.add_exception_handler(RequestValidationError, problems.on_validation)
@@ -85,6 +86,24 @@ async def _internal(request: Request, exc: Exception) -> Response:
     )
     problem = problems.Problem(500, f"internal error: {type(exc).__name__}")
     return problems.response(problem, request)
+
+
+def _problem_schema(app: FastAPI) -> None:
+    """The routes' problem+json answers refer to shared responses and ProblemDetails: put
+    them in the schema's components."""
+    built = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = built()
+            parts = schema.setdefault("components", {})
+            parts.setdefault("schemas", {})["ProblemDetails"] = (
+                models.ProblemDetails.model_json_schema()
+            )
+            parts["responses"] = problems.components()
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def _operations(app: FastAPI) -> None:

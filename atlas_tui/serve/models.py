@@ -220,6 +220,18 @@ class Ready(BaseModel):
     detail: str | None = None
 
 
+class ProblemDetails(BaseModel):
+    """An error (RFC 9457, application/problem+json); `field` names the value at fault."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    field: str | None = None
+    request_id: str | None = None
+
+
 class Document(BaseModel):
     """A JSON object whose shape the operation's description gives."""
 

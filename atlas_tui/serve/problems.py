@@ -26,6 +26,42 @@ STATUS: Final[dict[str, tuple[int, str]]] = {
     "config": (500, "Server misconfigured"),
     "internal": (500, "Internal error"),
 }
+_WHY: Final = {
+    400: "The request could not be read: its body (not UTF-8, or not parsed as its content "
+    "type), or its request line and headers, refused by the HTTP layer (text/plain) when over "
+    "its size limit",
+    401: "No token, or one that is not valid (unknown, revoked, or its user removed)",
+    403: "The token's role may not do this",
+    404: "No such item, location, session or token",
+    409: "Refused by the data as it is, or an Idempotency-Key whose first request has not finished",
+    412: "If-Match: the item changed since it was read",
+    413: "The request body is over the limit",
+    422: "A value is not valid (`field` names it), or an Idempotency-Key reused for another "
+    "request",
+    503: "The store is busy or unreachable; retry (Retry-After)",
+}
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error statuses: each refers to a shared problem+json
+    answer (`components`, see `components()`)."""
+    return {status: {"$ref": f"#/components/responses/Problem{status}"} for status in statuses}
+
+
+def components() -> dict[str, dict[str, Any]]:
+    """The shared problem+json answers `documented` refers to, for the schema's components."""
+    schema = {"$ref": "#/components/schemas/ProblemDetails"}
+    answers: dict[str, dict[str, Any]] = {
+        f"Problem{status}": {"description": why, "content": {MEDIA_TYPE: {"schema": schema}}}
+        for status, why in _WHY.items()
+    }
+    # uvicorn answers a request it cannot parse itself, before any route: in plain text.
+    answers["Problem400"]["content"]["text/plain"] = {"schema": {"type": "string"}}
+    return answers
+
+
+# Every route behind the token check can answer these.
+REFUSALS: Final = documented(400, 401, 403, 404, 409, 413, 422, 503)
 _FIELD: Final = re.compile(r"([a-z_][a-z0-9_ -]{0,40}): ")
 
 

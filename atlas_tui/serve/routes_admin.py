@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from atlas_tui.serve import models
 from atlas_tui.serve.context import allowed, caller, unwrap
-from atlas_tui.serve.problems import Problem
+from atlas_tui.serve.problems import REFUSALS, Problem
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=REFUSALS)
 _STRICT = ConfigDict(extra="forbid")
 
 

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from atlas_tui.api import AtlasAPI, Envelope, failure
 from atlas_tui.serve import models
 from atlas_tui.serve.context import caller, decode_cursor, encode_cursor, etag, unwrap
-from atlas_tui.serve.problems import Problem
+from atlas_tui.serve.problems import REFUSALS, Problem, documented
 
-router = APIRouter(prefix="/api/v1", tags=["items"])
+router = APIRouter(prefix="/api/v1", tags=["items"], responses={**REFUSALS, **documented(412)})
 IfMatch = Annotated[
     str | None,
     Header(

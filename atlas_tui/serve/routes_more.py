@@ -10,9 +10,9 @@ from fastapi import APIRouter, Query, Request, Response
 
 from atlas_tui.serve import models
 from atlas_tui.serve.context import caller, decode_cursor, encode_cursor, unwrap
-from atlas_tui.serve.problems import Problem
+from atlas_tui.serve.problems import REFUSALS, Problem
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", responses=REFUSALS)
 Text = Annotated[str | None, Query(max_length=10_000)]
 
 
