@@ -12,7 +12,7 @@ from atlas_tui import __version__
 from atlas_tui.config import Settings
 from atlas_tui.serve import models, problems
 from atlas_tui.serve.context import Options, Server, server_of
-from atlas_tui.serve.gate import BodyLimit, Idempotency, TokenCheck
+from atlas_tui.serve.gate import OPEN, BodyLimit, Idempotency, TokenCheck
 from atlas_tui.serve.observe import LOGGER, Metrics, RequestLog
 from atlas_tui.services.inventory import InventoryService
 from atlas_tui.storage.requests import open_requests
@@ -90,7 +90,7 @@ async def _internal(request: Request, exc: Exception) -> Response:
 
 def _problem_schema(app: FastAPI) -> None:
     """The routes' problem+json answers refer to shared responses and ProblemDetails: put
-    them in the schema's components."""
+    them in the schema's components; and say which operations need the bearer token."""
     built = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -101,6 +101,17 @@ def _problem_schema(app: FastAPI) -> None:
                 models.ProblemDetails.model_json_schema()
             )
             parts["responses"] = problems.components()
+            parts["securitySchemes"] = {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A token of `atlas token create USER`",
+                }
+            }
+            for path, operations in schema.get("paths", {}).items():
+                if path not in OPEN:
+                    for operation in operations.values():
+                        operation["security"] = [{"bearer": []}]
         return app.openapi_schema or {}
 
     app.openapi = openapi  # type: ignore[method-assign]
