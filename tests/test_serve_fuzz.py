@@ -37,9 +37,11 @@ values = ["1"]
 "path.code" = { dictionary = "locations", probability = 0.5 }
 "path.session" = { dictionary = "sessions", probability = 0.5 }
 """
+# ignored_auth: each operation that declares the bearer token also sent without one, and
+# with a wrong one, must refuse.
 CHECKS = (
     "not_a_server_error,status_code_conformance,content_type_conformance,"
-    "response_schema_conformance"
+    "response_schema_conformance,ignored_auth"
 )
 
 
