@@ -105,7 +105,15 @@ def restore(request: Request) -> Any:
     with tempfile.TemporaryDirectory(prefix="atlas-restore-") as folder:
         upload = Path(folder) / f"backup{suffix}"
         upload.write_bytes(body)
-        return unwrap(api.restore(upload), "restore", "restore", request)
+        envelope = api.restore(upload)
+    said = str(envelope.get("error", ""))
+    if not envelope["success"] and f"data file {upload}" in said:
+        # The upload is at fault, not the store: a 422 naming the body, not a 503 to retry.
+        # (The advice after "; " is about the file, which is gone with the upload.)
+        why = said.split(f"data file {upload}", 1)[1].lstrip(":").strip().split("; ")[0]
+        why = why if why.startswith("is ") else f"is not a usable backup: {why}"
+        raise Problem(422, f"body: {why}", title="Invalid value", field="body")
+    return unwrap(envelope, "restore", "restore", request)
 
 
 @router.post("/migrate", response_model=models.Document, tags=["admin"])
