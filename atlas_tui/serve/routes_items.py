@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Header, Query, Request, Response
 
@@ -114,7 +115,9 @@ def add_item(request: Request, body: models.NewItem, response: Response) -> dict
     api = caller(request)
     fields = body.model_dump()
     item = unwrap(api.add_item(**fields), "item", "add", request)
-    response.headers["Location"] = f"/api/v1/items/{item['sku']}"
+    # Percent-encoded: a header is Latin-1, and a SKU may be any text (a raw one beyond
+    # Latin-1 made a 500 after the item was added).
+    response.headers["Location"] = f"/api/v1/items/{quote(item['sku'], safe='')}"
     return _item_answer(item, response)
 
 
