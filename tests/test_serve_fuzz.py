@@ -36,6 +36,11 @@ values = ["1"]
 "path.sku" = { dictionary = "skus", probability = 0.5 }
 "path.code" = { dictionary = "locations", probability = 0.5 }
 "path.session" = { dictionary = "sessions", probability = 0.5 }
+
+# A demo of up to 100,000 items holds the store for minutes: a few are enough here.
+[[operations]]
+include-path = "/api/v1/demo"
+parameters = { "query.items" = 3 }
 """
 # ignored_auth: each operation that declares the bearer token also sent without one, and
 # with a wrong one, must refuse.
