@@ -73,7 +73,7 @@ def create_app(settings: Settings, service: InventoryService, options: Options) 
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match"],
             expose_headers=["ETag", "X-Request-ID"],
         )
-    app.add_middleware(RequestLog, metrics=metrics, router=app.router)
+    app.add_middleware(RequestLog, metrics=metrics, paths=lambda: app.openapi()["paths"])
     return app
 
 

@@ -13,11 +13,11 @@ import sys
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Final
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
-from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LOGGER: Final = logging.getLogger("atlas.serve")
@@ -118,10 +118,20 @@ class RequestLog:
     """ASGI middleware: a request id for each request (X-Request-ID, taken from the client
     when it is plain), its log line and its metrics."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, router: Router) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, paths: Callable[[], Iterable[str]]) -> None:
         self.app = app
         self.metrics = metrics
-        self.router = router
+        self._paths = paths
+        self._templates: list[tuple[re.Pattern[str], str]] | None = None
+
+    def templates(self) -> list[tuple[re.Pattern[str], str]]:
+        """Every route's template as a pattern, for answers given before routing."""
+        if self._templates is None:
+            self._templates = [
+                (re.compile(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$"), path)
+                for path in self._paths()
+            ]
+        return self._templates
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -146,7 +156,7 @@ class RequestLog:
             await self.app(scope, receive, sending)
         finally:
             elapsed = time.perf_counter() - started
-            route = _route(scope, self.router)
+            route = _route(scope, self.templates)
             method = scope["method"]
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
@@ -173,15 +183,14 @@ def _header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-def _route(scope: Scope, router: Router) -> str:
+def _route(scope: Scope, templates: Callable[[], list[tuple[re.Pattern[str], str]]]) -> str:
     """The route's template (/api/v1/items/{sku}), not the path: SKUs stay out of the
     metrics' labels, and unknown paths share one. Answers given before routing (401, 413,
     a replay) are matched here."""
-    route = scope.get("route")
-    if route is None:
-        for candidate in router.routes:
-            if candidate.matches(scope)[0] is Match.FULL:
-                route = candidate
-                break
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) else "(unmatched)"
+    path = getattr(scope.get("route"), "path", None)
+    if isinstance(path, str):
+        return path
+    for pattern, template in templates():
+        if pattern.match(scope["path"]):
+            return template
+    return "(unmatched)"

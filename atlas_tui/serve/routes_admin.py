@@ -125,7 +125,7 @@ def migrate(request: Request, body: Migration) -> Any:
 @router.post("/demo", response_model=models.Document, tags=["admin"])
 def demo(
     request: Request,
-    items: Annotated[int, Query(ge=1, le=100_000)] = 300,
+    items: Annotated[int, Query(ge=1, le=10_000)] = 300,
     seed: Annotated[int, Query(ge=0, le=2**31)] = 7,
     if_new: Annotated[bool, Query(description="Only into an empty store")] = True,
 ) -> Any:

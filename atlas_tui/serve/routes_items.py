@@ -74,9 +74,9 @@ def _item_answer(item: dict[str, Any], response: Response) -> dict[str, Any]:
 @router.get("/items", response_model=models.ItemPage, summary="List items (paged)")
 def list_items(
     request: Request,
-    category: Annotated[str | None, Query(max_length=10_000)] = None,
-    location: Annotated[str | None, Query(max_length=10_000)] = None,
-    search: Annotated[str | None, Query(max_length=10_000, description="In SKU or name")] = None,
+    category: Annotated[str | None, Query(max_length=1000)] = None,
+    location: Annotated[str | None, Query(max_length=1000)] = None,
+    search: Annotated[str | None, Query(max_length=1000, description="In SKU or name")] = None,
     low: Annotated[bool, Query(description="At or below their minimum")] = False,
     over: Annotated[bool, Query(description="Above their maximum")] = False,
     expiring: Annotated[
@@ -157,7 +157,7 @@ def delete_item(
     sku: str,
     response: Response,
     if_match: IfMatch = None,
-    reason: Annotated[str | None, Query(max_length=10_000)] = None,
+    reason: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> dict[str, Any]:
     """The item as it was; its history is kept. Needs manager."""
     envelope = guarded(request, sku, if_match, lambda api: api.delete_item(sku, reason))

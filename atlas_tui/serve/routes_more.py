@@ -13,7 +13,7 @@ from atlas_tui.serve.context import caller, decode_cursor, encode_cursor, unwrap
 from atlas_tui.serve.problems import REFUSALS, Problem
 
 router = APIRouter(prefix="/api/v1", responses=REFUSALS)
-Text = Annotated[str | None, Query(max_length=10_000)]
+Text = Annotated[str | None, Query(max_length=1000)]
 
 
 @router.get("/me", response_model=models.Me, tags=["access"], summary="Who the token acts as")
