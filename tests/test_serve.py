@@ -438,8 +438,16 @@ def test_json_logs_carry_request_ids_and_no_secrets(tmp_path: Path) -> None:
     seed(store)
     with serving(store, "--log-format", "json") as server:
         with server.client("operator", **{"X-Request-ID": "scan-42"}) as client:
-            answer = client.post("/api/v1/items/NUT-2/adjust", json={"delta": 1})
+            key = {"Idempotency-Key": "log-1"}
+            answer = client.post("/api/v1/items/NUT-2/adjust", json={"delta": 1}, headers=key)
             assert answer.headers["x-request-id"] == "scan-42"
+            again = client.post(
+                "/api/v1/items/NUT-2/adjust",
+                json={"delta": 1},
+                headers={**key, "X-Request-ID": "scan-43"},
+            )
+            assert again.headers["x-request-id"] == "scan-43"
+            assert again.headers["idempotent-replayed"] == "true"
         hostile = {"X-Request-ID": "\x1b]0;pwned\x07", "Authorization": "Bearer \x1b[31mred"}
         with server.client(None, **hostile) as client:
             refused = client.get("/api/v1/me")
@@ -450,6 +458,8 @@ def test_json_logs_carry_request_ids_and_no_secrets(tmp_path: Path) -> None:
     mine = [line for line in requests if line["request_id"] == "scan-42"]
     assert mine and mine[0]["user"] == "operator" and mine[0]["status"] == 200
     assert mine[0]["route"] == "/api/v1/items/{sku}/adjust"
+    replayed = [line for line in requests if line["request_id"] == "scan-43"]
+    assert replayed[0]["route"] == "/api/v1/items/{sku}/adjust"
     text = server.log_text()
     for token in server.tokens.values():
         assert token not in text and token.split("_")[2] not in text
