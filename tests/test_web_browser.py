@@ -1,0 +1,323 @@
+"""The app in a browser (`atlas serve --web`): the login guards every route, and a real
+Chromium (Debian's, driven by Playwright) logs in on a phone and a desktop, filters, presses
+`+`, and the change reaches the store and a second session.
+
+The terminal draws on a canvas, so the test reads what the browser is sent: every byte the
+page's websocket receives goes through a VT emulator (pyte) sized as the page asked.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.parse
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import poll, run_atlas
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TOKEN = "tok-ana-4f9c2e7d1b"
+VIEWER_TOKEN = "tok-vic-88a1c3d0e2"
+WAIT_MS = 60_000
+
+
+@dataclass
+class WebServer:
+    url: str
+    host: str
+    port: int
+    process: subprocess.Popen[str]
+    log: Path
+
+    def request(
+        self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None
+    ) -> http.client.HTTPResponse:
+        connection = http.client.HTTPConnection(self.host, self.port, timeout=30)
+        connection.request(method, path, body=body or None, headers=headers or {})
+        response = connection.getresponse()
+        response.read()
+        return response
+
+
+@pytest.fixture
+def web(store: Path, tmp_path: Path) -> Iterator[WebServer]:
+    """`python -m atlas_tui.web` on a free port over the three-item store."""
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"# name role token\nana operator {TOKEN}\nvic viewer {VIEWER_TOKEN}\n")
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "atlas_tui.web",
+                "--db",
+                str(store),
+                "--tokens",
+                str(tokens),
+                "--port",
+                "0",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=out,
+            text=True,
+        )
+    assert process.stdout is not None
+    try:
+        line = process.stdout.readline()  # the server prints its address once listening
+        assert line.startswith("serving on http://"), log.read_text()
+        url = line.split()[-1]
+        parts = urllib.parse.urlsplit(url)
+        assert parts.hostname is not None and parts.port is not None
+        yield WebServer(url, parts.hostname, parts.port, process, log)
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            rest, _ = process.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            rest, _ = process.communicate()
+        log.write_text(log.read_text() + rest)
+    assert TOKEN not in log.read_text()  # no token in anything the server printed
+
+
+def _login(web: WebServer, token: str, origin: str | None = None) -> http.client.HTTPResponse:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    if origin:
+        headers["Origin"] = origin
+    return web.request("POST", "/login", urllib.parse.urlencode({"token": token}), headers)
+
+
+def _cookie(response: http.client.HTTPResponse) -> str:
+    return response.getheader("Set-Cookie", "").split(";")[0]
+
+
+WEBSOCKET_UPGRADE = {
+    "Upgrade": "websocket",
+    "Connection": "Upgrade",
+    "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version": "13",
+}
+
+
+def test_every_route_needs_a_login(web: WebServer) -> None:
+    for path in ["/", "/static/js/textual.js", "/assets/atlas-web.js", "/no-such-page"]:
+        response = web.request("GET", path)
+        assert (response.status, response.getheader("Location")) == (303, "/login"), path
+    assert web.request("GET", "/ws", headers=WEBSOCKET_UPGRADE).status == 401
+
+    assert _login(web, "").status == 400
+    refused = _login(web, "not-a-token")
+    assert refused.status == 403 and not refused.getheader("Set-Cookie")
+    assert _login(web, TOKEN, origin="http://elsewhere.example").status == 403
+
+    accepted = _login(web, TOKEN)
+    assert (accepted.status, accepted.getheader("Location")) == (303, "/")
+    flags = {part.strip().lower() for part in accepted.getheader("Set-Cookie", "").split(";")}
+    assert {"httponly", "samesite=strict", "path=/"} <= flags
+    cookie = _cookie(accepted)
+    assert TOKEN not in cookie
+    assert web.request("GET", "/", headers={"Cookie": cookie}).status == 200
+    assert web.request("GET", "/static/js/textual.js", headers={"Cookie": cookie}).status == 200
+    forged = cookie[:-2] + ("AA" if not cookie.endswith("AA") else "BB")
+    assert web.request("GET", "/", headers={"Cookie": forged}).status == 303
+
+    out = web.request("POST", "/logout", headers={"Cookie": cookie})
+    assert (out.status, out.getheader("Location")) == (303, "/login?m=out")
+    # The session is over on the server, not only in the browser: the old cookie is refused.
+    assert web.request("GET", "/", headers={"Cookie": cookie}).status == 303
+    assert web.request("GET", "/ws", headers={**WEBSOCKET_UPGRADE, "Cookie": cookie}).status == 401
+
+
+# -- the browser ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def chromium() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
+        pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Screen:
+    """What the page's terminal shows, rebuilt from the bytes its websocket receives."""
+
+    def __init__(self, page: Any) -> None:
+        self.socket: Any = None
+        self.size: tuple[int, int] | None = None
+        page.on("websocket", self._attach)
+
+    def _attach(self, socket: Any) -> None:
+        import pyte
+
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(socket.url).query)
+        self.size = (int(query["width"][0]), int(query["height"][0]))
+        self.screen = pyte.Screen(*self.size)
+        stream = pyte.ByteStream(self.screen)
+        self.socket = socket
+        socket.on("framereceived", lambda data: stream.feed(data) if isinstance(data, bytes) else 0)
+        socket.on("framesent", self._sent)
+
+    def _sent(self, data: str | bytes) -> None:
+        message = json.loads(data)
+        if message[0] == "resize":  # the page fitted the terminal to its element
+            self.size = (message[1]["width"], message[1]["height"])
+            self.screen.resize(lines=self.size[1], columns=self.size[0])
+
+    def lines(self) -> list[str]:
+        return [line.rstrip() for line in self.screen.display] if self.socket else []
+
+    def row(self, sku: str) -> str | None:
+        """The items table's row of `sku` (it starts the line), or None."""
+        return next((line for line in self.lines() if line.startswith(f"{sku} ")), None)
+
+    def wait(self, condition: Callable[[], bool], what: str) -> None:
+        """Until `condition()` holds, checked again on every frame the page receives."""
+        if condition():
+            return
+        try:
+            self.socket.wait_for_event(
+                "framereceived", predicate=lambda _: condition(), timeout=WAIT_MS
+            )
+        except Exception as exc:
+            screen = "\n".join(self.lines())
+            raise AssertionError(f"timed out waiting for {what}; the screen:\n{screen}") from exc
+
+
+def _quantity(row: str | None, sku: str) -> int | None:
+    """The Qty column of an items-table row: the first bare number after the SKU."""
+    if row is None:
+        return None
+    found = re.search(r"\s(\d+)\s", row[len(sku) :])
+    return int(found.group(1)) if found else None
+
+
+def _app_environments(server: subprocess.Popen[str]) -> list[dict[str, str]]:
+    """The environments of the server's app processes (`python -m atlas_tui`), from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[int(stat.parent.name)] = int(stat.read_text().rpartition(")")[2].split()[1])
+        except (OSError, ValueError):  # gone meanwhile
+            continue
+
+    def descends(pid: int) -> bool:
+        while pid > 1:
+            pid = parents.get(pid, 0)
+            if pid == server.pid:
+                return True
+        return False
+
+    found = []
+    for pid in filter(descends, parents):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        if cmdline[1:3] == [b"-m", b"atlas_tui"]:
+            pairs = (entry.partition(b"=") for entry in environ.split(b"\0") if entry)
+            found.append({key.decode(): value.decode() for key, _, value in pairs})
+    return found
+
+
+def test_the_app_in_a_browser(web: WebServer, chromium: Any, store: Path) -> None:
+    from playwright.sync_api import expect
+
+    # A phone: (Playwright's device_scale_factor is left at 1: its emulated pixel ratio is
+    # not seen by the ResizeObserver xterm.js sizes its canvas with, and draws 2x glyphs.)
+    phone = chromium.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    page = phone.new_page()
+    page.goto(web.url + "/")
+    expect(page).to_have_url(re.compile(r"/login$"))
+    page.fill("#token", "not-the-token")
+    page.click("button[type=submit]")
+    expect(page.get_by_role("alert")).to_contain_text("Access token: that token is not valid")
+    expect(page).to_have_url(re.compile(r"/login$"))
+
+    screen = Screen(page)
+    page.fill("#token", TOKEN)
+    with page.expect_websocket(timeout=WAIT_MS):
+        page.click("button[type=submit]")
+    expect(page).to_have_url(web.url + "/")
+    screen.wait(lambda: all(screen.row(sku) for sku in ("A-1", "B-2", "C-3")), "the items")
+    assert _quantity(screen.row("B-2"), "B-2") == 1
+    # Who is logged in reaches the app process: its status line names the user.
+    screen.wait(lambda: any(re.search(r"│ ana │", line) for line in screen.lines()), "ana")
+    # ... and so does the role, for the service to check.
+    (env,) = _app_environments(web.process)
+    assert (env["ATLAS_USER"], env["ATLAS_ROLE"]) == ("ana", "operator")
+    assert env["ATLAS_STORAGE_PATH"] == str(store)
+
+    # Fitted to the phone: the narrowest layout the app has, nothing wider than the screen.
+    assert screen.size is not None and 60 <= screen.size[0] <= 70, screen.size
+    box = page.locator(".xterm-screen").bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 390
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    page.focus("textarea.xterm-helper-textarea")
+    page.keyboard.press("/")
+    page.keyboard.type("bolt")
+    screen.wait(lambda: screen.row("B-2") is not None and screen.row("A-1") is None, "filter")
+    page.keyboard.press("Tab")  # back to the table, on the first match
+    page.keyboard.press("+")
+    screen.wait(lambda: _quantity(screen.row("B-2"), "B-2") == 2, "B-2 at 2")
+
+    def stored() -> int:
+        shown = run_atlas("show", "--sku", "B-2", "--json", db=store)
+        return int(json.loads(shown.out)["item"]["quantity"])
+
+    poll(lambda: stored() == 2, "the store to hold 2 of B-2")
+    history = json.loads(run_atlas("history", "--sku", "B-2", "--json", db=store).out)
+    assert history["history"][0]["user"] == "ana"
+
+    # A second session, on a desktop, sees the new figure.
+    desktop = chromium.new_context(viewport={"width": 1280, "height": 800})
+    second = desktop.new_page()
+    other = Screen(second)
+    second.goto(web.url + "/")
+    second.fill("#token", TOKEN)
+    with second.expect_websocket(timeout=WAIT_MS):
+        second.click("button[type=submit]")
+    other.wait(lambda: _quantity(other.row("B-2"), "B-2") == 2, "B-2 at 2 in the second session")
+    assert other.size is not None and other.size[0] > 100
+
+    # Logging out ends the session: the page's app closes and the next visit asks to log in.
+    second.focus("textarea.xterm-helper-textarea")
+    second.keyboard.press("q")  # the app quits; the page offers to start again or log out
+    expect(second.get_by_role("button", name="Log out")).to_be_visible(timeout=WAIT_MS)
+    second.get_by_role("button", name="Log out").click()
+    expect(second).to_have_url(re.compile(r"/login\?m=out$"))
+    expect(second.get_by_role("alert")).to_contain_text("logged out")
+    second.goto(web.url + "/")
+    expect(second).to_have_url(re.compile(r"/login$"))
+    phone.close()
+    desktop.close()
