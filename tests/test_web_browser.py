@@ -64,7 +64,7 @@ def web(store: Path, tmp_path: Path) -> Iterator[WebServer]:
     tokens = tmp_path / "tokens"
     tokens.write_text(f"# name role token\nana operator {TOKEN}\nvic viewer {VIEWER_TOKEN}\n")
     log = tmp_path / "server.log"
-    with log.open("w") as out:
+    with log.open("w") as out:  # a file, not a pipe: nothing the server prints can block it
         process = subprocess.Popen(
             [
                 sys.executable,
@@ -77,13 +77,14 @@ def web(store: Path, tmp_path: Path) -> Iterator[WebServer]:
                 "--port",
                 "0",
             ],
-            stdout=subprocess.PIPE,
-            stderr=out,
+            stdout=out,
+            stderr=subprocess.STDOUT,
             text=True,
         )
-    assert process.stdout is not None
     try:
-        line = process.stdout.readline()  # the server prints its address once listening
+        # The server prints its address once listening.
+        poll(lambda: "\n" in log.read_text() or process.poll() is not None, "the server")
+        line = log.read_text().partition("\n")[0]
         assert line.startswith("serving on http://"), log.read_text()
         url = line.split()[-1]
         parts = urllib.parse.urlsplit(url)
@@ -92,11 +93,10 @@ def web(store: Path, tmp_path: Path) -> Iterator[WebServer]:
     finally:
         process.send_signal(signal.SIGINT)
         try:
-            rest, _ = process.communicate(timeout=30)
+            process.wait(timeout=30)
         except subprocess.TimeoutExpired:
             process.kill()
-            rest, _ = process.communicate()
-        log.write_text(log.read_text() + rest)
+            process.wait()
     assert TOKEN not in log.read_text()  # no token in anything the server printed
 
 
@@ -148,6 +148,20 @@ def test_every_route_needs_a_login(web: WebServer) -> None:
     assert web.request("GET", "/ws", headers={**WEBSOCKET_UPGRADE, "Cookie": cookie}).status == 401
 
 
+def test_a_bad_tokens_file_is_one_line(tmp_path: Path, store: Path) -> None:
+    tokens = tmp_path / "tokens"
+    tokens.write_text(f"ana operator {TOKEN}\nvic {VIEWER_TOKEN}\n")
+    done = subprocess.run(
+        [sys.executable, "-m", "atlas_tui.web", "--db", str(store), "--tokens", str(tokens)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert done.stderr == "error: tokens line 2: expected NAME ROLE TOKEN\n"
+    assert done.stdout == ""
+
+
 # -- the browser ----------------------------------------------------------------------------
 
 
@@ -157,8 +171,9 @@ def chromium() -> Iterator[Any]:
         if os.environ.get("CI") == "true":
             pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
         pytest.skip(f"no browser: {CHROMIUM} is missing (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=WAIT_MS)  # a loaded 2-core machine: generous, never a sleep
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield browser
@@ -196,6 +211,16 @@ class Screen:
     def row(self, sku: str) -> str | None:
         """The items table's row of `sku` (it starts the line), or None."""
         return next((line for line in self.lines() if line.startswith(f"{sku} ")), None)
+
+    def tap(self, page: Any, label: str) -> None:
+        """Tap the footer key showing `label`, as a finger on a phone would."""
+        footer = self.lines()[-1]
+        column = footer.index(label)
+        box = page.locator(".xterm-screen").bounding_box()
+        assert box is not None and self.size is not None
+        x = box["x"] + (column + 0.5) * box["width"] / self.size[0]
+        y = box["y"] + (len(self.lines()) - 0.5) * box["height"] / self.size[1]
+        page.touchscreen.tap(x, y)
 
     def wait(self, condition: Callable[[], bool], what: str) -> None:
         """Until `condition()` holds, checked again on every frame the page receives."""
@@ -247,13 +272,20 @@ def _app_environments(server: subprocess.Popen[str]) -> list[dict[str, str]]:
     return found
 
 
+def _context(browser: Any, **options: Any) -> Any:
+    """A fresh browser profile (no cookies) with generous timeouts for every action."""
+    context = browser.new_context(**options)
+    context.set_default_timeout(WAIT_MS)
+    return context
+
+
 def test_the_app_in_a_browser(web: WebServer, chromium: Any, store: Path) -> None:
     from playwright.sync_api import expect
 
     # A phone: (Playwright's device_scale_factor is left at 1: its emulated pixel ratio is
     # not seen by the ResizeObserver xterm.js sizes its canvas with, and draws 2x glyphs.)
-    phone = chromium.new_context(
-        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    phone = _context(
+        chromium, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
     )
     page = phone.new_page()
     page.goto(web.url + "/")
@@ -290,24 +322,26 @@ def test_the_app_in_a_browser(web: WebServer, chromium: Any, store: Path) -> Non
     page.keyboard.press("Tab")  # back to the table, on the first match
     page.keyboard.press("+")
     screen.wait(lambda: _quantity(screen.row("B-2"), "B-2") == 2, "B-2 at 2")
+    screen.tap(page, "+1")  # no keyboard needed: the footer's keys answer a tap
+    screen.wait(lambda: _quantity(screen.row("B-2"), "B-2") == 3, "B-2 at 3")
 
     def stored() -> int:
         shown = run_atlas("show", "--sku", "B-2", "--json", db=store)
         return int(json.loads(shown.out)["item"]["quantity"])
 
-    poll(lambda: stored() == 2, "the store to hold 2 of B-2")
+    poll(lambda: stored() == 3, "the store to hold 3 of B-2")
     history = json.loads(run_atlas("history", "--sku", "B-2", "--json", db=store).out)
-    assert history["history"][0]["user"] == "ana"
+    assert [(m["delta"], m["user"]) for m in history["history"][:2]] == [(1, "ana"), (1, "ana")]
 
     # A second session, on a desktop, sees the new figure.
-    desktop = chromium.new_context(viewport={"width": 1280, "height": 800})
+    desktop = _context(chromium, viewport={"width": 1280, "height": 800})
     second = desktop.new_page()
     other = Screen(second)
     second.goto(web.url + "/")
     second.fill("#token", TOKEN)
     with second.expect_websocket(timeout=WAIT_MS):
         second.click("button[type=submit]")
-    other.wait(lambda: _quantity(other.row("B-2"), "B-2") == 2, "B-2 at 2 in the second session")
+    other.wait(lambda: _quantity(other.row("B-2"), "B-2") == 3, "B-2 at 3 in the second session")
     assert other.size is not None and other.size[0] > 100
 
     # Logging out ends the session: the page's app closes and the next visit asks to log in.

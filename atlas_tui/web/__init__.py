@@ -4,7 +4,7 @@ An interface layer like the CLI: it may use the API, factory and services, never
 way round. Needs the `serve` extra (textual-serve, aiohttp).
 """
 
-from atlas_tui.web.server import VerifyToken, build_web_app
+from atlas_tui.web.server import VerifyToken, build_web_app, start_web_app
 from atlas_tui.web.sessions import Principal
 
-__all__ = ["Principal", "VerifyToken", "build_web_app"]
+__all__ = ["Principal", "VerifyToken", "build_web_app", "start_web_app"]

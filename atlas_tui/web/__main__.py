@@ -21,7 +21,7 @@ from atlas_tui.config import Settings
 from atlas_tui.domain.errors import ConfigError
 from atlas_tui.preferences import PreferencesError
 from atlas_tui.text import safe_text
-from atlas_tui.web.server import VerifyToken, build_web_app
+from atlas_tui.web.server import VerifyToken, build_web_app, start_web_app
 from atlas_tui.web.sessions import Principal
 
 
@@ -47,13 +47,8 @@ def read_tokens(path: Path) -> VerifyToken:
 
 
 async def _serve(app: web.Application, host: str, port: int) -> None:
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.TCPSite(runner, host, port)
-    await site.start()
-    bound = runner.addresses[0]
-    shown = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
-    print(f"serving on http://{shown}:{bound[1]}", flush=True)
+    runner, url = await start_web_app(app, host, port)
+    print(f"serving on {url}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -99,6 +99,18 @@ def build_web_app(
     return app
 
 
+async def start_web_app(app: web.Application, host: str, port: int) -> tuple[web.AppRunner, str]:
+    """Listen on host:port (0: a free port) in the running event loop, beside anything else
+    it serves (uvicorn's `Server.serve()` too). Returns the runner, to `cleanup()` on the way
+    out, and the URL it listens on."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    bound_host, bound_port = runner.addresses[0][:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    return runner, f"http://{shown}:{bound_port}"
+
+
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", _CSP)
