@@ -8,6 +8,7 @@ page's websocket receives goes through a VT emulator (pyte) sized as the page as
 
 from __future__ import annotations
 
+import asyncio
 import http.client
 import json
 import os
@@ -21,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from support import poll, run_atlas
 
@@ -47,6 +49,12 @@ class WebServer:
     port: int
     process: subprocess.Popen[str]
     log: Path
+    tokens: Path
+
+    def revoke(self, token: str) -> None:
+        """Take a token out of the server's tokens file (it reads it again on a change)."""
+        lines = self.tokens.read_text().splitlines(keepends=True)
+        self.tokens.write_text("".join(line for line in lines if token not in line))
 
     def request(
         self, method: str, path: str, body: str = "", headers: dict[str, str] | None = None
@@ -76,6 +84,8 @@ def web(store: Path, tmp_path: Path) -> Iterator[WebServer]:
                 str(tokens),
                 "--port",
                 "0",
+                "--recheck-seconds",
+                "0.2",
             ],
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -89,7 +99,7 @@ def web(store: Path, tmp_path: Path) -> Iterator[WebServer]:
         url = line.split()[-1]
         parts = urllib.parse.urlsplit(url)
         assert parts.hostname is not None and parts.port is not None
-        yield WebServer(url, parts.hostname, parts.port, process, log)
+        yield WebServer(url, parts.hostname, parts.port, process, log, tokens)
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -146,6 +156,30 @@ def test_every_route_needs_a_login(web: WebServer) -> None:
     # The session is over on the server, not only in the browser: the old cookie is refused.
     assert web.request("GET", "/", headers={"Cookie": cookie}).status == 303
     assert web.request("GET", "/ws", headers={**WEBSOCKET_UPGRADE, "Cookie": cookie}).status == 401
+
+
+def test_a_revoked_token_ends_its_sessions_and_their_apps(web: WebServer) -> None:
+    cookie = _cookie(_login(web, VIEWER_TOKEN))
+    assert web.request("GET", "/", headers={"Cookie": cookie}).status == 200
+
+    async def app_closes_on_revocation() -> list[str]:
+        name, _, value = cookie.partition("=")
+        async with (
+            aiohttp.ClientSession(cookies={name: value}) as client,
+            client.ws_connect(f"{web.url}/ws?width=80&height=24", origin=web.url) as socket,
+        ):
+            first = await socket.receive(timeout=60)  # the app process is up and drawing
+            assert first.type == aiohttp.WSMsgType.BINARY, first
+            web.revoke(VIEWER_TOKEN)
+            kinds = []
+            async for message in socket:  # ends when the server closes it
+                kinds.append(message.type.name)
+            return kinds
+
+    kinds = asyncio.run(asyncio.wait_for(app_closes_on_revocation(), timeout=60))
+    assert "ERROR" not in kinds
+    response = web.request("GET", "/", headers={"Cookie": cookie})
+    assert (response.status, response.getheader("Location")) == (303, "/login")
 
 
 def test_a_bad_tokens_file_is_one_line(tmp_path: Path, store: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import hmac
 import signal
 import sys
@@ -21,12 +22,11 @@ from atlas_tui.config import Settings
 from atlas_tui.domain.errors import ConfigError
 from atlas_tui.preferences import PreferencesError
 from atlas_tui.text import safe_text
-from atlas_tui.web.server import VerifyToken, build_web_app, start_web_app
+from atlas_tui.web.server import DEFAULT_RECHECK, VerifyToken, build_web_app, start_web_app
 from atlas_tui.web.sessions import Principal
 
 
-def read_tokens(path: Path) -> VerifyToken:
-    """A token check over a file of `NAME ROLE TOKEN` lines; ValueError names a bad line."""
+def _parse_tokens(path: Path) -> list[tuple[bytes, Principal]]:
     known: list[tuple[bytes, Principal]] = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         fields = line.split()
@@ -35,8 +35,25 @@ def read_tokens(path: Path) -> VerifyToken:
         if len(fields) != 3:
             raise ValueError(f"{path.name} line {number}: expected NAME ROLE TOKEN")
         known.append((fields[2].encode(), Principal(fields[0], fields[1])))
+    return known
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    status = path.stat()
+    return status.st_mtime_ns, status.st_size
+
+
+def read_tokens(path: Path) -> VerifyToken:
+    """A token check over a file of `NAME ROLE TOKEN` lines, read again when it changes (a
+    line removed revokes that token); ValueError names a bad line."""
+    known = _parse_tokens(path)
+    stamp = _stamp(path)
 
     def verify(token: str) -> Principal | None:
+        nonlocal known, stamp
+        with contextlib.suppress(OSError, ValueError):  # mid-edit: keep what was read last
+            if (now := _stamp(path)) != stamp:
+                known, stamp = _parse_tokens(path), now
         found = None
         for secret, principal in known:  # every entry compared: no timing hint of a match
             if hmac.compare_digest(secret, token.encode()):
@@ -66,6 +83,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--public-url", help="the address browsers use, behind a proxy")
+    parser.add_argument(
+        "--recheck-seconds",
+        type=float,
+        default=DEFAULT_RECHECK,
+        help="how often running apps' tokens are checked again",
+    )
     args = parser.parse_args(argv)
     try:
         settings = Settings.from_env(storage_path=args.db)
@@ -73,7 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, PreferencesError, OSError, ValueError) as exc:
         print(f"error: {safe_text(str(exc))}", file=sys.stderr)
         return 2
-    app = build_web_app(settings, verify, public_url=args.public_url)
+    app = build_web_app(
+        settings, verify, public_url=args.public_url, recheck_every=args.recheck_seconds
+    )
     try:
         asyncio.run(_serve(app, args.host, args.port))
     except OSError as exc:  # the port is taken, the host unknown

@@ -9,14 +9,16 @@ AppService) on the same store, told who they are through ATLAS_USER and ATLAS_RO
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import json
+import logging
 import os
 import shlex
 import string
 import sys
 import urllib.parse
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,9 @@ DEFAULT_MAX_APPS = 32
 # The app draws nothing useful below this and a hostile client could ask for huge screens.
 MIN_COLUMNS, MIN_ROWS, MAX_CELLS = 20, 8, 1000
 STOP_TIMEOUT = 10.0
+DEFAULT_RECHECK = 60.0
+
+log = logging.getLogger("atlas_tui.web")
 
 _HERE = Path(__file__).parent
 _PAGES, _ASSETS = _HERE / "pages", _HERE / "assets"
@@ -69,18 +74,29 @@ def build_web_app(
     max_apps: int = DEFAULT_MAX_APPS,
     app_env: Mapping[str, str] | None = None,
     secure_cookie: bool | None = None,
+    recheck_every: float = DEFAULT_RECHECK,
 ) -> web.Application:
     """The browser front end for `settings.store`, as an aiohttp application.
 
     `public_url` is the address browsers use when it is not the one they reach this server
     by (a reverse proxy); its https:// scheme also marks the cookie Secure. `app_env` is the
     environment app processes start from (default: this process's); they also get the store,
-    the profile and the visitor's ATLAS_USER and ATLAS_ROLE.
+    the profile and the visitor's ATLAS_USER and ATLAS_ROLE. Every `recheck_every` seconds
+    the tokens of sessions with a running app are checked again: a revoked token or an
+    expired session closes its apps.
     """
-    state = _WebState(settings, verify_token, Sessions(session_ttl), public_url, max_apps, app_env)
     if secure_cookie is None:
         secure_cookie = bool(public_url and public_url.startswith("https:"))
-    state.secure_cookie = secure_cookie
+    state = _WebState(
+        settings,
+        verify_token,
+        Sessions(session_ttl),
+        public_url=public_url,
+        max_apps=max_apps,
+        app_env=app_env,
+        secure_cookie=secure_cookie,
+        recheck_every=recheck_every,
+    )
     app = web.Application(middlewares=[state.guard], client_max_size=64 * 1024)
     app[STATE] = state
     app.add_routes(
@@ -95,6 +111,7 @@ def build_web_app(
         ]
     )
     app.on_response_prepare.append(_security_headers)
+    app.cleanup_ctx.append(state.watch_live_sessions)
     app.on_shutdown.append(state.close_all)
     return app
 
@@ -167,9 +184,12 @@ class _WebState:
         settings: Settings,
         verify_token: VerifyToken,
         sessions: Sessions,
+        *,
         public_url: str | None,
         max_apps: int,
         app_env: Mapping[str, str] | None,
+        secure_cookie: bool,
+        recheck_every: float,
     ) -> None:
         self.settings = settings
         self.verify_token = verify_token
@@ -177,7 +197,8 @@ class _WebState:
         self.public_url = public_url.rstrip("/") if public_url else None
         self.max_apps = max_apps
         self.base_env = dict(os.environ if app_env is None else app_env)
-        self.secure_cookie = False
+        self.secure_cookie = secure_cookie
+        self.recheck_every = recheck_every
         self.sockets: dict[str, set[web.WebSocketResponse]] = {}
         self.downloads = DownloadManager()
 
@@ -324,6 +345,30 @@ class _WebState:
         if self.settings.profile:
             env["ATLAS_PROFILE"] = self.settings.profile
         return env
+
+    async def watch_live_sessions(self, app: web.Application) -> AsyncIterator[None]:
+        """While the server runs: end the sessions whose token was revoked or whose time is
+        up, with their apps (a page load or a new app checks on its own)."""
+        watcher = asyncio.create_task(self._watch())
+        yield
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.recheck_every)
+            for sid in [sid for sid, sockets in self.sockets.items() if sockets]:
+                session = self.sessions.get(sid)
+                if session is None:  # expired
+                    for socket in list(self.sockets.pop(sid, ())):
+                        await socket.close()
+                    continue
+                try:
+                    await self._recheck(session)
+                except Exception as exc:  # the token store unreachable: try again next round
+                    # The kind only: a message or traceback could quote what was checked.
+                    log.warning("could not check a session's token: %s", type(exc).__name__)
 
     async def close_all(self, app: web.Application) -> None:
         """On shutdown: close every websocket, which stops its app process."""

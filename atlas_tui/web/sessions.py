@@ -66,9 +66,13 @@ class Sessions:
         expiry, _, _ = rest.partition(".")
         if not expiry.isdigit() or not hmac.compare_digest(cookie, self._sign(sid, int(expiry))):
             return None
+        return self.get(sid)
+
+    def get(self, sid: str) -> Session | None:
+        """The live session of this id (already authenticated by its cookie), or None."""
         session = self._live.get(sid)
-        if session is None or session.expires <= self._clock():
-            self._live.pop(sid, None)
+        if session is not None and session.expires <= self._clock():
+            del self._live[sid]
             return None
         return session
 
