@@ -5,6 +5,6 @@ way round. Needs the `serve` extra (textual-serve, aiohttp).
 """
 
 from atlas_tui.web.server import VerifyToken, build_web_app, start_web_app
-from atlas_tui.web.sessions import Principal
+from atlas_tui.web.sessions import Visitor
 
-__all__ = ["Principal", "VerifyToken", "build_web_app", "start_web_app"]
+__all__ = ["VerifyToken", "Visitor", "build_web_app", "start_web_app"]

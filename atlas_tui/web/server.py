@@ -28,11 +28,13 @@ from textual_serve.app_service import AppService
 from textual_serve.download_manager import DownloadManager
 
 from atlas_tui.config import Settings
-from atlas_tui.web.sessions import COOKIE, DEFAULT_TTL, Principal, Session, Sessions
+from atlas_tui.domain.errors import AtlasError
+from atlas_tui.web.sessions import COOKIE, DEFAULT_TTL, Session, Sessions, Visitor
 
-VerifyToken = Callable[[str], Principal | None]
-"""The access token's owner, or None for an unknown or revoked token. May be slow (a KDF):
-it runs in a worker thread."""
+VerifyToken = Callable[[str], Visitor | None]
+"""The access token's owner, or None for an unknown or revoked token (the service's
+`access.authenticate`). May be slow (a KDF): it runs in a worker thread. AtlasError when the
+store cannot be read: the visitor is told to try again (503)."""
 
 TOKEN_MAX_LEN = 512
 DEFAULT_MAX_APPS = 32
@@ -60,6 +62,7 @@ _MESSAGES = {
     "long": f"Access token: a token is at most {TOKEN_MAX_LEN} characters.",
     "ended": "Your session has ended. Log in again.",
     "out": "You are logged out.",
+    "store": "The inventory cannot be reached just now. Try again in a moment.",
 }
 
 STATE: web.AppKey[_WebState] = web.AppKey("atlas_web_state")
@@ -213,15 +216,21 @@ class _WebState:
         """Only /login without a session; everything else with one."""
         if request.method == "POST" and not self._same_origin(request):
             raise web.HTTPForbidden(text="Cross-site request refused.")
-        if request.path == "/login":
+        if request.path != "/login":
+            session = self.sessions.find(request.cookies.get(COOKIE))
+            if session is None:
+                if request.path == "/ws":
+                    raise web.HTTPUnauthorized(text="Log in first.")
+                raise web.HTTPSeeOther("/login")
+            request["session"] = session
+        try:
             return await handler(request)
-        session = self.sessions.find(request.cookies.get(COOKIE))
-        if session is None:
+        except AtlasError:  # the users' document cannot be read while checking a token
             if request.path == "/ws":
-                raise web.HTTPUnauthorized(text="Log in first.")
-            raise web.HTTPSeeOther("/login")
-        request["session"] = session
-        return await handler(request)
+                raise web.HTTPServiceUnavailable(text=_MESSAGES["store"]) from None
+            response = self._login_response(_MESSAGES["store"], 503)
+            response.headers["Retry-After"] = "1"
+            return response
 
     def _same_origin(self, request: web.Request) -> bool:
         """Whether a browser's Origin (when it sends one) is this server."""
@@ -233,7 +242,7 @@ class _WebState:
             return True
         return netloc == request.host
 
-    async def _recheck(self, session: Session) -> Principal | None:
+    async def _recheck(self, session: Session) -> Visitor | None:
         """The session's principal checked again against its token (revoked, new role)."""
         principal = await asyncio.to_thread(self.verify_token, session.token)
         if principal is None:
@@ -333,14 +342,14 @@ class _WebState:
             await socket.close()
         return socket
 
-    def _visitor_env(self, principal: Principal) -> dict[str, str]:
+    def _visitor_env(self, principal: Visitor) -> dict[str, str]:
         """The store (in the environment, so a server URL's password is not in `ps`), the
         profile and who the visitor is."""
         store = self.settings.store
         env = {
             "ATLAS_STORAGE_PATH": str(store) if isinstance(store, Path) else store.conninfo,
             "ATLAS_USER": principal.name,
-            "ATLAS_ROLE": principal.role,
+            "ATLAS_ROLE": str(principal.role),
         }
         if self.settings.profile:
             env["ATLAS_PROFILE"] = self.settings.profile

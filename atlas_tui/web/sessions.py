@@ -15,20 +15,21 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 COOKIE = "atlas_session"
 DEFAULT_TTL = 12 * 3600.0
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who a token belongs to: the name movements record and the role the service checks.
+class Visitor(Protocol):
+    """Who a token belongs to (services.access.Principal is one): the name movements record
+    and the role the visitor's app runs with."""
 
-    A stand-in until the access module's own Principal replaces it (same two fields).
-    """
+    @property
+    def name(self) -> str: ...
 
-    name: str
-    role: str
+    @property
+    def role(self) -> str: ...
 
 
 @dataclass(slots=True)
@@ -36,7 +37,7 @@ class Session:
     """One logged-in browser."""
 
     sid: str
-    principal: Principal
+    principal: Visitor
     token: str = field(repr=False)
     expires: float
 
@@ -50,7 +51,7 @@ class Sessions:
         self._key = secrets.token_bytes(32)
         self._live: dict[str, Session] = {}
 
-    def open(self, principal: Principal, token: str) -> tuple[Session, str]:
+    def open(self, principal: Visitor, token: str) -> tuple[Session, str]:
         """A new session and the cookie value that names it."""
         self._forget_expired()
         sid = secrets.token_urlsafe(24)
