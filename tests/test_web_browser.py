@@ -1,6 +1,7 @@
-"""The app in a browser (`atlas serve --web`): the login guards every route, and a real
-Chromium (Debian's, driven by Playwright) logs in on a phone and a desktop, filters, presses
-`+`, and the change reaches the store and a second session.
+"""The app in a browser (`atlas serve --web`): the login guards every route; a viewer's app
+refuses changes and revoking the token closes it; and a real Chromium (Debian's, driven by
+Playwright) logs in on a phone and a desktop, filters, presses `+`, and the change reaches
+the store and a second session.
 
 The terminal draws on a canvas, so the test reads what the browser is sent: every byte the
 page's websocket receives goes through a VT emulator (pyte) sized as the page asked.
@@ -282,8 +283,8 @@ def _context(browser: Any, **options: Any) -> Any:
 def test_the_app_in_a_browser(web: WebServer, chromium: Any, store: Path) -> None:
     from playwright.sync_api import expect
 
-    # A phone: (Playwright's device_scale_factor is left at 1: its emulated pixel ratio is
-    # not seen by the ResizeObserver xterm.js sizes its canvas with, and draws 2x glyphs.)
+    # A phone. Playwright's device_scale_factor stays 1: xterm.js sizes its canvas by a
+    # ResizeObserver that does not see an emulated pixel ratio, and would draw 2x glyphs.
     phone = _context(
         chromium, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
     )
