@@ -19,6 +19,7 @@ import subprocess
 import sys
 import urllib.parse
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,10 +71,11 @@ class WebServer:
         return response
 
 
-@pytest.fixture
-def web(store: Path, tmp_path: Path) -> Iterator[WebServer]:
-    """`python -m atlas_tui.web` on a free port over the three-item store, whose users are
-    ana (operator) and vic (viewer), each with a token."""
+@contextmanager
+def _running(store: Path, tmp_path: Path, *args: str) -> Iterator[WebServer]:
+    """`python -m atlas_tui <args>` on a free port over the three-item store, whose users
+    are ana (operator) and vic (viewer), each with a token; ready once it names the app's
+    address."""
     tokens = {}
     for user, role in [("ana", "operator"), ("vic", "viewer")]:
         assert run_atlas("user", "add", user, "--role", role, db=store).code == 0
@@ -82,27 +84,17 @@ def web(store: Path, tmp_path: Path) -> Iterator[WebServer]:
     log = tmp_path / "server.log"
     with log.open("w") as out:  # a file, not a pipe: nothing the server prints can block it
         process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "atlas_tui.web",
-                "--db",
-                str(store),
-                "--port",
-                "0",
-                "--recheck-seconds",
-                "0.2",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            text=True,
+            [sys.executable, "-m", *args], stdout=out, stderr=subprocess.STDOUT, text=True
         )
+    address = re.compile(r"(?:serving on |app in a browser url=)(http://\S+)")
     try:
-        # The server prints its address once listening.
-        poll(lambda: "\n" in log.read_text() or process.poll() is not None, "the server")
-        line = log.read_text().partition("\n")[0]
-        assert line.startswith("serving on http://"), log.read_text()
-        url = line.split()[-1]
+        poll(
+            lambda: address.search(log.read_text()) is not None or process.poll() is not None,
+            "the server",
+        )
+        found = address.search(log.read_text())
+        assert found is not None, log.read_text()
+        url = found.group(1)
         parts = urllib.parse.urlsplit(url)
         assert parts.hostname is not None and parts.port is not None
         yield WebServer(url, parts.hostname, parts.port, process, log, store, tokens)
@@ -115,6 +107,23 @@ def web(store: Path, tmp_path: Path) -> Iterator[WebServer]:
             process.wait()
     for token, _ in tokens.values():  # no token in anything the server printed
         assert token not in log.read_text()
+
+
+@pytest.fixture
+def web(store: Path, tmp_path: Path) -> Iterator[WebServer]:
+    """The browser front end on its own (`python -m atlas_tui.web`), rechecking tokens
+    five times a second."""
+    command = ["atlas_tui.web", "--db", str(store), "--port", "0", "--recheck-seconds", "0.2"]
+    with _running(store, tmp_path, *command) as server:
+        yield server
+
+
+@pytest.fixture
+def served(store: Path, tmp_path: Path) -> Iterator[WebServer]:
+    """`atlas serve --web`, as users start it: the API and the app in a browser."""
+    command = ["atlas_tui", "serve", "--db", str(store), "--port", "0", "--web", "--web-port", "0"]
+    with _running(store, tmp_path, *command) as server:
+        yield server
 
 
 def _login(web: WebServer, token: str, origin: str | None = None) -> http.client.HTTPResponse:
@@ -280,7 +289,8 @@ def _context(browser: Any, **options: Any) -> Any:
     return context
 
 
-def test_the_app_in_a_browser(web: WebServer, chromium: Any, store: Path) -> None:
+def test_the_app_in_a_browser(served: WebServer, chromium: Any, store: Path) -> None:
+    web = served
     from playwright.sync_api import expect
 
     # A phone. Playwright's device_scale_factor stays 1: xterm.js sizes its canvas by a

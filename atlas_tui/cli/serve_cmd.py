@@ -55,6 +55,20 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--log-format", choices=("text", "json"), default="text", help="log lines on stderr"
     )
+    p.add_argument(
+        "--web",
+        action="store_true",
+        help="also serve the app itself to browsers, behind a token login (on --web-port)",
+    )
+    p.add_argument(
+        "--web-port", type=_port, default=8080, help="port of the app in a browser (default 8080)"
+    )
+    p.add_argument(
+        "--public-url",
+        metavar="URL",
+        help="the address browsers use for the app, behind a proxy (https:// marks the "
+        "session cookie Secure)",
+    )
     p.add_argument("--print-openapi", action="store_true", help="print the OpenAPI schema and exit")
 
 
@@ -79,6 +93,8 @@ def run_serve(args: argparse.Namespace, settings: Settings) -> int:
         body_limit=args.max_body,
         upload_limit=args.max_upload,
         log_format=args.log_format,
+        web_port=args.web_port if args.web else None,
+        public_url=args.public_url,
     )
     serve(settings, options)
     return EXIT_OK

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import Request
@@ -31,7 +31,9 @@ class Options:
     upload_limit: int = 20 * 1024 * 1024
     page_limit: int = 1000
     log_format: str = "text"
-    extra: dict[str, Any] = field(default_factory=dict)
+    web_port: int | None = None
+    """Serve the app to browsers on this port too (`--web`)."""
+    public_url: str | None = None
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -9,7 +10,10 @@ from atlas_tui.config import Settings
 from atlas_tui.serve.context import Options
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from atlas_tui.serve.observe import Metrics
+    from atlas_tui.services.inventory import InventoryService
     from atlas_tui.services.webhooks import Dispatcher
 
 
@@ -68,11 +72,32 @@ def serve(settings: Settings, options: Options) -> None:
         extra={"fields": {"store": service.repository.label, "url": _url(options)}},
     )
     try:
-        uvicorn.Server(config).run()
+        if options.web_port is None:
+            uvicorn.Server(config).run()
+        else:
+            asyncio.run(_with_web(uvicorn.Server(config), settings, service, options))
     finally:
         if hooks is not None and not hooks.stop():
             LOGGER.warning("webhooks: a delivery was cut short; it is sent again next start")
         service.repository.close()
+
+
+async def _with_web(
+    server: uvicorn.Server, settings: Settings, service: InventoryService, options: Options
+) -> None:
+    """The API and the app in a browser in one event loop; both stop with the API (uvicorn
+    handles SIGINT and SIGTERM)."""
+    from atlas_tui.serve.observe import LOGGER
+    from atlas_tui.web.server import build_web_app, start_web_app
+
+    assert options.web_port is not None
+    web = build_web_app(settings, service.access.authenticate, public_url=options.public_url)
+    runner, url = await start_web_app(web, options.host, options.web_port)
+    LOGGER.info("app in a browser", extra={"fields": {"url": url}})
+    try:
+        await server.serve()
+    finally:
+        await runner.cleanup()
 
 
 def _webhooks(settings: Settings, metrics: Metrics) -> Dispatcher | None:
