@@ -102,7 +102,8 @@ def _rule_line(text: str, table: list[str], number: int, key: str) -> int | None
     return header if header is not None else _line_of(text, tuple(table))
 
 
-def _kind(value: object) -> str:
+def kind_of(value: object) -> str:
+    """How a message names a TOML value's type: text, a number, a table..."""
     if isinstance(value, bool):
         return "true/false"
     if isinstance(value, int | float):
@@ -203,12 +204,12 @@ def read_preferences(path: Path) -> Preferences:
     found = data.get("profiles", {})
     if not isinstance(found, dict):
         reader.fail(
-            ("profiles",), f"must be a table of profiles ([profiles.NAME]), got {_kind(found)}"
+            ("profiles",), f"must be a table of profiles ([profiles.NAME]), got {kind_of(found)}"
         )
     for name, table in found.items():
         if not isinstance(table, dict):
             reader.fail(
-                ("profiles", name), f"must be a table ([profiles.{name}]), got {_kind(table)}"
+                ("profiles", name), f"must be a table ([profiles.{name}]), got {kind_of(table)}"
             )
         profiles[name] = reader.layer(table, ("profiles", name))
     return Preferences(path, True, top, profiles, tuple(reader.warnings), text)
@@ -242,7 +243,7 @@ class _Reader:
 
     def text(self, key: tuple[str, ...], value: object, limit: int = 4096) -> str:
         if not isinstance(value, str):
-            self.fail(key, f"must be text (in quotes), got {_kind(value)}")
+            self.fail(key, f"must be text (in quotes), got {kind_of(value)}")
         assert isinstance(value, str)
         if len(value) > limit:
             self.fail(key, f"must be at most {limit} characters")
@@ -294,7 +295,7 @@ class _Reader:
                 self.warn((*key, name))
             column, reverse = value.get("column"), value.get("reverse", False)
             if not isinstance(reverse, bool):
-                self.fail((*key, "reverse"), f"must be true or false, got {_kind(reverse)}")
+                self.fail((*key, "reverse"), f"must be true or false, got {kind_of(reverse)}")
             if column is None:
                 self.fail(key, 'needs a column, e.g. { column = "quantity", reverse = true }')
             key = (*key, "column")
@@ -306,7 +307,7 @@ class _Reader:
 
     def _table(self, key: tuple[str, ...], value: object) -> Mapping[str, object]:
         if not isinstance(value, dict):
-            self.fail(key, f"must be a table ([{'.'.join(key)}]), got {_kind(value)}")
+            self.fail(key, f"must be a table ([{'.'.join(key)}]), got {kind_of(value)}")
         assert isinstance(value, dict)
         return value
 

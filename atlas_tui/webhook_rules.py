@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import NoReturn
 
 from atlas_tui.domain.errors import ConfigError
+from atlas_tui.preferences import kind_of as _kind
 
 EVENT_TYPES = ("movement", "low_stock", "count_applied")
 RULE_KEYS = ("on", "url", "command", "secret", "secret_env", "retries", "timeout", "backoff")
@@ -94,20 +95,6 @@ def _words(command: str) -> list[str]:
         return shlex.split(command)
     except ValueError:
         return command.split()
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "a list"
-    return "a date"
 
 
 def read_rules(value: object, fail: Fail, warn: Warn, where: Where) -> tuple[WebhookRule, ...]:

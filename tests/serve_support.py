@@ -56,10 +56,14 @@ def make_users(store: Path) -> dict[str, str]:
 
 @contextmanager
 def serving(
-    store: Path, *args: str, env: dict[str, str] | None = None, users: bool = True
+    store: Path,
+    *args: str,
+    env: dict[str, str] | None = None,
+    users: bool = True,
+    cwd: Path | None = None,
 ) -> Iterator[Served]:
     """`atlas serve --port 0` on `store` until the block ends (then SIGINT, and it must
-    stop by itself)."""
+    stop by itself); `cwd` is where it runs."""
     tokens = make_users(store) if users else {}
     command = [sys.executable, "-m", "atlas_tui", "serve", "--db", str(store), "--port", "0"]
     process = subprocess.Popen(
@@ -68,6 +72,7 @@ def serving(
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, **(env or {})},
+        cwd=cwd,
     )
     assert process.stderr is not None
     log: list[str] = []

@@ -10,13 +10,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 import tomllib
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from serve_support import serving
 from support import ROOT
 
 pytest.importorskip("fastapi", reason="needs the serve extra")
@@ -107,6 +108,7 @@ def test_the_store_lives_on_the_volume() -> None:
 
 
 def _free_port() -> int:
+    """A port nothing listens on (bound and let go)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
@@ -115,26 +117,10 @@ def _free_port() -> int:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[int]:
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "atlas_tui", "--db", str(tmp_path / "atlas.json"), "serve",
-         "--port", str(port), "--log-format", "json"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, "atlas serve exited"
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "atlas serve did not listen within 60 s"
-                time.sleep(0.05)
+    with serving(tmp_path / "atlas.json", "--log-format", "json", users=False) as served:
+        port = urllib.parse.urlsplit(served.url).port
+        assert port is not None
         yield port
-    finally:
-        process.terminate()
-        process.wait(30)
 
 
 def test_the_health_check_passes_on_a_live_server_and_fails_without_one(server: int) -> None:

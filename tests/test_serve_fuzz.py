@@ -8,14 +8,13 @@ ATLAS_FUZZ_EXAMPLES raises the examples per operation for a longer run by hand (
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from serve_support import serving
 from support import ROOT, run_atlas
 
 pytest.importorskip("fastapi", reason="needs the serve extra")
@@ -50,51 +49,20 @@ CHECKS = (
 )
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A server on a store with two items and a count session; its URL and an admin's
     token."""
     db = tmp_path / "atlas.json"
     for args in (
-        ["user", "add", "fuzz", "--role", "admin"],
         ["add", "--sku", "A-1", "--name", "widget", "--qty", "5", "--location", "BIN-1"],
         ["add", "--sku", "B-2", "--name", "gadget", "--qty", "2", "--location", "BIN-2"],
         ["count-session", "start", "--location", "BIN-1"],
     ):
         assert run_atlas(*args, db=db).code == 0
-    made = run_atlas("token", "create", "fuzz", db=db)
-    assert made.code == 0, made.err
-    port = _free_port()
-    log = (tmp_path / "serve.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "atlas_tui", "--db", str(db), "serve", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=tmp_path,  # anything written relative to the server lands in the test's folder
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert server.poll() is None, (tmp_path / "serve.log").read_text()
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                assert time.monotonic() < deadline, "atlas serve did not listen within 60 s"
-                time.sleep(0.05)
-        yield url, made.out.strip()
-    finally:
-        server.terminate()
-        server.wait(30)
-        log.close()
+    # cwd: anything written relative to the server lands in the test's folder.
+    with serving(db, cwd=tmp_path) as server:
+        yield server.url, server.tokens["admin"]
 
 
 def fuzz(url: str, token: str, folder: Path, examples: int) -> subprocess.CompletedProcess[str]:
