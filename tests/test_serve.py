@@ -299,10 +299,17 @@ def test_a_burst_of_retries_changes_stock_once(served: Served) -> None:
         assert late.status_code == 200 and late.headers["idempotent-replayed"] == "true"
 
 
-def test_a_refused_request_may_be_sent_again_with_its_key(served: Served) -> None:
+def test_a_refusal_is_answered_again_and_changes_nothing(served: Served) -> None:
+    """A refusal is a first answer like any other: its retry gets the same answer back,
+    marked as replayed, and still changes nothing."""
+    before = show(served.store, "BOLT-1")["quantity"]
     with served.client("viewer", **{"Idempotency-Key": "v-1"}) as viewer:
-        is_problem(viewer.post("/api/v1/items/BOLT-1/adjust", json={"delta": 1}), 403)
-        is_problem(viewer.post("/api/v1/items/BOLT-1/adjust", json={"delta": 1}), 403)
+        first = viewer.post("/api/v1/items/BOLT-1/adjust", json={"delta": 1})
+        is_problem(first, 403)
+        again = viewer.post("/api/v1/items/BOLT-1/adjust", json={"delta": 1})
+        assert is_problem(again, 403) == first.json()
+        assert again.headers["idempotent-replayed"] == "true"
+    assert show(served.store, "BOLT-1")["quantity"] == before
 
 
 def test_a_stale_if_match_is_refused(served: Served) -> None:

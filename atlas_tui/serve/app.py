@@ -38,7 +38,7 @@ def create_app(settings: Settings, service: InventoryService, options: Options) 
         redoc_url=None,
     )
     metrics = Metrics()
-    server = Server(settings, service, service.access, metrics, options)
+    server = Server(settings, service, metrics)
     app.state.atlas = server
     service.repository.watch_lock(metrics.lock_watcher)
 
@@ -61,7 +61,7 @@ def create_app(settings: Settings, service: InventoryService, options: Options) 
     # the reverse order, RequestLog first, Idempotency last.
     if replays is not None:  # (none where only the routes are wanted: the schema)
         app.add_middleware(Idempotency, store=replays, metrics=metrics)
-    app.add_middleware(TokenCheck, authenticate=server.access.authenticate)
+    app.add_middleware(TokenCheck, authenticate=service.access.authenticate)
     app.add_middleware(BodyLimit, limit=options.body_limit, upload_limit=options.upload_limit)
     if options.cors_origins:
         from fastapi.middleware.cors import CORSMiddleware

@@ -16,7 +16,7 @@ from atlas_tui.config import Settings
 from atlas_tui.domain.errors import AtlasError
 from atlas_tui.serve.observe import Metrics
 from atlas_tui.serve.problems import Problem, from_envelope
-from atlas_tui.services.access import AccessBook, Principal
+from atlas_tui.services.access import Principal
 from atlas_tui.services.inventory import InventoryService
 
 
@@ -29,7 +29,6 @@ class Options:
     cors_origins: tuple[str, ...] = ()
     body_limit: int = 1024 * 1024
     upload_limit: int = 20 * 1024 * 1024
-    page_limit: int = 1000
     log_format: str = "text"
     web_port: int | None = None
     """Serve the app to browsers on this port too (`--web`)."""
@@ -42,9 +41,7 @@ class Server:
 
     settings: Settings
     service: InventoryService
-    access: AccessBook
     metrics: Metrics
-    options: Options
 
     def api_for(self, principal: Principal) -> AtlasAPI:
         """The Python API acting as `principal`: its changes carry their name, and their

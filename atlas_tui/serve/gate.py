@@ -3,64 +3,32 @@ Idempotency-Key replays. Each refusal is a problem+json answer."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
-from typing import Any, Final
+from typing import Final
 
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from atlas_tui.domain.errors import AtlasError
 from atlas_tui.serve import idempotency
-from atlas_tui.serve.observe import Metrics
+from atlas_tui.serve.observe import Metrics, header
+from atlas_tui.serve.problems import Problem, response
 from atlas_tui.services.access import Principal
 from atlas_tui.storage.requests import RequestLog, Stored
 
-PROBLEM: Final = b"application/problem+json"
 CHANGES: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Paths open to anyone who can reach the port: liveness, readiness, metrics, the schema.
 OPEN: Final = ("/healthz", "/readyz", "/metrics", "/openapi.json")
 
 
-async def problem(
-    send: Send,
-    scope: Scope,
-    status: int,
-    title: str,
-    detail: str,
-    headers: list[tuple[bytes, bytes]] | None = None,
-    **extra: Any,
-) -> None:
-    body: dict[str, Any] = {
-        "type": "about:blank",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": scope.get("path", ""),
-        **extra,
-    }
-    request_id = scope.get("state", {}).get("request_id")
-    if request_id:
-        body["request_id"] = request_id
-    data = json.dumps(body).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", PROBLEM),
-                (b"content-length", str(len(data)).encode()),
-                *(headers or []),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": data})
+async def refuse(send: Send, scope: Scope, problem: Problem) -> None:
+    """Answer with `problem` before any route: the same problem+json as the routes'."""
+    await response(problem, Request(scope))(scope, _nothing, send)
 
 
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return str(value.decode("latin-1"))
-    return None
+async def _nothing() -> Message:
+    return {"type": "http.disconnect"}
 
 
 class BodyLimit:
@@ -76,10 +44,12 @@ class BodyLimit:
             return
         upload = scope["path"].endswith(("/imports", "/restore"))
         limit = self.upload_limit if upload else self.limit
-        declared = _header(scope, b"content-length")
-        too_big = f"the request body must be at most {limit} bytes"
+        declared = header(scope, b"content-length")
+        too_big = Problem(
+            413, f"body: the request body must be at most {limit} bytes", title="Content Too Large"
+        )
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            await problem(send, scope, 413, "Content Too Large", f"body: {too_big}")
+            await refuse(send, scope, too_big)
             return
         body = bytearray()
         while True:
@@ -88,7 +58,7 @@ class BodyLimit:
                 return
             body += message.get("body", b"")
             if len(body) > limit:
-                await problem(send, scope, 413, "Content Too Large", f"body: {too_big}")
+                await refuse(send, scope, too_big)
                 return
             if not message.get("more_body"):
                 break
@@ -120,19 +90,15 @@ class TokenCheck:
         if scope["type"] != "http" or scope["path"] in OPEN:
             await self.app(scope, receive, send)
             return
-        given = _header(scope, b"authorization") or ""
+        given = header(scope, b"authorization") or ""
         scheme, _, token = given.partition(" ")
         principal = None
         if scheme.lower() == "bearer" and token.strip():
-            from starlette.concurrency import run_in_threadpool
-
             # A first check costs a scrypt hash: off the event loop.
             try:
                 principal = await run_in_threadpool(self.authenticate, token.strip())
             except AtlasError as exc:  # the users' document cannot be read
-                await problem(
-                    send, scope, 503, "Storage unavailable", str(exc), [(b"retry-after", b"1")]
-                )
+                await refuse(send, scope, _unavailable(str(exc)))
                 return
         if principal is None:
             detail = (
@@ -140,19 +106,16 @@ class TokenCheck:
                 if given
                 else "token: send `Authorization: Bearer <token>` (atlas token create USER)"
             )
-            await problem(
-                send,
-                scope,
-                401,
-                "Unauthorized",
-                detail,
-                [(b"www-authenticate", b'Bearer realm="atlas"')],
-                field="token",
-            )
+            challenge = {"WWW-Authenticate": 'Bearer realm="atlas"'}
+            await refuse(send, scope, Problem(401, detail, field="token", headers=challenge))
             return
         state = scope.setdefault("state", {})
         state["principal"], state["user"] = principal, principal.name
         await self.app(scope, receive, send)
+
+
+def _unavailable(detail: str) -> Problem:
+    return Problem(503, detail, title="Storage unavailable", headers={"Retry-After": "1"})
 
 
 class Idempotency:
@@ -164,17 +127,17 @@ class Idempotency:
         self.app, self.store, self.metrics = app, store, metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = _header(scope, b"idempotency-key") if scope["type"] == "http" else None
+        key = header(scope, b"idempotency-key") if scope["type"] == "http" else None
         if key is None or scope["method"] not in CHANGES:
             await self.app(scope, receive, send)
             return
         key = key.strip()
         if not key or len(key) > idempotency.KEY_MAX or not key.isprintable():
             detail = f"Idempotency-Key: must be 1 to {idempotency.KEY_MAX} printable characters"
-            await problem(send, scope, 422, "Invalid value", detail, field="Idempotency-Key")
+            await refuse(
+                send, scope, Problem(422, detail, title="Invalid value", field="Idempotency-Key")
+            )
             return
-        from starlette.concurrency import run_in_threadpool
-
         state = scope["state"]
         user: str = state["principal"].name
         body: bytes = state.get("body", b"")
@@ -184,7 +147,7 @@ class Idempotency:
             stored = await run_in_threadpool(self.store.claim, user, key, mark)
         except AtlasError as exc:
             detail = f"{exc}; nothing was changed" if "nothing" not in str(exc) else str(exc)
-            await problem(send, scope, 503, "Storage unavailable", detail, [(b"retry-after", b"1")])
+            await refuse(send, scope, _unavailable(detail))
             return
         if stored is not None:
             await self._answer_again(stored, mark, scope, send)
@@ -222,26 +185,22 @@ class Idempotency:
 
     async def _answer_again(self, stored: Stored, mark: str, scope: Scope, send: Send) -> None:
         if stored.fingerprint != mark:
-            await problem(
+            reused = (
+                "Idempotency-Key: was used with another request (method, path or body); "
+                "use a new key for a new request"
+            )
+            await refuse(
                 send,
                 scope,
-                422,
-                "Idempotency-Key reused",
-                "Idempotency-Key: was used with another request (method, path or body); "
-                "use a new key for a new request",
-                field="Idempotency-Key",
+                Problem(422, reused, title="Idempotency-Key reused", field="Idempotency-Key"),
             )
             return
         if stored.status is None:
-            await problem(
-                send,
-                scope,
-                409,
-                "Conflict",
+            running = (
                 "Idempotency-Key: the first request with this key has not finished, or was cut "
-                "short; look at the history before sending it with a new key",
-                field="Idempotency-Key",
+                "short; look at the history before sending it with a new key"
             )
+            await refuse(send, scope, Problem(409, running, field="Idempotency-Key"))
             return
         self.metrics.idempotent_replays.inc()
         headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in stored.headers.items()]

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request, Response
 
+from atlas_tui.api import AtlasAPI
 from atlas_tui.serve import models
 from atlas_tui.serve.context import caller, decode_cursor, encode_cursor, unwrap
 from atlas_tui.serve.problems import REFUSALS, Problem
@@ -34,18 +35,33 @@ def movements(
 ) -> dict[str, Any]:
     """Changes newest first: of one item, or everyone's (since a moment when given)."""
     api = caller(request)
-    if sku is None and since is None:
-        found = [m.to_dict() for m in api.service.latest_movements(100_000)]
-    else:
-        found = unwrap(api.history(sku, since), "history", "read", request)
+    before = None
     if cursor is not None:
         text = decode_cursor(cursor)
         if not text.isdigit():
             raise Problem(422, "cursor: is not a cursor this server gave", field="cursor")
-        found = [m for m in found if m["id"] is not None and m["id"] < int(text)]
+        before = int(text)
+    if sku is None and since is None:
+        found = _latest(api, before, limit + 1)
+    else:
+        found = unwrap(api.history(sku, since), "history", "read", request)
+        if before is not None:
+            found = [m for m in found if m["id"] is not None and m["id"] < before]
     page = found[:limit]
     more = len(found) > limit and page[-1]["id"] is not None
     return {"movements": page, "next_cursor": encode_cursor(str(page[-1]["id"])) if more else None}
+
+
+def _latest(api: AtlasAPI, before: int | None, wanted: int) -> list[dict[str, Any]]:
+    """Everyone's newest `wanted` movements older than id `before`, read from the end of
+    the history (which is quick however long it is), reading further back only as needed."""
+    reach = wanted
+    while True:
+        read = api.service.latest_movements(reach)
+        found = [m for m in read if before is None or (m.id is not None and m.id < before)]
+        if len(found) >= wanted or len(read) < reach:
+            return [m.to_dict() for m in found[:wanted]]
+        reach *= 4
 
 
 @router.get("/undo", response_model=models.Document, tags=["history"], summary="What undo would do")
