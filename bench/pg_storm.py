@@ -43,6 +43,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.hogs import hogs  # noqa: E402
+
 ATLAS = str(Path(sys.executable).with_name("atlas"))
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 CLI_CYCLE = 13
@@ -167,20 +169,6 @@ def cli_client(store: str, me: str, start: float, env: dict[str, str], run: Run)
     op(f"{t}-backup", ["backup"])
     with run.lock:
         run.cli_end = max(run.cli_end, time.time())
-
-
-@contextmanager
-def hogs(on: bool) -> Iterator[None]:
-    """Two processes spinning on the CPU while the block runs."""
-    spinning = [
-        subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(2 if on else 0)
-    ]
-    try:
-        yield
-    finally:
-        for hog in spinning:
-            hog.kill()
-            hog.wait()
 
 
 def storm(store: str, clients: int, api_ops: int, env: dict[str, str]) -> tuple[Run, float]:

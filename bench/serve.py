@@ -53,6 +53,8 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.hogs import hogs  # noqa: E402
+
 ATLAS = str(Path(sys.executable).with_name("atlas"))
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
 HOT = 10  # items a fifth of the changes go to
@@ -362,20 +364,6 @@ def server(store: str, env: dict[str, str], log: Path) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-
-
-@contextmanager
-def hogs(on: bool) -> Iterator[None]:
-    """Two processes spinning on the CPU while the block runs."""
-    spinning = [
-        subprocess.Popen([sys.executable, "-c", "while 1: pass"]) for _ in range(2 if on else 0)
-    ]
-    try:
-        yield
-    finally:
-        for hog in spinning:
-            hog.kill()
-            hog.wait()
 
 
 # Checks --------------------------------------------------------------------------------------
