@@ -29,6 +29,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -226,6 +227,29 @@ def ratio(value: float, base: float) -> str:
     return f"{value / base:5.2f}x" if base else "  n/a"
 
 
+def print_timings(kind: str, size: int, f: dict[str, Any], note: str = "") -> None:
+    """The opening and keystroke figures of one big store, each against its baseline
+    (`f` as open_store measured it, with "first", "floor" and "small_first" medians)."""
+    ms = lambda v: f"{v * 1000:7.0f} ms"  # noqa: E731
+    print(f"{kind} {size:,} items (RSS {f['rss']:.0f} MiB read, {f['rss_end']:.0f} MiB "
+          f"after filtering)")  # fmt: skip
+    print(f"  first screenful       {ms(f['first'])}  vs import textual.app "
+          f"({ms(f['floor'])}) {ratio(f['first'], f['floor'])}  vs 1k store "
+          f"({ms(f['small_first'])}) {ratio(f['first'], f['small_first'])}{note}")  # fmt: skip
+    print(f"  every item read       {ms(f['all'])}")
+    c = f["cursor"]
+    print(f"  cursor move (loaded)  {c * 1000:7.1f} ms")
+    for label, key in (
+        ("cursor while loading", "load_cursor"),
+        ("+ while loading", "load_plus"),
+        ("filter while loading", "load_filter"),
+        ("+ on screen", "plus"),
+        ("filter key: rows", "filter"),
+        ("filter key: counted", "filter_all"),
+    ):
+        print(f"  {label:<21} {f[key] * 1000:7.1f} ms  vs cursor move {ratio(f[key], c)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--big", default="tinydb-100000,sqlite-1000000")
@@ -247,24 +271,8 @@ def main() -> None:
             bigs.append(open_store(path, size, args.rounds, busy=False)["first"])
         floor, small_first, first = (statistics.median(v) for v in (floors, smalls, bigs))
         f = open_store(path, size, args.rounds, busy=True)
-        ms = lambda v: f"{v * 1000:7.0f} ms"  # noqa: E731
-        print(f"{kind} {size:,} items (RSS {f['rss']:.0f} MiB read, {f['rss_end']:.0f} MiB "
-              f"after filtering)")  # fmt: skip
-        print(f"  first screenful       {ms(first)}  vs import textual.app ({ms(floor)}) "
-              f"{ratio(first, floor)}  vs 1k store ({ms(small_first)}) "
-              f"{ratio(first, small_first)}   (medians of 3, interleaved)")  # fmt: skip
-        print(f"  every item read       {ms(f['all'])}")
-        c = f["cursor"]
-        print(f"  cursor move (loaded)  {c * 1000:7.1f} ms")
-        for label, key in (
-            ("cursor while loading", "load_cursor"),
-            ("+ while loading", "load_plus"),
-            ("filter while loading", "load_filter"),
-            ("+ on screen", "plus"),
-            ("filter key: rows", "filter"),
-            ("filter key: counted", "filter_all"),
-        ):
-            print(f"  {label:<21} {f[key] * 1000:7.1f} ms  vs cursor move {ratio(f[key], c)}")
+        f["floor"], f["small_first"], f["first"] = floor, small_first, first
+        print_timings(kind, size, f, "   (medians of 3, interleaved)")
         print(f"  bytes per cursor move {f['cursor_bytes']:7.0f}     vs DataTable "
               f"{ratio(f['cursor_bytes'], table_bytes)}")  # fmt: skip
         print(f"  bytes per filter key  {f['filter_bytes']:7.0f}     (goal <= 8192)\n")

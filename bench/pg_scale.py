@@ -41,7 +41,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.app import import_textual, open_store  # noqa: E402
+from bench.app import import_textual, open_store, print_timings, ratio  # noqa: E402
 from bench.stores import item, store  # noqa: E402
 
 ATLAS = str(Path(sys.executable).with_name("atlas"))
@@ -130,10 +130,6 @@ def make_csv(path: Path, rows: int) -> None:
     module.make_csv(path, rows)
 
 
-def ratio(value: float, base: float) -> str:
-    return f"{value / base:5.2f}x" if base else "  n/a"
-
-
 def build(size: int, rows: int, tmp: Path, by_import: bool) -> float:
     sqlite = store("sqlite", size)
     print(f"build: {size:,} items ({sqlite})")
@@ -176,25 +172,8 @@ def app(size: int, rounds: int) -> None:
             statistics.median(v) for v in (floors, smalls, bigs)
         )
         results[kind] = f
-    ms = lambda v: f"{v * 1000:7.0f} ms"  # noqa: E731
     for kind, f in results.items():
-        print(f"{kind} {size:,} items (RSS {f['rss']:.0f} MiB read, {f['rss_end']:.0f} MiB "
-              f"after filtering)")  # fmt: skip
-        print(f"  first screenful       {ms(f['first'])}  vs import textual.app "
-              f"({ms(f['floor'])}) {ratio(f['first'], f['floor'])}  vs 1k store "
-              f"({ms(f['small_first'])}) {ratio(f['first'], f['small_first'])}")  # fmt: skip
-        print(f"  every item read       {ms(f['all'])}")
-        c = f["cursor"]
-        print(f"  cursor move (loaded)  {c * 1000:7.1f} ms")
-        for label, key in (
-            ("cursor while loading", "load_cursor"),
-            ("+ while loading", "load_plus"),
-            ("filter while loading", "load_filter"),
-            ("+ on screen", "plus"),
-            ("filter key: rows", "filter"),
-            ("filter key: counted", "filter_all"),
-        ):
-            print(f"  {label:<21} {f[key] * 1000:7.1f} ms  vs cursor move {ratio(f[key], c)}")
+        print_timings(kind, size, f)
         print()
     pg, lite = results["postgresql"], results["sqlite"]
     print("PG / SQLite:")
